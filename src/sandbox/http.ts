@@ -1,0 +1,85 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A server of the sandbox, listening on a loopback port. */
+export interface LoopbackServer {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/**
+ * Starts `handler` on 127.0.0.1 (port 0 picks a free one). Handler errors answer 500 with a
+ * generic body: an emulator must never hang a client.
+ */
+export async function listenOnLoopback(handler: RequestHandler, port = 0): Promise<LoopbackServer> {
+  const server = createServer((req, res) => {
+    Promise.resolve(handler(req, res)).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal_error' });
+      else res.end();
+      process.emitWarning(
+        `sandbox handler failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+  });
+  return listen(server, port);
+}
+
+/** Listens on 127.0.0.1 and wraps `server` as a LoopbackServer. */
+export async function listen(server: Server, port = 0): Promise<LoopbackServer> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${bound}`, server, close: () => closeServer(server) };
+}
+
+/** Closes a server without waiting for idle keep-alive sockets (undici keeps them open). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export class BodyTooLargeError extends Error {}
+
+/** Reads a request body up to `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit = 1_000_000): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > limit) throw new BodyTooLargeError(`body exceeds ${limit} bytes`);
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** The media type of a request, lower-cased, without parameters such as charset. */
+export function mediaType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
