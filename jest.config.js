@@ -1,3 +1,6 @@
+// The pinned AWS SDK supports Node 20; its notice about future releases is noise in every run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 // Native ESM jest with @swc/jest: got, openid-client and the MCP SDK are ESM-only, and
 // Jest's CJS mode cannot require() them on Node 20. Type checking is `npm run typecheck`.
 /** @type {import('jest').Config} */

@@ -28,17 +28,18 @@ export async function listenOnLoopback(handler: RequestHandler, port = 0): Promi
   return listen(server, port);
 }
 
-/** Listens on 127.0.0.1 and wraps `server` as a LoopbackServer. */
-export async function listen(server: Server, port = 0): Promise<LoopbackServer> {
+/** Listens on 127.0.0.1 (or `host`) and wraps `server` as a LoopbackServer. */
+export async function listen(server: Server, port = 0, host = '127.0.0.1'): Promise<LoopbackServer> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const { port: bound } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${bound}`, server, close: () => closeServer(server) };
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return { url: `http://${shown}:${bound}`, server, close: () => closeServer(server) };
 }
 
 /** Closes a server without waiting for idle keep-alive sockets (undici keeps them open). */

@@ -1,0 +1,116 @@
+/**
+ * `npm run bench`: how long Slack waits for Deputy's ack of `/agent status`, measured through the
+ * real HTTP surface (signed requests, signature check, envelope check, Bolt's HTTPReceiver, embedded
+ * storage), side by side in one run with a bare Bolt app that acks the same command with a constant.
+ *
+ * Requests alternate between the two apps so drift on the machine hits both alike. Each Deputy
+ * request's follow-up (vault check, reply through response_url) finishes before the next request, so
+ * the numbers are ack latency, not queueing behind earlier work.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Anthropic from '@anthropic-ai/sdk';
+import { App } from '@slack/bolt';
+import { startDeputy } from '../src/app.js';
+import { systemClock } from '../src/clock.js';
+import { randomIds } from '../src/ids.js';
+import { createLogger } from '../src/logger.js';
+import { buildServices } from '../src/runtime.js';
+import { startSandbox } from '../src/sandbox/index.js';
+import { SlackDriver } from '../src/sandbox/slack/driver.js';
+import { slashCommandBody } from '../src/sandbox/slack/payloads.js';
+import { openDynamo, openStore } from '../src/store/index.js';
+
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 500);
+const WARMUP = 50;
+const BUDGET = 1.5;
+const USER = 'U_ALICE';
+
+const sandbox = await startSandbox();
+const dataDir = await mkdtemp(join(tmpdir(), 'deputy-bench-'));
+const dynamo = await openDynamo({ kind: 'embedded', dataDir, tablePrefix: 'bench-' });
+const store = await openStore(dynamo, 'bench-');
+// Lines are formatted and redacted as in production, then dropped instead of printed.
+const logger = createLogger({ level: 'info', secrets: [sandbox.signingSecret], write: () => {} });
+const services = buildServices({
+  store,
+  anthropic: new Anthropic(sandbox.anthropicOptions),
+  clock: systemClock,
+  ids: randomIds,
+  logger,
+});
+const deputy = await startDeputy({ slack: sandbox.slackConnection, services });
+
+const bare = new App({
+  signingSecret: sandbox.signingSecret,
+  token: sandbox.slackConnection.botToken,
+  clientOptions: { slackApiUrl: sandbox.slack.apiUrl },
+});
+bare.command('/agent', async ({ ack }) => ack({ response_type: 'ephemeral', text: 'ok' }));
+const bareServer = (await bare.start(0)) as { address(): AddressInfo };
+const bareUrl = `http://127.0.0.1:${bareServer.address().port}`;
+
+const slack = sandbox.slack;
+const drivers = {
+  bare: new SlackDriver({ appUrl: bareUrl, signingSecret: sandbox.signingSecret, slack }),
+  deputy: new SlackDriver({ appUrl: deputy.url, signingSecret: sandbox.signingSecret, slack }),
+};
+
+async function once(target: 'bare' | 'deputy'): Promise<number> {
+  const responseUrl = slack.newResponseUrl({ userId: USER });
+  const body = slashCommandBody(slack, {
+    userId: USER,
+    text: 'status',
+    command: '/agent',
+    channel: slack.channel('general'),
+    responseUrl,
+    triggerId: slack.newTriggerId({ userId: USER }),
+  });
+  const started = performance.now();
+  const response = await drivers[target].send({ body, contentType: 'application/x-www-form-urlencoded' });
+  const elapsed = performance.now() - started;
+  if (response.status !== 200) throw new Error(`${target} answered ${response.status}`);
+  if (target === 'deputy') await slack.waitFor('response_url', (c) => c.body.url === responseUrl, 10_000);
+  return elapsed;
+}
+
+const samples = { bare: [] as number[], deputy: [] as number[] };
+for (let i = 0; i < WARMUP + ITERATIONS; i += 1) {
+  const order: Array<'bare' | 'deputy'> = i % 2 === 0 ? ['bare', 'deputy'] : ['deputy', 'bare'];
+  for (const target of order) {
+    const ms = await once(target);
+    if (i >= WARMUP) samples[target].push(ms);
+  }
+  if (i % 100 === 0) slack.reset();
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+};
+const stats = (values: number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
+const b = stats(samples.bare);
+const d = stats(samples.deputy);
+const ms = (v: number) => `${v.toFixed(2)} ms`.padStart(10);
+
+console.log(
+  `\n/agent status ack latency: ${ITERATIONS} signed requests to each app, interleaved (${process.version})`,
+);
+console.log(`${''.padEnd(22)}${'p50'.padStart(10)}${'p99'.padStart(10)}`);
+console.log(`${'bare Bolt app'.padEnd(22)}${ms(b.p50)}${ms(b.p99)}`);
+console.log(`${'Deputy'.padEnd(22)}${ms(d.p50)}${ms(d.p99)}`);
+console.log(
+  `${'ratio Deputy / bare'.padEnd(22)}${`${(d.p50 / b.p50).toFixed(2)}x`.padStart(10)}${`${(d.p99 / b.p99).toFixed(2)}x`.padStart(10)}`,
+);
+const within = d.p99 <= BUDGET * b.p99;
+console.log(`Deputy p99 within ${BUDGET}x the bare app's: ${within ? 'yes' : 'NO'}\n`);
+
+await bare.stop();
+await deputy.close();
+await dynamo.close();
+await sandbox.close();
+await rm(dataDir, { recursive: true, force: true });
+process.exitCode = within ? 0 : 1;

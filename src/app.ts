@@ -1,0 +1,117 @@
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import { App, HTTPReceiver } from '@slack/bolt';
+import { registerListeners } from './handlers/index.js';
+import { createHttpFront, SignatureRefusalAudit } from './ingress/http-front.js';
+import { listen } from './sandbox/http.js';
+import type { Services } from './services.js';
+
+export interface SlackConnection {
+  signingSecret: string;
+  botToken: string;
+  /** Web API base ending in `/`; Slack's own when absent. */
+  apiUrl?: string;
+}
+
+/** The Bolt app with every listener registered, on an HTTPReceiver that the HTTP front feeds. */
+export function createSlackApp(
+  slack: SlackConnection,
+  services: Services,
+): { app: App; receiver: HTTPReceiver } {
+  const receiver = new HTTPReceiver({
+    signingSecret: slack.signingSecret,
+    // The HTTP front verifies every request first, with the injected clock and a two-sided window.
+    signatureVerification: false,
+    logger: services.logger,
+    customRoutes: [
+      {
+        path: '/healthz',
+        method: 'GET',
+        handler: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+          res.end('{"ok":true}');
+        },
+      },
+    ],
+  });
+  const app = new App({
+    receiver,
+    token: slack.botToken,
+    logger: services.logger,
+    clientOptions: { ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}) },
+  });
+  configureApp(app, services);
+  return { app, receiver };
+}
+
+/** What every Deputy Bolt app gets, whatever its receiver: correlation ids, error logging, listeners. */
+export function configureApp(app: App, services: Services): void {
+  app.use(async ({ context, next }) => {
+    context.correlationId = services.ids.next('req');
+    await next();
+  });
+  app.error(async (error) => {
+    services.logger.error('unhandled listener error', { error: String(error) });
+  });
+  registerListeners(app, services);
+}
+
+/** A running Deputy app, over HTTP or Socket Mode. */
+export interface RunningApp {
+  /** Where Slack reaches it: the HTTP base URL, or `socket-mode`. */
+  readonly url: string;
+  readonly app: App;
+  close(): Promise<void>;
+}
+
+export interface Deputy extends RunningApp {
+  readonly server: Server;
+}
+
+/** Starts Deputy's HTTP surface (DESIGN.md §7 routes) on 127.0.0.1, or on `host` when given. */
+export async function startDeputy(options: {
+  slack: SlackConnection;
+  services: Services;
+  port?: number;
+  host?: string;
+}): Promise<Deputy> {
+  const { app, receiver } = createSlackApp(options.slack, options.services);
+  const refusals = new SignatureRefusalAudit(options.services);
+  const server = createServer(
+    createHttpFront({
+      receiver,
+      signingSecret: options.slack.signingSecret,
+      clock: options.services.clock,
+      logger: options.services.logger,
+      refusals,
+    }),
+  );
+  const listening = await listen(server, options.port ?? 0, options.host);
+  return { url: listening.url, server, app, close: listening.close };
+}
+
+/**
+ * Local development without a public URL: Slack delivers over a WebSocket opened with the app-level
+ * token, so there are no signed HTTP requests and no browser routes.
+ */
+export async function startSocketMode(options: {
+  slack: SlackConnection & { appToken: string };
+  services: Services;
+}): Promise<RunningApp> {
+  const app = new App({
+    socketMode: true,
+    appToken: options.slack.appToken,
+    token: options.slack.botToken,
+    logger: options.services.logger,
+    clientOptions: { ...(options.slack.apiUrl ? { slackApiUrl: options.slack.apiUrl } : {}) },
+  });
+  configureApp(app, options.services);
+  await app.start();
+  return {
+    url: 'socket-mode',
+    app,
+    close: async () => {
+      await app.stop();
+    },
+  };
+}

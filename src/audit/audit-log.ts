@@ -1,0 +1,51 @@
+import type { Clock } from '../clock.js';
+import { type Principal, principalKey } from '../identity/principal.js';
+import type { IdSource } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { AuditOutcome, AuditRecord, Store } from '../store/index.js';
+
+/** The audit actions the app records. Later features add theirs here, so the vocabulary stays in one place. */
+export const AuditAction = {
+  SignatureRefused: 'slack.signature_refused',
+  VaultCreated: 'vault.created',
+  VaultAdopted: 'vault.adopted',
+  VaultOrphanArchived: 'vault.orphan_archived',
+  VaultMismatchRefused: 'vault.mismatch_refused',
+} as const;
+export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
+
+export interface AuditEvent {
+  action: AuditAction;
+  outcome: AuditOutcome;
+  principal?: Principal;
+  target?: string;
+  correlationId: string;
+  details?: AuditRecord['details'];
+}
+
+/** Appends audit records (DESIGN.md §2, security R45). A failed write throws: callers fail closed. */
+export class AuditLog {
+  constructor(private readonly deps: { store: Store; clock: Clock; ids: IdSource; logger: Logger }) {}
+
+  async record(event: AuditEvent): Promise<AuditRecord> {
+    const record: AuditRecord = {
+      id: this.deps.ids.next('aud'),
+      at: new Date(this.deps.clock.now()).toISOString(),
+      action: event.action,
+      outcome: event.outcome,
+      ...(event.principal ? { principalKey: principalKey(event.principal) } : {}),
+      ...(event.target ? { target: event.target } : {}),
+      correlationId: event.correlationId,
+      ...(event.details ? { details: event.details } : {}),
+    };
+    await this.deps.store.audit.append(record);
+    this.deps.logger.info('audit', {
+      action: record.action,
+      outcome: record.outcome,
+      principal: record.principalKey,
+      target: record.target,
+      correlationId: record.correlationId,
+    });
+    return record;
+  }
+}

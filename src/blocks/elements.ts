@@ -1,0 +1,35 @@
+import type { ContextBlock, DividerBlock, HeaderBlock, SectionBlock } from '@slack/types';
+
+/** Small pure Block Kit builders shared by the message builders. */
+
+export const header = (text: string): HeaderBlock => ({
+  type: 'header',
+  text: { type: 'plain_text', text: truncate(text, 150), emoji: true },
+});
+
+export const section = (markdown: string): SectionBlock => ({
+  type: 'section',
+  text: { type: 'mrkdwn', text: truncate(markdown, 3000) },
+});
+
+export const fields = (...markdown: string[]): SectionBlock => ({
+  type: 'section',
+  fields: markdown.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: truncate(text, 2000) })),
+});
+
+export const context = (...markdown: string[]): ContextBlock => ({
+  type: 'context',
+  elements: markdown.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: truncate(text, 3000) })),
+});
+
+export const divider = (): DividerBlock => ({ type: 'divider' });
+
+/** Escapes text for mrkdwn so user-supplied strings cannot mention, link or format. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Shortens user-supplied text to fit a Block Kit limit. */
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,94 @@
+import type { KnownBlock } from '@slack/types';
+import type { Principal } from '../identity/principal.js';
+import { context, divider, escapeMrkdwn, fields, header, section, truncate } from './elements.js';
+
+/** A message as ack/respond/chat methods take it: text is the notification and screen-reader fallback. */
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+/** The commands that exist today; each new subcommand adds its line here. */
+const COMMANDS: Array<[usage: string, what: string]> = [
+  ['/agent status', 'who you are to Deputy, your credential vault, and your connections'],
+  ['/agent help', 'this message'],
+];
+
+export function helpMessage(intro?: string): SlackMessage {
+  const lines = COMMANDS.map(([usage, what]) => `• \`${usage}\`: ${what}`).join('\n');
+  return {
+    text: intro ? `${intro} Try /agent help.` : 'Deputy: how to use /agent',
+    blocks: [
+      ...(intro ? [section(intro)] : []),
+      section(
+        '*Deputy* runs Claude agents for you in Slack, using only *your* connected accounts. ' +
+          'Every person has their own credential vault; nobody else’s agent can use it.',
+      ),
+      section(lines),
+    ],
+  };
+}
+
+export function unknownSubcommandMessage(subcommand: string): SlackMessage {
+  return helpMessage(
+    `I don't know \`/agent ${escapeMrkdwn(truncate(subcommand, 40))}\`. Here is what I can do:`,
+  );
+}
+
+export function tooLongMessage(length: number, limit: number): SlackMessage {
+  const text = `That command is ${length.toLocaleString('en-US')} characters long; \`/agent\` takes at most ${limit.toLocaleString('en-US')}. Nothing was done.`;
+  return { text, blocks: [section(text)] };
+}
+
+export type VaultState =
+  | { kind: 'ready'; vaultId: string; createdNow: boolean; createdAt: string }
+  | { kind: 'refused'; vaultId: string }
+  | { kind: 'unavailable'; reference: string };
+
+export interface ConnectionSummary {
+  serverUrl: string;
+  authType: string;
+  since: string;
+}
+
+export function statusMessage(input: {
+  principal: Principal;
+  vault: VaultState;
+  connections: ConnectionSummary[];
+}): SlackMessage {
+  const { principal, vault, connections } = input;
+  const identity = [
+    `*You*\n<@${principal.userId}>`,
+    `*Workspace*\n\`${principal.teamId}\``,
+    ...(principal.enterpriseId ? [`*Organization*\n\`${principal.enterpriseId}\``] : []),
+    `*User ID*\n\`${principal.userId}\``,
+  ];
+  const vaultText =
+    vault.kind === 'ready'
+      ? `*Credential vault:* \`${vault.vaultId}\` ${vault.createdNow ? '(created for you just now)' : `(since ${day(vault.createdAt)})`}`
+      : vault.kind === 'refused'
+        ? `*Credential vault:* refused. The vault on record (\`${vault.vaultId}\`) does not belong to you, so Deputy will not use it. This has been recorded for the admins.`
+        : `*Credential vault:* could not be checked right now. Please try again in a moment (reference \`${vault.reference}\`).`;
+  const connectionText =
+    connections.length === 0
+      ? '*Connections:* none yet.'
+      : `*Connections:*\n${connections.map((c) => `• ${escapeMrkdwn(c.serverUrl)} (${c.authType}, since ${day(c.since)})`).join('\n')}`;
+  return {
+    text: `Your Deputy status: vault ${vault.kind === 'ready' ? 'ready' : vault.kind}, ${connections.length} connection(s).`,
+    blocks: [
+      header('Your Deputy status'),
+      fields(...identity),
+      divider(),
+      section(vaultText),
+      section(connectionText),
+      context('Only you can see this.'),
+    ],
+  };
+}
+
+export function errorMessage(reference: string): SlackMessage {
+  const text = `Something went wrong on Deputy's side. Reference: \`${reference}\`.`;
+  return { text, blocks: [section(text)] };
+}
+
+const day = (iso: string) => iso.slice(0, 10);

@@ -1,0 +1,229 @@
+import { z } from 'zod';
+
+/**
+ * The environment, validated once at start (DESIGN.md §7). Every variable is optional where the
+ * sandbox has a default; a bad value stops the app with one message naming every bad variable.
+ */
+
+/** Variables whose values are secrets: never echoed, and handed to the logger as redaction canaries. */
+export const SECRET_VARIABLES = [
+  'SLACK_SIGNING_SECRET',
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_CLIENT_SECRET',
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_WEBHOOK_SIGNING_KEY',
+] as const;
+
+function withPrefix(prefix: string, what: string) {
+  return z.string().refine((v) => v.startsWith(prefix) && v.length > prefix.length, {
+    message: `must be ${what} starting with "${prefix}"`,
+  });
+}
+
+const httpUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' || u.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an http(s) URL' },
+);
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const slackUserList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine((ids) => ids.every((id) => /^[UW][A-Z0-9_]{2,}$/.test(id)), {
+    message: 'must be a comma-separated list of Slack user IDs (U… or W…)',
+  });
+
+const schema = z.object({
+  PORT: z.optional(
+    z.coerce
+      .number({ message: 'must be a port number' })
+      .int({ message: 'must be a port number' })
+      .min(0, { message: 'must be between 0 and 65535' })
+      .max(65535, { message: 'must be between 0 and 65535' }),
+  ),
+  PUBLIC_BASE_URL: z.optional(httpUrl),
+  SLACK_SIGNING_SECRET: z.optional(z.string().min(8, { message: 'must be at least 8 characters' })),
+  SLACK_BOT_TOKEN: z.optional(withPrefix('xoxb-', 'a bot token')),
+  SLACK_APP_TOKEN: z.optional(withPrefix('xapp-', 'an app-level token')),
+  SLACK_API_URL: z.optional(httpUrl),
+  SLACK_CLIENT_ID: z.optional(z.string().regex(/^[0-9]+\.[0-9]+$/, { message: 'must look like 123.456' })),
+  SLACK_CLIENT_SECRET: z.optional(z.string().min(8, { message: 'must be at least 8 characters' })),
+  SLACK_OIDC_ISSUER: z.optional(httpUrl),
+  ANTHROPIC_API_KEY: z.optional(z.string().min(8, { message: 'must be at least 8 characters' })),
+  ANTHROPIC_BASE_URL: z.optional(httpUrl),
+  ANTHROPIC_ENVIRONMENT_ID: z.optional(withPrefix('env_', 'an environment id')),
+  ANTHROPIC_WEBHOOK_SIGNING_KEY: z.optional(withPrefix('whsec_', 'a webhook signing key')),
+  DYNAMODB_ENDPOINT: z.optional(httpUrl),
+  AWS_REGION: z.optional(
+    z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: 'must be a region such as eu-west-1' }),
+  ),
+  DEPUTY_TABLE_PREFIX: z.optional(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{0,200}$/, { message: 'may hold only letters, digits, "_", "." and "-"' }),
+  ),
+  DEPUTY_DATA_DIR: z.optional(z.string().min(1)),
+  DEPUTY_ADMINS: z.optional(slackUserList),
+  DEPUTY_CONNECTORS_FILE: z.optional(z.string().min(1)),
+  DEPUTY_DEFAULT_AGENT: z.optional(z.string().min(1).max(256)),
+  DEPUTY_ALLOW_PRIVATE_NETWORK: z.optional(boolean),
+  LOG_LEVEL: z.optional(
+    z.enum(['debug', 'info', 'warn', 'error'], { message: 'must be debug, info, warn or error' }),
+  ),
+});
+
+type Env = z.infer<typeof schema>;
+
+export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
+
+export interface SlackSettings {
+  signingSecret: string;
+  botToken: string;
+  appToken?: string;
+  /** Web API base, ending in `/` (Bolt POSTs to `${apiUrl}${method}`). */
+  apiUrl?: string;
+  clientId?: string;
+  clientSecret?: string;
+  oidcIssuer: string;
+}
+
+export interface AnthropicSettings {
+  apiKey: string;
+  baseUrl?: string;
+  environmentId?: string;
+  webhookSigningKey?: string;
+}
+
+export type StorageSettings =
+  | { kind: 'dynamodb'; endpoint?: string; region: string; tablePrefix: string }
+  | { kind: 'embedded'; dataDir: string; tablePrefix: string };
+
+export interface Config {
+  /**
+   * `sandbox`: no Slack or Anthropic credentials were given, so the app runs against the
+   * emulators in src/sandbox. `live`: the configured Slack workspace and Anthropic API.
+   */
+  mode: 'sandbox' | 'live';
+  port: number;
+  publicBaseUrl: string;
+  /** Present in live mode; in sandbox mode the emulators supply these. */
+  slack?: SlackSettings;
+  anthropic?: AnthropicSettings;
+  storage: StorageSettings;
+  admins: string[];
+  connectorsFile?: string;
+  defaultAgent?: string;
+  allowPrivateNetwork: boolean;
+  logLevel: LogLevelName;
+  /** Secret values present in the environment, for the logger's redaction. */
+  secrets: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Deputy cannot start: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const SLACK_LIVE = ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN'] as const;
+const ANTHROPIC_LIVE = ['ANTHROPIC_API_KEY'] as const;
+
+/** Reads and validates the environment. Throws ConfigError naming every bad variable, never a value. */
+export function loadConfig(environment: NodeJS.ProcessEnv): Config {
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = environment[key]?.trim();
+    raw[key] = value === '' ? undefined : value;
+  }
+  const parsed = schema.safeParse(raw);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // Messages come from the schema above and name the rule, never the received value.
+      problems.push(`${String(issue.path[0])}: ${issue.message}`);
+    }
+    throw new ConfigError(problems);
+  }
+  const env: Env = parsed.data;
+
+  const liveVariables = [...SLACK_LIVE, ...ANTHROPIC_LIVE];
+  const given = liveVariables.filter((k) => env[k] !== undefined);
+  const mode = given.length === 0 ? 'sandbox' : 'live';
+  if (mode === 'live') {
+    for (const missing of liveVariables.filter((k) => env[k] === undefined)) {
+      problems.push(
+        `${missing}: required when ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} set ` +
+          '(set all of SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and ANTHROPIC_API_KEY for a live workspace, or none for the sandbox)',
+      );
+    }
+  }
+  if (env.DYNAMODB_ENDPOINT && !env.AWS_REGION) {
+    problems.push('AWS_REGION: required when DYNAMODB_ENDPOINT is set');
+  }
+  if ((env.SLACK_CLIENT_ID === undefined) !== (env.SLACK_CLIENT_SECRET === undefined)) {
+    problems.push('SLACK_CLIENT_ID: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const port = env.PORT ?? 3000;
+  const tablePrefix = env.DEPUTY_TABLE_PREFIX ?? 'deputy-';
+  const storage: StorageSettings = env.AWS_REGION
+    ? { kind: 'dynamodb', endpoint: env.DYNAMODB_ENDPOINT, region: env.AWS_REGION, tablePrefix }
+    : { kind: 'embedded', dataDir: env.DEPUTY_DATA_DIR ?? '.deputy-data', tablePrefix };
+
+  const secrets = SECRET_VARIABLES.map((k) => env[k]).filter((v): v is string => v !== undefined);
+  return {
+    mode,
+    port,
+    publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    slack:
+      mode === 'live' && env.SLACK_SIGNING_SECRET && env.SLACK_BOT_TOKEN
+        ? {
+            signingSecret: env.SLACK_SIGNING_SECRET,
+            botToken: env.SLACK_BOT_TOKEN,
+            appToken: env.SLACK_APP_TOKEN,
+            apiUrl: env.SLACK_API_URL ? `${env.SLACK_API_URL.replace(/\/+$/, '')}/` : undefined,
+            clientId: env.SLACK_CLIENT_ID,
+            clientSecret: env.SLACK_CLIENT_SECRET,
+            oidcIssuer: env.SLACK_OIDC_ISSUER ?? 'https://slack.com',
+          }
+        : undefined,
+    anthropic:
+      mode === 'live' && env.ANTHROPIC_API_KEY
+        ? {
+            apiKey: env.ANTHROPIC_API_KEY,
+            baseUrl: env.ANTHROPIC_BASE_URL,
+            environmentId: env.ANTHROPIC_ENVIRONMENT_ID,
+            webhookSigningKey: env.ANTHROPIC_WEBHOOK_SIGNING_KEY,
+          }
+        : undefined,
+    storage,
+    admins: env.DEPUTY_ADMINS ?? [],
+    connectorsFile: env.DEPUTY_CONNECTORS_FILE,
+    defaultAgent: env.DEPUTY_DEFAULT_AGENT,
+    // The sandbox's emulators listen on loopback, so it allows private addresses unless told not to.
+    allowPrivateNetwork: env.DEPUTY_ALLOW_PRIVATE_NETWORK ?? mode === 'sandbox',
+    logLevel: env.LOG_LEVEL ?? 'info',
+    secrets,
+  };
+}

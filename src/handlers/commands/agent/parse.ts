@@ -1,0 +1,23 @@
+/** Longest `/agent` text accepted; longer input is refused with a message before any work. */
+export const MAX_COMMAND_TEXT = 3000;
+
+export type AgentSubcommand =
+  | { name: 'help' }
+  | { name: 'status' }
+  | { name: 'unknown'; word: string }
+  | { name: 'too_long'; length: number };
+
+/** Reads `/agent` text: the first word names the subcommand; no text means help. */
+export function parseAgentCommand(text: string): AgentSubcommand {
+  if (text.length > MAX_COMMAND_TEXT) return { name: 'too_long', length: text.length };
+  const [word = ''] = text.trim().split(/\s+/, 1);
+  switch (word.toLowerCase()) {
+    case '':
+    case 'help':
+      return { name: 'help' };
+    case 'status':
+      return { name: 'status' };
+    default:
+      return { name: 'unknown', word };
+  }
+}

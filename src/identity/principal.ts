@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * Who a request is from: taken only from a Slack-verified payload (DESIGN.md §2), never from
+ * message text, button values or view state.
+ */
+export interface Principal {
+  /** Set on Enterprise Grid, where one user ID is the same person across the org's workspaces. */
+  enterpriseId?: string;
+  teamId: string;
+  userId: string;
+}
+
+/**
+ * The principal's stable key. On Enterprise Grid a user ID is org-wide, so the key is the org and
+ * the user (one vault across the org's workspaces); elsewhere it is the workspace and the user, so
+ * the same user ID in two workspaces is two people with two vaults.
+ */
+export function principalKey(principal: Principal): string {
+  return principal.enterpriseId
+    ? `E:${principal.enterpriseId}:${principal.userId}`
+    : `T:${principal.teamId}:${principal.userId}`;
+}
+
+export function samePrincipal(a: Principal, b: Principal): boolean {
+  return principalKey(a) === principalKey(b);
+}
+
+const slackId = z.string().regex(/^[A-Z0-9][A-Z0-9_]{1,40}$/);
+const optionalSlackId = z
+  .string()
+  .optional()
+  .nullable()
+  .transform((v) => v || undefined)
+  .pipe(slackId.optional());
+
+const commandBody = z.object({ user_id: slackId, team_id: slackId, enterprise_id: optionalSlackId });
+
+const interactionBody = z.object({
+  user: z.object({ id: slackId, team_id: optionalSlackId }),
+  team: z.object({ id: slackId, enterprise_id: optionalSlackId }).nullable().optional(),
+  enterprise: z.object({ id: slackId }).nullable().optional(),
+});
+
+const eventBody = z.object({
+  team_id: slackId,
+  enterprise_id: optionalSlackId,
+  event: z.object({ user: z.union([slackId, z.object({ id: slackId })]).optional() }),
+});
+
+export class PrincipalError extends Error {}
+
+/** The principal of a verified slash command body. */
+export function principalFromCommand(body: unknown): Principal {
+  const parsed = commandBody.safeParse(body);
+  if (!parsed.success) throw new PrincipalError('slash command without a valid user and team');
+  const { user_id, team_id, enterprise_id } = parsed.data;
+  return compact({ enterpriseId: enterprise_id, teamId: team_id, userId: user_id });
+}
+
+/** The principal of a verified interactive payload (block_actions, view_submission, ...). */
+export function principalFromInteraction(body: unknown): Principal {
+  const parsed = interactionBody.safeParse(body);
+  const teamId = parsed.success ? (parsed.data.user.team_id ?? parsed.data.team?.id) : undefined;
+  if (!parsed.success || !teamId) throw new PrincipalError('interaction without a valid user and team');
+  const enterpriseId = parsed.data.enterprise?.id ?? parsed.data.team?.enterprise_id;
+  return compact({ enterpriseId, teamId, userId: parsed.data.user.id });
+}
+
+/** The principal who caused a verified event, when the event names a user. */
+export function principalFromEvent(body: unknown): Principal | undefined {
+  const parsed = eventBody.safeParse(body);
+  if (!parsed.success || parsed.data.event.user === undefined) return undefined;
+  const user = parsed.data.event.user;
+  return compact({
+    enterpriseId: parsed.data.enterprise_id,
+    teamId: parsed.data.team_id,
+    userId: typeof user === 'string' ? user : user.id,
+  });
+}
+
+function compact(principal: Principal): Principal {
+  return principal.enterpriseId ? principal : { teamId: principal.teamId, userId: principal.userId };
+}

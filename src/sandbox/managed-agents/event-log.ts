@@ -1,0 +1,82 @@
+import type { Sequenced } from './pagination.js';
+import type { EmulatorState } from './store.js';
+
+/** A session event as stored and sent: `id` (`sevt_…`), `type`, its fields, `processed_at`. */
+export interface StoredEvent {
+  id: string;
+  type: string;
+  processed_at: string | null;
+  [field: string]: unknown;
+}
+
+export interface EventFields {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** Something attached to a session's live stream (an SSE connection). */
+export interface EventSubscriber {
+  deliver(event: StoredEvent): void;
+  /** The session is gone or terminated: end the stream. */
+  close(): void;
+}
+
+interface Entry extends Sequenced {
+  event: StoredEvent;
+}
+
+/**
+ * One session's event history plus its live subscribers. History is what `events.list`
+ * returns; subscribers only see what happens after they attach (the stream never replays).
+ */
+export class SessionEventLog {
+  private readonly entries: Entry[] = [];
+  private readonly subscribers = new Set<EventSubscriber>();
+
+  constructor(private readonly state: EmulatorState) {}
+
+  /**
+   * Records and broadcasts an event. `queued` user events start with `processed_at: null` and
+   * are broadcast again by markProcessed when the agent picks them up.
+   */
+  append(fields: EventFields, options: { queued?: boolean } = {}): StoredEvent {
+    const event: StoredEvent = {
+      id: this.state.ids.next('sevt'),
+      ...fields,
+      processed_at: options.queued ? null : this.state.now(),
+    };
+    this.entries.push({ seq: this.state.nextSeq(), event });
+    this.broadcast(event);
+    return structuredClone(event);
+  }
+
+  markProcessed(id: string): void {
+    const entry = this.entries.find((e) => e.event.id === id);
+    if (!entry || entry.event.processed_at) return;
+    entry.event.processed_at = this.state.now();
+    this.broadcast(entry.event);
+  }
+
+  /** Broadcasts an event that is not kept in history (e.g. `session.deleted`). */
+  broadcastOnly(fields: EventFields): void {
+    this.broadcast({ id: this.state.ids.next('sevt'), ...fields, processed_at: this.state.now() });
+  }
+
+  history(): readonly Entry[] {
+    return this.entries;
+  }
+
+  subscribe(subscriber: EventSubscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => this.subscribers.delete(subscriber);
+  }
+
+  closeSubscribers(): void {
+    for (const subscriber of this.subscribers) subscriber.close();
+    this.subscribers.clear();
+  }
+
+  private broadcast(event: StoredEvent): void {
+    for (const subscriber of this.subscribers) subscriber.deliver(structuredClone(event));
+  }
+}

@@ -1,0 +1,179 @@
+import type { BetaManagedAgentsSessionAgent } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
+import type { McpToolInfo, ToolResultBlock } from './mcp-gateway.js';
+
+/**
+ * The scripted agent. Instead of a model, each `user.message` is handed to an AgentScript,
+ * which decides what the agent says and which MCP tools it calls. The runtime around it does
+ * what the platform does: status and span events, permission policies, approvals, vault
+ * credentials, MCP calls and their result events.
+ *
+ * To script the agent differently, pass `script` to `ManagedAgentsEmulator.start` or assign
+ * `emulator.script`: either a whole AgentScript, or `ruleScript([...rules], fallback)`.
+ */
+export interface AgentScript {
+  /** Plays one turn. Called once per `user.message`, in order; the turn ends when this settles. */
+  respond(turn: AgentTurn): Promise<void>;
+}
+
+/** A tool the agent can see: served by one of its MCP servers and enabled by its mcp_toolset. */
+export interface AgentTool {
+  /** `mcp_servers[].name` of the agent. */
+  readonly serverName: string;
+  /** The raw MCP tool name. */
+  readonly name: string;
+  readonly description?: string;
+  readonly annotations?: McpToolInfo['annotations'];
+  readonly inputSchema: unknown;
+}
+
+export interface ToolCallOutcome {
+  /**
+   * `ok`: the tool ran. `tool_error`: it ran and reported an error. `denied`: the user or the
+   * permission policy refused it. `failed`: the MCP server could not be reached or authenticated.
+   */
+  readonly status: 'ok' | 'tool_error' | 'denied' | 'failed';
+  /** The result's text, or why there is none. */
+  readonly text: string;
+  readonly content: readonly ToolResultBlock[];
+}
+
+export interface AgentTurn {
+  /** The text of the user.message (its text blocks joined by newlines). */
+  readonly prompt: string;
+  readonly session: {
+    readonly id: string;
+    readonly metadata: Readonly<Record<string, string>>;
+    readonly vault_ids: readonly string[];
+    readonly agent: BetaManagedAgentsSessionAgent;
+  };
+  /** Aborted when the turn is interrupted (`user.interrupt`) or the session goes away. */
+  readonly signal: AbortSignal;
+  /** Emits an `agent.message`. */
+  say(text: string): void;
+  /**
+   * The tools the agent can use now. Connects to each MCP server with the session's vault
+   * credentials; a server that fails emits `session.error` and contributes no tools. Tools with
+   * `enabled: false` are not there at all.
+   */
+  tools(): Promise<readonly AgentTool[]>;
+  /**
+   * Calls a tool as the platform would: `agent.mcp_tool_use` with the evaluated permission, a
+   * `requires_action` pause for `always_ask` until the user's `user.tool_confirmation`, the MCP
+   * call with the vault credential, and `agent.mcp_tool_result`.
+   */
+  callTool(tool: AgentTool, input: Record<string, unknown>): Promise<ToolCallOutcome>;
+}
+
+/** One rule of a rule-based script: the first rule whose `match` returns non-null runs. */
+export interface AgentRule {
+  readonly description: string;
+  /** The rule's argument taken from the prompt, or null when the rule does not apply. */
+  match(prompt: string): string | null;
+  run(turn: AgentTurn, argument: string): Promise<void>;
+}
+
+export function ruleScript(
+  rules: readonly AgentRule[],
+  fallback: (turn: AgentTurn) => Promise<void> | void,
+): AgentScript {
+  return {
+    async respond(turn) {
+      for (const rule of rules) {
+        const argument = rule.match(turn.prompt);
+        if (argument !== null) return rule.run(turn, argument);
+      }
+      await fallback(turn);
+    },
+  };
+}
+
+const capture =
+  (pattern: RegExp) =>
+  (prompt: string): string | null => {
+    const found = pattern.exec(prompt.trim())?.[1];
+    const argument = found?.trim().replace(/^["'“”]+|["'“”.!?]+$/g, '');
+    return argument ? argument : null;
+  };
+
+/** Prefers a tool named like "search", then any tool its server marks `readOnlyHint`. */
+export function findSearchTool(tools: readonly AgentTool[]): AgentTool | undefined {
+  return (
+    tools.find((t) => t.name.toLowerCase().includes('search')) ??
+    tools.find((t) => t.annotations?.readOnlyHint)
+  );
+}
+
+export function findCreateTool(tools: readonly AgentTool[]): AgentTool | undefined {
+  return tools.find((t) => t.name.toLowerCase().includes('create'));
+}
+
+function summarise(tool: AgentTool, outcome: ToolCallOutcome, success: string): string {
+  switch (outcome.status) {
+    case 'ok':
+      return `${success}\n${outcome.text}`;
+    case 'tool_error':
+      return `${tool.name} on ${tool.serverName} reported an error: ${outcome.text}`;
+    case 'denied':
+      return `I did not run ${tool.name}: ${outcome.text}`;
+    case 'failed':
+      return `I could not use ${tool.serverName}: ${outcome.text}`;
+  }
+}
+
+/** "create a page titled X" (anywhere in the prompt) → a tool named like "create" with `{title: X}`. */
+export const createPageRule: AgentRule = {
+  description: 'create a page titled X → call a "create" tool with {title: X}',
+  match: capture(/\bcreate\s+a\s+page\s+titled\s+(.+)$/is),
+  run: (turn, title) => createWith(turn, title),
+};
+
+/** "search X" / "find X" (at the start, "for" optional) → a search/read-only tool with `{query: X}`. */
+export const searchRule: AgentRule = {
+  description: 'search X / find X → call a search or read-only tool with {query: X}',
+  match: capture(/^(?:please\s+)?(?:search|find)\b(?:\s+for)?\s+(.+)$/is),
+  async run(turn, query) {
+    const tool = findSearchTool(await turn.tools());
+    if (!tool) {
+      turn.say(`No search tool is available to me, so I cannot search for "${query}".`);
+      return;
+    }
+    const outcome = await turn.callTool(tool, { query });
+    turn.say(summarise(tool, outcome, `Here is what ${tool.name} found for "${query}":`));
+  },
+};
+
+/** "write X" (at the start) → a tool named like "create" with `{title: X}`. */
+export const writeRule: AgentRule = {
+  description: 'write X → call a "create" tool with {title: X}',
+  match: capture(/^(?:please\s+)?write\s+(.+)$/is),
+  run: (turn, title) => createWith(turn, title),
+};
+
+async function createWith(turn: AgentTurn, title: string): Promise<void> {
+  const tool = findCreateTool(await turn.tools());
+  if (!tool) {
+    turn.say(`No tool that creates pages is available to me, so I cannot create "${title}".`);
+    return;
+  }
+  const outcome = await turn.callTool(tool, { title });
+  turn.say(summarise(tool, outcome, `Created "${title}" with ${tool.name}:`));
+}
+
+/** Anything else: one agent.message that answers by echoing the prompt. */
+export function echoPrompt(turn: AgentTurn): void {
+  turn.say(`You said: ${turn.prompt}`);
+}
+
+export const defaultRules: readonly AgentRule[] = [createPageRule, searchRule, writeRule];
+
+/**
+ * The default script, rules tried in order, case-insensitive:
+ * 1. "create a page titled X" → a tool whose name contains "create", input `{title: X}`.
+ * 2. "search X" / "find X" → a tool whose name contains "search", else the first tool marked
+ *    readOnlyHint, input `{query: X}`.
+ * 3. "write X" → a tool whose name contains "create", input `{title: X}`.
+ * 4. Otherwise a single agent.message "You said: <prompt>".
+ * After a tool call the agent sends one agent.message summarising the result (or the denial or
+ * failure); with no suitable tool it says that none is available.
+ */
+export const defaultAgentScript: AgentScript = ruleScript(defaultRules, echoPrompt);

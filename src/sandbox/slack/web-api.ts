@@ -1,0 +1,351 @@
+import { invalidArguments, SlackApiError } from './errors.js';
+import type { TriggerRegistry } from './triggers.js';
+import {
+  isRecord,
+  type SlackChannel,
+  type SlackMessage,
+  type SlackUser,
+  type SlackWorkspace,
+  wireMessage,
+  wireView,
+} from './workspace.js';
+
+export type Args = Record<string, unknown>;
+
+export interface MethodContext {
+  workspace: SlackWorkspace;
+  triggers: TriggerRegistry;
+}
+
+/** A method answers the fields beside `ok: true`, or throws SlackApiError. */
+export type WebApiMethod = (ctx: MethodContext, args: Args) => Record<string, unknown>;
+
+/** Limits from Slack's reference (Block Kit, chat.postMessage, views.*). */
+const MAX_MESSAGE_BLOCKS = 50;
+const MAX_VIEW_BLOCKS = 100;
+const MAX_TEXT = 40_000;
+const MAX_VIEW_TITLE = 24;
+const MAX_PRIVATE_METADATA = 3000;
+const MAX_MODAL_STACK = 3;
+
+export const webApiMethods: Record<string, WebApiMethod> = {
+  'auth.test': ({ workspace: ws }) => {
+    const c = ws.config;
+    return {
+      url: `https://${c.teamDomain}.slack.com/`,
+      team: c.teamName,
+      user: c.botName,
+      team_id: c.teamId,
+      user_id: c.botUserId,
+      bot_id: c.botId,
+      is_enterprise_install: false,
+      ...(c.enterpriseId ? { enterprise_id: c.enterpriseId } : {}),
+    };
+  },
+
+  'chat.postMessage': ({ workspace: ws }, args) => {
+    const channel = postableConversation(ws, args.channel);
+    const content = messageContent(args);
+    const message = ws.appMessage(
+      channel.id,
+      {
+        ...content,
+        metadata: isRecord(args.metadata) ? args.metadata : undefined,
+        thread_ts: str(args.thread_ts),
+      },
+      'chat.postMessage',
+    );
+    return { channel: channel.id, ts: message.ts, message: wireMessage(message) };
+  },
+
+  'chat.postEphemeral': ({ workspace: ws }, args) => {
+    const channel = postableConversation(ws, args.channel);
+    const userId = str(args.user);
+    if (!userId) throw invalidArguments('missing required field: user');
+    if (!channel.members.includes(userId)) throw new SlackApiError('user_not_in_channel');
+    const message = ws.ephemeral(
+      userId,
+      channel.id,
+      { ...messageContent(args), thread_ts: str(args.thread_ts) },
+      'chat.postEphemeral',
+    );
+    return { message_ts: message.ts };
+  },
+
+  'chat.update': ({ workspace: ws }, args) => {
+    const channel = conversation(ws, args.channel);
+    const ts = str(args.ts);
+    if (!ts) throw invalidArguments('missing required field: ts');
+    const message = ws.findMessage(channel.id, ts);
+    if (!message) throw new SlackApiError('message_not_found');
+    if (message.bot_id !== ws.config.botId) throw new SlackApiError('cant_update_message');
+    const hasText = typeof args.text === 'string';
+    if (!hasText && args.blocks === undefined && args.attachments === undefined) {
+      throw new SlackApiError('no_text');
+    }
+    if (args.blocks !== undefined) message.blocks = blocksOf(args.blocks);
+    // Slack: an update with text and no blocks draws the text, so the old blocks go.
+    else if (hasText) delete message.blocks;
+    if (hasText) message.text = String(args.text);
+    if (Array.isArray(args.attachments)) message.attachments = args.attachments;
+    message.edited = { user: ws.config.botUserId, ts: ws.nextTs() };
+    return { channel: channel.id, ts: message.ts, text: message.text, message: wireMessage(message) };
+  },
+
+  'conversations.open': ({ workspace: ws }, args) => {
+    const channelArg = str(args.channel);
+    if (channelArg) return { channel: { id: conversation(ws, channelArg).id } };
+    const ids = (str(args.users) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (ids.length === 0) throw new SlackApiError('users_list_not_supplied');
+    for (const id of ids) if (!ws.findUser(id)) throw new SlackApiError('user_not_found');
+    if (ids.length > 1) throw invalidArguments('the emulator opens 1:1 DMs only');
+    const userId = ids[0] as string;
+    const alreadyOpen = ws.hasDm(userId);
+    const dm = ws.openDm(userId);
+    const channel = bool(args.return_im)
+      ? { id: dm.id, created: 0, is_im: true, is_org_shared: false, user: userId, is_open: true, priority: 0 }
+      : { id: dm.id };
+    return { ...(alreadyOpen ? { no_op: true, already_open: true } : {}), channel };
+  },
+
+  'users.info': ({ workspace: ws }, args) => {
+    const id = str(args.user);
+    if (!id) throw invalidArguments('missing required field: user');
+    const user = ws.findUser(id) ?? (id === ws.config.botUserId ? botUser(ws) : undefined);
+    if (!user) throw new SlackApiError('user_not_found');
+    return { user: userObject(ws, user) };
+  },
+
+  'views.open': ({ workspace: ws, triggers }, args) => {
+    const spec = viewSpec(args.view, 'modal');
+    if (spec.external_id && ws.viewByExternalId(String(spec.external_id))) {
+      throw new SlackApiError('duplicate_external_id');
+    }
+    const { userId } = triggers.exchange(args.trigger_id);
+    const view = ws.buildView(spec, userId);
+    ws.openModal(userId, view);
+    return { view: wireView(view) };
+  },
+
+  'views.push': ({ workspace: ws, triggers }, args) => {
+    const spec = viewSpec(args.view, 'modal');
+    if (spec.external_id && ws.viewByExternalId(String(spec.external_id))) {
+      throw new SlackApiError('duplicate_external_id');
+    }
+    const { userId } = triggers.exchange(args.trigger_id);
+    const stack = userId ? ws.modalStack(userId) : [];
+    if (!userId || stack.length === 0) throw new SlackApiError('not_found');
+    if (stack.length >= MAX_MODAL_STACK) throw new SlackApiError('push_limit_reached');
+    const view = ws.buildView(spec, userId);
+    ws.pushModal(userId, view);
+    return { view: wireView(view) };
+  },
+
+  'views.update': ({ workspace: ws }, args) => {
+    const viewId = str(args.view_id);
+    const externalId = str(args.external_id);
+    if (!viewId && !externalId) throw invalidArguments('either view_id or external_id is required');
+    const existing = viewId ? ws.view(viewId) : ws.viewByExternalId(externalId ?? '');
+    if (!existing) throw new SlackApiError('not_found');
+    const spec = viewSpec(args.view, existing.type === 'home' ? 'home' : 'modal');
+    const hash = str(args.hash);
+    if (hash && hash !== existing.hash) throw new SlackApiError('hash_conflict');
+    const view = ws.buildView({ external_id: existing.external_id, ...spec }, existing.userId, existing);
+    ws.saveView(view);
+    return { view: wireView(view) };
+  },
+
+  'views.publish': ({ workspace: ws }, args) => {
+    const userId = str(args.user_id);
+    if (!userId) throw invalidArguments('missing required field: user_id');
+    if (!ws.findUser(userId)) throw new SlackApiError('user_not_found');
+    const spec = viewSpec(args.view, 'home');
+    const existing = ws.homeView(userId);
+    const hash = str(args.hash);
+    if (hash && existing && hash !== existing.hash) throw new SlackApiError('hash_conflict');
+    const view = ws.buildView(spec, userId, existing);
+    ws.publishHome(userId, view);
+    return { view: wireView(view) };
+  },
+};
+
+// ---- conversations
+
+/** A conversation by id or name; a user id means the app's DM with that user (chat.postMessage). */
+function conversation(ws: SlackWorkspace, value: unknown): SlackChannel {
+  const id = str(value);
+  if (!id) throw new SlackApiError('channel_not_found');
+  const channel = ws.findChannel(id);
+  if (channel) return channel;
+  const user = ws.findUser(id);
+  if (user && !user.deleted) return ws.openDm(user.id);
+  throw new SlackApiError('channel_not_found');
+}
+
+/** A conversation the app may post in: a private one it is not in is invisible to it. */
+function postableConversation(ws: SlackWorkspace, value: unknown): SlackChannel {
+  const channel = conversation(ws, value);
+  if (!channel.members.includes(ws.config.botUserId)) {
+    throw new SlackApiError(channel.isPrivate ? 'channel_not_found' : 'not_in_channel');
+  }
+  return channel;
+}
+
+// ---- messages
+
+function messageContent(args: Args): Pick<SlackMessage, 'text' | 'blocks' | 'attachments'> {
+  const text = typeof args.text === 'string' ? args.text : undefined;
+  const blocks = args.blocks === undefined ? undefined : blocksOf(args.blocks);
+  const attachments = Array.isArray(args.attachments) ? args.attachments : undefined;
+  if (!text && !blocks?.length && !attachments?.length) throw new SlackApiError('no_text');
+  // chat.postMessage truncates past 40,000 characters rather than refusing.
+  return { text: (text ?? '').slice(0, MAX_TEXT), blocks, attachments };
+}
+
+function blocksOf(value: unknown): unknown[] {
+  if (!Array.isArray(value)) throw new SlackApiError('invalid_blocks_format');
+  if (value.length > MAX_MESSAGE_BLOCKS || !value.every(isBlock)) throw new SlackApiError('invalid_blocks');
+  return value;
+}
+
+function isBlock(value: unknown): boolean {
+  return isRecord(value) && typeof value.type === 'string';
+}
+
+// ---- views
+
+/** Checks a view payload the way views.* refuse one (`invalid_arguments` with a reason). */
+function viewSpec(value: unknown, kind: 'modal' | 'home'): Args {
+  if (!isRecord(value)) throw invalidArguments('failed to match all allowed schemas [json-pointer:/view]');
+  if (value.type !== kind) throw invalidArguments(`view type must be ${kind} [json-pointer:/view/type]`);
+  const blocks = value.blocks;
+  if (!Array.isArray(blocks) || !blocks.every(isBlock)) {
+    throw invalidArguments('failed to match all allowed schemas [json-pointer:/view/blocks]');
+  }
+  if (blocks.length > MAX_VIEW_BLOCKS) {
+    throw invalidArguments(`no more than ${MAX_VIEW_BLOCKS} items allowed [json-pointer:/view/blocks]`);
+  }
+  const seen = new Set<string>();
+  for (const block of blocks as Args[]) {
+    if (typeof block.block_id !== 'string') continue;
+    if (seen.has(block.block_id)) {
+      throw invalidArguments(`duplicate block_id ${block.block_id} [json-pointer:/view/blocks]`);
+    }
+    seen.add(block.block_id);
+  }
+  if (kind === 'modal') {
+    for (const field of ['title', 'submit', 'close'] as const) {
+      const text = isRecord(value[field]) ? (value[field] as Args).text : undefined;
+      if (field === 'title' && typeof text !== 'string') {
+        throw invalidArguments('must provide a title [json-pointer:/view/title]');
+      }
+      if (typeof text === 'string' && text.length > MAX_VIEW_TITLE) {
+        throw invalidArguments(
+          `must be less than ${MAX_VIEW_TITLE + 1} characters [json-pointer:/view/${field}/text]`,
+        );
+      }
+    }
+    if (blocks.some((b) => (b as Args).type === 'input') && !isRecord(value.submit)) {
+      throw invalidArguments('must provide a submit property when using input blocks [json-pointer:/view]');
+    }
+  }
+  if (typeof value.private_metadata === 'string' && value.private_metadata.length > MAX_PRIVATE_METADATA) {
+    throw invalidArguments(
+      `must be less than ${MAX_PRIVATE_METADATA + 1} characters [json-pointer:/view/private_metadata]`,
+    );
+  }
+  return value;
+}
+
+// ---- users
+
+function botUser(ws: SlackWorkspace): SlackUser {
+  const c = ws.config;
+  return {
+    id: c.botUserId,
+    teamId: c.teamId,
+    ...(c.enterpriseId ? { enterpriseId: c.enterpriseId } : {}),
+    name: c.botName,
+    realName: c.botName,
+    isAdmin: false,
+    isOwner: false,
+    isBot: true,
+  };
+}
+
+/** A user object shaped like users.info's. */
+export function userObject(ws: SlackWorkspace, user: SlackUser): Record<string, unknown> {
+  const tz = user.tz ?? 'America/Los_Angeles';
+  const { offsetSeconds, label } = timeZoneInfo(tz, ws.config.clock.now());
+  const enterpriseId = user.enterpriseId ?? ws.config.enterpriseId;
+  return {
+    id: user.id,
+    team_id: user.teamId,
+    name: user.name,
+    deleted: user.deleted === true,
+    color: '9f69e7',
+    real_name: user.realName,
+    tz,
+    tz_label: label,
+    tz_offset: offsetSeconds,
+    profile: {
+      real_name: user.realName,
+      real_name_normalized: user.realName,
+      display_name: user.name,
+      display_name_normalized: user.name,
+      ...(user.email ? { email: user.email } : {}),
+      team: user.teamId,
+    },
+    is_admin: user.isAdmin,
+    is_owner: user.isOwner,
+    is_primary_owner: false,
+    is_restricted: false,
+    is_ultra_restricted: false,
+    is_bot: user.isBot === true,
+    is_app_user: false,
+    updated: Math.floor(ws.config.clock.now() / 1000),
+    ...(enterpriseId
+      ? {
+          enterprise_user: {
+            id: user.id,
+            enterprise_id: enterpriseId,
+            enterprise_name: ws.config.enterpriseName ?? enterpriseId,
+            is_admin: user.isAdmin,
+            is_owner: user.isOwner,
+            teams: [user.teamId],
+          },
+        }
+      : {}),
+  };
+}
+
+function timeZoneInfo(tz: string, at: number): { offsetSeconds: number; label: string } {
+  try {
+    const part = (style: 'longOffset' | 'long') =>
+      new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: style })
+        .formatToParts(at)
+        .find((p) => p.type === 'timeZoneName')?.value ?? '';
+    const match = /GMT([+-])(\d{2}):(\d{2})/.exec(part('longOffset'));
+    const offsetSeconds = match
+      ? (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 3600 + Number(match[3]) * 60)
+      : 0;
+    return { offsetSeconds, label: part('long') };
+  } catch {
+    return { offsetSeconds: 0, label: tz };
+  }
+}
+
+// ---- argument helpers (form bodies carry everything as strings)
+
+export function str(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return undefined;
+}
+
+export function bool(value: unknown): boolean {
+  return value === true || value === 'true' || value === '1' || value === 1;
+}

@@ -1,0 +1,71 @@
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import type { StorageSettings } from '../config.js';
+import { closeServer, listen } from '../sandbox/http.js';
+
+// SDK releases print a Node-version notice on every client; Node 20 is supported by the pinned release.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** An open connection to a DynamoDB engine: AWS, DynamoDB Local, or the embedded dynalite. */
+export interface DynamoHandle {
+  readonly client: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  /** Where it talks to: an endpoint URL, or `aws` for the region's default endpoint. */
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** Connects to an endpoint that speaks the DynamoDB protocol. */
+export function connectDynamo(options: { endpoint?: string; region: string; local?: boolean }): DynamoHandle {
+  const client = new DynamoDBClient({
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.local ? { credentials: LOCAL_CREDENTIALS } : {}),
+  });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    client,
+    doc,
+    endpoint: options.endpoint ?? 'aws',
+    close: async () => client.destroy(),
+  };
+}
+
+/**
+ * Starts dynalite in this process on a loopback port: persisted under `path` (LevelDB), or in
+ * memory when no path is given.
+ */
+export async function startEmbeddedDynamo(path?: string): Promise<DynamoHandle> {
+  if (path) await mkdir(path, { recursive: true });
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(path ? { path } : {}),
+  }) as Server;
+  const listening = await listen(server);
+  const handle = connectDynamo({ endpoint: listening.url, region: 'local', local: true });
+  return {
+    ...handle,
+    close: async () => {
+      await handle.close();
+      await closeServer(server);
+    },
+  };
+}
+
+/** Opens the storage the configuration names (DESIGN.md §6). */
+export async function openDynamo(settings: StorageSettings): Promise<DynamoHandle> {
+  if (settings.kind === 'embedded') return startEmbeddedDynamo(join(settings.dataDir, 'dynamodb'));
+  return connectDynamo({ endpoint: settings.endpoint, region: settings.region });
+}
+
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

@@ -1,0 +1,66 @@
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+
+/**
+ * Two tables: `main` holds the app's state; `audit` is append-only, kept apart so production IAM can
+ * allow PutItem but never UpdateItem or DeleteItem on it. Both use generic key names (pk, sk, and
+ * gsi1/gsi2 for secondary lookups) so new item kinds need no schema change.
+ */
+export interface TableNames {
+  main: string;
+  audit: string;
+}
+
+export function tableNames(prefix: string): TableNames {
+  return { main: `${prefix}main`, audit: `${prefix}audit` };
+}
+
+/** The expiry attribute (epoch seconds) that production's DynamoDB TTL watches; the app also checks it on read. */
+export const EXPIRY_ATTRIBUTE = 'expiresAt';
+
+function definition(name: string, indexes: string[]): CreateTableCommandInput {
+  const keyAttributes = ['pk', 'sk', ...indexes.flatMap((i) => [`${i}pk`, `${i}sk`])];
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: keyAttributes.map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: indexes.map((index) => ({
+      IndexName: index,
+      KeySchema: [
+        { AttributeName: `${index}pk`, KeyType: 'HASH' },
+        { AttributeName: `${index}sk`, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+  };
+}
+
+export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
+  return [definition(names.main, ['gsi1']), definition(names.audit, ['gsi1', 'gsi2'])];
+}
+
+/** Creates the tables when missing (development, tests, the sandbox); production creates them in infra. */
+export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+  for (const input of tableDefinitions(names)) {
+    try {
+      await client.send(new CreateTableCommand(input));
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
+    }
+    for (let attempt = 0; ; attempt += 1) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+      const indexesReady = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE');
+      if (Table?.TableStatus === 'ACTIVE' && indexesReady) break;
+      if (attempt > 200) throw new Error(`table ${input.TableName} did not become active`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

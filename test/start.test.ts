@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+
+/** `npm start` runs `tsx src/main.ts`; these run the same entry point as a child process. */
+function startMain(env: Record<string, string>): ChildProcess {
+  return spawn(join('node_modules', '.bin', 'tsx'), ['src/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function collect(child: ChildProcess) {
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (d: Buffer) => {
+    output.stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output.stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { output, exited };
+}
+
+describe('starting Deputy', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'deputy-start-'));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  test('without credentials it runs the sandbox, says so, answers /healthz and stops cleanly', async () => {
+    const child = startMain({ PORT: '0', DEPUTY_DATA_DIR: dataDir });
+    const { output, exited } = collect(child);
+    const deadline = Date.now() + 30_000;
+    let url: string | undefined;
+    while (!url && Date.now() < deadline) {
+      url = /SANDBOX mode at (http:\/\/127\.0\.0\.1:\d+)/.exec(output.stdout)?.[1];
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      expect(url).toBeDefined();
+      expect(output.stdout).toContain('Slack Web API');
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 40_000);
+
+  test('a bad configuration stops it with one message naming every bad variable and no value', async () => {
+    const child = startMain({
+      PORT: 'eighty',
+      SLACK_BOT_TOKEN: 'canary-not-a-token',
+      DEPUTY_DATA_DIR: dataDir,
+    });
+    const { output, exited } = collect(child);
+    expect(await exited).toBe(1);
+    expect(output.stderr).toMatch(/Deputy cannot start: \d+ configuration problems:/);
+    expect(output.stderr).toContain('PORT:');
+    expect(output.stderr).toContain('SLACK_BOT_TOKEN:');
+    expect(output.stderr).not.toContain('canary-not-a-token');
+    expect(output.stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
+});

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { AuditRecord } from '../../src/store/index.js';
+import { ENGINES, openTestStorage, type TestStorage } from '../support/storage.js';
+
+const alice = { teamId: 'T1', userId: 'U_ALICE' };
+
+describe.each(ENGINES)('store on %s', (engine) => {
+  let storage: TestStorage;
+  beforeAll(async () => {
+    storage = await openTestStorage(engine);
+  });
+  afterAll(() => storage.close());
+
+  test('only one of many concurrent claims for a principal wins', async () => {
+    const key = `T:T1:U_RACE_${engine}`;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => storage.store.vaultMappings.claim(key, alice, `claim_${i}`, 1000)),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  test('a claim completes into a ready mapping only for its own claimant', async () => {
+    const mappings = storage.store.vaultMappings;
+    const key = 'T:T1:U_COMPLETE';
+    expect(await mappings.claim(key, alice, 'claim_mine', 1000)).toBe(true);
+    expect(await mappings.complete(key, 'claim_other', 'vlt_wrong', 5)).toBe(false);
+    expect(await mappings.complete(key, 'claim_mine', 'vlt_right', 5)).toBe(true);
+    expect(await mappings.get(key)).toEqual({
+      status: 'ready',
+      principalKey: key,
+      principal: alice,
+      vaultId: 'vlt_right',
+      readyAt: 5,
+    });
+    expect(await mappings.complete(key, 'claim_mine', 'vlt_again', 6)).toBe(false);
+  });
+
+  test('a claim can be taken over only after its lease has run out, and only once', async () => {
+    const mappings = storage.store.vaultMappings;
+    const key = 'T:T1:U_TAKEOVER';
+    await mappings.claim(key, alice, 'claim_dead', 1000);
+    expect(await mappings.takeOver(key, 'claim_dead', 'claim_early', 999, 5000)).toBe(false);
+    const takers = await Promise.all(
+      ['a', 'b', 'c'].map((n) => mappings.takeOver(key, 'claim_dead', `claim_${n}`, 1001, 5000)),
+    );
+    expect(takers.filter(Boolean)).toHaveLength(1);
+  });
+
+  test('audit records are appended, never overwritten, and found by principal, target and correlation', async () => {
+    const audit = storage.store.audit;
+    const record: AuditRecord = {
+      id: 'aud_1',
+      at: '2026-11-22T06:00:00.000Z',
+      action: 'vault.created',
+      outcome: 'success',
+      principalKey: 'T:T1:U_ALICE',
+      target: 'vlt_1',
+      correlationId: 'req_1',
+      details: { note: 'first' },
+    };
+    await audit.append(record);
+    await expect(audit.append({ ...record, details: { note: 'rewritten' } })).rejects.toThrow();
+    expect(await audit.byPrincipal('T:T1:U_ALICE')).toEqual([record]);
+    expect(await audit.byTarget('vlt_1')).toEqual([record]);
+    expect(await audit.byCorrelation('req_1')).toEqual([record]);
+    const { principalKey: _, ...anonymous } = { ...record, id: 'aud_2', target: '/slack/events' };
+    await audit.append(anonymous);
+    expect(await audit.byPrincipal(undefined)).toEqual([anonymous]);
+  });
+
+  test('the audit store offers no way to change or remove a record', () => {
+    const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(storage.store.audit));
+    expect(methods.filter((m) => /update|delete|remove|put|set/i.test(m))).toEqual([]);
+  });
+});
