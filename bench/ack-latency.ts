@@ -3,15 +3,16 @@
  * real HTTP surface (signed requests, signature check, envelope check, Bolt's HTTPReceiver, embedded
  * storage), side by side in one run with a bare Bolt app that acks the same command with a constant.
  *
- * Requests alternate between the two apps so drift on the machine hits both alike. Each Deputy
- * request's follow-up (vault check, reply through response_url) finishes before the next request, so
- * the numbers are ack latency, not queueing behind earlier work.
+ * Requests alternate between the two apps so drift on the machine hits both alike. They are sent
+ * from a worker thread (load-client.mjs), and each Deputy request's follow-up (vault check, reply
+ * through response_url) finishes before the next request, so the numbers are ack latency, not
+ * queueing behind earlier work.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import Anthropic from '@anthropic-ai/sdk';
 import { App } from '@slack/bolt';
 import { startDeputy } from '../src/app.js';
@@ -20,11 +21,20 @@ import { randomIds } from '../src/ids.js';
 import { createLogger } from '../src/logger.js';
 import { buildServices } from '../src/runtime.js';
 import { startSandbox } from '../src/sandbox/index.js';
-import { SlackDriver } from '../src/sandbox/slack/driver.js';
 import { slashCommandBody } from '../src/sandbox/slack/payloads.js';
 import { openDynamo, openStore } from '../src/store/index.js';
 
-const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 500);
+interface LoadRequest {
+  url: string;
+  body: string;
+  signingSecret: string;
+}
+interface LoadResult {
+  status: number;
+  ms: number;
+}
+
+const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 1000);
 const WARMUP = 50;
 const BUDGET = 1.5;
 const USER = 'U_ALICE';
@@ -54,10 +64,15 @@ const bareServer = (await bare.start(0)) as { address(): AddressInfo };
 const bareUrl = `http://127.0.0.1:${bareServer.address().port}`;
 
 const slack = sandbox.slack;
-const drivers = {
-  bare: new SlackDriver({ appUrl: bareUrl, signingSecret: sandbox.signingSecret, slack }),
-  deputy: new SlackDriver({ appUrl: deputy.url, signingSecret: sandbox.signingSecret, slack }),
-};
+const urls = { bare: `${bareUrl}/slack/events`, deputy: `${deputy.url}/slack/events` };
+const client = new Worker(new URL('./load-client.mjs', import.meta.url));
+
+function send(request: LoadRequest): Promise<LoadResult> {
+  return new Promise((resolve) => {
+    client.once('message', resolve);
+    client.postMessage(request);
+  });
+}
 
 async function once(target: 'bare' | 'deputy'): Promise<number> {
   const responseUrl = slack.newResponseUrl({ userId: USER });
@@ -69,12 +84,10 @@ async function once(target: 'bare' | 'deputy'): Promise<number> {
     responseUrl,
     triggerId: slack.newTriggerId({ userId: USER }),
   });
-  const started = performance.now();
-  const response = await drivers[target].send({ body, contentType: 'application/x-www-form-urlencoded' });
-  const elapsed = performance.now() - started;
-  if (response.status !== 200) throw new Error(`${target} answered ${response.status}`);
+  const result = await send({ url: urls[target], body, signingSecret: sandbox.signingSecret });
+  if (result.status !== 200) throw new Error(`${target} answered ${result.status}`);
   if (target === 'deputy') await slack.waitFor('response_url', (c) => c.body.url === responseUrl, 10_000);
-  return elapsed;
+  return result.ms;
 }
 
 const samples = { bare: [] as number[], deputy: [] as number[] };
@@ -108,6 +121,7 @@ console.log(
 const within = d.p99 <= BUDGET * b.p99;
 console.log(`Deputy p99 within ${BUDGET}x the bare app's: ${within ? 'yes' : 'NO'}\n`);
 
+await client.terminate();
 await bare.stop();
 await deputy.close();
 await dynamo.close();

@@ -238,7 +238,16 @@ export class SlackWorkspace {
     content: Pick<SlackMessage, 'text' | 'blocks' | 'attachments' | 'metadata' | 'thread_ts'>,
     source: MessageSource,
   ): SlackMessage {
-    return this.addMessage({
+    return this.addMessage(this.fromApp(channelId, content, source));
+  }
+
+  /** A new message authored by the app's bot user. */
+  private fromApp(
+    channelId: string,
+    content: Pick<SlackMessage, 'text' | 'blocks' | 'attachments' | 'metadata' | 'thread_ts'>,
+    source: MessageSource,
+  ): SlackMessage {
+    return {
       type: 'message',
       ts: this.nextTs(),
       channel: channelId,
@@ -248,7 +257,7 @@ export class SlackWorkspace {
       team: this.config.teamId,
       ...stripUndefined(content),
       source,
-    });
+    };
   }
 
   /** A message a person wrote (for driving `message` events). */
@@ -286,18 +295,7 @@ export class SlackWorkspace {
     content: Pick<SlackMessage, 'text' | 'blocks' | 'attachments' | 'thread_ts'>,
     source: MessageSource,
   ): SlackMessage {
-    const message: SlackMessage = {
-      type: 'message',
-      ts: this.nextTs(),
-      channel: channelId,
-      user: this.config.botUserId,
-      bot_id: this.config.botId,
-      app_id: this.config.appId,
-      team: this.config.teamId,
-      ...stripUndefined(content),
-      source,
-      visibleTo: userId,
-    };
+    const message: SlackMessage = { ...this.fromApp(channelId, content, source), visibleTo: userId };
     const list = this.ephemeralsByUser.get(userId) ?? [];
     list.push(message);
     this.ephemeralsByUser.set(userId, list);
