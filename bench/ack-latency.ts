@@ -13,16 +13,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import Anthropic from '@anthropic-ai/sdk';
 import { App } from '@slack/bolt';
-import { startDeputy } from '../src/app.js';
-import { systemClock } from '../src/clock.js';
-import { randomIds } from '../src/ids.js';
+import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { buildServices } from '../src/runtime.js';
-import { startSandbox } from '../src/sandbox/index.js';
+import { startRuntime } from '../src/runtime.js';
 import { slashCommandBody } from '../src/sandbox/slack/payloads.js';
-import { openDynamo, openStore } from '../src/store/index.js';
 
 interface LoadRequest {
   url: string;
@@ -39,20 +34,14 @@ const WARMUP = 50;
 const BUDGET = 1.5;
 const USER = 'U_ALICE';
 
-const sandbox = await startSandbox();
 const dataDir = await mkdtemp(join(tmpdir(), 'deputy-bench-'));
-const dynamo = await openDynamo({ kind: 'embedded', dataDir, tablePrefix: 'bench-' });
-const store = await openStore(dynamo, 'bench-');
-// Lines are formatted and redacted as in production, then dropped instead of printed.
-const logger = createLogger({ level: 'info', secrets: [sandbox.signingSecret], write: () => {} });
-const services = buildServices({
-  store,
-  anthropic: new Anthropic(sandbox.anthropicOptions),
-  clock: systemClock,
-  ids: randomIds,
-  logger,
-});
-const deputy = await startDeputy({ slack: sandbox.slackConnection, services });
+// Deputy exactly as `npm start` runs it in the sandbox, with embedded storage on disk. Log lines are
+// formatted and redacted as in production, then dropped instead of printed.
+const logger = createLogger({ level: 'info', write: () => {} });
+const runtime = await startRuntime(loadConfig({ PORT: '0', DEPUTY_DATA_DIR: dataDir }), logger);
+if (!runtime.sandbox) throw new Error('the benchmark runs in the sandbox');
+const sandbox = runtime.sandbox;
+const deputy = runtime.deputy;
 
 const bare = new App({
   signingSecret: sandbox.signingSecret,
@@ -123,8 +112,6 @@ console.log(`Deputy p99 within ${BUDGET}x the bare app's: ${within ? 'yes' : 'NO
 
 await client.terminate();
 await bare.stop();
-await deputy.close();
-await dynamo.close();
-await sandbox.close();
+await runtime.close();
 await rm(dataDir, { recursive: true, force: true });
 process.exitCode = within ? 0 : 1;

@@ -1,10 +1,13 @@
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import { App, HTTPReceiver } from '@slack/bolt';
+import { AuditAction } from './audit/audit-log.js';
 import { registerListeners } from './handlers/index.js';
-import { createHttpFront, SignatureRefusalAudit } from './ingress/http-front.js';
+import { ANTHROPIC_WEBHOOK_PATH, anthropicWebhookRoute } from './ingress/anthropic-webhook.js';
+import { createHttpFront, RefusalAudit, SLACK_EVENTS_PATH } from './ingress/http-front.js';
 import { listen } from './sandbox/http.js';
 import type { Services } from './services.js';
+import { connectRoutes } from './web/connect-routes.js';
 
 export interface SlackConnection {
   signingSecret: string;
@@ -32,6 +35,18 @@ export function createSlackApp(
           res.end('{"ok":true}');
         },
       },
+      ...connectRoutes(services.connectFlows, {
+        publicBaseUrl: services.settings.publicBaseUrl,
+        logger: services.logger,
+      }),
+      anthropicWebhookRoute({
+        ...services,
+        signingKey: services.settings.webhookSigningKey,
+        refusals: new RefusalAudit(services, {
+          action: AuditAction.WebhookRefused,
+          target: ANTHROPIC_WEBHOOK_PATH,
+        }),
+      }),
     ],
   });
   const app = new App({
@@ -76,7 +91,10 @@ export async function startDeputy(options: {
   host?: string;
 }): Promise<Deputy> {
   const { app, receiver } = createSlackApp(options.slack, options.services);
-  const refusals = new SignatureRefusalAudit(options.services);
+  const refusals = new RefusalAudit(options.services, {
+    action: AuditAction.SignatureRefused,
+    target: SLACK_EVENTS_PATH,
+  });
   const server = createServer(
     createHttpFront({
       receiver,

@@ -195,7 +195,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
   return {
     mode,
     port,
-    publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
     slack:
       mode === 'live' && env.SLACK_SIGNING_SECRET && env.SLACK_BOT_TOKEN
         ? {

@@ -29,7 +29,9 @@ async function main(): Promise<void> {
         'so Slack, the Managed Agents API and an OAuth/MCP provider are emulated on this machine:',
         `  Slack Web API      ${sandbox.slack.apiUrl}`,
         `  Managed Agents API ${sandbox.managedAgents.url}`,
-        `  OAuth/MCP provider ${sandbox.provider.url}`,
+        `  Providers          ${Object.values(sandbox.providers)
+          .map((p) => `${p.name} ${p.url}`)
+          .join(', ')}`,
         `  Storage            embedded DynamoDB (dynalite) under ${config.storage.kind === 'embedded' ? config.storage.dataDir : '?'}`,
         'Set SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and ANTHROPIC_API_KEY to run against a real workspace.',
         '',

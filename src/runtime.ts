@@ -1,26 +1,99 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { WebClient } from '@slack/web-api';
 import { type RunningApp, type SlackConnection, startDeputy, startSocketMode } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { type Connector, loadCatalogFile } from './connections/catalog.js';
+import { ConnectFlowService } from './connections/connect-flow.js';
+import { ConnectionsService } from './connections/connections-service.js';
+import { createOutboundHttp } from './connections/oauth/outbound-http.js';
+import { SlackConnectionNotices } from './connections/slack-notices.js';
+import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-sign-in.js';
 import { type IdSource, randomIds } from './ids.js';
 import type { Logger } from './logger.js';
+import { freePort } from './sandbox/http.js';
 import { type Sandbox, startSandbox } from './sandbox/index.js';
 import type { Services } from './services.js';
 import { type DynamoHandle, openDynamo, openStore, type Store } from './store/index.js';
 import { VaultService } from './vaults/vault-service.js';
 
-/** Wires the services from their parts. The one place that decides which implementation is used. */
-export function buildServices(parts: {
+/** The catalog shipped with Deputy, used in live mode when DEPUTY_CONNECTORS_FILE is not set. */
+export const DEFAULT_CONNECTORS_FILE = new URL('../connectors.yml', import.meta.url).pathname;
+
+export interface ServiceParts {
   store: Store;
   anthropic: Anthropic;
+  slack: SlackConnection;
   clock: Clock;
   ids: IdSource;
   logger: Logger;
-}): Services {
-  const audit = new AuditLog(parts);
-  const vaults = new VaultService({ ...parts, audit });
-  return { ...parts, audit, vaults };
+  connectors: Connector[];
+  publicBaseUrl: string;
+  allowPrivateNetwork: boolean;
+  /** How long a provider may take to answer (default 10 s). */
+  outboundTimeoutMs?: number;
+  /** Sign in with Slack; without it no connect flow can start. */
+  signIn?: SlackSignInSettings;
+  webhookSigningKey?: string;
+}
+
+/** Wires the services from their parts. The one place that decides which implementation is used. */
+export function buildServices(parts: ServiceParts): Services {
+  const { store, anthropic, clock, ids, logger, publicBaseUrl } = parts;
+  const audit = new AuditLog({ store, clock, ids, logger });
+  const vaults = new VaultService({ store, anthropic, audit, clock, ids, logger });
+  const http = createOutboundHttp({
+    allowPrivateNetwork: parts.allowPrivateNetwork,
+    ...(parts.outboundTimeoutMs ? { timeoutMs: parts.outboundTimeoutMs } : {}),
+  });
+  const slack = new WebClient(parts.slack.botToken, {
+    ...(parts.slack.apiUrl ? { slackApiUrl: parts.slack.apiUrl } : {}),
+    logger,
+  });
+  const connections = new ConnectionsService({
+    store,
+    anthropic,
+    vaults,
+    audit,
+    clock,
+    ids,
+    logger,
+    http,
+    connectors: parts.connectors,
+    publicBaseUrl,
+  });
+  const notices = new SlackConnectionNotices({ slack, connections, logger });
+  const connectFlows = new ConnectFlowService({
+    store,
+    connections,
+    ...(parts.signIn ? { signIn: createSlackSignIn(parts.signIn) } : {}),
+    http,
+    notices,
+    audit,
+    clock,
+    ids,
+    logger,
+    publicBaseUrl,
+  });
+  return {
+    store,
+    anthropic,
+    slack,
+    http,
+    vaults,
+    connections,
+    notices,
+    connectFlows,
+    audit,
+    clock,
+    ids,
+    logger,
+    settings: {
+      publicBaseUrl,
+      ...(parts.webhookSigningKey ? { webhookSigningKey: parts.webhookSigningKey } : {}),
+    },
+  };
 }
 
 export interface Runtime {
@@ -35,36 +108,60 @@ export interface Runtime {
 export async function startRuntime(
   config: Config,
   logger: Logger,
-  options: { clock?: Clock; ids?: IdSource; socketMode?: boolean } = {},
+  options: {
+    clock?: Clock;
+    ids?: IdSource;
+    socketMode?: boolean;
+    environment?: NodeJS.ProcessEnv;
+    /** Storage to use instead of the configured one (tests: a fresh in-memory engine). */
+    dynamo?: DynamoHandle;
+    outboundTimeoutMs?: number;
+  } = {},
 ): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
+  const environment = options.environment ?? process.env;
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
-    const sandbox = config.mode === 'sandbox' ? await startSandbox({ logger }) : undefined;
+    // Links in Slack messages need the public URL before the server listens, so port 0 is chosen now.
+    const port = config.port === 0 && !environment.PUBLIC_BASE_URL ? await freePort() : config.port;
+    const publicBaseUrl = config.port === port ? config.publicBaseUrl : `http://127.0.0.1:${port}`;
+    const sandbox =
+      config.mode === 'sandbox' ? await startSandbox({ logger, clock, publicBaseUrl }) : undefined;
     if (sandbox) opened.push(sandbox);
     const slack: SlackConnection = sandbox?.slackConnection ?? liveSlack(config);
     const anthropic = new Anthropic(sandbox?.anthropicOptions ?? liveAnthropic(config));
-    const dynamo: DynamoHandle = await openDynamo(config.storage);
-    opened.push(dynamo);
+    const connectors = config.connectorsFile
+      ? await loadCatalogFile(config.connectorsFile, environment)
+      : (sandbox?.connectors ?? (await loadCatalogFile(DEFAULT_CONNECTORS_FILE, environment)));
+    const dynamo: DynamoHandle = options.dynamo ?? (await openDynamo(config.storage));
+    if (!options.dynamo) opened.push(dynamo);
     const store = await openStore(dynamo, config.storage.tablePrefix);
-    const services = buildServices({ store, anthropic, clock, ids, logger });
+    const services = buildServices({
+      store,
+      anthropic,
+      slack,
+      clock,
+      ids,
+      logger,
+      connectors,
+      publicBaseUrl,
+      allowPrivateNetwork: config.allowPrivateNetwork,
+      ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
+      ...signInSettings(config, sandbox),
+      ...webhookKey(config, sandbox),
+    });
     const deputy = options.socketMode
       ? await startSocketMode({ slack: { ...slack, appToken: socketModeToken(config) }, services })
       : await startDeputy({
           slack,
           services,
-          port: config.port,
+          port,
           // Live deployments run in containers behind a load balancer; the sandbox stays on loopback.
           host: config.mode === 'live' ? '0.0.0.0' : '127.0.0.1',
         });
     opened.push(deputy);
-    return {
-      deputy,
-      sandbox,
-      services,
-      close: () => closeAll(opened),
-    };
+    return { deputy, sandbox, services, close: () => closeAll(opened) };
   } catch (error) {
     await closeAll(opened);
     throw error;
@@ -73,6 +170,24 @@ export async function startRuntime(
 
 async function closeAll(resources: Array<{ close(): Promise<void> }>): Promise<void> {
   for (const resource of [...resources].reverse()) await resource.close().catch(() => undefined);
+}
+
+function signInSettings(config: Config, sandbox: Sandbox | undefined): { signIn?: SlackSignInSettings } {
+  if (sandbox) return { signIn: sandbox.signIn };
+  if (!config.slack?.clientId || !config.slack.clientSecret) return {};
+  return {
+    signIn: {
+      issuer: config.slack.oidcIssuer,
+      clientId: config.slack.clientId,
+      clientSecret: config.slack.clientSecret,
+      allowInsecureIssuer: config.allowPrivateNetwork,
+    },
+  };
+}
+
+function webhookKey(config: Config, sandbox: Sandbox | undefined): { webhookSigningKey?: string } {
+  const key = sandbox?.webhookSigningKey ?? config.anthropic?.webhookSigningKey;
+  return key ? { webhookSigningKey: key } : {};
 }
 
 function liveSlack(config: Config): SlackConnection {

@@ -1,6 +1,11 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import type { WebClient } from '@slack/web-api';
 import type { AuditLog } from './audit/audit-log.js';
 import type { Clock } from './clock.js';
+import type { ConnectFlowService } from './connections/connect-flow.js';
+import type { ConnectionsService } from './connections/connections-service.js';
+import type { OutboundHttp } from './connections/oauth/outbound-http.js';
+import type { SlackConnectionNotices } from './connections/slack-notices.js';
 import type { IdSource } from './ids.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/index.js';
@@ -10,9 +15,17 @@ import type { VaultService } from './vaults/vault-service.js';
 export interface Services {
   store: Store;
   anthropic: Anthropic;
+  /** For messages outside a request (DMs, Home tab); listeners use the client Bolt hands them. */
+  slack: WebClient;
+  /** The only way out to providers: https, public addresses (unless allowed), time limits. */
+  http: OutboundHttp;
   vaults: VaultService;
+  connections: ConnectionsService;
+  notices: SlackConnectionNotices;
+  connectFlows: ConnectFlowService;
   audit: AuditLog;
   clock: Clock;
   ids: IdSource;
   logger: Logger;
+  settings: { publicBaseUrl: string; webhookSigningKey?: string };
 }

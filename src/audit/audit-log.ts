@@ -11,6 +11,15 @@ export const AuditAction = {
   VaultAdopted: 'vault.adopted',
   VaultOrphanArchived: 'vault.orphan_archived',
   VaultMismatchRefused: 'vault.mismatch_refused',
+  ConnectStarted: 'connect.started',
+  ConnectIdentityMismatch: 'connect.identity_mismatch',
+  ConnectFailed: 'connect.failed',
+  ConnectionConnected: 'connection.connected',
+  ConnectionRefused: 'connection.refused',
+  ConnectionDisconnected: 'connection.disconnected',
+  ConnectionNeedsReconnect: 'connection.needs_reconnect',
+  CredentialArchived: 'credential.archived',
+  WebhookRefused: 'webhook.refused',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 

@@ -10,6 +10,7 @@ export interface SlackMessage {
 
 /** The commands that exist today; each new subcommand adds its line here. */
 const COMMANDS: Array<[usage: string, what: string]> = [
+  ['/agent connect', 'connect your own accounts (Notion, GitHub, …) for agents to use on your behalf'],
   ['/agent status', 'who you are to Deputy, your credential vault, and your connections'],
   ['/agent help', 'this message'],
 ];

@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { HTTPReceiver } from '@slack/bolt';
-import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import type { AuditAction, AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -18,7 +18,7 @@ export interface HttpFrontOptions {
   signingSecret: string;
   clock: Clock;
   logger: Logger;
-  refusals: SignatureRefusalAudit;
+  refusals: RefusalAudit;
 }
 
 /**
@@ -99,28 +99,29 @@ function plain(
 }
 
 /**
- * Audits signature refusals without letting a flood of forged requests become a flood of writes:
- * at most `perMinute` records a minute, and the next record after a quiet spell counts what was
- * left out. Every refusal is logged either way.
+ * Audits refused signatures (Slack's or a webhook sender's) without letting a flood of forged
+ * requests become a flood of writes: at most `perMinute` records a minute, and the next record after
+ * a quiet spell counts what was left out. Every refusal is logged either way.
  */
-export class SignatureRefusalAudit {
+export class RefusalAudit {
   private windowStart = 0;
   private written = 0;
   private suppressed = 0;
 
   constructor(
     private readonly deps: { audit: AuditLog; clock: Clock; ids: IdSource; logger: Logger },
+    private readonly route: { action: AuditAction; target: string },
     private readonly perMinute = 30,
   ) {}
 
   /** Logs the refusal and, within the rate, audits it. Never throws: a refusal must still answer 401. */
-  async refused(reason: SignatureRefusal): Promise<void> {
+  async refused(reason: SignatureRefusal | 'bad_signature'): Promise<void> {
     const now = this.deps.clock.now();
     if (now - this.windowStart >= 60_000) {
       this.windowStart = now;
       this.written = 0;
     }
-    this.deps.logger.warn('refused slack request', { reason });
+    this.deps.logger.warn('refused request', { target: this.route.target, reason });
     if (this.written >= this.perMinute) {
       this.suppressed += 1;
       return;
@@ -130,9 +131,9 @@ export class SignatureRefusalAudit {
     this.suppressed = 0;
     await this.deps.audit
       .record({
-        action: AuditAction.SignatureRefused,
+        action: this.route.action,
         outcome: 'refused',
-        target: SLACK_EVENTS_PATH,
+        target: this.route.target,
         correlationId: this.deps.ids.next('req'),
         details: { reason, ...(suppressed > 0 ? { unrecordedSincePrevious: suppressed } : {}) },
       })

@@ -1,44 +1,125 @@
+import { randomBytes } from 'node:crypto';
 import type { ClientOptions } from '@anthropic-ai/sdk';
 import type { SlackConnection } from '../app.js';
 import type { Clock } from '../clock.js';
+import type { Connector } from '../connections/catalog.js';
+import type { SlackSignInSettings } from '../identity/slack-sign-in.js';
 import { opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { ManagedAgentsEmulator } from './managed-agents/emulator.js';
 import { ProviderEmulator } from './provider/emulator.js';
 import { SlackEmulator } from './slack/emulator.js';
 
+/** The emulated providers, one per way of connecting (DESIGN.md §3). */
+export interface SandboxProviders {
+  /** MCP OAuth: discovery, dynamic client registration, PKCE, `resource`. */
+  notion: ProviderEmulator;
+  /** A pre-registered confidential OAuth client (no dynamic registration). */
+  github: ProviderEmulator;
+  /** A server that takes a pasted token (`issuePersonalToken` plays its settings page). */
+  linear: ProviderEmulator;
+}
+
 /** The emulated outside world that `npm start` without credentials runs against (DESIGN.md §8). */
 export interface Sandbox {
   readonly slack: SlackEmulator;
   readonly managedAgents: ManagedAgentsEmulator;
-  readonly provider: ProviderEmulator;
+  readonly providers: SandboxProviders;
   /** Shared by the app and whatever plays Slack's part in sending it signed requests. */
   readonly signingSecret: string;
   readonly slackConnection: SlackConnection;
   readonly anthropicOptions: ClientOptions & { apiKey: string; baseURL: string };
+  /** Sign in with Slack against the Slack emulator. */
+  readonly signIn: SlackSignInSettings;
+  readonly webhookSigningKey: string;
+  /** The connector catalog of the sandbox: the emulated providers above. */
+  readonly connectors: Connector[];
   close(): Promise<void>;
 }
 
-export async function startSandbox(options: { logger?: Logger; clock?: Clock } = {}): Promise<Sandbox> {
-  const { clock } = options;
-  const slack = await SlackEmulator.start({ clock });
-  const managedAgents = await ManagedAgentsEmulator.start({ clock });
-  const provider = await ProviderEmulator.start({ clock });
-  const signingSecret = opaqueToken(24);
-  options.logger?.debug('sandbox started', {
-    slack: slack.url,
-    managedAgents: managedAgents.url,
-    provider: provider.url,
+export async function startSandbox(options: {
+  logger?: Logger;
+  clock?: Clock;
+  publicBaseUrl: string;
+}): Promise<Sandbox> {
+  const { clock, publicBaseUrl } = options;
+  const slack = await SlackEmulator.start({
+    clock,
+    oidcRedirectUris: [`${publicBaseUrl}/auth/slack/callback`],
   });
+  const managedAgents = await ManagedAgentsEmulator.start({ clock });
+  const providers: SandboxProviders = {
+    notion: await ProviderEmulator.start({ clock, name: 'Notion (sandbox)' }),
+    github: await ProviderEmulator.start({
+      clock,
+      name: 'GitHub (sandbox)',
+      behaviour: { registration: 'absent' },
+    }),
+    linear: await ProviderEmulator.start({ clock, name: 'Linear (sandbox)' }),
+  };
+  const github = { clientId: 'sandbox-github-app', clientSecret: opaqueToken() };
+  providers.github.registerClient({
+    client_id: github.clientId,
+    client_secret: github.clientSecret,
+    redirect_uris: [`${publicBaseUrl}/oauth/callback`],
+    client_name: 'Deputy',
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+  const signingSecret = opaqueToken(24);
+  options.logger?.debug('sandbox started', { slack: slack.url, managedAgents: managedAgents.url });
   return {
     slack,
     managedAgents,
-    provider,
+    providers,
     signingSecret,
     slackConnection: { signingSecret, botToken: slack.botToken, apiUrl: slack.apiUrl },
     anthropicOptions: { apiKey: managedAgents.apiKey, baseURL: managedAgents.url },
+    signIn: {
+      issuer: slack.oidc.issuer,
+      clientId: slack.oidc.clientId,
+      clientSecret: slack.oidc.clientSecret,
+      allowInsecureIssuer: true,
+    },
+    webhookSigningKey: `whsec_${randomBytes(32).toString('base64')}`,
+    connectors: [
+      {
+        id: 'notion',
+        name: 'Notion (sandbox)',
+        mcpServerUrl: providers.notion.mcpUrl,
+        auth: { type: 'mcp_oauth' },
+        source: 'sandbox',
+      },
+      {
+        id: 'github',
+        name: 'GitHub (sandbox)',
+        mcpServerUrl: providers.github.mcpUrl,
+        auth: {
+          type: 'oauth_client',
+          authorizationUrl: `${providers.github.url}/authorize`,
+          tokenUrl: `${providers.github.url}/token`,
+          revocationUrl: `${providers.github.url}/revoke`,
+          scopes: ['read', 'write'],
+          scopeParameter: 'scope',
+          tokenResponse: 'standard',
+          tokenEndpointAuth: 'client_secret_basic',
+          ...github,
+        },
+        source: 'sandbox',
+      },
+      {
+        id: 'linear',
+        name: 'Linear (sandbox)',
+        mcpServerUrl: providers.linear.mcpUrl,
+        auth: { type: 'static_token', help: 'In the sandbox, any token the Linear emulator issued works.' },
+        source: 'sandbox',
+      },
+    ],
     close: async () => {
-      await Promise.all([slack.close(), managedAgents.close(), provider.close()]);
+      await Promise.all([
+        slack.close(),
+        managedAgents.close(),
+        ...Object.values(providers).map((p) => p.close()),
+      ]);
     },
   };
 }

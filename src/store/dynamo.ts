@@ -69,3 +69,17 @@ export async function openDynamo(settings: StorageSettings): Promise<DynamoHandl
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
+
+/** Runs a conditional write: true when it was applied, false when its condition did not hold. */
+export async function applied(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Epoch seconds, the unit of the DynamoDB TTL attribute. */
+export const epochSeconds = (ms: number) => Math.floor(ms / 1000);

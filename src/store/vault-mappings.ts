@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Principal } from '../identity/principal.js';
-import { type DynamoHandle, isConditionalCheckFailed } from './dynamo.js';
+import { applied, type DynamoHandle } from './dynamo.js';
 
 /**
  * The one item per principal that says which vault is theirs. It is first written as a claim (one
@@ -53,19 +53,15 @@ export class VaultMappings {
       claimId,
       leaseUntil,
     };
-    try {
-      await this.dynamo.doc.send(
+    return applied(
+      this.dynamo.doc.send(
         new PutCommand({
           TableName: this.table,
           Item: item,
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Replaces a claim whose lease ended before `now` with a new one. True when this caller won. */
@@ -113,15 +109,11 @@ export class VaultMappings {
       'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
     >,
   ): Promise<boolean> {
-    try {
-      await this.dynamo.doc.send(
+    return applied(
+      this.dynamo.doc.send(
         new UpdateCommand({ TableName: this.table, Key: key(principalKey), ...expression }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }
 

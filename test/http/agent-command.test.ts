@@ -60,7 +60,7 @@ describe('/agent help and bad input', () => {
     expect(reply.response_type).toBe('ephemeral');
     expect(reply.text).toContain('10,000 characters');
     expect(h.sandbox.managedAgents.requests.length).toBe(before);
-    expect(await h.storage.store.vaultMappings.get(`T:${h.sandbox.slack.teamId}:U_BOB`)).toBeUndefined();
+    expect(await h.store.vaultMappings.get(`T:${h.sandbox.slack.teamId}:U_BOB`)).toBeUndefined();
   });
 });
 
@@ -81,7 +81,7 @@ describe('/agent status', () => {
     expect(shown(reply)).toContain(teamId);
     expect(shown(reply)).toContain(`\`${vault?.id}\` (created for you just now)`);
     expect(shown(reply)).toContain('*Connections:* none yet.');
-    const audit = await h.storage.store.audit.byPrincipal(key);
+    const audit = await h.store.audit.byPrincipal(key);
     expect(audit.filter((r) => r.action === 'vault.created')).toEqual([
       expect.objectContaining({ outcome: 'success', target: vault?.id }),
     ]);

@@ -43,7 +43,7 @@ describe('Slack request signatures', () => {
 
   test('a request signed with the wrong secret gets 401, is audited, and nothing else happens', async () => {
     const before = await snapshot();
-    const auditBefore = (await h.storage.store.audit.byPrincipal(undefined)).length;
+    const auditBefore = (await h.store.audit.byPrincipal(undefined)).length;
     const response = await h.driver.send({
       body: statusCommandBody(),
       contentType: FORM,
@@ -51,7 +51,7 @@ describe('Slack request signatures', () => {
     });
     expect(response.status).toBe(401);
     await expectNothingHappened(before);
-    const refusals = await h.storage.store.audit.byPrincipal(undefined);
+    const refusals = await h.store.audit.byPrincipal(undefined);
     expect(refusals.length).toBe(auditBefore + 1);
     expect(refusals.at(-1)).toMatchObject({
       action: 'slack.signature_refused',
@@ -77,7 +77,7 @@ describe('Slack request signatures', () => {
   });
 
   test('a request without signature headers gets 401', async () => {
-    const response = await fetch(`${h.deputy.url}/slack/events`, {
+    const response = await fetch(`${h.url}/slack/events`, {
       method: 'POST',
       headers: { 'content-type': FORM },
       body: statusCommandBody(),
@@ -155,20 +155,20 @@ describe('malformed requests', () => {
   });
 
   test('a GET on the events endpoint gets 405', async () => {
-    const response = await fetch(`${h.deputy.url}/slack/events`);
+    const response = await fetch(`${h.url}/slack/events`);
     expect(response.status).toBe(405);
   });
 });
 
 describe('other routes', () => {
   test('GET /healthz answers 200', async () => {
-    const response = await fetch(`${h.deputy.url}/healthz`);
+    const response = await fetch(`${h.url}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true });
   });
 
   test('an unknown path answers 404 with a plain message', async () => {
-    const response = await fetch(`${h.deputy.url}/nope`);
+    const response = await fetch(`${h.url}/nope`);
     expect(response.status).toBe(404);
     expect(await response.text()).toBe('Not found.');
   });

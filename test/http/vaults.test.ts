@@ -49,11 +49,11 @@ describe('one vault per principal', () => {
     expect(vaults).toHaveLength(1);
     const vaultId = vaults[0]?.id ?? '';
     for (const reply of replies) expect(reply).toContain(vaultId);
-    expect(await h.storage.store.vaultMappings.get(keyOf('U_RUSH'))).toMatchObject({
+    expect(await h.store.vaultMappings.get(keyOf('U_RUSH'))).toMatchObject({
       status: 'ready',
       vaultId,
     });
-    const created = (await h.storage.store.audit.byPrincipal(keyOf('U_RUSH'))).filter(
+    const created = (await h.store.audit.byPrincipal(keyOf('U_RUSH'))).filter(
       (r) => r.action === 'vault.created',
     );
     expect(created).toHaveLength(1);
@@ -65,7 +65,7 @@ describe('one vault per principal', () => {
     const [bobsVault] = await vaultsNaming(keyOf('U_BOB'));
     if (!bobsVault) throw new Error('Bob has no vault');
     // Corrupt the store: Mallory's mapping names Bob's vault.
-    const mappings = h.storage.store.vaultMappings;
+    const mappings = h.store.vaultMappings;
     const mallory = { teamId: h.sandbox.slack.teamId, userId: 'U_MALLORY' };
     await mappings.claim(keyOf('U_MALLORY'), mallory, 'claim_corrupt', h.clock.now() + 60_000);
     await mappings.complete(keyOf('U_MALLORY'), 'claim_corrupt', bobsVault.id, h.clock.now());
@@ -78,7 +78,7 @@ describe('one vault per principal', () => {
     const newRequests = h.sandbox.managedAgents.requests.slice(requestsBefore);
     // Only the ownership check read the vault: no credential listing, no vault created.
     expect(newRequests.map((r) => `${r.method} ${r.path}`)).toEqual([`GET /v1/vaults/${bobsVault.id}`]);
-    const audit = await h.storage.store.audit.byPrincipal(keyOf('U_MALLORY'));
+    const audit = await h.store.audit.byPrincipal(keyOf('U_MALLORY'));
     expect(audit).toEqual([
       expect.objectContaining({
         action: 'vault.mismatch_refused',
@@ -94,7 +94,7 @@ describe('one vault per principal', () => {
     const key = keyOf('U_CRASH');
     const principal = { teamId: h.sandbox.slack.teamId, userId: 'U_CRASH' };
     // The state a crashed request leaves behind: its claim (lease expired) and the vault it created.
-    await h.storage.store.vaultMappings.claim(key, principal, 'claim_crashed', h.clock.now() - 1);
+    await h.store.vaultMappings.claim(key, principal, 'claim_crashed', h.clock.now() - 1);
     const orphan = await h.anthropic.beta.vaults.create({
       display_name: 'Deputy: U_CRASH',
       metadata: { [PRINCIPAL_METADATA_KEY]: key },
@@ -103,11 +103,11 @@ describe('one vault per principal', () => {
     const reply = await status('U_CRASH');
     expect(reply).toContain(`\`${orphan.id}\` (since `);
     expect((await vaultsNaming(key, true)).map((v) => v.id)).toEqual([orphan.id]);
-    expect(await h.storage.store.vaultMappings.get(key)).toMatchObject({
+    expect(await h.store.vaultMappings.get(key)).toMatchObject({
       status: 'ready',
       vaultId: orphan.id,
     });
-    const actions = (await h.storage.store.audit.byPrincipal(key)).map((r) => [r.action, r.target]);
+    const actions = (await h.store.audit.byPrincipal(key)).map((r) => [r.action, r.target]);
     expect(actions).toEqual([['vault.adopted', orphan.id]]);
   });
 
@@ -115,7 +115,7 @@ describe('one vault per principal', () => {
     addSlackUser('U_CRASH2');
     const key = keyOf('U_CRASH2');
     const principal = { teamId: h.sandbox.slack.teamId, userId: 'U_CRASH2' };
-    await h.storage.store.vaultMappings.claim(key, principal, 'claim_crashed', h.clock.now() - 1);
+    await h.store.vaultMappings.claim(key, principal, 'claim_crashed', h.clock.now() - 1);
     const first = await h.anthropic.beta.vaults.create({
       display_name: 'one',
       metadata: { [PRINCIPAL_METADATA_KEY]: key },
@@ -135,14 +135,14 @@ describe('one vault per principal', () => {
     addSlackUser('U_SLOW');
     const key = keyOf('U_SLOW');
     const principal = { teamId: h.sandbox.slack.teamId, userId: 'U_SLOW' };
-    await h.storage.store.vaultMappings.claim(key, principal, 'claim_live', h.clock.now() + 60_000);
+    await h.store.vaultMappings.claim(key, principal, 'claim_live', h.clock.now() + 60_000);
     const pending = status('U_SLOW');
     await new Promise((r) => setTimeout(r, 100));
     const vault = await h.anthropic.beta.vaults.create({
       display_name: 'slow',
       metadata: { [PRINCIPAL_METADATA_KEY]: key },
     });
-    await h.storage.store.vaultMappings.complete(key, 'claim_live', vault.id, h.clock.now());
+    await h.store.vaultMappings.complete(key, 'claim_live', vault.id, h.clock.now());
     expect(await pending).toContain(vault.id);
     expect(await vaultsNaming(key, true)).toHaveLength(1);
   });
@@ -158,7 +158,7 @@ describe('principals across workspaces', () => {
     const slack = await SlackEmulator.start({ teamId, ...(enterpriseId ? { enterpriseId } : {}) });
     others.push(slack);
     const driver = new SlackDriver({
-      appUrl: h.deputy.url,
+      appUrl: h.url,
       signingSecret: h.sandbox.signingSecret,
       slack,
       clock: h.clock,

@@ -46,6 +46,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.DEPUTY_TEST_DYNAMODB_LOCAL = endpoint;
 }
 
+// Jest loads global setup as CommonJS, before its module mapping applies, so this cannot import
+// src/sandbox/http.ts's freePort.
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

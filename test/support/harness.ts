@@ -1,25 +1,27 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { type Deputy, startDeputy } from '../../src/app.js';
-import { type Clock, ManualClock } from '../../src/clock.js';
-import { randomIds } from '../../src/ids.js';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { randomBase58 } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
-import { buildServices } from '../../src/runtime.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { type Runtime, startRuntime } from '../../src/runtime.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import { SlackDriver } from '../../src/sandbox/slack/driver.js';
 import type { Services } from '../../src/services.js';
-import { openTestStorage, type TestStorage } from './storage.js';
+import { startEmbeddedDynamo } from '../../src/store/dynamo.js';
+import type { Store } from '../../src/store/index.js';
 
 /**
- * Deputy on its real HTTP surface, wired to the sandbox's emulators and a fresh in-memory dynalite:
- * tests talk to it only as Slack would, through the driver's signed requests.
+ * Deputy as `npm start` runs it in the sandbox (the same runtime), on a fresh in-memory dynalite and
+ * a manual clock: tests talk to it only as Slack and browsers would.
  */
 export interface Harness {
+  readonly runtime: Runtime;
   readonly sandbox: Sandbox;
-  readonly deputy: Deputy;
+  readonly url: string;
   readonly driver: SlackDriver;
   readonly services: Services;
-  readonly storage: TestStorage;
+  readonly store: Store;
   /** A separate SDK client for tests to inspect (and seed) the Managed Agents emulator. */
   readonly anthropic: Anthropic;
   readonly clock: ManualClock;
@@ -30,55 +32,48 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { clock?: ManualClock } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { clock?: ManualClock; environment?: Record<string, string> } = {},
+): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.now());
-  const appClock: Clock = clock;
-  const sandbox = await startSandbox({ clock: appClock });
-  const storage = await openTestStorage('dynalite');
+  const environment = { PORT: '0', DEPUTY_TABLE_PREFIX: `t${randomBase58(8)}-`, ...options.environment };
+  const config = loadConfig(environment);
   const logLines: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    secrets: [sandbox.signingSecret, sandbox.slackConnection.botToken, sandbox.anthropicOptions.apiKey],
-    write: (line) => logLines.push(line),
-  });
-  const services = buildServices({
-    store: storage.store,
-    anthropic: new Anthropic(sandbox.anthropicOptions),
-    clock: appClock,
-    ids: randomIds,
-    logger,
-  });
-  const deputy = await startDeputy({ slack: sandbox.slackConnection, services });
+  const dynamo = await startEmbeddedDynamo();
+  const logger = createLogger({ level: 'debug', write: (line) => logLines.push(line) });
+  const runtime = await startRuntime(config, logger, { clock, dynamo, environment });
+  const sandbox = runtime.sandbox;
+  if (!sandbox) throw new Error('the harness runs the sandbox');
   // Bolt checks its token with auth.test when the app is built; let it land before tests look at calls.
   await sandbox.slack.waitFor('auth.test');
   sandbox.slack.reset();
-  const driver = new SlackDriver({
-    appUrl: deputy.url,
-    signingSecret: sandbox.signingSecret,
-    slack: sandbox.slack,
-    clock: appClock,
-  });
+  const store = runtime.services.store;
   return {
+    runtime,
     sandbox,
-    deputy,
-    driver,
-    services,
-    storage,
+    url: runtime.deputy.url,
+    driver: new SlackDriver({
+      appUrl: runtime.deputy.url,
+      signingSecret: sandbox.signingSecret,
+      slack: sandbox.slack,
+      clock,
+    }),
+    services: runtime.services,
+    store,
     anthropic: new Anthropic({ ...sandbox.anthropicOptions, maxRetries: 0 }),
     clock,
     logLines,
     scanTables: async () => {
       const items: Record<string, unknown>[] = [];
-      for (const table of [storage.store.tables.main, storage.store.tables.audit]) {
-        const { Items } = await storage.dynamo.doc.send(new ScanCommand({ TableName: table }));
+      for (const table of [store.tables.main, store.tables.audit]) {
+        const { Items } = await dynamo.doc.send(new ScanCommand({ TableName: table }));
         items.push(...(Items ?? []));
       }
       return items;
     },
     close: async () => {
-      await deputy.close();
-      await storage.close();
-      await sandbox.close();
+      await runtime.close();
+      await dynamo.close();
     },
   };
 }

@@ -19,7 +19,7 @@ describe('configuration', () => {
     expect(config).toMatchObject({
       mode: 'sandbox',
       port: 3000,
-      publicBaseUrl: 'http://localhost:3000',
+      publicBaseUrl: 'http://127.0.0.1:3000',
       storage: { kind: 'embedded', dataDir: '.deputy-data', tablePrefix: 'deputy-' },
       allowPrivateNetwork: true,
       logLevel: 'info',

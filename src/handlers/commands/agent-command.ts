@@ -8,6 +8,7 @@ import {
 import { principalFromCommand } from '../../identity/principal.js';
 import type { Services } from '../../services.js';
 import { replyPrivately } from '../reply.js';
+import { agentConnect } from './agent/connect.js';
 import { MAX_COMMAND_TEXT, parseAgentCommand } from './agent/parse.js';
 import { agentStatus } from './agent/status.js';
 
@@ -27,6 +28,7 @@ export function agentCommand(services: Services) {
       case 'too_long':
         return ack({ response_type: 'ephemeral', ...tooLongMessage(subcommand.length, MAX_COMMAND_TEXT) });
       case 'status':
+      case 'connect':
         break;
     }
     await ack();
@@ -40,9 +42,13 @@ export function agentCommand(services: Services) {
       logger: services.logger,
     };
     try {
-      await replyPrivately(target, await agentStatus(services, principal, correlationId));
+      const reply =
+        subcommand.name === 'status'
+          ? await agentStatus(services, principal, correlationId)
+          : await agentConnect(services, principal, body.response_url, correlationId);
+      await replyPrivately(target, reply);
     } catch (error) {
-      services.logger.error('/agent status failed', { error: String(error), correlationId });
+      services.logger.error(`/agent ${subcommand.name} failed`, { error: String(error), correlationId });
       await replyPrivately(target, errorMessage(correlationId)).catch(() => undefined);
     }
   };

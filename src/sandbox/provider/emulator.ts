@@ -254,6 +254,31 @@ export class ProviderEmulator {
     };
   }
 
+  /**
+   * What a user does in the provider's settings to get an API key to paste: a personal access token
+   * for `accountId`, long-lived, with no OAuth client behind it.
+   */
+  issuePersonalToken(accountId: string, scope: readonly string[] = this.state.config.scopes): string {
+    if (!this.state.account(accountId)) throw new Error(`unknown account ${accountId}`);
+    const grant = {
+      id: this.state.ids.next('grant'),
+      clientId: 'personal-access-token',
+      accountId,
+      scope,
+      resource: this.state.config.mcpUrl,
+      revoked: false,
+    };
+    this.state.grants.set(grant.id, grant);
+    const token = this.state.secret('at');
+    this.state.accessTokens.set(token, {
+      grantId: grant.id,
+      scope,
+      expiresAt: Number.MAX_SAFE_INTEGER,
+      revoked: false,
+    });
+    return token;
+  }
+
   /** What a user does in the provider's settings: ends every grant of `accountId`. */
   revokeAccount(accountId: string): void {
     for (const grant of this.state.grants.values()) if (grant.accountId === accountId) grant.revoked = true;

@@ -6,6 +6,7 @@ import { type LoopbackServer, listenOnLoopback, mediaType, readBody, sendJson } 
 import { CallLog, type RecordedCall } from './call-log.js';
 import { SlackApiError } from './errors.js';
 import { FaultQueue, type InjectedFailure } from './faults.js';
+import { type SlackOidc, SlackOidcProvider } from './oidc.js';
 import { parseApiRequest } from './request.js';
 import { type ResponseUrlContext, type ResponseUrlEntry, ResponseUrlRegistry } from './response-urls.js';
 import { type TriggerContext, TriggerRegistry } from './triggers.js';
@@ -24,6 +25,7 @@ import {
 
 export type { RecordedCall } from './call-log.js';
 export type { InjectedFailure } from './faults.js';
+export type { SlackOidc } from './oidc.js';
 
 export interface SlackEmulatorOptions {
   port?: number;
@@ -45,6 +47,12 @@ export interface SlackEmulatorOptions {
   scopes?: string[];
   users?: SlackUser[];
   channels?: SlackChannel[];
+  /** Sign in with Slack: the app's client id (random by default). */
+  oidcClientId?: string;
+  /** Sign in with Slack: the app's client secret (random by default). */
+  oidcClientSecret?: string;
+  /** Sign in with Slack redirect URIs, matched exactly; without any, every http(s) URI is accepted. */
+  oidcRedirectUris?: string[];
 }
 
 const DEFAULT_SCOPES = ['chat:write', 'commands', 'im:write', 'users:read'];
@@ -63,6 +71,7 @@ export class SlackEmulator {
   private readonly triggers: TriggerRegistry;
   private readonly responseUrls: ResponseUrlRegistry;
   private readonly scopes: string[];
+  private readonly oidcProvider: SlackOidcProvider;
   private loopback?: LoopbackServer;
 
   static async start(options: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
@@ -96,6 +105,17 @@ export class SlackEmulator {
     this.scopes = options.scopes ?? DEFAULT_SCOPES;
     this.triggers = new TriggerRegistry(this.clock);
     this.responseUrls = new ResponseUrlRegistry(this.clock);
+    this.oidcProvider = new SlackOidcProvider({
+      clock: this.clock,
+      workspace: this.workspace,
+      log: this.log,
+      faults: this.faults,
+      baseUrl: () => this.url,
+      botToken: this.botToken,
+      ...(options.oidcClientId ? { clientId: options.oidcClientId } : {}),
+      ...(options.oidcClientSecret ? { clientSecret: options.oidcClientSecret } : {}),
+      ...(options.oidcRedirectUris ? { redirectUris: options.oidcRedirectUris } : {}),
+    });
   }
 
   /** `http://127.0.0.1:PORT`, no trailing slash. */
@@ -107,6 +127,14 @@ export class SlackEmulator {
   /** Pass as WebClient/Bolt `slackApiUrl` (the trailing slash matters). */
   get apiUrl(): string {
     return `${this.url}/api/`;
+  }
+
+  /**
+   * Sign in with Slack (OpenID Connect) on this emulator: `issuer` is `url`, what
+   * `SLACK_OIDC_ISSUER` points at. Codes expire by the emulator's clock; id_tokens carry real time.
+   */
+  get oidc(): SlackOidc {
+    return this.oidcProvider;
   }
 
   get teamId(): string {
@@ -266,7 +294,10 @@ export class SlackEmulator {
     return this.workspace.userMessage(channelId, userId, text, threadTs);
   }
 
-  /** Clears calls and injected errors; with `{ state: true }` also messages, views, DMs, URLs and triggers. */
+  /**
+   * Clears calls and injected errors; with `{ state: true }` also messages, views, DMs, URLs,
+   * triggers and Sign in with Slack sessions, codes and tokens.
+   */
   reset(options: { state?: boolean } = {}): void {
     this.log.clear();
     this.faults.clear();
@@ -274,6 +305,7 @@ export class SlackEmulator {
       this.workspace.resetState();
       this.responseUrls.clear();
       this.triggers.clear();
+      this.oidcProvider.resetState();
     }
   }
 
@@ -286,6 +318,7 @@ export class SlackEmulator {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (await this.oidcProvider.handle(req, res, url)) return;
     const api = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
     if (api?.[1] && (req.method === 'POST' || req.method === 'GET')) {
       return this.handleApi(api[1], req, res, url);

@@ -4,6 +4,7 @@ export const MAX_COMMAND_TEXT = 3000;
 export type AgentSubcommand =
   | { name: 'help' }
   | { name: 'status' }
+  | { name: 'connect' }
   | { name: 'unknown'; word: string }
   | { name: 'too_long'; length: number };
 
@@ -17,6 +18,8 @@ export function parseAgentCommand(text: string): AgentSubcommand {
       return { name: 'help' };
     case 'status':
       return { name: 'status' };
+    case 'connect':
+      return { name: 'connect' };
     default:
       return { name: 'unknown', word };
   }

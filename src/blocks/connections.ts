@@ -1,0 +1,163 @@
+import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView, SectionBlock } from '@slack/types';
+import type { ConnectorEntry } from '../connections/connections-service.js';
+import { context, divider, escapeMrkdwn, header, section } from './elements.js';
+import type { SlackMessage } from './messages.js';
+
+/** Action ids of the connection buttons; listeners register on these. */
+export const ConnectActions = {
+  /** A link button: Slack still sends block_actions for it, which only needs an ack. */
+  OpenLink: 'connect_open_link',
+  PasteToken: 'connect_paste_token',
+  Disconnect: 'connect_disconnect',
+} as const;
+
+export const PASTE_TOKEN_CALLBACK = 'connect_paste_token_modal';
+/** Block and action ids of the pasted token input; "token" in them keeps the value out of logs. */
+export const PASTE_TOKEN_BLOCK = 'token_block';
+export const PASTE_TOKEN_ACTION = 'token_value';
+
+/** What each connector's button does, with a fresh link for the OAuth ones. */
+export interface EntryWithLink extends ConnectorEntry {
+  link?: string;
+}
+
+const STATE_TEXT = {
+  connected: (e: ConnectorEntry) => `:white_check_mark: Connected since ${day(e.since)}`,
+  needs_reconnect: () => ':warning: Needs reconnecting: its sign-in stopped working',
+  not_connected: () => 'Not connected',
+  unavailable: (e: ConnectorEntry) => `Unavailable: ${escapeMrkdwn(e.unavailableReason ?? 'not set up')}`,
+};
+
+function button(entry: EntryWithLink): Button | undefined {
+  const { connector, state } = entry;
+  if (state === 'unavailable') return undefined;
+  if (state === 'connected') {
+    return {
+      type: 'button',
+      action_id: ConnectActions.Disconnect,
+      text: { type: 'plain_text', text: 'Disconnect' },
+      value: connector.id,
+      confirm: {
+        title: { type: 'plain_text', text: `Disconnect ${connector.name}?` },
+        text: {
+          type: 'mrkdwn',
+          text: `Agents will no longer be able to use your ${escapeMrkdwn(connector.name)} account.`,
+        },
+        confirm: { type: 'plain_text', text: 'Disconnect' },
+        deny: { type: 'plain_text', text: 'Keep' },
+        style: 'danger',
+      },
+    };
+  }
+  const label = state === 'needs_reconnect' ? 'Reconnect' : 'Connect';
+  if (connector.auth.type === 'static_token') {
+    return {
+      type: 'button',
+      action_id: ConnectActions.PasteToken,
+      text: { type: 'plain_text', text: label },
+      value: connector.id,
+      style: 'primary',
+    };
+  }
+  if (!entry.link) return undefined;
+  return {
+    type: 'button',
+    action_id: ConnectActions.OpenLink,
+    text: { type: 'plain_text', text: label },
+    url: entry.link,
+    value: connector.id,
+    style: 'primary',
+  };
+}
+
+function connectorRows(entries: EntryWithLink[]): KnownBlock[] {
+  return entries.map((entry): SectionBlock => {
+    const accessory = button(entry);
+    return {
+      type: 'section',
+      block_id: `connector:${entry.connector.id}`,
+      text: {
+        type: 'mrkdwn',
+        text: `*${escapeMrkdwn(entry.connector.name)}*\n${STATE_TEXT[entry.state](entry)}`,
+      },
+      ...(accessory ? { accessory } : {}),
+    };
+  });
+}
+
+/** `/agent connect`: every connector, this person's state for it, and one button each. */
+export function connectMessage(entries: EntryWithLink[]): SlackMessage {
+  const connected = entries.filter((e) => e.state === 'connected').length;
+  return {
+    text: `Your connections: ${connected} of ${entries.length} connected.`,
+    blocks: [
+      header('Your connections'),
+      section(
+        'Agents you run use *only your own* connected accounts. Tokens go straight into your personal vault.',
+      ),
+      divider(),
+      ...connectorRows(entries),
+      context('Connect links work once, for ten minutes, and only for you. Only you can see this.'),
+    ],
+  };
+}
+
+export function homeView(entries: EntryWithLink[]): HomeView {
+  return {
+    type: 'home',
+    blocks: [
+      header('Deputy'),
+      section(
+        'Claude agents that act only with *your* connected accounts. Use `/agent help` anywhere in Slack.',
+      ),
+      divider(),
+      header('Your connections'),
+      ...connectorRows(entries),
+    ],
+  };
+}
+
+export function connectedNotice(connectorName: string): SlackMessage {
+  const text = `:white_check_mark: ${connectorName} is connected. Agents you run can now use your ${connectorName} account; nobody else's agents can.`;
+  return { text, blocks: [section(escapeMrkdwn(text))] };
+}
+
+export function connectFailedNotice(connectorName: string, reason: string): SlackMessage {
+  const text = `Connecting ${connectorName} did not complete: ${reason} Nothing was saved.`;
+  return { text, blocks: [section(escapeMrkdwn(text))] };
+}
+
+export function needsReconnectNotice(entry: EntryWithLink): SlackMessage {
+  const text = `Your ${entry.connector.name} connection stopped working and needs reconnecting.`;
+  const reconnect = button({ ...entry, state: 'needs_reconnect' });
+  const actions: ActionsBlock | undefined = reconnect
+    ? { type: 'actions', elements: [reconnect] }
+    : undefined;
+  return { text, blocks: [section(`:warning: ${escapeMrkdwn(text)}`), ...(actions ? [actions] : [])] };
+}
+
+/** The modal for a pasted token; `private_metadata` names the connector (validated on return). */
+export function pasteTokenModal(connector: { id: string; name: string; help?: string }): ModalView {
+  return {
+    type: 'modal',
+    callback_id: PASTE_TOKEN_CALLBACK,
+    private_metadata: JSON.stringify({ connectorId: connector.id }),
+    title: { type: 'plain_text', text: 'Connect with a token' },
+    submit: { type: 'plain_text', text: 'Connect' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section(
+        `Paste your *${escapeMrkdwn(connector.name)}* token. It goes straight into your personal vault; Deputy does not keep it and nobody else's agents can use it.`,
+      ),
+      ...(connector.help ? [context(escapeMrkdwn(connector.help))] : []),
+      {
+        type: 'input',
+        block_id: PASTE_TOKEN_BLOCK,
+        label: { type: 'plain_text', text: 'Token' },
+        element: { type: 'plain_text_input', action_id: PASTE_TOKEN_ACTION, min_length: 8, max_length: 4000 },
+      },
+    ],
+  };
+}
+
+const day = (iso?: string) => (iso ? iso.slice(0, 10) : 'recently');

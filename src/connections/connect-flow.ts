@@ -1,0 +1,481 @@
+import { z } from 'zod';
+import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import { type Principal, principalKey } from '../identity/principal.js';
+import { isSamePerson, type SlackSignIn } from '../identity/slack-sign-in.js';
+import { type IdSource, opaqueToken } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { ConnectFlow, Store } from '../store/index.js';
+import type { Connector } from './catalog.js';
+import { CONNECT_LINK_TTL_MS, type ConnectionsService, hashHandle } from './connections-service.js';
+import {
+  buildAuthorizationUrl,
+  type ClientAuth,
+  checkCallbackIssuer,
+  createPkce,
+  exchangeCode,
+  revokeToken,
+  TokenExchangeError,
+} from './oauth/authorization.js';
+import { discoverMcpAuthorization, OAuthSetupError, registerClient } from './oauth/discovery.js';
+import { type OutboundHttp, UnsafeUrlError } from './oauth/outbound-http.js';
+import { newSealKey, seal, unseal } from './sealed-box.js';
+
+/** Paths of the browser side (DESIGN.md §7). */
+export const CONNECT_PATH = '/connect';
+export const SLACK_SIGN_IN_CALLBACK_PATH = '/auth/slack/callback';
+export const OAUTH_CALLBACK_PATH = '/oauth/callback';
+
+/** The fixed pages a flow can end on; the browser is never sent anywhere else. */
+export type FlowPage =
+  | 'connected'
+  | 'expired'
+  | 'not_yours'
+  | 'declined'
+  | 'failed'
+  | 'refused'
+  | 'bad_request'
+  | 'unavailable';
+
+export type FlowStep =
+  | { kind: 'redirect'; location: string; setFlowCookie?: string }
+  | {
+      kind: 'page';
+      status: number;
+      page: FlowPage;
+      connectorName?: string;
+      detail?: string;
+      clearFlowCookie?: boolean;
+    };
+
+/** Tells the person in Slack how their connect ended (message in place, DM, Home tab). */
+export interface ConnectNotices {
+  connected(principal: Principal, connector: Connector, responseUrl?: string): Promise<void>;
+  failed(principal: Principal, connector: Connector, reason: string, responseUrl?: string): Promise<void>;
+}
+
+export interface ConnectFlowOptions {
+  store: Store;
+  connections: ConnectionsService;
+  /** Absent when Sign in with Slack is not configured: then no connect can start. */
+  signIn?: SlackSignIn;
+  http: OutboundHttp;
+  notices: ConnectNotices;
+  audit: AuditLog;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+  publicBaseUrl: string;
+}
+
+const callbackQuery = z.object({
+  state: z.string().min(1).max(512),
+  code: z.string().min(1).max(4096).optional(),
+  error: z.string().max(200).optional(),
+  iss: z.string().max(2048).optional(),
+});
+
+/**
+ * The connect flow in the browser (DESIGN.md §3): a single-use link, then Sign in with Slack (the
+ * browser must be the link's person), then the provider's OAuth with state and PKCE S256, then the
+ * token straight into that person's vault. Every step refuses with a fixed page and writes nothing
+ * when its input is wrong.
+ */
+export class ConnectFlowService {
+  constructor(private readonly deps: ConnectFlowOptions) {}
+
+  private get identityRedirectUri() {
+    return `${this.deps.publicBaseUrl}${SLACK_SIGN_IN_CALLBACK_PATH}`;
+  }
+  private get providerRedirectUri() {
+    return `${this.deps.publicBaseUrl}${OAUTH_CALLBACK_PATH}`;
+  }
+
+  /** `GET /connect/:handle`: consumes the link and sends the browser to Sign in with Slack. */
+  async open(handle: string): Promise<FlowStep> {
+    const { store, clock } = this.deps;
+    const link = /^[A-Za-z0-9_-]{20,100}$/.test(handle)
+      ? await store.connectHandles.consume(hashHandle(handle), clock.now())
+      : undefined;
+    if (!link) return page(410, 'expired');
+    const connector = await this.deps.connections.connector(link.connectorId);
+    if (!connector || connector.auth.type === 'static_token') return page(404, 'unavailable');
+    if (!this.deps.signIn)
+      return page(503, 'unavailable', connector.name, 'Sign in with Slack is not set up.');
+    const flowId = this.deps.ids.next('flow');
+    const key = newSealKey();
+    const state = opaqueToken();
+    const nonce = opaqueToken();
+    await store.connectFlows.create({
+      flowId,
+      principal: link.principal,
+      connectorId: connector.id,
+      stage: 'identity',
+      state,
+      sealed: seal(key, { nonce }, flowId),
+      ...(link.responseUrl ? { responseUrl: link.responseUrl } : {}),
+      expiresAtMs: clock.now() + CONNECT_LINK_TTL_MS,
+    });
+    await this.audit(AuditAction.ConnectStarted, 'success', link.principal, connector.id, flowId);
+    const location = await this.deps.signIn.authorizationUrl({
+      redirectUri: this.identityRedirectUri,
+      state,
+      nonce,
+    });
+    return { kind: 'redirect', location, setFlowCookie: `${flowId}.${key.toString('base64url')}` };
+  }
+
+  /** `GET /auth/slack/callback`: the browser's Slack identity must be the link's person. */
+  async identityCallback(query: URLSearchParams, flowCookie: string | undefined): Promise<FlowStep> {
+    const opened = await this.openFlow(query, flowCookie, 'identity');
+    if ('kind' in opened) return opened;
+    const { flow, key, params } = opened;
+    const { store } = this.deps;
+    const connector = await this.deps.connections.connector(flow.connectorId);
+    const secrets = unseal(key, flow.sealed, flow.flowId);
+    if (!connector || !secrets?.nonce || !this.deps.signIn) {
+      await store.connectFlows.consume(flow.flowId);
+      return page(400, 'bad_request');
+    }
+    if (params.error) {
+      await store.connectFlows.consume(flow.flowId);
+      return page(200, 'declined', connector.name);
+    }
+    let signedIn: Principal;
+    try {
+      signedIn = await this.deps.signIn.identify(new URL(`${this.identityRedirectUri}?${query}`), {
+        state: flow.state,
+        nonce: secrets.nonce,
+      });
+    } catch (error) {
+      await store.connectFlows.consume(flow.flowId);
+      this.deps.logger.warn('sign in with slack failed', { error: String(error), flow: flow.flowId });
+      return page(400, 'bad_request', connector.name, 'Signing in with Slack did not complete.');
+    }
+    if (!isSamePerson(flow.principal, signedIn)) {
+      await store.connectFlows.consume(flow.flowId);
+      await this.audit(
+        AuditAction.ConnectIdentityMismatch,
+        'refused',
+        flow.principal,
+        connector.id,
+        flow.flowId,
+        {
+          signedInAs: principalKey(signedIn),
+        },
+      );
+      return page(403, 'not_yours', connector.name);
+    }
+    return this.toProvider(flow, key, connector);
+  }
+
+  /** Prepares the provider's authorization and redirects to it; any refusal happens before the redirect. */
+  private async toProvider(flow: ConnectFlow, key: Buffer, connector: Connector): Promise<FlowStep> {
+    const { store, http } = this.deps;
+    const pkce = createPkce();
+    const state = opaqueToken();
+    let location: string;
+    let provider: NonNullable<ConnectFlow['provider']>;
+    try {
+      if (connector.auth.type === 'mcp_oauth') {
+        const found = await discoverMcpAuthorization(http, connector.mcpServerUrl);
+        const server = found.authorizationServer;
+        const clientId =
+          (await store.oauthClients.get(server.issuer, this.providerRedirectUri)) ??
+          (await store.oauthClients.remember(
+            server.issuer,
+            this.providerRedirectUri,
+            (
+              await registerClient(http, server, {
+                redirectUri: this.providerRedirectUri,
+                clientName: 'Deputy',
+              })
+            ).clientId,
+          ));
+        const scope = (connector.auth.scopes ?? found.scopes)?.join(' ');
+        location = buildAuthorizationUrl({
+          authorizationEndpoint: server.authorizationEndpoint,
+          clientId,
+          redirectUri: this.providerRedirectUri,
+          state,
+          codeChallenge: pkce.challenge,
+          resource: found.resource,
+          ...(scope ? { scope } : {}),
+        });
+        provider = {
+          issuer: server.issuer,
+          tokenEndpoint: server.tokenEndpoint,
+          clientId,
+          resource: found.resource,
+          issuerParameterSupported: server.issuerParameterSupported ?? false,
+          ...(server.revocationEndpoint ? { revocationEndpoint: server.revocationEndpoint } : {}),
+        };
+      } else if (connector.auth.type === 'oauth_client' && connector.auth.clientId) {
+        const auth = connector.auth;
+        const clientId = connector.auth.clientId;
+        await http.assertSafeUrl(auth.authorizationUrl);
+        await http.assertSafeUrl(auth.tokenUrl);
+        const scope = auth.scopes.join(auth.scopeParameter === 'scope' ? ' ' : ',');
+        location = buildAuthorizationUrl({
+          authorizationEndpoint: auth.authorizationUrl,
+          clientId,
+          redirectUri: this.providerRedirectUri,
+          state,
+          codeChallenge: pkce.challenge,
+          ...(auth.scopeParameter === 'scope'
+            ? { scope }
+            : { extraParams: { [auth.scopeParameter]: scope } }),
+        });
+        provider = {
+          tokenEndpoint: auth.tokenUrl,
+          clientId,
+          ...(auth.revocationUrl ? { revocationEndpoint: auth.revocationUrl } : {}),
+        };
+      } else {
+        await store.connectFlows.consume(flow.flowId);
+        return page(404, 'unavailable', connector.name);
+      }
+    } catch (error) {
+      await store.connectFlows.consume(flow.flowId);
+      const reason = setupFailure(error);
+      await this.audit(AuditAction.ConnectFailed, 'refused', flow.principal, connector.id, flow.flowId, {
+        reason,
+      });
+      await this.deps.notices
+        .failed(flow.principal, connector, refusalText(reason), flow.responseUrl)
+        .catch(() => undefined);
+      return page(502, 'refused', connector.name, refusalText(reason));
+    }
+    const moved = await store.connectFlows.toProviderStage(flow.flowId, flow.state, {
+      state,
+      sealed: seal(key, { verifier: pkce.verifier }, flow.flowId),
+      provider,
+    });
+    if (!moved) return page(410, 'expired', connector.name);
+    return { kind: 'redirect', location };
+  }
+
+  /** `GET /oauth/callback`: redeems the code with the flow's verifier and puts the token in the vault. */
+  async providerCallback(query: URLSearchParams, flowCookie: string | undefined): Promise<FlowStep> {
+    const opened = await this.openFlow(query, flowCookie, 'provider');
+    if ('kind' in opened) return opened;
+    const { flow, key, params } = opened;
+    // A flow ends at its first provider callback, whatever happens next (security R18).
+    await this.deps.store.connectFlows.consume(flow.flowId);
+    const connector = await this.deps.connections.connector(flow.connectorId);
+    const secrets = unseal(key, flow.sealed, flow.flowId);
+    const provider = flow.provider;
+    if (!connector || !secrets?.verifier || !provider) return page(400, 'bad_request');
+    const fail = async (status: number, pageName: FlowPage, reason: string, detail: string) => {
+      await this.audit(AuditAction.ConnectFailed, 'failure', flow.principal, connector.id, flow.flowId, {
+        reason,
+      });
+      await this.deps.notices
+        .failed(flow.principal, connector, detail, flow.responseUrl)
+        .catch(() => undefined);
+      return page(status, pageName, connector.name, detail);
+    };
+    if (params.error) {
+      return fail(
+        200,
+        'declined',
+        params.error === 'access_denied' ? 'access_denied' : 'provider_error',
+        `You did not allow Deputy to connect ${connector.name}.`,
+      );
+    }
+    if (!params.code)
+      return fail(400, 'bad_request', 'missing_code', 'The provider sent no authorization code.');
+    if (
+      provider.issuer &&
+      !checkCallbackIssuer(provider.issuer, params.iss, provider.issuerParameterSupported ?? false)
+    ) {
+      return fail(400, 'bad_request', 'issuer_mismatch', 'The answer came from an unexpected issuer.');
+    }
+    const clientAuth = this.clientAuth(connector);
+    let tokens: Awaited<ReturnType<typeof exchangeCode>>;
+    try {
+      tokens = await exchangeCode(this.deps.http, {
+        tokenEndpoint: provider.tokenEndpoint,
+        clientId: provider.clientId,
+        clientAuth,
+        code: params.code,
+        redirectUri: this.providerRedirectUri,
+        codeVerifier: secrets.verifier,
+        ...(provider.resource ? { resource: provider.resource } : {}),
+        responseShape: connector.auth.type === 'oauth_client' ? connector.auth.tokenResponse : 'standard',
+        now: new Date(this.deps.clock.now()),
+      });
+    } catch (error) {
+      const reason = error instanceof TokenExchangeError ? error.code : 'unknown';
+      this.deps.logger.warn('token exchange failed', { reason, connector: connector.id });
+      return fail(
+        502,
+        'failed',
+        `token_${reason}`,
+        `${connector.name} did not complete the connection. Please try again.`,
+      );
+    }
+    try {
+      await this.deps.connections.store(
+        flow.principal,
+        connector,
+        {
+          type: 'mcp_oauth',
+          accessToken: tokens.accessToken,
+          ...(tokens.expiresAt ? { expiresAt: tokens.expiresAt } : {}),
+          ...(tokens.refreshToken
+            ? {
+                refresh: {
+                  refreshToken: tokens.refreshToken,
+                  clientId: provider.clientId,
+                  tokenEndpoint: provider.tokenEndpoint,
+                  auth: clientAuth.type === 'none' ? { type: 'none' } : clientAuth,
+                  ...(provider.resource ? { resource: provider.resource } : {}),
+                  ...(tokens.scope ? { scope: tokens.scope } : {}),
+                },
+              }
+            : {}),
+        },
+        flow.flowId,
+      );
+    } catch (error) {
+      this.deps.logger.error('storing the credential failed', {
+        error: String(error),
+        connector: connector.id,
+      });
+      await this.revoke(provider, clientAuth, tokens);
+      return fail(
+        502,
+        'failed',
+        'vault_write_failed',
+        `Deputy could not save your ${connector.name} connection. Please try again.`,
+      );
+    }
+    await this.deps.notices.connected(flow.principal, connector, flow.responseUrl).catch((error: unknown) => {
+      this.deps.logger.warn('connect notice failed', { error: String(error) });
+    });
+    // A clean URL: the code leaves the address bar and history.
+    return { kind: 'redirect', location: `${this.deps.publicBaseUrl}${CONNECT_PATH}/done/connected` };
+  }
+
+  /**
+   * Finds the flow the callback belongs to and checks that this browser started it: its cookie names
+   * the flow and holds the key to the flow's sealed secrets. Any mismatch ends the flow (found by the
+   * cookie or by the callback's `state`), tells its owner in Slack, and writes nothing else.
+   */
+  private async openFlow(
+    query: URLSearchParams,
+    flowCookie: string | undefined,
+    stage: ConnectFlow['stage'],
+  ): Promise<FlowStep | { flow: ConnectFlow; key: Buffer; params: z.infer<typeof callbackQuery> }> {
+    const { store, clock } = this.deps;
+    const parsed = callbackQuery.safeParse(Object.fromEntries(query));
+    const [flowId, encodedKey] = (flowCookie ?? '').split('.');
+    const byCookie = flowId ? await store.connectFlows.get(flowId, clock.now()) : undefined;
+    const state = parsed.success ? parsed.data.state : undefined;
+    if (parsed.success && encodedKey && byCookie?.stage === stage && byCookie.state === state) {
+      return { flow: byCookie, key: Buffer.from(encodedKey, 'base64url'), params: parsed.data };
+    }
+    const byState = state ? await store.connectFlows.byState(state) : undefined;
+    const ended = [byCookie, byState].filter((f): f is ConnectFlow => f !== undefined);
+    if (ended.length === 0) return page(flowCookie ? 410 : 400, flowCookie ? 'expired' : 'bad_request');
+    for (const flow of new Map(ended.map((f) => [f.flowId, f])).values()) {
+      await store.connectFlows.consume(flow.flowId);
+      await this.audit(AuditAction.ConnectFailed, 'refused', flow.principal, flow.connectorId, flow.flowId, {
+        reason: !byCookie ? 'no_flow_cookie' : byCookie.state !== state ? 'state_mismatch' : 'wrong_stage',
+      });
+      const connector = await this.deps.connections.connector(flow.connectorId);
+      if (connector) {
+        await this.deps.notices
+          .failed(
+            flow.principal,
+            connector,
+            'the answer did not match the browser that started it.',
+            flow.responseUrl,
+          )
+          .catch(() => undefined);
+      }
+    }
+    return page(400, 'bad_request');
+  }
+
+  private clientAuth(connector: Connector): ClientAuth {
+    const auth = connector.auth;
+    if (auth.type !== 'oauth_client' || auth.tokenEndpointAuth === 'none' || !auth.clientSecret)
+      return { type: 'none' };
+    return { type: auth.tokenEndpointAuth, clientSecret: auth.clientSecret };
+  }
+
+  /** The token never reached a vault: revoke it where the provider allows (RFC 7009). */
+  private async revoke(
+    provider: NonNullable<ConnectFlow['provider']>,
+    clientAuth: ClientAuth,
+    tokens: { accessToken: string; refreshToken?: string },
+  ): Promise<void> {
+    if (!provider.revocationEndpoint) return;
+    for (const [token, hint] of [
+      [tokens.refreshToken, 'refresh_token'],
+      [tokens.accessToken, 'access_token'],
+    ] as const) {
+      if (!token) continue;
+      await revokeToken(this.deps.http, {
+        revocationEndpoint: provider.revocationEndpoint,
+        token,
+        tokenTypeHint: hint,
+        clientId: provider.clientId,
+        clientAuth,
+      });
+    }
+  }
+
+  private async audit(
+    action: AuditAction,
+    outcome: 'success' | 'refused' | 'failure',
+    principal: Principal,
+    connectorId: string,
+    flowId: string,
+    details: Record<string, string> = {},
+  ): Promise<void> {
+    await this.deps.audit.record({
+      action,
+      outcome,
+      principal,
+      target: connectorId,
+      correlationId: flowId,
+      details,
+    });
+  }
+}
+
+function page(status: number, name: FlowPage, connectorName?: string, detail?: string): FlowStep {
+  return {
+    kind: 'page',
+    status,
+    page: name,
+    ...(connectorName ? { connectorName } : {}),
+    ...(detail ? { detail } : {}),
+    clearFlowCookie: true,
+  };
+}
+
+function setupFailure(error: unknown): string {
+  if (error instanceof OAuthSetupError) return error.code;
+  if (error instanceof UnsafeUrlError) return `unsafe_url_${error.reason}`;
+  return 'unknown';
+}
+
+function refusalText(reason: string): string {
+  if (reason.startsWith('unsafe_url'))
+    return 'The server’s sign-in addresses are not allowed (they must be public https URLs).';
+  switch (reason) {
+    case 'pkce_unsupported':
+      return 'The server does not support PKCE with S256, which Deputy requires.';
+    case 'resource_mismatch':
+      return 'The server’s metadata names a different resource than its own address.';
+    case 'registration_unsupported':
+    case 'registration_failed':
+      return 'The server would not register Deputy as a client.';
+    default:
+      return 'The server’s sign-in could not be set up.';
+  }
+}

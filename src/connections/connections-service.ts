@@ -1,0 +1,350 @@
+import { createHash } from 'node:crypto';
+import type Anthropic from '@anthropic-ai/sdk';
+import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import { type Principal, principalKey } from '../identity/principal.js';
+import { type IdSource, opaqueToken } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { Connection, Store } from '../store/index.js';
+import type { VaultService } from '../vaults/vault-service.js';
+import { type Connector, mergeCatalog, unavailableReason } from './catalog.js';
+import type { OutboundHttp } from './oauth/outbound-http.js';
+import { type DiscoveredTool, discoverTools } from './tool-discovery.js';
+
+/** A connect link is good for this long, once. */
+export const CONNECT_LINK_TTL_MS = 10 * 60 * 1000;
+
+export type ConnectorState = 'connected' | 'needs_reconnect' | 'not_connected' | 'unavailable';
+
+/** One line of a person's connections overview. */
+export interface ConnectorEntry {
+  connector: Connector;
+  state: ConnectorState;
+  since?: string;
+  unavailableReason?: string;
+}
+
+/** The secret part of a new credential: held in memory only, on its way into the vault. */
+export type CredentialSecret =
+  | {
+      type: 'mcp_oauth';
+      accessToken: string;
+      expiresAt?: Date;
+      refresh?: {
+        refreshToken: string;
+        clientId: string;
+        tokenEndpoint: string;
+        auth: { type: 'none' } | { type: 'client_secret_basic' | 'client_secret_post'; clientSecret: string };
+        resource?: string;
+        scope?: string;
+      };
+    }
+  | { type: 'static_bearer'; token: string };
+
+export class PastedTokenRejected extends Error {}
+
+export interface ConnectionsServiceOptions {
+  store: Store;
+  anthropic: Anthropic;
+  vaults: VaultService;
+  audit: AuditLog;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+  http: OutboundHttp;
+  /** The catalog file's (or the sandbox's) connectors; merged with the store's allow list on read. */
+  connectors: Connector[];
+  publicBaseUrl: string;
+}
+
+/**
+ * People's connections: which connectors they have connected, the links that start a connect, and
+ * the vault credential each connection lives in (DESIGN.md §3). Tokens pass through in memory only.
+ */
+export class ConnectionsService {
+  constructor(private readonly deps: ConnectionsServiceOptions) {}
+
+  async catalog(): Promise<Connector[]> {
+    const allowed = await this.deps.store.allowList.list();
+    return mergeCatalog(
+      this.deps.connectors,
+      allowed.map((server) => ({
+        id: server.id,
+        name: server.name,
+        mcpServerUrl: server.url,
+        auth: server.authType === 'mcp_oauth' ? { type: 'mcp_oauth' } : { type: 'static_token' },
+        source: 'allow_list',
+      })),
+    );
+  }
+
+  async connector(connectorId: string): Promise<Connector | undefined> {
+    return (await this.catalog()).find((c) => c.id === connectorId);
+  }
+
+  /** Every connector with this person's state for it. */
+  async overview(principal: Principal): Promise<ConnectorEntry[]> {
+    const [connectors, connections] = await Promise.all([
+      this.catalog(),
+      this.deps.store.connections.list(principalKey(principal)),
+    ]);
+    return connectors.map((connector) => {
+      const reason = unavailableReason(connector);
+      const connection = connections.find(
+        (c) => c.connectorId === connector.id && c.status !== 'disconnected',
+      );
+      if (connection)
+        return { connector, state: connection.status, since: connection.connectedAt } as ConnectorEntry;
+      if (reason) return { connector, state: 'unavailable', unavailableReason: reason };
+      return { connector, state: 'not_connected' };
+    });
+  }
+
+  /**
+   * Asks Anthropic whether each OAuth connection still works (it refreshes tokens on its own), and
+   * marks the ones it reports invalid as needing a reconnect.
+   */
+  async checkConnections(principal: Principal, correlationId: string): Promise<void> {
+    const connections = await this.deps.store.connections.list(principalKey(principal));
+    await Promise.all(
+      connections
+        .filter((c) => c.status === 'connected' && c.authType === 'mcp_oauth')
+        .map(async (connection) => {
+          const check = await this.deps.anthropic.beta.vaults.credentials
+            .mcpOAuthValidate(connection.credentialId, { vault_id: connection.vaultId })
+            .catch((error: unknown) => {
+              this.deps.logger.warn('credential check failed', { error: String(error), correlationId });
+              return undefined;
+            });
+          if (check?.status === 'invalid')
+            await this.markNeedsReconnect(connection, 'validation_failed', correlationId);
+        }),
+    );
+  }
+
+  /** A single-use link that starts connecting `connectorId` for this person. Only its hash is stored. */
+  async mintLink(principal: Principal, connectorId: string, responseUrl?: string): Promise<string> {
+    const handle = opaqueToken();
+    await this.deps.store.connectHandles.create({
+      handleHash: hashHandle(handle),
+      principal,
+      connectorId,
+      ...(responseUrl ? { responseUrl } : {}),
+      expiresAtMs: this.deps.clock.now() + CONNECT_LINK_TTL_MS,
+    });
+    return `${this.deps.publicBaseUrl}/connect/${handle}`;
+  }
+
+  /**
+   * Puts a credential into the person's vault for this connector, replacing an active one for the
+   * same server (archive, then create: a vault holds one active credential per server URL), and
+   * records the connection. Also refreshes the server's tool catalog while the token is in memory.
+   */
+  async store(
+    principal: Principal,
+    connector: Connector,
+    secret: CredentialSecret,
+    correlationId: string,
+    /** Tools already listed with this token, to spare a second listing. */
+    tools?: DiscoveredTool[],
+  ): Promise<Connection> {
+    const vault = await this.deps.vaults.ensure(principal, correlationId);
+    const token = secret.type === 'mcp_oauth' ? secret.accessToken : secret.token;
+    await this.recordTools(connector, tools ?? (await this.listTools(connector, token, correlationId)));
+    const credentials = this.deps.anthropic.beta.vaults.credentials;
+    for await (const existing of credentials.list(vault.id, { limit: 100 })) {
+      const url = 'mcp_server_url' in existing.auth ? existing.auth.mcp_server_url : undefined;
+      if (url === connector.mcpServerUrl && !existing.archived_at) {
+        await credentials.archive(existing.id, { vault_id: vault.id });
+        await this.deps.audit.record({
+          action: AuditAction.CredentialArchived,
+          outcome: 'success',
+          principal,
+          target: existing.id,
+          correlationId,
+          details: { connector: connector.id, reason: 'replaced' },
+        });
+      }
+    }
+    const created = await credentials.create(vault.id, {
+      display_name: connector.name,
+      metadata: { deputy_connector: connector.id, deputy_principal: principalKey(principal) },
+      auth: credentialAuth(connector.mcpServerUrl, secret, this.deps.clock.now()),
+    });
+    const now = new Date(this.deps.clock.now()).toISOString();
+    const connection: Connection = {
+      principalKey: principalKey(principal),
+      principal,
+      connectorId: connector.id,
+      status: 'connected',
+      vaultId: vault.id,
+      credentialId: created.id,
+      mcpServerUrl: connector.mcpServerUrl,
+      authType: secret.type,
+      connectedAt: now,
+      updatedAt: now,
+    };
+    await this.deps.store.connections.put(connection);
+    await this.deps.audit.record({
+      action: AuditAction.ConnectionConnected,
+      outcome: 'success',
+      principal,
+      target: created.id,
+      correlationId,
+      details: { connector: connector.id, vault: vault.id, authType: secret.type },
+    });
+    return connection;
+  }
+
+  /** A pasted token: checked against the server first, so a wrong paste is refused with nothing stored. */
+  async connectPastedToken(principal: Principal, connector: Connector, token: string, correlationId: string) {
+    let tools: DiscoveredTool[];
+    try {
+      tools = await discoverTools({
+        mcpServerUrl: connector.mcpServerUrl,
+        accessToken: token,
+        fetch: this.deps.http.fetch,
+      });
+    } catch {
+      await this.deps.audit.record({
+        action: AuditAction.ConnectionRefused,
+        outcome: 'refused',
+        principal,
+        target: connector.mcpServerUrl,
+        correlationId,
+        details: { connector: connector.id, reason: 'token_not_accepted' },
+      });
+      throw new PastedTokenRejected(`${connector.name} did not accept that token`);
+    }
+    return this.store(principal, connector, { type: 'static_bearer', token }, correlationId, tools);
+  }
+
+  /** Archives the connection's credential and marks it disconnected. */
+  async disconnect(principal: Principal, connectorId: string, correlationId: string): Promise<boolean> {
+    const connection = await this.deps.store.connections.get(principalKey(principal), connectorId);
+    if (!connection || connection.status === 'disconnected') return false;
+    // The vault check refuses (and audits) a connection whose vault is not this person's.
+    const vault = await this.deps.vaults.ensure(principal, correlationId);
+    if (vault.id === connection.vaultId) {
+      await this.deps.anthropic.beta.vaults.credentials
+        .archive(connection.credentialId, { vault_id: connection.vaultId })
+        .catch((error: unknown) => {
+          // Already archived or gone: the disconnect still stands.
+          if (!(error instanceof Error && 'status' in error && error.status === 404)) throw error;
+        });
+    }
+    const at = new Date(this.deps.clock.now()).toISOString();
+    await this.deps.store.connections.setStatus(
+      connection.principalKey,
+      connectorId,
+      connection.credentialId,
+      'disconnected',
+      at,
+    );
+    await this.deps.audit.record({
+      action: AuditAction.ConnectionDisconnected,
+      outcome: 'success',
+      principal,
+      target: connection.credentialId,
+      correlationId,
+      details: { connector: connectorId },
+    });
+    return true;
+  }
+
+  /** Marks a connection as needing a reconnect (a failed refresh or check). False if already marked or replaced. */
+  async markNeedsReconnect(connection: Connection, reason: string, correlationId: string): Promise<boolean> {
+    if (connection.status !== 'connected') return false;
+    const at = new Date(this.deps.clock.now()).toISOString();
+    const marked = await this.deps.store.connections.setStatus(
+      connection.principalKey,
+      connection.connectorId,
+      connection.credentialId,
+      'needs_reconnect',
+      at,
+    );
+    if (marked) {
+      await this.deps.audit.record({
+        action: AuditAction.ConnectionNeedsReconnect,
+        outcome: 'failure',
+        principal: connection.principal,
+        target: connection.credentialId,
+        correlationId,
+        details: { connector: connection.connectorId, reason },
+      });
+    }
+    return marked;
+  }
+
+  /** The server's tools as this token sees them; none when listing fails (the connection is still worth having). */
+  private async listTools(
+    connector: Connector,
+    token: string,
+    correlationId: string,
+  ): Promise<DiscoveredTool[]> {
+    try {
+      return await discoverTools({
+        mcpServerUrl: connector.mcpServerUrl,
+        accessToken: token,
+        fetch: this.deps.http.fetch,
+      });
+    } catch (error) {
+      this.deps.logger.warn('tool discovery failed', {
+        connector: connector.id,
+        error: String(error),
+        correlationId,
+      });
+      return [];
+    }
+  }
+
+  private async recordTools(connector: Connector, tools: DiscoveredTool[]): Promise<void> {
+    if (tools.length === 0) return;
+    await this.deps.store.toolCatalog.record(
+      connector.mcpServerUrl,
+      tools.map((t) => ({
+        name: t.name,
+        description: t.description,
+        annotations: { ...t.annotations },
+        hash: t.hash,
+      })),
+      new Date(this.deps.clock.now()).toISOString(),
+    );
+  }
+}
+
+export function hashHandle(handle: string): string {
+  return createHash('sha256').update(handle).digest('base64url');
+}
+
+type CredentialAuth = Parameters<Anthropic['beta']['vaults']['credentials']['create']>[1]['auth'];
+
+function credentialAuth(mcpServerUrl: string, secret: CredentialSecret, nowMs: number): CredentialAuth {
+  if (secret.type === 'static_bearer')
+    return { type: 'static_bearer', mcp_server_url: mcpServerUrl, token: secret.token };
+  const refresh = secret.refresh;
+  return {
+    type: 'mcp_oauth',
+    mcp_server_url: mcpServerUrl,
+    access_token: secret.accessToken,
+    // The API refuses an expiry in the past; a token that is already expired is left to refresh.
+    ...(secret.expiresAt && secret.expiresAt.getTime() > nowMs
+      ? { expires_at: secret.expiresAt.toISOString() }
+      : {}),
+    ...(refresh
+      ? {
+          refresh: {
+            refresh_token: refresh.refreshToken,
+            client_id: refresh.clientId,
+            token_endpoint: refresh.tokenEndpoint,
+            token_endpoint_auth:
+              refresh.auth.type === 'none'
+                ? { type: 'none' }
+                : { type: refresh.auth.type, client_secret: refresh.auth.clientSecret },
+            ...(refresh.resource ? { resource: refresh.resource } : {}),
+            ...(refresh.scope ? { scope: refresh.scope } : {}),
+          },
+        }
+      : {}),
+  };
+}

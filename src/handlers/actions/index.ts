@@ -1,0 +1,12 @@
+import type { App } from '@slack/bolt';
+import { ConnectActions } from '../../blocks/connections.js';
+import type { Services } from '../../services.js';
+import { connectDisconnect } from './connect-disconnect.js';
+import { connectOpenLink } from './connect-open-link.js';
+import { connectPasteToken } from './connect-paste-token.js';
+
+export function register(app: App, services: Services): void {
+  app.action(ConnectActions.OpenLink, connectOpenLink);
+  app.action(ConnectActions.PasteToken, connectPasteToken(services));
+  app.action(ConnectActions.Disconnect, connectDisconnect(services));
+}

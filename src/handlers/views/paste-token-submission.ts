@@ -1,0 +1,76 @@
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { z } from 'zod';
+import { connectedNotice, PASTE_TOKEN_ACTION, PASTE_TOKEN_BLOCK } from '../../blocks/connections.js';
+import { PastedTokenRejected } from '../../connections/connections-service.js';
+import { principalFromInteraction } from '../../identity/principal.js';
+import type { Services } from '../../services.js';
+
+/** `private_metadata` comes back through the client, so it is checked like any other input. */
+const metadataSchema = z.object({ connectorId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/) });
+const tokenSchema = z
+  .string()
+  .trim()
+  .min(8, 'That is too short to be a token.')
+  .max(4000, 'That is too long to be a token.')
+  .regex(/^\S+$/, 'A token has no spaces in it.');
+
+/** Slack waits 3 s for the answer; the token check must leave time to answer it. */
+const CHECK_BUDGET_MS = 2000;
+
+/** The pasted token: checked against the server, then straight into the submitter's vault. */
+export function pasteTokenSubmission(services: Services) {
+  return async ({
+    ack,
+    body,
+    view,
+    context,
+  }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
+    const correlationId = String(context.correlationId);
+    const inlineError = (message: string) =>
+      ack({ response_action: 'errors', errors: { [PASTE_TOKEN_BLOCK]: message } });
+    const metadata = metadataSchema.safeParse(safeJson(view.private_metadata));
+    const connector = metadata.success
+      ? await services.connections.connector(metadata.data.connectorId)
+      : undefined;
+    if (!connector || connector.auth.type !== 'static_token')
+      return inlineError('This connector cannot take a pasted token.');
+    const token = tokenSchema.safeParse(
+      view.state.values[PASTE_TOKEN_BLOCK]?.[PASTE_TOKEN_ACTION]?.value ?? '',
+    );
+    if (!token.success) return inlineError(token.error.issues[0]?.message ?? 'That is not a token.');
+    const principal = principalFromInteraction(body);
+    try {
+      await withBudget(
+        services.connections.connectPastedToken(principal, connector, token.data, correlationId),
+      );
+    } catch (error) {
+      if (error instanceof PastedTokenRejected)
+        return inlineError(`${connector.name} did not accept that token.`);
+      services.logger.error('pasted token connect failed', { error: String(error), correlationId });
+      return inlineError(
+        `Deputy could not save the token right now (reference ${correlationId}). Please try again.`,
+      );
+    }
+    await ack();
+    await Promise.all([
+      services.notices.dm(principal, connectedNotice(connector.name)),
+      services.notices.publishHome(principal),
+    ]);
+  };
+}
+
+function withBudget<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the token check took too long')), CHECK_BUDGET_MS);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

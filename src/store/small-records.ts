@@ -1,0 +1,102 @@
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { applied, type DynamoHandle, epochSeconds } from './dynamo.js';
+import { EXPIRY_ATTRIBUTE } from './tables.js';
+
+/** Webhook deliveries already handled, by webhook id, so a replay is a no-op. */
+export class WebhookReceipts {
+  constructor(
+    private readonly dynamo: DynamoHandle,
+    private readonly table: string,
+  ) {}
+
+  /** True the first time an id is seen (kept a day, longer than any sender's retry window). */
+  first(webhookId: string, nowMs: number): Promise<boolean> {
+    return applied(
+      this.dynamo.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `WEBHOOK#${webhookId}`,
+            sk: 'WEBHOOK',
+            [EXPIRY_ATTRIBUTE]: epochSeconds(nowMs + 86_400_000),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+}
+
+/** Dynamically registered OAuth clients, per authorization server and redirect URI. Public clients: no secret. */
+export class OAuthClients {
+  constructor(
+    private readonly dynamo: DynamoHandle,
+    private readonly table: string,
+  ) {}
+
+  async get(issuer: string, redirectUri: string): Promise<string | undefined> {
+    const { Item } = await this.dynamo.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `OAUTHCLIENT#${issuer}`, sk: redirectUri },
+        ConsistentRead: true,
+      }),
+    );
+    return typeof Item?.clientId === 'string' ? Item.clientId : undefined;
+  }
+
+  /** Keeps the first registration when two race; returns the client id that is kept. */
+  async remember(issuer: string, redirectUri: string, clientId: string): Promise<string> {
+    const stored = await applied(
+      this.dynamo.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `OAUTHCLIENT#${issuer}`, sk: redirectUri, clientId },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+    return stored ? clientId : ((await this.get(issuer, redirectUri)) ?? clientId);
+  }
+}
+
+/** An MCP server on the admins' allow list (managed from Slack by the agent-setup feature). */
+export interface AllowedServer {
+  id: string;
+  name: string;
+  url: string;
+  authType: 'mcp_oauth' | 'static_token';
+  addedBy: string;
+  addedAt: string;
+}
+
+export class AllowList {
+  constructor(
+    private readonly dynamo: DynamoHandle,
+    private readonly table: string,
+  ) {}
+
+  async list(): Promise<AllowedServer[]> {
+    const { Items } = await this.dynamo.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'ALLOWLIST' },
+      }),
+    );
+    return (Items ?? []).map(({ pk: _pk, sk: _sk, ...server }) => server as AllowedServer);
+  }
+
+  /** Adds a server unless one with the same id is there. */
+  add(server: AllowedServer): Promise<boolean> {
+    return applied(
+      this.dynamo.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: 'ALLOWLIST', sk: `SERVER#${server.id}`, ...server },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+}
