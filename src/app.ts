@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { AuditAction } from './audit/audit-log.js';
 import { registerListeners } from './handlers/index.js';
+import { InFlight } from './in-flight.js';
 import { ANTHROPIC_WEBHOOK_PATH, anthropicWebhookRoute } from './ingress/anthropic-webhook.js';
 import { createHttpFront, RefusalAudit, SLACK_EVENTS_PATH } from './ingress/http-front.js';
 import { listen } from './sandbox/http.js';
@@ -16,11 +17,14 @@ export interface SlackConnection {
   apiUrl?: string;
 }
 
+/** How long a stop waits for listener work that is still running after its ack. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 /** The Bolt app with every listener registered, on an HTTPReceiver that the HTTP front feeds. */
 export function createSlackApp(
   slack: SlackConnection,
   services: Services,
-): { app: App; receiver: HTTPReceiver } {
+): { app: App; receiver: HTTPReceiver; inFlight: InFlight } {
   const receiver = new HTTPReceiver({
     signingSecret: slack.signingSecret,
     // The HTTP front verifies every request first, with the injected clock and a two-sided window.
@@ -55,20 +59,25 @@ export function createSlackApp(
     logger: services.logger,
     clientOptions: { ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}) },
   });
-  configureApp(app, services);
-  return { app, receiver };
+  const inFlight = configureApp(app, services);
+  return { app, receiver, inFlight };
 }
 
-/** What every Deputy Bolt app gets, whatever its receiver: correlation ids, error logging, listeners. */
-export function configureApp(app: App, services: Services): void {
+/**
+ * What every Deputy Bolt app gets, whatever its receiver: correlation ids, error logging, listeners,
+ * and a count of listener work still running (for a graceful stop).
+ */
+export function configureApp(app: App, services: Services): InFlight {
+  const inFlight = new InFlight();
   app.use(async ({ context, next }) => {
     context.correlationId = services.ids.next('req');
-    await next();
+    await inFlight.track(next());
   });
   app.error(async (error) => {
     services.logger.error('unhandled listener error', { error: String(error) });
   });
   registerListeners(app, services);
+  return inFlight;
 }
 
 /** A running Deputy app, over HTTP or Socket Mode. */
@@ -90,7 +99,7 @@ export async function startDeputy(options: {
   port?: number;
   host?: string;
 }): Promise<Deputy> {
-  const { app, receiver } = createSlackApp(options.slack, options.services);
+  const { app, receiver, inFlight } = createSlackApp(options.slack, options.services);
   const refusals = new RefusalAudit(options.services, {
     action: AuditAction.SignatureRefused,
     target: SLACK_EVENTS_PATH,
@@ -105,7 +114,19 @@ export async function startDeputy(options: {
     }),
   );
   const listening = await listen(server, options.port ?? 0, options.host);
-  return { url: listening.url, server, app, close: listening.close };
+  return {
+    url: listening.url,
+    server,
+    app,
+    close: async () => {
+      // Stop taking requests, let acknowledged work finish (bounded), then drop what is left.
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeIdleConnections();
+      await inFlight.drained(SHUTDOWN_GRACE_MS);
+      server.closeAllConnections();
+      await closed;
+    },
+  };
 }
 
 /**
@@ -123,13 +144,14 @@ export async function startSocketMode(options: {
     logger: options.services.logger,
     clientOptions: { ...(options.slack.apiUrl ? { slackApiUrl: options.slack.apiUrl } : {}) },
   });
-  configureApp(app, options.services);
+  const inFlight = configureApp(app, options.services);
   await app.start();
   return {
     url: 'socket-mode',
     app,
     close: async () => {
       await app.stop();
+      await inFlight.drained(SHUTDOWN_GRACE_MS);
     },
   };
 }

@@ -1,29 +1,54 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@jest/globals';
 import { parse } from 'yaml';
+import { SLACK_SIGN_IN_CALLBACK_PATH } from '../src/connections/connect-flow.js';
 import { SLACK_EVENTS_PATH } from '../src/ingress/http-front.js';
 
 interface Manifest {
-  features: { slash_commands: Array<{ command: string; url: string }> };
-  oauth_config: { scopes: { bot: string[] }; redirect_urls?: string[] };
-  settings: { interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
+  features: {
+    slash_commands: Array<{ command: string; url: string }>;
+    app_home: { home_tab_enabled: boolean };
+  };
+  oauth_config: { scopes: { bot: string[]; user: string[] }; redirect_urls: string[] };
+  settings: {
+    interactivity: { is_enabled: boolean; request_url: string };
+    event_subscriptions: { request_url: string; bot_events: string[] };
+    socket_mode_enabled: boolean;
+  };
 }
 
 const manifest = parse(await readFile('manifest.yml', 'utf8')) as Manifest;
+const listeners = await readFile('src/handlers/events/index.ts', 'utf8');
 
-test('the manifest sends /agent and interactivity to the events route the app serves', () => {
+test('the manifest sends /agent, interactivity and events to the events route the app serves', () => {
   expect(manifest.features.slash_commands.map((c) => c.command)).toEqual(['/agent']);
-  for (const url of [
+  const urls = [
     ...manifest.features.slash_commands.map((c) => c.url),
     manifest.settings.interactivity.request_url,
-  ]) {
+    manifest.settings.event_subscriptions.request_url,
+  ];
+  for (const url of urls) {
     expect(new URL(url).pathname).toBe(SLACK_EVENTS_PATH);
     expect(new URL(url).protocol).toBe('https:');
   }
   expect(manifest.settings.socket_mode_enabled).toBe(false);
 });
 
+test('the manifest subscribes to exactly the events the app listens to', () => {
+  const listened = [...listeners.matchAll(/app\.event\('([a-z_]+)'/g)].map((m) => m[1]);
+  expect(manifest.settings.event_subscriptions.bot_events).toEqual(listened);
+  expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+});
+
+test('Sign in with Slack redirects to the app’s callback route', () => {
+  expect(manifest.oauth_config.redirect_urls.map((u) => new URL(u).pathname)).toEqual([
+    SLACK_SIGN_IN_CALLBACK_PATH,
+  ]);
+  expect(manifest.oauth_config.scopes.user).toEqual(['openid']);
+});
+
 test('the manifest asks for the bot scopes the app uses and no others', () => {
   // commands: /agent; chat:write: chat.postMessage/postEphemeral; im:write: conversations.open for DMs.
+  // views.open and views.publish need no scope of their own.
   expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'commands', 'im:write']);
 });

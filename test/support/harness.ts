@@ -33,7 +33,7 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: { clock?: ManualClock; environment?: Record<string, string> } = {},
+  options: { clock?: ManualClock; environment?: Record<string, string>; outboundTimeoutMs?: number } = {},
 ): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.now());
   const environment = { PORT: '0', DEPUTY_TABLE_PREFIX: `t${randomBase58(8)}-`, ...options.environment };
@@ -41,7 +41,12 @@ export async function startHarness(
   const logLines: string[] = [];
   const dynamo = await startEmbeddedDynamo();
   const logger = createLogger({ level: 'debug', write: (line) => logLines.push(line) });
-  const runtime = await startRuntime(config, logger, { clock, dynamo, environment });
+  const runtime = await startRuntime(config, logger, {
+    clock,
+    dynamo,
+    environment,
+    ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
+  });
   const sandbox = runtime.sandbox;
   if (!sandbox) throw new Error('the harness runs the sandbox');
   // Bolt checks its token with auth.test when the app is built; let it land before tests look at calls.

@@ -12,7 +12,7 @@ export function connectPasteToken(services: Services) {
   }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
     await ack();
     const connector = await services.connections.connector(action.value ?? '');
-    if (!connector || connector.auth.type !== 'static_token') return;
+    if (connector?.auth.type !== 'static_token') return;
     await client.views.open({
       trigger_id: body.trigger_id,
       view: pasteTokenModal({

@@ -32,7 +32,7 @@ export function pasteTokenSubmission(services: Services) {
     const connector = metadata.success
       ? await services.connections.connector(metadata.data.connectorId)
       : undefined;
-    if (!connector || connector.auth.type !== 'static_token')
+    if (connector?.auth.type !== 'static_token')
       return inlineError('This connector cannot take a pasted token.');
     const token = tokenSchema.safeParse(
       view.state.values[PASTE_TOKEN_BLOCK]?.[PASTE_TOKEN_ACTION]?.value ?? '',
