@@ -3,10 +3,10 @@ import { createServer } from 'node:http';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { AuditAction } from './audit/audit-log.js';
 import { registerListeners } from './handlers/index.js';
+import { listen } from './http.js';
 import { InFlight } from './in-flight.js';
 import { ANTHROPIC_WEBHOOK_PATH, anthropicWebhookRoute } from './ingress/anthropic-webhook.js';
 import { createHttpFront, RefusalAudit, SLACK_EVENTS_PATH } from './ingress/http-front.js';
-import { listen } from './sandbox/http.js';
 import type { Services } from './services.js';
 import { connectRoutes } from './web/connect-routes.js';
 

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import type { SlackConnectionNotices } from '../connections/slack-notices.js';
+import { BodyTooLargeError, readBody } from '../http.js';
 import type { Logger } from '../logger.js';
-import { BodyTooLargeError, readBody } from '../sandbox/http.js';
 import type { Store } from '../store/index.js';
 import type { RefusalAudit } from './http-front.js';
 

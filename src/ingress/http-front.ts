@@ -2,9 +2,9 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { HTTPReceiver } from '@slack/bolt';
 import type { AuditAction, AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
+import { BodyTooLargeError, mediaType, readBody } from '../http.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
-import { BodyTooLargeError, mediaType, readBody } from '../sandbox/http.js';
 import { checkEnvelope } from './payloads.js';
 import { checkSlackSignature, type SignatureRefusal } from './signature.js';
 

@@ -5,7 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import type { StorageSettings } from '../config.js';
-import { closeServer, listen } from '../sandbox/http.js';
+import { closeServer, listen } from '../http.js';
 
 // SDK releases print a Node-version notice on every client; Node 20 is supported by the pinned release.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

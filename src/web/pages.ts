@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { FlowPage } from '../connections/connect-flow.js';
+import { escapeHtml } from '../http.js';
 
 /**
  * The browser pages of the connect flow: fixed texts, no scripts, nothing loaded from anywhere, and
@@ -74,8 +75,4 @@ export function sendPage(
 ) {
   res.writeHead(status, { ...PAGE_HEADERS, ...extraHeaders });
   res.end(html);
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

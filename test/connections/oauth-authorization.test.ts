@@ -16,7 +16,7 @@ import {
 } from '../../src/connections/oauth/authorization.js';
 import { discoverMcpAuthorization, registerClient } from '../../src/connections/oauth/discovery.js';
 import { createOutboundHttp, type OutboundHttp } from '../../src/connections/oauth/outbound-http.js';
-import { type LoopbackServer, listenOnLoopback, readBody, sendJson } from '../../src/sandbox/http.js';
+import { type LoopbackServer, listenOnLoopback, readBody, sendJson } from '../../src/http.js';
 import { consentInBrowser, ProviderEmulator } from '../../src/sandbox/provider/index.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';

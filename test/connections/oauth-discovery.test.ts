@@ -17,7 +17,7 @@ import {
   sameResource,
   wellKnownUrl,
 } from '../../src/connections/oauth/resource-url.js';
-import { type LoopbackServer, listenOnLoopback, sendJson } from '../../src/sandbox/http.js';
+import { type LoopbackServer, listenOnLoopback, sendJson } from '../../src/http.js';
 import { ProviderEmulator } from '../../src/sandbox/provider/index.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';

@@ -10,7 +10,7 @@ import {
 } from '../../src/connections/oauth/outbound-http.js';
 import { urlGuardHook } from '../../src/connections/oauth/outbound-request.js';
 import { createGuardedLookup } from '../../src/connections/oauth/url-guard.js';
-import { type LoopbackServer, listenOnLoopback, readBody } from '../../src/sandbox/http.js';
+import { type LoopbackServer, listenOnLoopback, readBody } from '../../src/http.js';
 
 const CANARY_TOKEN = 'canary_at_5d1f0c7e2b';
 const CANARY_SECRET = 'canary_secret_93ab41';

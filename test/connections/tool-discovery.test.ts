@@ -17,7 +17,7 @@ import {
   ToolDiscoveryError,
   toolHash,
 } from '../../src/connections/tool-discovery.js';
-import { type LoopbackServer, listenOnLoopback, readBody, sendJson } from '../../src/sandbox/http.js';
+import { type LoopbackServer, listenOnLoopback, readBody, sendJson } from '../../src/http.js';
 import { consentInBrowser, ProviderEmulator } from '../../src/sandbox/provider/index.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';

@@ -8,7 +8,7 @@ import {
   connectMessage,
   runConnect,
 } from '../support/connect.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, joinWorkspace, startHarness, vaultIdOf } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -20,25 +20,6 @@ beforeEach(() => {
 });
 
 const principalOf = (userId: string) => ({ teamId: h.sandbox.slack.teamId, userId });
-
-async function vaultOf(userId: string): Promise<string> {
-  const mapping = await h.store.vaultMappings.get(principalKey(principalOf(userId)));
-  if (mapping?.status !== 'ready') throw new Error(`${userId} has no vault`);
-  return mapping.vaultId;
-}
-
-function addUser(userId: string) {
-  const slack = h.sandbox.slack;
-  slack.addUser({
-    id: userId,
-    teamId: slack.teamId,
-    name: userId.toLowerCase(),
-    realName: userId,
-    isAdmin: false,
-    isOwner: false,
-  });
-  slack.channel('general').members.push(userId);
-}
 
 /** Nothing about `connectorId` was stored for this person: no connection, no credential. */
 async function expectNothingStored(userId: string, connectorId: string, mcpUrl: string) {
@@ -84,7 +65,7 @@ describe('connecting with MCP OAuth (discovery, dynamic registration, PKCE, reso
     expect(authorize.searchParams.get('state')).toBeTruthy();
     expect(authorize.searchParams.get('resource')).toBe(notion.mcpUrl);
 
-    const vaultId = await vaultOf('U_ALICE');
+    const vaultId = await vaultIdOf(h, 'U_ALICE');
     const [credential, ...others] = activeCredentials(h, vaultId);
     expect(others).toEqual([]);
     expect(credential?.auth).toMatchObject({ type: 'mcp_oauth', mcp_server_url: notion.mcpUrl });
@@ -121,7 +102,7 @@ describe('connecting with MCP OAuth (discovery, dynamic registration, PKCE, reso
 
   test('an agent session bound to the vault calls the MCP server with that person’s token', async () => {
     const notion = h.sandbox.providers.notion;
-    const vaultId = await vaultOf('U_ALICE');
+    const vaultId = await vaultIdOf(h, 'U_ALICE');
     const environment = await h.anthropic.beta.environments.create({ name: `env-${Date.now()}` });
     const agent = await h.anthropic.beta.agents.create({
       name: 'reader',
@@ -156,7 +137,7 @@ describe('connecting with a pre-registered OAuth client', () => {
     const link = await connectLink(h, 'U_BOB', 'github');
     const run = await runConnect(h, link, { signedInAs: 'U_BOB', account: 'acct_bob' });
     expect(run.page.url).toBe(`${h.url}/connect/done/connected`);
-    const [credential, ...others] = activeCredentials(h, await vaultOf('U_BOB'));
+    const [credential, ...others] = activeCredentials(h, await vaultIdOf(h, 'U_BOB'));
     expect(others).toEqual([]);
     expect(credential?.auth).toMatchObject({
       type: 'mcp_oauth',
@@ -183,7 +164,7 @@ describe('connecting with a pasted token', () => {
   test('the token from the modal goes into the submitter’s vault and nowhere else', async () => {
     const linear = h.sandbox.providers.linear;
     const token = linear.issuePersonalToken('acct_carol');
-    addUser('U_CAROL');
+    joinWorkspace(h, 'U_CAROL');
     const { message } = await connectMessage(h, 'U_CAROL');
     expect(buttonOf(message, 'linear').action_id).toBe('connect_paste_token');
     await h.driver.blockAction('U_CAROL', { actionId: 'connect_paste_token', value: 'linear' });
@@ -196,7 +177,7 @@ describe('connecting with a pasted token', () => {
     });
     expect(submitted.status).toBe(200);
     expect(submitted.text).toBe('');
-    const [credential, ...others] = activeCredentials(h, await vaultOf('U_CAROL'));
+    const [credential, ...others] = activeCredentials(h, await vaultIdOf(h, 'U_CAROL'));
     expect(others).toEqual([]);
     expect(credential?.auth).toEqual({ type: 'static_bearer', mcp_server_url: linear.mcpUrl });
     expect(h.sandbox.managedAgents.credentialSecrets(credential?.id ?? '')).toMatchObject({ token });
@@ -206,7 +187,7 @@ describe('connecting with a pasted token', () => {
   });
 
   test('a token the server refuses is an inline error, and nothing is stored', async () => {
-    addUser('U_DAVE');
+    joinWorkspace(h, 'U_DAVE');
     await h.driver.blockAction('U_DAVE', { actionId: 'connect_paste_token', value: 'linear' });
     const opened = await h.sandbox.slack.waitFor('views.open', (c) =>
       JSON.stringify(c.body).includes('connect_paste_token_modal'),
@@ -243,7 +224,7 @@ describe('connecting with a pasted token', () => {
 
 describe('refusals', () => {
   test('A’s link opened in a browser signed in as B: a refusal page, no redirect to the provider, nothing stored', async () => {
-    addUser('U_ERIN');
+    joinWorkspace(h, 'U_ERIN');
     const notion = h.sandbox.providers.notion;
     const link = await connectLink(h, 'U_ERIN', 'notion');
     const run = await runConnect(h, link, { signedInAs: 'U_BOB' });
@@ -275,7 +256,7 @@ describe('refusals', () => {
   });
 
   test('a callback carrying another flow’s state: a clear page, both flows end, nothing stored, the user told', async () => {
-    addUser('U_FRANK');
+    joinWorkspace(h, 'U_FRANK');
     const notion = h.sandbox.providers.notion;
     const mine = await runConnect(h, await connectLink(h, 'U_FRANK', 'notion'), {
       signedInAs: 'U_FRANK',
@@ -298,7 +279,7 @@ describe('refusals', () => {
   });
 
   test('a callback without the flow’s cookie (so without the PKCE verifier): a clear page, nothing stored, the user told', async () => {
-    addUser('U_GRACE');
+    joinWorkspace(h, 'U_GRACE');
     const notion = h.sandbox.providers.notion;
     const run = await runConnect(h, await connectLink(h, 'U_GRACE', 'notion'), {
       signedInAs: 'U_GRACE',
@@ -313,7 +294,7 @@ describe('refusals', () => {
   });
 
   test('error=access_denied from the provider: a clear page, nothing stored, the user told', async () => {
-    addUser('U_HEIDI');
+    joinWorkspace(h, 'U_HEIDI');
     const run = await runConnect(h, await connectLink(h, 'U_HEIDI', 'notion'), {
       signedInAs: 'U_HEIDI',
       decision: 'deny',
@@ -325,7 +306,7 @@ describe('refusals', () => {
   });
 
   test('a token endpoint that fails: a clear page, nothing stored, the user told', async () => {
-    addUser('U_IVAN');
+    joinWorkspace(h, 'U_IVAN');
     h.sandbox.providers.notion.setBehaviour({ tokenEndpoint: 'server_error' });
     const run = await runConnect(h, await connectLink(h, 'U_IVAN', 'notion'), { signedInAs: 'U_IVAN' });
     expect(run.page.status).toBe(502);
@@ -335,7 +316,7 @@ describe('refusals', () => {
   });
 
   test('metadata without S256, or a resource that is not the server: refused before any redirect to the provider', async () => {
-    addUser('U_JUDY');
+    joinWorkspace(h, 'U_JUDY');
     const notion = h.sandbox.providers.notion;
     for (const behaviour of [{ withoutS256: true }, { resourceMismatch: true }]) {
       notion.setBehaviour(behaviour);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { principalKey } from '../../src/identity/principal.js';
 import { activeCredentials, connectLink, runConnect } from '../support/connect.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, joinWorkspace, startHarness, vaultIdOf } from '../support/harness.js';
 
 describe('with private addresses not allowed', () => {
   let h: Harness;
@@ -59,17 +59,7 @@ describe('connect under stress and with canaries', () => {
       userId: `U_CROWD${i}`,
       account: accounts[i % accounts.length] ?? '',
     }));
-    for (const { userId } of people) {
-      slack.addUser({
-        id: userId,
-        teamId: slack.teamId,
-        name: userId.toLowerCase(),
-        realName: userId,
-        isAdmin: false,
-        isOwner: false,
-      });
-      slack.channel('general').members.push(userId);
-    }
+    for (const { userId } of people) joinWorkspace(h, userId);
     const links = await Promise.all(people.map(({ userId }) => connectLink(h, userId, 'notion')));
     const runs = await Promise.all(
       people.map(({ userId, account }, i) => runConnect(h, links[i] ?? '', { signedInAs: userId, account })),
@@ -80,11 +70,10 @@ describe('connect under stress and with canaries', () => {
     const seenTokens = new Set<string>();
     for (const { userId, account } of people) {
       const key = principalKey({ teamId: slack.teamId, userId });
-      const mapping = await h.store.vaultMappings.get(key);
-      if (mapping?.status !== 'ready') throw new Error(`${userId} has no vault`);
-      const vault = await h.anthropic.beta.vaults.retrieve(mapping.vaultId);
+      const vaultId = await vaultIdOf(h, userId);
+      const vault = await h.anthropic.beta.vaults.retrieve(vaultId);
       expect(vault.metadata.deputy_principal).toBe(key);
-      const [credential, ...others] = activeCredentials(h, mapping.vaultId);
+      const [credential, ...others] = activeCredentials(h, vaultId);
       expect(others).toEqual([]);
       const token = String(h.sandbox.managedAgents.credentialSecrets(credential?.id ?? '')?.access_token);
       expect(notion.tokenInfo(token)?.accountId).toBe(account);

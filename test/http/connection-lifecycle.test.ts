@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { principalKey } from '../../src/identity/principal.js';
 import { activeCredentials, buttonOf, connectLink, connectMessage, runConnect } from '../support/connect.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, joinWorkspace, startHarness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -119,15 +119,7 @@ describe('reconnect', () => {
 
 describe('disconnect', () => {
   test('archives the vault credential, marks it disconnected and updates the message', async () => {
-    h.sandbox.slack.addUser({
-      id: 'U_DIS',
-      teamId: h.sandbox.slack.teamId,
-      name: 'dis',
-      realName: 'Dis',
-      isAdmin: false,
-      isOwner: false,
-    });
-    h.sandbox.slack.channel('general').members.push('U_DIS');
+    joinWorkspace(h, 'U_DIS');
     const connection = await connectNotion('U_DIS', 'acct_carol');
     const { message, responseUrl } = await connectMessage(h, 'U_DIS');
     expect(buttonOf(message, 'notion').action_id).toBe('connect_disconnect');
@@ -162,15 +154,7 @@ describe('disconnect', () => {
   test('a click on someone else’s Disconnect acts on the clicker’s own connections only', async () => {
     const alice = await h.store.connections.get(principalKey(principalOf('U_ALICE')), 'notion');
     // Carol has no notion connection; her forged click names notion.
-    h.sandbox.slack.addUser({
-      id: 'U_CAROL2',
-      teamId: h.sandbox.slack.teamId,
-      name: 'carol2',
-      realName: 'Carol',
-      isAdmin: false,
-      isOwner: false,
-    });
-    h.sandbox.slack.channel('general').members.push('U_CAROL2');
+    joinWorkspace(h, 'U_CAROL2');
     await h.driver.blockAction(
       'U_CAROL2',
       { actionId: 'connect_disconnect', value: 'notion', blockId: 'connector:notion' },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SlackDriver } from '../../src/sandbox/slack/driver.js';
 import { SlackEmulator } from '../../src/sandbox/slack/emulator.js';
 import { PRINCIPAL_METADATA_KEY } from '../../src/vaults/vault-service.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, joinWorkspace, startHarness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -28,22 +28,9 @@ async function status(userId: string, driver = h.driver, slack = h.sandbox.slack
   return JSON.stringify(call.body.blocks);
 }
 
-function addSlackUser(userId: string) {
-  h.sandbox.slack.addUser({
-    id: userId,
-    teamId: h.sandbox.slack.teamId,
-    name: userId.toLowerCase(),
-    realName: userId,
-    isAdmin: false,
-    isOwner: false,
-  });
-  const general = h.sandbox.slack.channel('general');
-  general.members.push(userId);
-}
-
 describe('one vault per principal', () => {
   test('20 concurrent first requests from one user end with one vault and one mapping', async () => {
-    addSlackUser('U_RUSH');
+    joinWorkspace(h, 'U_RUSH');
     const replies = await Promise.all(Array.from({ length: 20 }, () => status('U_RUSH')));
     const vaults = await vaultsNaming(keyOf('U_RUSH'), true);
     expect(vaults).toHaveLength(1);
@@ -60,7 +47,7 @@ describe('one vault per principal', () => {
   });
 
   test('a mapping that points at a vault naming someone else is refused, audited, and the vault is not used', async () => {
-    addSlackUser('U_MALLORY');
+    joinWorkspace(h, 'U_MALLORY');
     await status('U_BOB');
     const [bobsVault] = await vaultsNaming(keyOf('U_BOB'));
     if (!bobsVault) throw new Error('Bob has no vault');
@@ -90,7 +77,7 @@ describe('one vault per principal', () => {
   });
 
   test('a vault orphaned by a crash between creating it and recording it is adopted, not duplicated', async () => {
-    addSlackUser('U_CRASH');
+    joinWorkspace(h, 'U_CRASH');
     const key = keyOf('U_CRASH');
     const principal = { teamId: h.sandbox.slack.teamId, userId: 'U_CRASH' };
     // The state a crashed request leaves behind: its claim (lease expired) and the vault it created.
@@ -112,7 +99,7 @@ describe('one vault per principal', () => {
   });
 
   test('after repeated crashes the oldest orphan is adopted and the others archived', async () => {
-    addSlackUser('U_CRASH2');
+    joinWorkspace(h, 'U_CRASH2');
     const key = keyOf('U_CRASH2');
     const principal = { teamId: h.sandbox.slack.teamId, userId: 'U_CRASH2' };
     await h.store.vaultMappings.claim(key, principal, 'claim_crashed', h.clock.now() - 1);
@@ -132,7 +119,7 @@ describe('one vault per principal', () => {
   });
 
   test('a live claim is not taken over: the waiting request gets the vault its holder records', async () => {
-    addSlackUser('U_SLOW');
+    joinWorkspace(h, 'U_SLOW');
     const key = keyOf('U_SLOW');
     const principal = { teamId: h.sandbox.slack.teamId, userId: 'U_SLOW' };
     await h.store.vaultMappings.claim(key, principal, 'claim_live', h.clock.now() + 60_000);

@@ -6,7 +6,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { ManualClock } from '../../src/clock.js';
-import { type LoopbackServer, listen, readBody } from '../../src/sandbox/http.js';
+import { type LoopbackServer, listen, readBody } from '../../src/http.js';
 import { type AgentScript, ManagedAgentsEmulator } from '../../src/sandbox/managed-agents/index.js';
 
 /**

@@ -14,7 +14,7 @@ import {
   randomState,
 } from 'openid-client';
 import { ManualClock } from '../../src/clock.js';
-import { type LoopbackServer, listenOnLoopback } from '../../src/sandbox/http.js';
+import { type LoopbackServer, listenOnLoopback } from '../../src/http.js';
 import { SlackEmulator } from '../../src/sandbox/slack/emulator.js';
 import { OIDC_CODE_LIFETIME_MS } from '../../src/sandbox/slack/index.js';
 import { type Page, TestBrowser } from '../support/browser.js';

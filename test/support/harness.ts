@@ -83,6 +83,27 @@ export async function startHarness(
   };
 }
 
+/** A new person in the sandbox workspace, a member of #general. */
+export function joinWorkspace(h: Harness, userId: string): void {
+  const slack = h.sandbox.slack;
+  slack.addUser({
+    id: userId,
+    teamId: slack.teamId,
+    name: userId.toLowerCase(),
+    realName: userId,
+    isAdmin: false,
+    isOwner: false,
+  });
+  slack.channel('general').members.push(userId);
+}
+
+/** The person's vault id, from their mapping in the store. */
+export async function vaultIdOf(h: Harness, userId: string): Promise<string> {
+  const mapping = await h.store.vaultMappings.get(`T:${h.sandbox.slack.teamId}:${userId}`);
+  if (mapping?.status !== 'ready') throw new Error(`${userId} has no vault`);
+  return mapping.vaultId;
+}
+
 /** Waits until `probe` returns something other than undefined (polling; no timing assertions). */
 export async function eventually<T>(
   probe: () => Promise<T | undefined> | T | undefined,

@@ -7,8 +7,8 @@ import type { BetaManagedAgentsCredential } from '@anthropic-ai/sdk/resources/be
 import type { BetaManagedAgentsVault } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
 import type { BetaWebhookEvent } from '@anthropic-ai/sdk/resources/beta/webhooks';
 import { type Clock, systemClock } from '../../clock.js';
+import { BodyTooLargeError, type LoopbackServer, listenOnLoopback, readBody, sendJson } from '../../http.js';
 import { type IdSource, opaqueToken, randomIds } from '../../ids.js';
-import { BodyTooLargeError, type LoopbackServer, listenOnLoopback, readBody, sendJson } from '../http.js';
 import { registerAgentRoutes } from './agents.js';
 import { registerCredentialRoutes } from './credentials.js';
 import { registerEnvironmentRoutes } from './environments.js';

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { escapeHtml } from '../../http.js';
 import { opaqueToken } from '../../ids.js';
 import { pkceMethods } from './metadata.js';
 import { CODE_TTL_MS, PENDING_AUTHORIZATION_TTL_MS } from './options.js';
 import type { AuthorizationRecord, PendingAuthorization, ProviderState, RegisteredClient } from './state.js';
-import { escapeHtml, isPkceString, readForm, redirect, sendHtml, uniqueParams } from './wire.js';
+import { isPkceString, readForm, redirect, sendPage, uniqueParams } from './wire.js';
 
 export const DECISION_PATH = '/authorize/decision';
 
@@ -13,7 +14,7 @@ const SCOPE_TEXT: Record<string, string> = {
 };
 
 function errorPage(res: ServerResponse, title: string, detail: string): void {
-  sendHtml(res, 400, title, `<h1 class="error">${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p>`);
+  sendPage(res, 400, title, `<h1 class="error">${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p>`);
 }
 
 /** Sends the browser back to the client with an RFC 6749 §4.1.2 response and RFC 9207 `iss`. */
@@ -150,7 +151,7 @@ ${accountInputs}
 </div>
 </form>
 <p>You will be sent back to ${escapeHtml(new URL(pending.redirectUri).origin)}.</p>`;
-  sendHtml(res, 200, `Authorize ${clientName}`, body);
+  sendPage(res, 200, `Authorize ${clientName}`, body);
 }
 
 /** `POST /authorize/decision`: the consent form. Approve issues a code; Deny sends access_denied. */

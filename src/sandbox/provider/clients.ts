@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OAuthClientMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { mediaType, readBody, sendJson } from '../http.js';
+import { mediaType, readBody, sendJson } from '../../http.js';
 import type { ClientAuthMethod, ProviderState, RegisteredClient } from './state.js';
 import { type Params, safeEqual, sendOAuthError } from './wire.js';
 

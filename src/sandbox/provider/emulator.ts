@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { systemClock } from '../../clock.js';
+import { type LoopbackServer, listenOnLoopback, type RequestHandler, sendJson } from '../../http.js';
 import { randomIds } from '../../ids.js';
-import { type LoopbackServer, listenOnLoopback, type RequestHandler, sendJson } from '../http.js';
 import { DECISION_PATH, handleAuthorize, handleDecision } from './authorize.js';
 import { addPreRegisteredClient, handleRegister, type PreRegisteredClient } from './clients.js';
 import { handleMcp, MCP_PATH } from './mcp-server.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { readBody, sendJson } from '../http.js';
+import { readBody, sendJson } from '../../http.js';
 import { PRM_PATH } from './metadata.js';
 import type { Grant, ProviderState, ToolCallRecord } from './state.js';
 import { errorResult, type ToolContext } from './tools.js';

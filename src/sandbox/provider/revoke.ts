@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../http.js';
+import { sendJson } from '../../http.js';
 import { authenticateClient, sendClientAuthError } from './clients.js';
 import type { ProviderState, RevocationRecord } from './state.js';
 import { readForm, sendOAuthError, uniqueParams } from './wire.js';

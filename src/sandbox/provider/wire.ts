@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { mediaType, readBody, sendJson } from '../http.js';
+import { escapeHtml, mediaType, readBody, sendHtml, sendJson } from '../../http.js';
 
 /** OAuth parameters, each present at most once and non-empty (RFC 6749 §3.1: empty means omitted). */
 export type Params = ReadonlyMap<string, string>;
@@ -40,12 +40,8 @@ export function sendNoStoreJson(res: ServerResponse, status: number, body: unkno
   sendJson(res, status, body, NO_STORE);
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** A self-contained page: no external resources, no framing, nothing cached. */
-export function sendHtml(res: ServerResponse, status: number, title: string, body: string): void {
+export function sendPage(res: ServerResponse, status: number, title: string, body: string): void {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -56,16 +52,7 @@ label{display:block;padding:.3rem 0}.actions{display:flex;gap:.5rem}
 button{padding:.5rem 1.2rem;border-radius:6px;border:1px solid #888;font-size:1rem;cursor:pointer}
 button[value=approve]{background:#2a6;color:#fff;border-color:#2a6}.error{color:#a22}
 </style></head><body>${body}</body></html>`;
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(html),
-    // No form-action: browsers apply it to the redirect that follows the consent POST.
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-  });
-  res.end(html);
+  sendHtml(res, status, html);
 }
 
 export function redirect(res: ServerResponse, location: string): void {

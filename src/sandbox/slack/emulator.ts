@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, systemClock } from '../../clock.js';
+import { type LoopbackServer, listenOnLoopback, mediaType, readBody, sendJson } from '../../http.js';
 import { type IdSource, randomBase58, randomIds } from '../../ids.js';
-import { type LoopbackServer, listenOnLoopback, mediaType, readBody, sendJson } from '../http.js';
 import { CallLog, type RecordedCall } from './call-log.js';
 import { SlackApiError } from './errors.js';
 import { FaultQueue, type InjectedFailure } from './faults.js';

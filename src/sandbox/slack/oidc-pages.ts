@@ -1,12 +1,9 @@
 import type { ServerResponse } from 'node:http';
+import { escapeHtml, sendHtml } from '../../http.js';
 import type { SlackUser } from './workspace.js';
 
 /** Where the sign-in and consent forms post. */
 export const DECISION_PATH = '/openid/connect/authorize/decision';
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** A self-contained page: no external resources, no framing, nothing cached, no referrer. */
 export function sendPage(res: ServerResponse, status: number, title: string, body: string): void {
@@ -19,16 +16,7 @@ h1{font-size:1.4rem}form{display:flex;flex-direction:column;gap:.5rem}
 button{padding:.6rem 1rem;border-radius:6px;border:1px solid #bbb;background:#fff;font-size:1rem;text-align:left;cursor:pointer}
 button.primary{background:#4a154b;color:#fff;border-color:#4a154b}.muted{color:#616061}.error{color:#a11}
 </style></head><body>${body}</body></html>`;
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(html),
-    // No form-action: browsers apply it to the redirect that follows the decision POST.
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-  });
-  res.end(html);
+  sendHtml(res, status, html);
 }
 
 export function sendErrorPage(res: ServerResponse, title: string, detail: string): void {

@@ -2,8 +2,8 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import type { Clock } from '../../clock.js';
+import { mediaType, readBody, sendJson } from '../../http.js';
 import { opaqueToken, randomBase58 } from '../../ids.js';
-import { mediaType, readBody, sendJson } from '../http.js';
 import type { CallLog, RecordedCall } from './call-log.js';
 import type { FaultQueue } from './faults.js';
 import { consentPage, DECISION_PATH, type PageContext, sendErrorPage, signInPage } from './oidc-pages.js';

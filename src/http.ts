@@ -80,6 +80,27 @@ export function sendJson(
   res.end(text);
 }
 
+/**
+ * An emulated service's HTML page: nothing loaded from elsewhere, no framing, no caching, no referrer.
+ * (No form-action in the CSP: browsers apply it to the redirect that follows a form POST.)
+ */
+export function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+  });
+  res.end(html);
+}
+
+/** Text made safe to place in HTML, attributes included. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 /** The media type of a request, lower-cased, without parameters such as charset. */
 export function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
