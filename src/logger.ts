@@ -19,16 +19,21 @@ const SECRET_KEY =
   /authorization|token|secret|password|passphrase|api[-_]?key|code[-_]?verifier|^code$|cookie|signature|client[-_]?assertion/i;
 
 /** Shapes of credentials that must not survive into a log line even inside free text. */
-const SECRET_PATTERNS: RegExp[] = [
-  /xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+/g, // Slack bot, user, refresh and config tokens
-  /xapp-[A-Za-z0-9-]+/g, // Slack app-level tokens
-  /sk-ant-[A-Za-z0-9_-]+/g, // Anthropic API keys
-  /whsec_[A-Za-z0-9+/=]+/g, // webhook signing keys
-  /\b(?:ntn|secret)_[A-Za-z0-9]+/g, // Notion integration tokens
-  /\bgh[pousr]_[A-Za-z0-9]{20,}/g, // GitHub tokens
-  /\bBearer\s+[A-Za-z0-9._~+/=-]+/gi,
-  /\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, // JWTs
-  /\b((?:access|refresh|id)_token|client_secret|code_verifier|code)=[^&\s"]+/g,
+const SECRET_PATTERNS: Array<[RegExp, (match: string, ...groups: string[]) => string]> = [
+  [/xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+/g, () => REDACTED], // Slack bot, user, refresh and config tokens
+  [/xapp-[A-Za-z0-9-]+/g, () => REDACTED], // Slack app-level tokens
+  [/sk-ant-[A-Za-z0-9_-]+/g, () => REDACTED], // Anthropic API keys
+  [/whsec_[A-Za-z0-9+/=]+/g, () => REDACTED], // webhook signing keys
+  [/\b(?:ntn|secret)_[A-Za-z0-9]+/g, () => REDACTED], // Notion integration tokens
+  [/\bgh[pousr]_[A-Za-z0-9]{20,}/g, () => REDACTED], // GitHub tokens
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, (_m, scheme) => `${scheme} ${REDACTED}`],
+  [/\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, () => REDACTED], // JWTs
+  // OAuth fields in query strings, forms, JSON and `key: value` text.
+  [
+    /(["']?)\b((?:access|refresh|id)_token|client_secret|code_verifier|code|token|password)\1(\s*[:=]\s*)(["']?)[^"'&\s,}]+\4/g,
+    (_m, quote, name, separator, valueQuote) =>
+      `${quote}${name}${quote}${separator}${valueQuote}${REDACTED}${valueQuote}`,
+  ],
 ];
 
 export interface LoggerOptions {
@@ -120,10 +125,8 @@ class JsonLogger implements Logger {
   private redactText(text: string): string {
     let out = text;
     for (const secret of this.shared.secrets) out = out.split(secret).join(REDACTED);
-    for (const pattern of SECRET_PATTERNS) {
-      out = out.replace(pattern, (match, name: string | undefined) =>
-        typeof name === 'string' && match.startsWith(name) ? `${name}=${REDACTED}` : REDACTED,
-      );
+    for (const [pattern, replace] of SECRET_PATTERNS) {
+      out = out.replace(pattern, replace as (match: string, ...groups: string[]) => string);
     }
     return out;
   }

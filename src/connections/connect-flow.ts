@@ -7,7 +7,12 @@ import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { ConnectFlow, Store } from '../store/index.js';
 import type { Connector } from './catalog.js';
-import { CONNECT_LINK_TTL_MS, type ConnectionsService, hashHandle } from './connections-service.js';
+import {
+  CONNECT_LINK_TTL_MS,
+  type ConnectionsService,
+  CredentialNotStored,
+  hashHandle,
+} from './connections-service.js';
 import {
   buildAuthorizationUrl,
   type ClientAuth,
@@ -37,15 +42,19 @@ export type FlowPage =
   | 'bad_request'
   | 'unavailable';
 
+/** The browser's cookies for connect flows: one per flow, named by the flow id, holding its key. */
+export type FlowCookies = (flowId: string) => string | undefined;
+
 export type FlowStep =
-  | { kind: 'redirect'; location: string; setFlowCookie?: string }
+  | { kind: 'redirect'; location: string; setFlowCookie?: { flowId: string; key: string } }
   | {
       kind: 'page';
       status: number;
       page: FlowPage;
       connectorName?: string;
       detail?: string;
-      clearFlowCookie?: boolean;
+      /** The flow whose cookie the browser can drop. */
+      clearFlowCookie?: string;
     };
 
 /** Tells the person in Slack how their connect ended (message in place, DM, Home tab). */
@@ -122,12 +131,12 @@ export class ConnectFlowService {
       state,
       nonce,
     });
-    return { kind: 'redirect', location, setFlowCookie: `${flowId}.${key.toString('base64url')}` };
+    return { kind: 'redirect', location, setFlowCookie: { flowId, key: key.toString('base64url') } };
   }
 
   /** `GET /auth/slack/callback`: the browser's Slack identity must be the link's person. */
-  async identityCallback(query: URLSearchParams, flowCookie: string | undefined): Promise<FlowStep> {
-    const opened = await this.openFlow(query, flowCookie, 'identity');
+  async identityCallback(query: URLSearchParams, cookies: FlowCookies): Promise<FlowStep> {
+    const opened = await this.openFlow(query, cookies, 'identity');
     if ('kind' in opened) return opened;
     const { flow, key, params } = opened;
     const { store } = this.deps;
@@ -256,12 +265,13 @@ export class ConnectFlowService {
   }
 
   /** `GET /oauth/callback`: redeems the code with the flow's verifier and puts the token in the vault. */
-  async providerCallback(query: URLSearchParams, flowCookie: string | undefined): Promise<FlowStep> {
-    const opened = await this.openFlow(query, flowCookie, 'provider');
+  async providerCallback(query: URLSearchParams, cookies: FlowCookies): Promise<FlowStep> {
+    const opened = await this.openFlow(query, cookies, 'provider');
     if ('kind' in opened) return opened;
     const { flow, key, params } = opened;
-    // A flow ends at its first provider callback, whatever happens next (security R18).
-    await this.deps.store.connectFlows.consume(flow.flowId);
+    // A flow ends at its first provider callback, whatever happens next (security R18); of two
+    // callbacks racing, only the one whose delete removed the flow goes on.
+    if (!(await this.deps.store.connectFlows.consume(flow.flowId))) return page(410, 'expired');
     const connector = await this.deps.connections.connector(flow.connectorId);
     const secrets = unseal(key, flow.sealed, flow.flowId);
     const provider = flow.provider;
@@ -343,7 +353,8 @@ export class ConnectFlowService {
         error: String(error),
         connector: connector.id,
       });
-      await this.revoke(provider, clientAuth, tokens);
+      // Only a token that never reached the vault is revoked; one that did is the person's connection.
+      if (error instanceof CredentialNotStored) await this.revoke(provider, clientAuth, tokens);
       return fail(
         502,
         'failed',
@@ -359,42 +370,39 @@ export class ConnectFlowService {
   }
 
   /**
-   * Finds the flow the callback belongs to and checks that this browser started it: its cookie names
-   * the flow and holds the key to the flow's sealed secrets. Any mismatch ends the flow (found by the
-   * cookie or by the callback's `state`), tells its owner in Slack, and writes nothing else.
+   * Finds the flow a callback belongs to by its `state`, and checks that this browser started it: it
+   * holds the flow's cookie, whose key opens the flow's sealed secrets. A callback from another
+   * browser (or with a stage out of order) ends that flow, tells its owner in Slack, and writes
+   * nothing else.
    */
   private async openFlow(
     query: URLSearchParams,
-    flowCookie: string | undefined,
+    cookies: FlowCookies,
     stage: ConnectFlow['stage'],
   ): Promise<FlowStep | { flow: ConnectFlow; key: Buffer; params: z.infer<typeof callbackQuery> }> {
     const { store, clock } = this.deps;
     const parsed = callbackQuery.safeParse(Object.fromEntries(query));
-    const [flowId, encodedKey] = (flowCookie ?? '').split('.');
-    const byCookie = flowId ? await store.connectFlows.get(flowId, clock.now()) : undefined;
-    const state = parsed.success ? parsed.data.state : undefined;
-    if (parsed.success && encodedKey && byCookie?.stage === stage && byCookie.state === state) {
-      return { flow: byCookie, key: Buffer.from(encodedKey, 'base64url'), params: parsed.data };
+    if (!parsed.success) return page(400, 'bad_request');
+    const flow = await store.connectFlows.byState(parsed.data.state);
+    if (!flow || flow.expiresAtMs <= clock.now()) return page(410, 'expired');
+    const encodedKey = cookies(flow.flowId);
+    if (encodedKey && flow.stage === stage) {
+      return { flow, key: Buffer.from(encodedKey, 'base64url'), params: parsed.data };
     }
-    const byState = state ? await store.connectFlows.byState(state) : undefined;
-    const ended = [byCookie, byState].filter((f): f is ConnectFlow => f !== undefined);
-    if (ended.length === 0) return page(flowCookie ? 410 : 400, flowCookie ? 'expired' : 'bad_request');
-    for (const flow of new Map(ended.map((f) => [f.flowId, f])).values()) {
-      await store.connectFlows.consume(flow.flowId);
-      await this.audit(AuditAction.ConnectFailed, 'refused', flow.principal, flow.connectorId, flow.flowId, {
-        reason: !byCookie ? 'no_flow_cookie' : byCookie.state !== state ? 'state_mismatch' : 'wrong_stage',
-      });
-      const connector = await this.deps.connections.connector(flow.connectorId);
-      if (connector) {
-        await this.deps.notices
-          .failed(
-            flow.principal,
-            connector,
-            'the answer did not match the browser that started it.',
-            flow.responseUrl,
-          )
-          .catch(() => undefined);
-      }
+    await store.connectFlows.consume(flow.flowId);
+    await this.audit(AuditAction.ConnectFailed, 'refused', flow.principal, flow.connectorId, flow.flowId, {
+      reason: encodedKey ? 'wrong_stage' : 'not_this_browser',
+    });
+    const connector = await this.deps.connections.connector(flow.connectorId);
+    if (connector) {
+      await this.deps.notices
+        .failed(
+          flow.principal,
+          connector,
+          'the answer did not come back to the browser that started it.',
+          flow.responseUrl,
+        )
+        .catch(() => undefined);
     }
     return page(400, 'bad_request');
   }
@@ -454,7 +462,6 @@ function page(status: number, name: FlowPage, connectorName?: string, detail?: s
     page: name,
     ...(connectorName ? { connectorName } : {}),
     ...(detail ? { detail } : {}),
-    clearFlowCookie: true,
   };
 }
 

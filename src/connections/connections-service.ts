@@ -43,6 +43,17 @@ export type CredentialSecret =
 
 export class PastedTokenRejected extends Error {}
 
+/** The vault did not take the credential: the token exists only in this process, and may be revoked. */
+export class CredentialNotStored extends Error {
+  constructor(cause: unknown) {
+    super('the vault did not accept the credential', { cause });
+    this.name = 'CredentialNotStored';
+  }
+}
+
+/** Longest a credential save may hold its lease (a dead holder's lease expires after this). */
+const SAVE_LEASE_MS = 30_000;
+
 export interface ConnectionsServiceOptions {
   store: Store;
   anthropic: Anthropic;
@@ -151,56 +162,108 @@ export class ConnectionsService {
     const vault = await this.deps.vaults.ensure(principal, correlationId);
     const token = secret.type === 'mcp_oauth' ? secret.accessToken : secret.token;
     await this.recordTools(connector, tools ?? (await this.listTools(connector, token, correlationId)));
-    const credentials = this.deps.anthropic.beta.vaults.credentials;
-    for await (const existing of credentials.list(vault.id, { limit: 100 })) {
-      const url = 'mcp_server_url' in existing.auth ? existing.auth.mcp_server_url : undefined;
-      if (url === connector.mcpServerUrl && !existing.archived_at) {
-        await credentials.archive(existing.id, { vault_id: vault.id });
-        await this.deps.audit.record({
-          action: AuditAction.CredentialArchived,
-          outcome: 'success',
-          principal,
-          target: existing.id,
-          correlationId,
-          details: { connector: connector.id, reason: 'replaced' },
+    return this.exclusively(`${principalKey(principal)}#${connector.id}`, async () => {
+      const archived = await this.archiveActive(principal, vault.id, connector, correlationId);
+      let created: { id: string };
+      try {
+        created = await this.deps.anthropic.beta.vaults.credentials.create(vault.id, {
+          display_name: connector.name,
+          metadata: { deputy_connector: connector.id, deputy_principal: principalKey(principal) },
+          auth: credentialAuth(connector.mcpServerUrl, secret, this.deps.clock.now()),
         });
+      } catch (error) {
+        // The old credential is gone and no new one took its place: show the person a Reconnect.
+        if (archived) await this.markStale(principalKey(principal), connector.id, archived);
+        throw new CredentialNotStored(error);
       }
-    }
-    const created = await credentials.create(vault.id, {
-      display_name: connector.name,
-      metadata: { deputy_connector: connector.id, deputy_principal: principalKey(principal) },
-      auth: credentialAuth(connector.mcpServerUrl, secret, this.deps.clock.now()),
+      const now = new Date(this.deps.clock.now()).toISOString();
+      const connection: Connection = {
+        principalKey: principalKey(principal),
+        principal,
+        connectorId: connector.id,
+        status: 'connected',
+        vaultId: vault.id,
+        credentialId: created.id,
+        mcpServerUrl: connector.mcpServerUrl,
+        authType: secret.type,
+        connectedAt: now,
+        updatedAt: now,
+      };
+      await this.deps.store.connections.put(connection);
+      await this.deps.audit.record({
+        action: AuditAction.ConnectionConnected,
+        outcome: 'success',
+        principal,
+        target: created.id,
+        correlationId,
+        details: { connector: connector.id, vault: vault.id, authType: secret.type },
+      });
+      return connection;
     });
-    const now = new Date(this.deps.clock.now()).toISOString();
-    const connection: Connection = {
-      principalKey: principalKey(principal),
-      principal,
-      connectorId: connector.id,
-      status: 'connected',
-      vaultId: vault.id,
-      credentialId: created.id,
-      mcpServerUrl: connector.mcpServerUrl,
-      authType: secret.type,
-      connectedAt: now,
-      updatedAt: now,
-    };
-    await this.deps.store.connections.put(connection);
-    await this.deps.audit.record({
-      action: AuditAction.ConnectionConnected,
-      outcome: 'success',
-      principal,
-      target: created.id,
-      correlationId,
-      details: { connector: connector.id, vault: vault.id, authType: secret.type },
-    });
-    return connection;
   }
 
-  /** A pasted token: checked against the server first, so a wrong paste is refused with nothing stored. */
-  async connectPastedToken(principal: Principal, connector: Connector, token: string, correlationId: string) {
-    let tools: DiscoveredTool[];
+  /** Archives the vault's active credential for the connector's server; returns its id, if there was one. */
+  private async archiveActive(
+    principal: Principal,
+    vaultId: string,
+    connector: Connector,
+    correlationId: string,
+  ) {
+    const credentials = this.deps.anthropic.beta.vaults.credentials;
+    let archived: string | undefined;
+    for await (const existing of credentials.list(vaultId, { limit: 100 })) {
+      const url = 'mcp_server_url' in existing.auth ? existing.auth.mcp_server_url : undefined;
+      if (url !== connector.mcpServerUrl || existing.archived_at) continue;
+      await credentials.archive(existing.id, { vault_id: vaultId });
+      archived = existing.id;
+      await this.deps.audit.record({
+        action: AuditAction.CredentialArchived,
+        outcome: 'success',
+        principal,
+        target: existing.id,
+        correlationId,
+        details: { connector: connector.id, reason: 'replaced' },
+      });
+    }
+    return archived;
+  }
+
+  private async markStale(key: string, connectorId: string, credentialId: string): Promise<void> {
+    const at = new Date(this.deps.clock.now()).toISOString();
+    await this.deps.store.connections
+      .setStatus(key, connectorId, credentialId, 'needs_reconnect', at)
+      .catch(() => false);
+  }
+
+  /**
+   * Runs `work` holding a lease on `name`, so two saves for one person and connector (two links
+   * clicked, a retried paste) cannot interleave their archive, create and record steps.
+   */
+  private async exclusively<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const { store, clock, ids } = this.deps;
+    const owner = ids.next('lease');
+    for (
+      let attempt = 0;
+      !(await store.leases.acquire(name, owner, clock.now(), SAVE_LEASE_MS));
+      attempt += 1
+    ) {
+      if (attempt >= 100) throw new Error('another save of this connection is still running');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     try {
-      tools = await discoverTools({
+      return await work();
+    } finally {
+      await store.leases.release(name, owner);
+    }
+  }
+
+  /**
+   * Checks a pasted token against the server (listing its tools with it); refuses with
+   * PastedTokenRejected, storing nothing, when the server does not accept it.
+   */
+  async checkPastedToken(principal: Principal, connector: Connector, token: string, correlationId: string) {
+    try {
+      return await discoverTools({
         mcpServerUrl: connector.mcpServerUrl,
         accessToken: token,
         fetch: this.deps.http.fetch,
@@ -216,7 +279,6 @@ export class ConnectionsService {
       });
       throw new PastedTokenRejected(`${connector.name} did not accept that token`);
     }
-    return this.store(principal, connector, { type: 'static_bearer', token }, correlationId, tools);
   }
 
   /** Archives the connection's credential and marks it disconnected. */
@@ -225,7 +287,11 @@ export class ConnectionsService {
     if (!connection || connection.status === 'disconnected') return false;
     // The vault check refuses (and audits) a connection whose vault is not this person's.
     const vault = await this.deps.vaults.ensure(principal, correlationId);
-    if (vault.id === connection.vaultId) {
+    if (vault.id !== connection.vaultId) {
+      this.deps.logger.warn('connection names a vault that is not the person’s; not archiving there', {
+        correlationId,
+      });
+    } else {
       await this.deps.anthropic.beta.vaults.credentials
         .archive(connection.credentialId, { vault_id: connection.vaultId })
         .catch((error: unknown) => {
@@ -234,13 +300,15 @@ export class ConnectionsService {
         });
     }
     const at = new Date(this.deps.clock.now()).toISOString();
-    await this.deps.store.connections.setStatus(
+    const applied = await this.deps.store.connections.setStatus(
       connection.principalKey,
       connectorId,
       connection.credentialId,
       'disconnected',
       at,
     );
+    // A reconnect that finished meanwhile replaced the credential: that connection stands.
+    if (!applied) return false;
     await this.deps.audit.record({
       action: AuditAction.ConnectionDisconnected,
       outcome: 'success',

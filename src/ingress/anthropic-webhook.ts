@@ -89,18 +89,32 @@ async function handle(
     return plain(res, 200, 'Already handled.');
   }
   const { data } = envelope.data;
-  if (data.type === 'vault_credential.refresh_failed') {
-    const connection = await options.store.connections.byCredential(data.id);
-    const connector = connection ? await options.connections.connector(connection.connectorId) : undefined;
-    if (
-      connection &&
-      connector &&
-      (await options.connections.markNeedsReconnect(connection, 'refresh_failed', envelope.data.id))
-    ) {
-      await options.notices.needsReconnect(connection.principal, connector);
-    }
+  try {
+    if (data.type === 'vault_credential.refresh_failed')
+      await reconnectNeeded(options, data.id, envelope.data.id);
+  } catch (error) {
+    // Not handled after all: let the sender's retry through.
+    await options.store.webhookReceipts.forget(headers['webhook-id'] ?? envelope.data.id);
+    throw error;
   }
   plain(res, 200, 'OK.');
+}
+
+/** A credential's refresh failed: its connection needs a reconnect, and its owner hears about it. */
+async function reconnectNeeded(
+  options: AnthropicWebhookOptions,
+  credentialId: string,
+  eventId: string,
+): Promise<void> {
+  const connection = await options.store.connections.byCredential(credentialId);
+  const connector = connection ? await options.connections.connector(connection.connectorId) : undefined;
+  if (
+    connection &&
+    connector &&
+    (await options.connections.markNeedsReconnect(connection, 'refresh_failed', eventId))
+  ) {
+    await options.notices.needsReconnect(connection.principal, connector);
+  }
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {

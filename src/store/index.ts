@@ -3,7 +3,7 @@ import { ConnectFlows } from './connect-flows.js';
 import { ConnectHandles } from './connect-handles.js';
 import { Connections } from './connections.js';
 import type { DynamoHandle } from './dynamo.js';
-import { AllowList, OAuthClients, WebhookReceipts } from './small-records.js';
+import { AllowList, Leases, OAuthClients, WebhookReceipts } from './small-records.js';
 import { ensureTables, type TableNames, tableNames } from './tables.js';
 import { ToolCatalog } from './tool-catalog.js';
 import { VaultMappings } from './vault-mappings.js';
@@ -19,6 +19,7 @@ export interface Store {
   readonly webhookReceipts: WebhookReceipts;
   readonly oauthClients: OAuthClients;
   readonly allowList: AllowList;
+  readonly leases: Leases;
   readonly tables: TableNames;
 }
 
@@ -33,6 +34,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     webhookReceipts: new WebhookReceipts(dynamo, tables.main),
     oauthClients: new OAuthClients(dynamo, tables.main),
     allowList: new AllowList(dynamo, tables.main),
+    leases: new Leases(dynamo, tables.main),
     tables,
   };
 }

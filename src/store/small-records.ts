@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { applied, type DynamoHandle, epochSeconds } from './dynamo.js';
 import { EXPIRY_ATTRIBUTE } from './tables.js';
 
@@ -8,6 +8,13 @@ export class WebhookReceipts {
     private readonly dynamo: DynamoHandle,
     private readonly table: string,
   ) {}
+
+  /** Forgets a receipt whose work failed, so the sender's retry is handled. */
+  async forget(webhookId: string): Promise<void> {
+    await this.dynamo.doc.send(
+      new DeleteCommand({ TableName: this.table, Key: { pk: `WEBHOOK#${webhookId}`, sk: 'WEBHOOK' } }),
+    );
+  }
 
   /** True the first time an id is seen (kept a day, longer than any sender's retry window). */
   first(webhookId: string, nowMs: number): Promise<boolean> {
@@ -95,6 +102,50 @@ export class AllowList {
           TableName: this.table,
           Item: { pk: 'ALLOWLIST', sk: `SERVER#${server.id}`, ...server },
           ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+}
+
+/**
+ * Short leases that serialise work on one key across processes (e.g. saving one person's credential
+ * for one connector), taken with a conditional write and expiring on their own if the holder dies.
+ */
+export class Leases {
+  constructor(
+    private readonly dynamo: DynamoHandle,
+    private readonly table: string,
+  ) {}
+
+  acquire(name: string, owner: string, nowMs: number, ttlMs: number): Promise<boolean> {
+    return applied(
+      this.dynamo.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            pk: `LEASE#${name}`,
+            sk: 'LEASE',
+            owner,
+            untilMs: nowMs + ttlMs,
+            [EXPIRY_ATTRIBUTE]: epochSeconds(nowMs + ttlMs),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR untilMs < :now',
+          ExpressionAttributeValues: { ':now': nowMs },
+        }),
+      ),
+    );
+  }
+
+  async release(name: string, owner: string): Promise<void> {
+    await applied(
+      this.dynamo.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `LEASE#${name}`, sk: 'LEASE' },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
         }),
       ),
     );

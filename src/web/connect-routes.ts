@@ -3,6 +3,7 @@ import type { CustomRoute } from '@slack/bolt';
 import {
   CONNECT_PATH,
   type ConnectFlowService,
+  type FlowCookies,
   type FlowStep,
   OAUTH_CALLBACK_PATH,
   SLACK_SIGN_IN_CALLBACK_PATH,
@@ -18,17 +19,20 @@ export function connectRoutes(
   options: { publicBaseUrl: string; logger: Logger },
 ): CustomRoute[] {
   const secure = options.publicBaseUrl.startsWith('https:');
-  // `__Host-` pins the cookie to this origin over https; plain http (the sandbox) cannot use it.
-  const cookieName = secure ? '__Host-deputy_flow' : 'deputy_flow';
-  const cookie = (value: string, maxAge: number) =>
-    `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+  // One cookie per flow, so two connects in one browser do not overwrite each other. `__Host-` pins
+  // it to this origin over https; plain http (the sandbox) cannot use it.
+  const cookieName = (flowId: string) => `${secure ? '__Host-' : ''}deputy_flow_${flowId}`;
+  const cookie = (flowId: string, value: string, maxAge: number) =>
+    `${cookieName(flowId)}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
 
   const answer = (res: ServerResponse, step: FlowStep) => {
     if (step.kind === 'redirect') {
       res.writeHead(303, {
         ...PAGE_HEADERS,
         location: step.location,
-        ...(step.setFlowCookie ? { 'set-cookie': cookie(step.setFlowCookie, 600) } : {}),
+        ...(step.setFlowCookie
+          ? { 'set-cookie': cookie(step.setFlowCookie.flowId, step.setFlowCookie.key, 600) }
+          : {}),
       });
       res.end();
       return;
@@ -37,29 +41,30 @@ export function connectRoutes(
       res,
       step.status,
       renderPage(step.page, step.connectorName, step.detail),
-      step.clearFlowCookie ? { 'set-cookie': cookie('', 0) } : {},
+      step.clearFlowCookie ? { 'set-cookie': cookie(step.clearFlowCookie, '', 0) } : {},
     );
   };
 
   const guarded =
-    (handler: (req: RouteRequest) => Promise<FlowStep>) => (req: RouteRequest, res: ServerResponse) => {
+    (route: string, handler: (req: RouteRequest) => Promise<FlowStep>) =>
+    (req: RouteRequest, res: ServerResponse) => {
       handler(req)
         .then((step) => answer(res, step))
         .catch((error: unknown) => {
-          options.logger.error('connect route failed', {
-            error: String(error),
-            path: req.url?.split('?')[0],
-          });
+          // The route's template, not its path: a path may hold a connect link that still works.
+          options.logger.error('connect route failed', { error: String(error), route });
           if (!res.headersSent) sendPage(res, 500, renderPage('failed'));
         });
     };
 
   const query = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://localhost').searchParams;
-  const flowCookie = (req: IncomingMessage) =>
-    (req.headers.cookie ?? '')
-      .split(';')
-      .map((part) => part.trim().split('='))
-      .find(([name]) => name === cookieName)?.[1];
+  const flowCookies =
+    (req: IncomingMessage): FlowCookies =>
+    (flowId) =>
+      (req.headers.cookie ?? '')
+        .split(';')
+        .map((part) => part.trim().split('='))
+        .find(([name]) => name === cookieName(flowId))?.[1] || undefined;
 
   return [
     {
@@ -73,17 +78,19 @@ export function connectRoutes(
     {
       path: `${CONNECT_PATH}/:handle`,
       method: 'GET',
-      handler: guarded((req) => flows.open(String(req.params?.handle ?? ''))),
+      handler: guarded(`${CONNECT_PATH}/:handle`, (req) => flows.open(String(req.params?.handle ?? ''))),
     },
     {
       path: SLACK_SIGN_IN_CALLBACK_PATH,
       method: 'GET',
-      handler: guarded((req) => flows.identityCallback(query(req), flowCookie(req))),
+      handler: guarded(SLACK_SIGN_IN_CALLBACK_PATH, (req) =>
+        flows.identityCallback(query(req), flowCookies(req)),
+      ),
     },
     {
       path: OAUTH_CALLBACK_PATH,
       method: 'GET',
-      handler: guarded((req) => flows.providerCallback(query(req), flowCookie(req))),
+      handler: guarded(OAUTH_CALLBACK_PATH, (req) => flows.providerCallback(query(req), flowCookies(req))),
     },
   ];
 }

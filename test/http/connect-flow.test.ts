@@ -177,13 +177,14 @@ describe('connecting with a pasted token', () => {
     });
     expect(submitted.status).toBe(200);
     expect(submitted.text).toBe('');
+    // Saved after the modal closed; the DM says when it is done.
+    await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
+      JSON.stringify(c.body).includes('Linear (sandbox) is connected'),
+    );
     const [credential, ...others] = activeCredentials(h, await vaultIdOf(h, 'U_CAROL'));
     expect(others).toEqual([]);
     expect(credential?.auth).toEqual({ type: 'static_bearer', mcp_server_url: linear.mcpUrl });
     expect(h.sandbox.managedAgents.credentialSecrets(credential?.id ?? '')).toMatchObject({ token });
-    await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
-      JSON.stringify(c.body).includes('Linear (sandbox) is connected'),
-    );
   });
 
   test('a token the server refuses is an inline error, and nothing is stored', async () => {
@@ -255,27 +256,58 @@ describe('refusals', () => {
     expect(never.status).toBe(410);
   });
 
-  test('a callback carrying another flow’s state: a clear page, both flows end, nothing stored, the user told', async () => {
+  test('a callback carrying another flow’s state: a clear page, that flow ends, nothing stored, its owner told', async () => {
     joinWorkspace(h, 'U_FRANK');
+    joinWorkspace(h, 'U_OLIVE');
     const notion = h.sandbox.providers.notion;
-    const mine = await runConnect(h, await connectLink(h, 'U_FRANK', 'notion'), {
+    const frank = await runConnect(h, await connectLink(h, 'U_FRANK', 'notion'), {
       signedInAs: 'U_FRANK',
       stopAtProvider: notion.url,
     });
-    const theirs = await runConnect(h, await connectLink(h, 'U_BOB', 'notion'), {
-      signedInAs: 'U_BOB',
+    const olive = await runConnect(h, await connectLink(h, 'U_OLIVE', 'notion'), {
+      signedInAs: 'U_OLIVE',
       stopAtProvider: notion.url,
     });
-    const otherState = theirs.page.stoppedAt?.searchParams.get('state');
-    expect(otherState).toBeTruthy();
-    const page = await mine.browser.get(`${h.url}/oauth/callback?code=stolen&state=${otherState}`);
+    const olivesState = olive.page.stoppedAt?.searchParams.get('state');
+    expect(olivesState).toBeTruthy();
+    // Frank's browser brings a code back with Olive's state: it is not the browser that started her flow.
+    const page = await frank.browser.get(`${h.url}/oauth/callback?code=stolen&state=${olivesState}`);
     expect(page.status).toBe(400);
     expect(page.html).toContain('This request cannot be used');
     await expectNothingStored('U_FRANK', 'notion', notion.mcpUrl);
-    // Bob's flow ended too: his own (real) callback can no longer complete.
-    const late = await theirs.browser.get(`${h.url}/oauth/callback?code=anything&state=${otherState}`);
+    await expectNothingStored('U_OLIVE', 'notion', notion.mcpUrl);
+    // Olive's flow is over: even her own browser's callback can no longer complete it.
+    const late = await olive.browser.get(`${h.url}/oauth/callback?code=anything&state=${olivesState}`);
     expect(late.status).toBe(410);
-    expect(lastDm('U_FRANK')).toContain('did not complete');
+    expect(lastDm('U_OLIVE')).toContain('did not complete');
+  });
+
+  test('two connects in one browser keep separate flows, and each completes', async () => {
+    joinWorkspace(h, 'U_PAT');
+    const notion = h.sandbox.providers.notion;
+    const github = h.sandbox.providers.github;
+    const browser = browserSignedInAs(h, 'U_PAT');
+    const first = await runConnect(h, await connectLink(h, 'U_PAT', 'notion'), {
+      signedInAs: 'U_PAT',
+      browser,
+      stopAtProvider: notion.url,
+    });
+    const second = await runConnect(h, await connectLink(h, 'U_PAT', 'github'), {
+      signedInAs: 'U_PAT',
+      browser,
+      stopAtProvider: github.url,
+    });
+    for (const run of [second, first]) {
+      const stopped = run.page.stoppedAt;
+      if (!stopped) throw new Error('did not reach the provider');
+      const done = await runConnect(h, stopped.toString(), {
+        signedInAs: 'U_PAT',
+        browser,
+        account: 'acct_bob',
+      });
+      expect(done.page.url).toBe(`${h.url}/connect/done/connected`);
+    }
+    expect(activeCredentials(h, await vaultIdOf(h, 'U_PAT'))).toHaveLength(2);
   });
 
   test('a callback without the flow’s cookie (so without the PKCE verifier): a clear page, nothing stored, the user told', async () => {

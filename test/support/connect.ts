@@ -79,7 +79,8 @@ export async function runConnect(
     return page;
   };
   let page = track(await browser.get(link, stopAt ? { stopAt } : {}));
-  if (page.html.includes('Continue as')) {
+  // Sign in with Slack's consent page: continue as the person the browser is signed in as.
+  if (page.url.startsWith(h.sandbox.slack.oidc.issuer) && page.html.includes('Continue as')) {
     page = track(
       await browser.submitForm(page, {
         button: { name: 'user', value: options.signedInAs },

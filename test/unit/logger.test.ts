@@ -37,6 +37,9 @@ describe('logger', () => {
       bearer: 'canaryBearerValue123',
       field: 'canary-field-value',
       query: 'canaryCodeValue',
+      json: 'canaryJsonAccessToken',
+      colon: 'canaryColonRefresh',
+      basic: 'Y2FuYXJ5OmJhc2lj',
     };
     const { logger, lines } = capture([canaries.configured]);
     logger.error(`request failed with ${canaries.configured} and ${canaries.bot}`, {
@@ -46,9 +49,12 @@ describe('logger', () => {
       url: `https://example.test/cb?code=${canaries.query}&state=s`,
     });
     logger.warn(new Error(`boom ${canaries.bot}`));
+    logger.error(`provider said {"access_token":"${canaries.json}","token_type":"bearer"}`);
+    logger.error(`refresh_token: ${canaries.colon} and Authorization: Basic ${canaries.basic}`);
     const output = lines.join('\n');
     for (const canary of Object.values(canaries)) expect(output).not.toContain(canary);
     expect(output).toContain('[redacted]');
     expect(output).toContain('state=s');
+    expect(output).toContain('"token_type\\":\\"bearer');
   });
 });

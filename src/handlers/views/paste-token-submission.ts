@@ -1,7 +1,8 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
-import { connectedNotice, PASTE_TOKEN_ACTION, PASTE_TOKEN_BLOCK } from '../../blocks/connections.js';
+import { PASTE_TOKEN_ACTION, PASTE_TOKEN_BLOCK } from '../../blocks/connections.js';
 import { PastedTokenRejected } from '../../connections/connections-service.js';
+import type { DiscoveredTool } from '../../connections/tool-discovery.js';
 import { principalFromInteraction } from '../../identity/principal.js';
 import type { Services } from '../../services.js';
 
@@ -14,7 +15,7 @@ const tokenSchema = z
   .max(4000, 'That is too long to be a token.')
   .regex(/^\S+$/, 'A token has no spaces in it.');
 
-/** Slack waits 3 s for the answer; the token check must leave time to answer it. */
+/** Slack waits 3 s for the answer; the token check must leave time to give it. */
 const CHECK_BUDGET_MS = 2000;
 
 /** The pasted token: checked against the server, then straight into the submitter's vault. */
@@ -39,23 +40,32 @@ export function pasteTokenSubmission(services: Services) {
     );
     if (!token.success) return inlineError(token.error.issues[0]?.message ?? 'That is not a token.');
     const principal = principalFromInteraction(body);
+    let tools: DiscoveredTool[];
     try {
-      await withBudget(
-        services.connections.connectPastedToken(principal, connector, token.data, correlationId),
+      tools = await withBudget(
+        services.connections.checkPastedToken(principal, connector, token.data, correlationId),
       );
     } catch (error) {
       if (error instanceof PastedTokenRejected)
         return inlineError(`${connector.name} did not accept that token.`);
-      services.logger.error('pasted token connect failed', { error: String(error), correlationId });
-      return inlineError(
-        `Deputy could not save the token right now (reference ${correlationId}). Please try again.`,
-      );
+      services.logger.warn('pasted token check failed', { error: String(error), correlationId });
+      return inlineError(`${connector.name} did not answer in time. Please try again.`);
     }
+    // Accepted: close the modal now, save after the ack, and tell the person how it went.
     await ack();
-    await Promise.all([
-      services.notices.dm(principal, connectedNotice(connector.name)),
-      services.notices.publishHome(principal),
-    ]);
+    try {
+      await services.connections.store(
+        principal,
+        connector,
+        { type: 'static_bearer', token: token.data },
+        correlationId,
+        tools,
+      );
+      await services.notices.connected(principal, connector);
+    } catch (error) {
+      services.logger.error('saving a pasted token failed', { error: String(error), correlationId });
+      await services.notices.failed(principal, connector, 'Deputy could not save it; please try again.');
+    }
   };
 }
 
