@@ -19,6 +19,12 @@ async function connectNotion(userId: string, account: string) {
   return connection;
 }
 
+/** A fresh Connect link for notion, whatever the person's state (Reconnect once connected). */
+async function linkFor(userId: string): Promise<string> {
+  const principal = principalOf(userId);
+  return h.services.connections.mintLink(principal, 'notion');
+}
+
 async function postWebhook(body: string, headers: Record<string, string>) {
   return fetch(`${h.url}/webhooks/anthropic`, {
     method: 'POST',
@@ -114,6 +120,30 @@ describe('reconnect', () => {
     expect(await h.store.connections.get(connection.principalKey, 'notion')).toMatchObject({
       status: 'needs_reconnect',
     });
+  });
+});
+
+describe('when the vault refuses the new credential during a reconnect', () => {
+  test('the person sees Reconnect, is told, and the token that never reached the vault is revoked', async () => {
+    joinWorkspace(h, 'U_FAULT');
+    const notion = h.sandbox.providers.notion;
+    const connection = await connectNotion('U_FAULT', 'acct_bob');
+    const revocationsBefore = notion.revocations.length;
+    h.sandbox.managedAgents.injectFault({
+      method: 'POST',
+      path: `/v1/vaults/${connection.vaultId}/credentials`,
+      status: 500,
+      times: 3,
+    });
+    const run = await runConnect(h, await linkFor('U_FAULT'), { signedInAs: 'U_FAULT', account: 'acct_bob' });
+    expect(run.page.status).toBe(502);
+    expect(await h.store.connections.get(connection.principalKey, 'notion')).toMatchObject({
+      status: 'needs_reconnect',
+      credentialId: connection.credentialId,
+    });
+    expect(activeCredentials(h, connection.vaultId)).toEqual([]);
+    expect(notion.revocations.length).toBeGreaterThan(revocationsBefore);
+    expect(dms('U_FAULT').at(-1)).toContain('did not complete');
   });
 });
 
