@@ -1,5 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { WebClient } from '@slack/web-api';
+import { AgentService } from './agents/agent-service.js';
 import { type RunningApp, type SlackConnection, startDeputy, startSocketMode } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type Clock, systemClock } from './clock.js';
@@ -10,6 +11,7 @@ import { ConnectionsService } from './connections/connections-service.js';
 import { createOutboundHttp } from './connections/oauth/outbound-http.js';
 import { SlackConnectionNotices } from './connections/slack-notices.js';
 import { freePort } from './http.js';
+import { AdminDirectory } from './identity/admins.js';
 import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-sign-in.js';
 import { type IdSource, randomIds } from './ids.js';
 import type { Logger } from './logger.js';
@@ -29,6 +31,8 @@ export interface ServiceParts {
   ids: IdSource;
   logger: Logger;
   connectors: Connector[];
+  /** DEPUTY_ADMINS: admins besides the workspace's admins and owners. */
+  admins: string[];
   publicBaseUrl: string;
   allowPrivateNetwork: boolean;
   /** How long a provider may take to answer (default 10 s). */
@@ -51,6 +55,8 @@ export function buildServices(parts: ServiceParts): Services {
     ...(parts.slack.apiUrl ? { slackApiUrl: parts.slack.apiUrl } : {}),
     logger,
   });
+  const admins = new AdminDirectory({ slack, admins: parts.admins, clock, logger });
+  const agents = new AgentService({ store, anthropic, slack, admins, audit, clock, logger });
   const connections = new ConnectionsService({
     store,
     anthropic,
@@ -62,6 +68,7 @@ export function buildServices(parts: ServiceParts): Services {
     http,
     connectors: parts.connectors,
     publicBaseUrl,
+    drift: agents,
   });
   const notices = new SlackConnectionNotices({ slack, connections, logger });
   const connectFlows = new ConnectFlowService({
@@ -85,12 +92,15 @@ export function buildServices(parts: ServiceParts): Services {
     connections,
     notices,
     connectFlows,
+    admins,
+    agents,
     audit,
     clock,
     ids,
     logger,
     settings: {
       publicBaseUrl,
+      allowPrivateNetwork: parts.allowPrivateNetwork,
       ...(parts.webhookSigningKey ? { webhookSigningKey: parts.webhookSigningKey } : {}),
     },
   };
@@ -145,6 +155,7 @@ export async function startRuntime(
       ids,
       logger,
       connectors,
+      admins: config.admins,
       publicBaseUrl,
       allowPrivateNetwork: config.allowPrivateNetwork,
       ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),

@@ -1,11 +1,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { WebClient } from '@slack/web-api';
+import type { AgentService } from './agents/agent-service.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { Clock } from './clock.js';
 import type { ConnectFlowService } from './connections/connect-flow.js';
 import type { ConnectionsService } from './connections/connections-service.js';
 import type { OutboundHttp } from './connections/oauth/outbound-http.js';
 import type { SlackConnectionNotices } from './connections/slack-notices.js';
+import type { AdminDirectory } from './identity/admins.js';
 import type { IdSource } from './ids.js';
 import type { Logger } from './logger.js';
 import type { Store } from './store/index.js';
@@ -23,9 +25,11 @@ export interface Services {
   connections: ConnectionsService;
   notices: SlackConnectionNotices;
   connectFlows: ConnectFlowService;
+  admins: AdminDirectory;
+  agents: AgentService;
   audit: AuditLog;
   clock: Clock;
   ids: IdSource;
   logger: Logger;
-  settings: { publicBaseUrl: string; webhookSigningKey?: string };
+  settings: { publicBaseUrl: string; allowPrivateNetwork: boolean; webhookSigningKey?: string };
 }

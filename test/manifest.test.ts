@@ -48,7 +48,14 @@ test('Sign in with Slack redirects to the app’s callback route', () => {
 });
 
 test('the manifest asks for the bot scopes the app uses and no others', () => {
-  // commands: /agent; chat:write: chat.postMessage/postEphemeral; im:write: conversations.open for DMs.
-  // views.open and views.publish need no scope of their own.
-  expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'commands', 'im:write']);
+  // commands: /agent; chat:write: chat.postMessage/postEphemeral; im:write: conversations.open for DMs;
+  // users:read: users.info for admin checks; usergroups:read: usergroups.users.list for run access.
+  // views.open, views.update and views.publish need no scope of their own.
+  expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
+    'chat:write',
+    'commands',
+    'im:write',
+    'usergroups:read',
+    'users:read',
+  ]);
 });

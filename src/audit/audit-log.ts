@@ -20,6 +20,10 @@ export const AuditAction = {
   ConnectionNeedsReconnect: 'connection.needs_reconnect',
   CredentialArchived: 'credential.archived',
   WebhookRefused: 'webhook.refused',
+  AdminRefused: 'admin.refused',
+  AllowListChanged: 'allow_list.changed',
+  AgentSaved: 'agent.saved',
+  AgentToolsHeldBack: 'agent.tools_held_back',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 

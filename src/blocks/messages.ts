@@ -12,6 +12,9 @@ export interface SlackMessage {
 const COMMANDS: Array<[usage: string, what: string]> = [
   ['/agent connect', 'connect your own accounts (Notion, GitHub, …) for agents to use on your behalf'],
   ['/agent status', 'who you are to Deputy, your credential vault, and your connections'],
+  ['/agent agents', 'the agents you can run, their servers and what each tool may do'],
+  ['/agent setup [name]', 'admins: create or edit an agent'],
+  ['/agent servers', 'admins: the MCP servers agents may use'],
   ['/agent help', 'this message'],
 ];
 

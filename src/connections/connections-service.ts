@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
-import type { Connection, Store } from '../store/index.js';
+import type { Connection, RecordedListing, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { type Connector, mergeCatalog, unavailableReason } from './catalog.js';
 import type { OutboundHttp } from './oauth/outbound-http.js';
@@ -66,6 +66,10 @@ export interface ConnectionsServiceOptions {
   /** The catalog file's (or the sandbox's) connectors; merged with the store's allow list on read. */
   connectors: Connector[];
   publicBaseUrl: string;
+  /** Told whenever a server's tools are listed again, so agents can hold changed tools back. */
+  drift?: {
+    toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void>;
+  };
 }
 
 /**
@@ -161,7 +165,11 @@ export class ConnectionsService {
   ): Promise<Connection> {
     const vault = await this.deps.vaults.ensure(principal, correlationId);
     const token = secret.type === 'mcp_oauth' ? secret.accessToken : secret.token;
-    await this.recordTools(connector, tools ?? (await this.listTools(connector, token, correlationId)));
+    await this.recordTools(
+      connector,
+      tools ?? (await this.listTools(connector, token, correlationId)),
+      correlationId,
+    );
     return this.exclusively(`${principalKey(principal)}#${connector.id}`, async () => {
       const archived = await this.archiveActive(principal, vault.id, connector, correlationId);
       let created: { id: string };
@@ -366,9 +374,14 @@ export class ConnectionsService {
     }
   }
 
-  private async recordTools(connector: Connector, tools: DiscoveredTool[]): Promise<void> {
+  private async recordTools(
+    connector: Connector,
+    tools: DiscoveredTool[],
+    correlationId: string,
+  ): Promise<void> {
     if (tools.length === 0) return;
-    await this.deps.store.toolCatalog.record(
+    const at = new Date(this.deps.clock.now()).toISOString();
+    const recorded = await this.deps.store.toolCatalog.record(
       connector.mcpServerUrl,
       tools.map((t) => ({
         name: t.name,
@@ -376,8 +389,13 @@ export class ConnectionsService {
         annotations: { ...t.annotations },
         hash: t.hash,
       })),
-      new Date(this.deps.clock.now()).toISOString(),
+      at,
     );
+    await this.deps.drift
+      ?.toolsSeen(connector.mcpServerUrl, recorded, correlationId)
+      .catch((error: unknown) => {
+        this.deps.logger.error('drift review failed', { error: String(error), correlationId });
+      });
   }
 }
 

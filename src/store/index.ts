@@ -1,3 +1,4 @@
+import { Agents } from './agents.js';
 import { AuditRecords } from './audit-records.js';
 import { ConnectFlows } from './connect-flows.js';
 import { ConnectHandles } from './connect-handles.js';
@@ -20,6 +21,7 @@ export interface Store {
   readonly oauthClients: OAuthClients;
   readonly allowList: AllowList;
   readonly leases: Leases;
+  readonly agents: Agents;
   readonly tables: TableNames;
 }
 
@@ -35,6 +37,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     oauthClients: new OAuthClients(dynamo, tables.main),
     allowList: new AllowList(dynamo, tables.main),
     leases: new Leases(dynamo, tables.main),
+    agents: new Agents(dynamo, tables.main),
     tables,
   };
 }
@@ -46,11 +49,12 @@ export async function openStore(dynamo: DynamoHandle, prefix: string): Promise<S
   return createStore(dynamo, tables);
 }
 
+export type { StoredAgent } from './agents.js';
 export type { AuditOutcome, AuditRecord } from './audit-records.js';
 export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
 export type { AllowedServer } from './small-records.js';
-export type { CatalogTool, SeenTool } from './tool-catalog.js';
+export type { CatalogTool, RecordedListing, SeenTool } from './tool-catalog.js';
 export type { VaultMapping } from './vault-mappings.js';

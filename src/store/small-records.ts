@@ -94,6 +94,19 @@ export class AllowList {
     return (Items ?? []).map(({ pk: _pk, sk: _sk, ...server }) => server as AllowedServer);
   }
 
+  /** Removes a server; false if it was not there. */
+  remove(id: string): Promise<boolean> {
+    return applied(
+      this.dynamo.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: 'ALLOWLIST', sk: `SERVER#${id}` },
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      ),
+    );
+  }
+
   /** Adds a server unless one with the same id is there. */
   add(server: AllowedServer): Promise<boolean> {
     return applied(

@@ -14,6 +14,14 @@ export interface CatalogTool {
   changedAt?: string;
 }
 
+export interface RecordedListing {
+  tools: CatalogTool[];
+  /** Tools seen for the first time. */
+  added: string[];
+  /** Tools whose description or schema moved since they were last seen. */
+  changed: string[];
+}
+
 export interface SeenTool {
   name: string;
   description: string;
@@ -30,14 +38,19 @@ export class ToolCatalog {
     private readonly table: string,
   ) {}
 
-  async record(serverUrl: string, tools: SeenTool[], at: string): Promise<CatalogTool[]> {
+  /** Records a fresh listing; says which tools are new and which changed since last seen. */
+  async record(serverUrl: string, tools: SeenTool[], at: string): Promise<RecordedListing> {
     const recorded: CatalogTool[] = [];
+    const added: string[] = [];
+    const changed: string[] = [];
     for (const tool of tools) {
       const { Item } = await this.dynamo.doc.send(
         new GetCommand({ TableName: this.table, Key: toolKey(serverUrl, tool.name), ConsistentRead: true }),
       );
       const previous = Item as CatalogTool | undefined;
       const movedNow = previous !== undefined && previous.hash !== tool.hash;
+      if (!previous) added.push(tool.name);
+      if (movedNow) changed.push(tool.name);
       const entry: CatalogTool = {
         serverUrl,
         ...tool,
@@ -58,7 +71,15 @@ export class ToolCatalog {
         Item: { pk: `SERVER#${serverUrl}`, sk: 'REFRESHED', serverUrl, refreshedAt: at },
       }),
     );
-    return recorded;
+    return { tools: recorded, added, changed };
+  }
+
+  /** When the server's tools were last listed, if ever. */
+  async refreshedAt(serverUrl: string): Promise<string | undefined> {
+    const { Item } = await this.dynamo.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `SERVER#${serverUrl}`, sk: 'REFRESHED' } }),
+    );
+    return typeof Item?.refreshedAt === 'string' ? Item.refreshedAt : undefined;
   }
 
   async list(serverUrl: string): Promise<CatalogTool[]> {

@@ -1,6 +1,8 @@
 import type { App } from '@slack/bolt';
+import { AdminViews } from '../../blocks/agents.js';
 import { ConnectActions } from '../../blocks/connections.js';
 import type { Services } from '../../services.js';
+import { adminRemoveServer } from './admin-remove-server.js';
 import { connectDisconnect } from './connect-disconnect.js';
 import { connectOpenLink } from './connect-open-link.js';
 import { connectPasteToken } from './connect-paste-token.js';
@@ -9,4 +11,5 @@ export function register(app: App, services: Services): void {
   app.action(ConnectActions.OpenLink, connectOpenLink);
   app.action(ConnectActions.PasteToken, connectPasteToken(services));
   app.action(ConnectActions.Disconnect, connectDisconnect(services));
+  app.action(AdminViews.RemoveServer, adminRemoveServer(services));
 }

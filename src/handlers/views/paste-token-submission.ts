@@ -5,6 +5,8 @@ import { PastedTokenRejected } from '../../connections/connections-service.js';
 import type { DiscoveredTool } from '../../connections/tool-discovery.js';
 import { principalFromInteraction } from '../../identity/principal.js';
 import type { Services } from '../../services.js';
+import { metadataJson } from '../view-state.js';
+import { withinBudget } from '../within-budget.js';
 
 /** `private_metadata` comes back through the client, so it is checked like any other input. */
 const metadataSchema = z.object({ connectorId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/) });
@@ -14,9 +16,6 @@ const tokenSchema = z
   .min(8, 'That is too short to be a token.')
   .max(4000, 'That is too long to be a token.')
   .regex(/^\S+$/, 'A token has no spaces in it.');
-
-/** Slack waits 3 s for the answer; the token check must leave time to give it. */
-const CHECK_BUDGET_MS = 2000;
 
 /** The pasted token: checked against the server, then straight into the submitter's vault. */
 export function pasteTokenSubmission(services: Services) {
@@ -29,7 +28,7 @@ export function pasteTokenSubmission(services: Services) {
     const correlationId = String(context.correlationId);
     const inlineError = (message: string) =>
       ack({ response_action: 'errors', errors: { [PASTE_TOKEN_BLOCK]: message } });
-    const metadata = metadataSchema.safeParse(safeJson(view.private_metadata));
+    const metadata = metadataSchema.safeParse(metadataJson(view.private_metadata));
     const connector = metadata.success
       ? await services.connections.connector(metadata.data.connectorId)
       : undefined;
@@ -42,7 +41,7 @@ export function pasteTokenSubmission(services: Services) {
     const principal = principalFromInteraction(body);
     let tools: DiscoveredTool[];
     try {
-      tools = await withBudget(
+      tools = await withinBudget(
         services.connections.checkPastedToken(principal, connector, token.data, correlationId),
       );
     } catch (error) {
@@ -67,20 +66,4 @@ export function pasteTokenSubmission(services: Services) {
       await services.notices.failed(principal, connector, 'Deputy could not save it; please try again.');
     }
   };
-}
-
-function withBudget<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('the token check took too long')), CHECK_BUDGET_MS);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

@@ -14,11 +14,13 @@ import { bool, str, webApiMethods } from './web-api.js';
 import {
   DEFAULT_TEAM_ID,
   defaultSlackChannels,
+  defaultSlackUserGroups,
   defaultSlackUsers,
   isRecord,
   type SlackChannel,
   type SlackMessage,
   type SlackUser,
+  type SlackUserGroup,
   type SlackView,
   SlackWorkspace,
 } from './workspace.js';
@@ -47,6 +49,8 @@ export interface SlackEmulatorOptions {
   scopes?: string[];
   users?: SlackUser[];
   channels?: SlackChannel[];
+  /** User groups (usergroups.*); by default @approvers (`S_APPROVERS`) holding the admins: Ada. */
+  userGroups?: SlackUserGroup[];
   /** Sign in with Slack: the app's client id (random by default). */
   oidcClientId?: string;
   /** Sign in with Slack: the app's client secret (random by default). */
@@ -55,7 +59,7 @@ export interface SlackEmulatorOptions {
   oidcRedirectUris?: string[];
 }
 
-const DEFAULT_SCOPES = ['chat:write', 'commands', 'im:write', 'users:read'];
+const DEFAULT_SCOPES = ['chat:write', 'commands', 'im:write', 'users:read', 'usergroups:read'];
 
 /**
  * The Slack Web API and workspace on loopback, faithful enough that `@slack/web-api`'s WebClient and
@@ -99,6 +103,7 @@ export class SlackEmulator {
       botName: options.botName ?? 'deputy',
       users,
       channels: options.channels ?? defaultSlackChannels(users, botUserId),
+      userGroups: options.userGroups ?? defaultSlackUserGroups(users),
     });
     this.botToken = options.botToken ?? `xoxb-${randomBase58(12)}-${randomBase58(24)}`;
     this.verificationToken = options.verificationToken ?? randomBase58(24);
@@ -191,6 +196,25 @@ export class SlackEmulator {
 
   addChannel(channel: SlackChannel): void {
     this.workspace.addChannel(channel);
+  }
+
+  get userGroups(): SlackUserGroup[] {
+    return this.workspace.userGroups;
+  }
+
+  /** The live group: changing its `users` changes what usergroups.* answer. */
+  userGroup(id: string): SlackUserGroup {
+    const group = this.workspace.findUserGroup(id);
+    if (!group) {
+      const known = this.userGroups.map((g) => g.id).join(', ');
+      throw new Error(`Slack emulator: no user group ${id} (known: ${known})`);
+    }
+    return group;
+  }
+
+  /** Adds a user group (id `S…`, handle unique), or replaces the one with that id. */
+  addUserGroup(group: SlackUserGroup): void {
+    this.workspace.addUserGroup(group);
   }
 
   /** The app↔user DM id (what conversations.open answers), opened if need be. */

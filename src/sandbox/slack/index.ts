@@ -24,9 +24,11 @@ export { TRIGGER_LIFETIME_MS, type TriggerContext } from './triggers.js';
 export {
   DEFAULT_TEAM_ID,
   defaultSlackChannels,
+  defaultSlackUserGroups,
   defaultSlackUsers,
   type SlackChannel,
   type SlackMessage,
   type SlackUser,
+  type SlackUserGroup,
   type SlackView,
 } from './workspace.js';

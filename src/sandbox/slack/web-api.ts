@@ -119,6 +119,19 @@ export const webApiMethods: Record<string, WebApiMethod> = {
     return { user: userObject(ws, user) };
   },
 
+  'usergroups.list': ({ workspace: ws }, args) => {
+    // Every group is enabled, so include_disabled changes nothing; user_count is always there.
+    return { usergroups: ws.userGroupObjects(bool(args.include_users)) };
+  },
+
+  'usergroups.users.list': ({ workspace: ws }, args) => {
+    const id = str(args.usergroup);
+    if (!id) throw invalidArguments('missing required field: usergroup');
+    const group = ws.findUserGroup(id);
+    if (!group) throw new SlackApiError('no_such_subteam');
+    return { users: [...group.users] };
+  },
+
   'views.open': ({ workspace: ws, triggers }, args) => {
     const spec = viewSpec(args.view, 'modal');
     if (spec.external_id && ws.viewByExternalId(String(spec.external_id))) {

@@ -27,6 +27,19 @@ export interface SlackChannel {
   user?: string;
 }
 
+/**
+ * A user group (Slack calls it a subteam): mentioned as `<!subteam^ID>`, listed by usergroups.list.
+ * `users` are the member user ids, in order.
+ */
+export interface SlackUserGroup {
+  /** `S…`, as Slack's subteam ids are. */
+  id: string;
+  handle: string;
+  name: string;
+  description?: string;
+  users: string[];
+}
+
 /** Where a message came from; emulator bookkeeping, never sent on the wire. */
 export type MessageSource = 'chat.postMessage' | 'chat.postEphemeral' | 'response_url' | 'ack' | 'user';
 
@@ -92,6 +105,7 @@ export interface WorkspaceConfig {
   botName: string;
   users: SlackUser[];
   channels: SlackChannel[];
+  userGroups: SlackUserGroup[];
 }
 
 export const DEFAULT_TEAM_ID = 'T_DEPUTY';
@@ -130,6 +144,12 @@ export function defaultSlackUsers(teamId = DEFAULT_TEAM_ID, enterpriseId?: strin
   ];
 }
 
+/** One group, @approvers, holding the workspace's admins (Ada with the default people). */
+export function defaultSlackUserGroups(users: SlackUser[]): SlackUserGroup[] {
+  const admins = users.filter((u) => u.isAdmin && !u.deleted).map((u) => u.id);
+  return [{ id: 'S_APPROVERS', handle: 'approvers', name: 'Approvers', users: admins }];
+}
+
 /**
  * #general holds everyone and the app; #random holds everyone but not the app (so posting there is
  * `not_in_channel`); #secret-project is private, holds Alice only.
@@ -151,6 +171,7 @@ export class SlackWorkspace {
   readonly config: WorkspaceConfig;
   private readonly usersById = new Map<string, SlackUser>();
   private readonly channelsById = new Map<string, SlackChannel>();
+  private readonly userGroupsById = new Map<string, StoredUserGroup>();
   private readonly dms = new Map<string, string>();
   private readonly messagesByChannel = new Map<string, SlackMessage[]>();
   private readonly ephemeralsByUser = new Map<string, SlackMessage[]>();
@@ -163,6 +184,7 @@ export class SlackWorkspace {
   constructor(config: WorkspaceConfig) {
     this.config = config;
     for (const user of config.users) this.usersById.set(user.id, { ...user });
+    for (const group of config.userGroups) this.addUserGroup(group);
     this.initialChannels = config.channels.map((c) => ({ ...c, members: [...c.members] }));
     this.resetState();
   }
@@ -185,6 +207,60 @@ export class SlackWorkspace {
 
   addChannel(channel: SlackChannel): void {
     this.channelsById.set(channel.id, { ...channel, members: [...channel.members] });
+  }
+
+  get userGroups(): SlackUserGroup[] {
+    return [...this.userGroupsById.values()].map((g) => g.group);
+  }
+
+  /** Adds a user group, or replaces the one with the same id (keeping when it was created). */
+  addUserGroup(group: SlackUserGroup): void {
+    if (!/^S[A-Za-z0-9_]+$/.test(group.id)) {
+      throw new Error(`Slack emulator: user group ids start with S (got ${JSON.stringify(group.id)})`);
+    }
+    const handleTaken = this.userGroups.find((g) => g.handle === group.handle && g.id !== group.id);
+    if (handleTaken) throw new Error(`Slack emulator: user group handle @${group.handle} is taken`);
+    const now = Math.floor(this.config.clock.now() / 1000);
+    const created = this.userGroupsById.get(group.id)?.created ?? now;
+    this.userGroupsById.set(group.id, {
+      group: { ...group, users: [...group.users] },
+      created,
+      updated: now,
+    });
+  }
+
+  /** The live group (change `users` to change its membership). */
+  findUserGroup(id: string): SlackUserGroup | undefined {
+    return this.userGroupsById.get(id)?.group;
+  }
+
+  /** Usergroup objects as usergroups.list answers them; `users` only when asked for. */
+  userGroupObjects(includeUsers: boolean): Record<string, unknown>[] {
+    return [...this.userGroupsById.values()].map((stored) => this.userGroupObject(stored, includeUsers));
+  }
+
+  private userGroupObject(stored: StoredUserGroup, includeUsers: boolean): Record<string, unknown> {
+    const { group, created, updated } = stored;
+    return {
+      id: group.id,
+      team_id: this.config.teamId,
+      is_usergroup: true,
+      is_subteam: true,
+      name: group.name,
+      description: group.description ?? '',
+      handle: group.handle,
+      is_external: false,
+      date_create: created,
+      date_update: updated,
+      date_delete: 0,
+      auto_type: null,
+      created_by: 'USLACKBOT',
+      updated_by: 'USLACKBOT',
+      deleted_by: null,
+      prefs: { channels: [], groups: [] },
+      ...(includeUsers ? { users: [...group.users] } : {}),
+      user_count: group.users.length,
+    };
   }
 
   /** By id, or by name with or without `#` (chat.postMessage accepts both). */
@@ -432,7 +508,7 @@ export class SlackWorkspace {
     return id ? this.views.get(id) : undefined;
   }
 
-  /** Forgets messages, views and DMs; keeps people and the initial channels. */
+  /** Forgets messages, views and DMs; keeps people, user groups and the initial channels. */
   resetState(): void {
     this.channelsById.clear();
     for (const c of this.initialChannels) this.channelsById.set(c.id, { ...c, members: [...c.members] });
@@ -443,6 +519,13 @@ export class SlackWorkspace {
     this.modalStacks.clear();
     this.homeViews.clear();
   }
+}
+
+interface StoredUserGroup {
+  group: SlackUserGroup;
+  /** Unix seconds by the clock, what `date_create`/`date_update` answer. */
+  created: number;
+  updated: number;
 }
 
 function isUnownedModal(view: SlackView): boolean {

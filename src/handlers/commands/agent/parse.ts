@@ -5,6 +5,9 @@ export type AgentSubcommand =
   | { name: 'help' }
   | { name: 'status' }
   | { name: 'connect' }
+  | { name: 'servers' }
+  | { name: 'agents' }
+  | { name: 'setup'; agentName?: string }
   | { name: 'unknown'; word: string }
   | { name: 'too_long'; length: number };
 
@@ -20,6 +23,14 @@ export function parseAgentCommand(text: string): AgentSubcommand {
       return { name: 'status' };
     case 'connect':
       return { name: 'connect' };
+    case 'servers':
+      return { name: 'servers' };
+    case 'agents':
+      return { name: 'agents' };
+    case 'setup': {
+      const agentName = text.trim().split(/\s+/)[1];
+      return agentName ? { name: 'setup', agentName } : { name: 'setup' };
+    }
     default:
       return { name: 'unknown', word };
   }

@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import type Anthropic from '@anthropic-ai/sdk';
+import { z } from 'zod';
+import type { CatalogTool } from '../store/index.js';
+
+/**
+ * An agent as admins configure it (DESIGN.md §4): which allowed MCP servers, and per tool off, ask
+ * or allow. A tool that is not listed is off. The setting is bound to the tool's description and
+ * schema as the admin reviewed them (`reviewedHash`): if the server changes either, the tool is off
+ * again until someone reviews it.
+ */
+
+export const MODELS = ['claude-sonnet-4-6', 'claude-opus-5-5', 'claude-haiku-4-5'] as const;
+
+export type ToolSetting = 'off' | 'ask' | 'allow';
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9_]{2,}$/);
+const channelId = z.string().regex(/^[CGD][A-Z0-9_]{2,}$/);
+const userGroupId = z.string().regex(/^S[A-Z0-9_]{2,}$/);
+
+export const agentNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,39}$/,
+    'Use 1–40 lower-case letters, digits and dashes, starting with a letter or digit.',
+  );
+
+export const agentConfigSchema = z.object({
+  name: agentNameSchema,
+  description: z.string().max(300),
+  model: z.enum(MODELS),
+  system: z.string().max(1500),
+  servers: z
+    .array(
+      z.object({
+        connectorId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/),
+        url: z.string().url(),
+        tools: z.record(
+          z.string().min(1).max(128),
+          z.object({ setting: z.enum(['ask', 'allow']), reviewedHash: z.string().min(1) }),
+        ),
+      }),
+    )
+    .max(20),
+  access: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('everyone') }),
+    z.object({
+      kind: z.literal('listed'),
+      users: z.array(slackUserId).max(100),
+      channels: z.array(channelId).max(100),
+      userGroups: z.array(userGroupId).max(20),
+    }),
+  ]),
+  spendCeilingUsd: z.number().positive().max(10_000).optional(),
+  approverGroup: userGroupId.optional(),
+});
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type AgentServer = AgentConfig['servers'][number];
+
+type AgentCreateParams = Parameters<Anthropic['beta']['agents']['create']>[0];
+
+/** What the Managed Agents agent is given: servers, and a deny-by-default toolset per server. */
+export interface AgentPayload {
+  mcp_servers: NonNullable<AgentCreateParams['mcp_servers']>;
+  tools: NonNullable<AgentCreateParams['tools']>;
+}
+
+export interface ToolStatus {
+  server: string;
+  tool: string;
+  setting: ToolSetting;
+  /** Why a configured tool is off anyway: its description or schema changed since review, or it is gone. */
+  heldBack?: 'changed' | 'missing';
+}
+
+/**
+ * The agent payload for a configuration and the servers' current tool catalogs. Every toolset is
+ * `default_config.enabled: false`, so a tool the server adds later never runs; a tool is enabled only
+ * when its setting is ask or allow and the catalog still holds the tool as it was reviewed.
+ */
+export function compileAgent(
+  config: AgentConfig,
+  catalogs: ReadonlyMap<string, CatalogTool[]>,
+): AgentPayload & { status: ToolStatus[] } {
+  const status: ToolStatus[] = [];
+  const tools: AgentPayload['tools'] = config.servers.map((server) => {
+    const catalog = new Map((catalogs.get(server.url) ?? []).map((tool) => [tool.name, tool]));
+    const configs = Object.entries(server.tools)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .flatMap(([name, choice]) => {
+        const seen = catalog.get(name);
+        const heldBack = !seen ? 'missing' : seen.hash !== choice.reviewedHash ? 'changed' : undefined;
+        status.push({
+          server: server.connectorId,
+          tool: name,
+          setting: heldBack ? 'off' : choice.setting,
+          ...(heldBack ? { heldBack } : {}),
+        });
+        if (heldBack) return [];
+        return [
+          {
+            name,
+            enabled: true,
+            permission_policy: {
+              type: choice.setting === 'allow' ? ('always_allow' as const) : ('always_ask' as const),
+            },
+          },
+        ];
+      });
+    return {
+      type: 'mcp_toolset' as const,
+      mcp_server_name: server.connectorId,
+      default_config: { enabled: false },
+      configs,
+    };
+  });
+  return {
+    mcp_servers: config.servers.map((server) => ({
+      type: 'url' as const,
+      name: server.connectorId,
+      url: server.url,
+    })),
+    tools,
+    status,
+  };
+}
+
+/** A stable fingerprint of what was published, to tell whether drift changed it. */
+export function payloadHash(payload: AgentPayload): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ s: payload.mcp_servers, t: payload.tools }))
+    .digest('hex');
+}
+
+/** A tool may write unless the server marks it read-only (a hint: it only ever asks for more care). */
+export function mayWrite(tool: Pick<CatalogTool, 'annotations'>): boolean {
+  return tool.annotations.readOnlyHint !== true;
+}
+
+/** What changed between two configurations, one line per change, for the audit record. */
+export function diffConfigs(before: AgentConfig | undefined, after: AgentConfig): string[] {
+  const changes: string[] = [];
+  const field = (name: string, a: unknown, b: unknown) => {
+    if (JSON.stringify(a) !== JSON.stringify(b)) changes.push(`${name}: ${show(a)} → ${show(b)}`);
+  };
+  field('description', before?.description, after.description);
+  field('model', before?.model, after.model);
+  field('system', before ? digest(before.system) : undefined, digest(after.system));
+  field('access', before?.access, after.access);
+  field('spendCeilingUsd', before?.spendCeilingUsd, after.spendCeilingUsd);
+  field('approverGroup', before?.approverGroup, after.approverGroup);
+  const servers = new Set([...(before?.servers ?? []), ...after.servers].map((s) => s.connectorId));
+  for (const id of [...servers].sort()) {
+    const a = before?.servers.find((s) => s.connectorId === id);
+    const b = after.servers.find((s) => s.connectorId === id);
+    if (!a) changes.push(`servers: +${id}`);
+    if (!b) changes.push(`servers: -${id}`);
+    const tools = new Set([...Object.keys(a?.tools ?? {}), ...Object.keys(b?.tools ?? {})]);
+    for (const tool of [...tools].sort()) {
+      const from = a?.tools[tool]?.setting ?? 'off';
+      const to = b?.tools[tool]?.setting ?? 'off';
+      if (from !== to) changes.push(`${id}.${tool}: ${from} → ${to}`);
+    }
+  }
+  return changes;
+}
+
+const show = (value: unknown) =>
+  value === undefined ? '(none)' : typeof value === 'string' ? value : JSON.stringify(value);
+const digest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;

@@ -1,0 +1,197 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { WebClient } from '@slack/web-api';
+import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import type { AdminDirectory } from '../identity/admins.js';
+import { type Principal, principalKey } from '../identity/principal.js';
+import type { Logger } from '../logger.js';
+import type { CatalogTool, RecordedListing, Store, StoredAgent } from '../store/index.js';
+import { type AgentConfig, compileAgent, diffConfigs, payloadHash, type ToolStatus } from './agent-config.js';
+
+/** Someone saved the agent since this editor opened it. */
+export class AgentEditConflict extends Error {}
+
+export interface AgentServiceOptions {
+  store: Store;
+  anthropic: Anthropic;
+  slack: WebClient;
+  admins: AdminDirectory;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Agents as Managed Agents agents (DESIGN.md §4): each save publishes a new version whose toolsets
+ * enable only the tools admins set to ask or allow, and only while those tools are as reviewed.
+ */
+export class AgentService {
+  constructor(private readonly deps: AgentServiceOptions) {}
+
+  get(name: string): Promise<StoredAgent | undefined> {
+    return this.deps.store.agents.get(name);
+  }
+
+  list(): Promise<StoredAgent[]> {
+    return this.deps.store.agents.list();
+  }
+
+  /** The catalogs of the agent's servers, by URL. */
+  async catalogs(config: Pick<AgentConfig, 'servers'>): Promise<Map<string, CatalogTool[]>> {
+    const entries = await Promise.all(
+      config.servers.map(async (s) => [s.url, await this.deps.store.toolCatalog.list(s.url)] as const),
+    );
+    return new Map(entries);
+  }
+
+  /** Each configured tool's effective setting now (held back when changed or gone). */
+  async status(agent: StoredAgent): Promise<ToolStatus[]> {
+    return compileAgent(agent.config, await this.catalogs(agent.config)).status;
+  }
+
+  /**
+   * Creates or updates the agent. `editedVersion` is the configuration version the admin started
+   * from (undefined for a new agent); a save over someone else's newer save is refused.
+   */
+  async save(
+    admin: Principal,
+    config: AgentConfig,
+    editedVersion: number | undefined,
+    correlationId: string,
+  ) {
+    const existing = await this.deps.store.agents.get(config.name);
+    if (existing?.configVersion !== editedVersion) throw new AgentEditConflict(config.name);
+    const payload = compileAgent(config, await this.catalogs(config));
+    const fields = {
+      name: config.name,
+      description: config.description,
+      model: config.model,
+      system: config.system,
+      mcp_servers: payload.mcp_servers,
+      tools: payload.tools,
+      metadata: { deputy_agent: config.name },
+    };
+    const agents = this.deps.anthropic.beta.agents;
+    const published = existing
+      ? await agents.update(existing.agentId, { ...fields, version: existing.agentVersion })
+      : await agents.create(fields);
+    const stored: StoredAgent = {
+      name: config.name,
+      config,
+      configVersion: (existing?.configVersion ?? 0) + 1,
+      agentId: published.id,
+      agentVersion: published.version,
+      payloadHash: payloadHash(payload),
+      updatedBy: principalKey(admin),
+      updatedAt: new Date(this.deps.clock.now()).toISOString(),
+    };
+    if (!(await this.deps.store.agents.put(stored, existing?.configVersion)))
+      throw new AgentEditConflict(config.name);
+    await this.deps.audit.record({
+      action: AuditAction.AgentSaved,
+      outcome: 'success',
+      principal: admin,
+      target: published.id,
+      correlationId,
+      details: {
+        agent: config.name,
+        agentVersion: published.version,
+        configVersion: stored.configVersion,
+        diff: diffConfigs(existing?.config, config).join('; ').slice(0, 2000) || '(no change)',
+      },
+    });
+    return stored;
+  }
+
+  /** Whether this person may run the agent here: everyone, or listed by user, channel or user group. */
+  async mayRun(agent: StoredAgent, principal: Principal, channelId?: string): Promise<boolean> {
+    const { access } = agent.config;
+    if (access.kind === 'everyone') return true;
+    if (access.users.includes(principal.userId)) return true;
+    if (channelId && access.channels.includes(channelId)) return true;
+    for (const group of access.userGroups) {
+      const members = await this.deps.slack.usergroups.users
+        .list({ usergroup: group })
+        .catch(() => undefined);
+      if (members?.users?.includes(principal.userId)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A server's tools were listed again. Agents whose published toolsets no longer match (a reviewed
+   * tool changed or disappeared) are published again without it, and admins are told by DM, as they
+   * are of tools that are new (which start off).
+   */
+  async toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void> {
+    const { changed, added } = listing;
+    const affected = (await this.list()).filter((a) => a.config.servers.some((s) => s.url === serverUrl));
+    if (affected.length === 0 || (changed.length === 0 && added.length === 0)) return;
+    const republished: string[] = [];
+    for (const agent of affected) {
+      const payload = compileAgent(agent.config, await this.catalogs(agent.config));
+      if (payloadHash(payload) === agent.payloadHash) continue;
+      const updated = await this.deps.anthropic.beta.agents.update(agent.agentId, {
+        version: agent.agentVersion,
+        mcp_servers: payload.mcp_servers,
+        tools: payload.tools,
+      });
+      const next = { ...agent, agentVersion: updated.version, payloadHash: payloadHash(payload) };
+      // Same configuration version: this is the system holding tools back, not an admin's edit.
+      await this.deps.store.agents.put(next, agent.configVersion);
+      republished.push(agent.name);
+      await this.deps.audit.record({
+        action: AuditAction.AgentToolsHeldBack,
+        outcome: 'success',
+        target: agent.agentId,
+        correlationId,
+        details: {
+          agent: agent.name,
+          agentVersion: updated.version,
+          heldBack: payload.status
+            .filter((s) => s.heldBack)
+            .map((s) => `${s.server}.${s.tool}`)
+            .join(', '),
+        },
+      });
+    }
+    await this.tellAdmins(serverUrl, affected, changed, added, republished);
+  }
+
+  private async tellAdmins(
+    serverUrl: string,
+    affected: StoredAgent[],
+    changed: string[],
+    added: string[],
+    republished: string[],
+  ) {
+    const people = new Set([
+      ...this.deps.admins.configured,
+      ...affected.map((a) => a.updatedBy.split(':').at(-1) ?? ''),
+    ]);
+    const names = affected.map((a) => a.name).join(', ');
+    const lines = [
+      `:warning: Tools changed on ${serverUrl} (used by ${names}).`,
+      ...(changed.length > 0
+        ? [
+            `Changed since review, now off until an admin reviews them again: ${changed.map((t) => `\`${t}\``).join(', ')}.`,
+          ]
+        : []),
+      ...(added.length > 0
+        ? [`New, and off until enabled: ${added.map((t) => `\`${t}\``).join(', ')}.`]
+        : []),
+      ...(republished.length > 0 ? [`Republished without them: ${republished.join(', ')}.`] : []),
+      'Review them with `/agent setup <name>`.',
+    ];
+    for (const userId of people) {
+      if (!userId) continue;
+      try {
+        const opened = await this.deps.slack.conversations.open({ users: userId });
+        if (opened.channel?.id)
+          await this.deps.slack.chat.postMessage({ channel: opened.channel.id, text: lines.join('\n') });
+      } catch (error) {
+        this.deps.logger.warn('drift notice failed', { error: String(error) });
+      }
+    }
+  }
+}

@@ -1,0 +1,429 @@
+import type { InputBlock, KnownBlock, ModalView, PlainTextOption, SectionBlock } from '@slack/types';
+import {
+  type AgentConfig,
+  MODELS,
+  mayWrite,
+  type ToolSetting,
+  type ToolStatus,
+} from '../agents/agent-config.js';
+import type { Connector } from '../connections/catalog.js';
+import type { CatalogTool, StoredAgent } from '../store/index.js';
+import { context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
+import type { SlackMessage } from './messages.js';
+
+/** Callback, block and action ids of the admin modals; listeners and parsers use these. */
+export const AdminViews = {
+  Servers: 'admin_servers',
+  SetupBasics: 'admin_setup_basics',
+  SetupTools: 'admin_setup_tools',
+  RemoveServer: 'admin_servers_remove',
+} as const;
+
+export const BasicsBlocks = {
+  name: 'agent_name',
+  description: 'agent_description',
+  model: 'agent_model',
+  system: 'agent_system',
+  servers: 'agent_servers',
+  access: 'agent_access',
+  users: 'agent_users',
+  channels: 'agent_channels',
+  groups: 'agent_groups',
+  ceiling: 'agent_ceiling',
+  approvers: 'agent_approvers',
+} as const;
+
+export const ServerBlocks = { name: 'server_name', url: 'server_url', auth: 'server_auth' } as const;
+
+/** Every input's element has this action id; the block id says which input it is. */
+export const INPUT_ACTION = 'value';
+export const CONFIRM_WRITES_BLOCK = 'confirm_writes';
+export const TOOL_BLOCK_PREFIX = 'tool:';
+/** Modals hold at most 100 blocks; tools past this many are left off and said so. */
+export const MAX_TOOLS_SHOWN = 80;
+
+const option = (text: string, value: string): PlainTextOption => ({
+  text: { type: 'plain_text', text: truncate(text, 75) },
+  value,
+});
+
+function input(
+  blockId: string,
+  label: string,
+  element: InputBlock['element'],
+  optional = false,
+  hint?: string,
+): InputBlock {
+  return {
+    type: 'input',
+    block_id: blockId,
+    label: { type: 'plain_text', text: label },
+    element,
+    optional,
+    ...(hint ? { hint: { type: 'plain_text', text: truncate(hint, 150) } } : {}),
+  };
+}
+
+export interface ServerEntry {
+  connector: Connector;
+  /** Allow-list servers can be removed here; catalog-file ones are changed in the file. */
+  removable: boolean;
+  tools: CatalogTool[];
+  refreshedAt?: string;
+}
+
+/** `/agent servers`: the allowed MCP servers with their tool catalogs, and a form to add one. */
+export function serversModal(entries: ServerEntry[]): ModalView {
+  const rows: KnownBlock[] = entries.flatMap((entry): KnownBlock[] => {
+    const { connector, tools } = entry;
+    const summary: SectionBlock = {
+      type: 'section',
+      block_id: `server:${connector.id}`,
+      text: {
+        type: 'mrkdwn',
+        text: truncate(
+          `*${escapeMrkdwn(connector.name)}*  \`${escapeMrkdwn(connector.mcpServerUrl)}\`\n${connector.auth.type}, ${tools.length} tool(s), ${
+            entry.refreshedAt
+              ? `catalog refreshed ${entry.refreshedAt.slice(0, 16).replace('T', ' ')} UTC`
+              : 'catalog not seen yet (nobody has connected it)'
+          }`,
+          3000,
+        ),
+      },
+      ...(entry.removable
+        ? {
+            accessory: {
+              type: 'button',
+              action_id: AdminViews.RemoveServer,
+              text: { type: 'plain_text', text: 'Remove' },
+              value: connector.id,
+              confirm: {
+                title: { type: 'plain_text', text: 'Remove this server?' },
+                text: { type: 'plain_text', text: 'Agents can no longer be given it.' },
+                confirm: { type: 'plain_text', text: 'Remove' },
+                deny: { type: 'plain_text', text: 'Keep' },
+              },
+            },
+          }
+        : {}),
+    };
+    const toolLine = tools
+      .map(
+        (t) =>
+          `\`${escapeMrkdwn(t.name)}\`${mayWrite(t) ? ' (may write)' : ''}${t.changed ? ' :warning: changed' : ''}`,
+      )
+      .join(', ');
+    return [summary, ...(toolLine ? [context(truncate(toolLine, 3000))] : [])];
+  });
+  return {
+    type: 'modal',
+    callback_id: AdminViews.Servers,
+    title: { type: 'plain_text', text: 'MCP servers' },
+    submit: { type: 'plain_text', text: 'Add server' },
+    close: { type: 'plain_text', text: 'Done' },
+    blocks: [
+      section('Agents may use only the servers on this list.'),
+      divider(),
+      ...rows.slice(0, 80),
+      divider(),
+      header('Add a server'),
+      input(ServerBlocks.name, 'Name', { type: 'plain_text_input', action_id: INPUT_ACTION, max_length: 60 }),
+      input(
+        ServerBlocks.url,
+        'MCP server URL',
+        { type: 'url_text_input', action_id: INPUT_ACTION },
+        false,
+        'https only',
+      ),
+      input(ServerBlocks.auth, 'How people connect', {
+        type: 'radio_buttons',
+        action_id: INPUT_ACTION,
+        options: [
+          option('OAuth (the server’s own sign-in)', 'mcp_oauth'),
+          option('A token they paste', 'static_token'),
+        ],
+        initial_option: option('OAuth (the server’s own sign-in)', 'mcp_oauth'),
+      }),
+    ],
+  };
+}
+
+/** What the basics step carries to the tools step, through `private_metadata`. */
+export type Basics = Omit<AgentConfig, 'servers'> & { serverIds: string[] };
+
+export interface SetupMetadata {
+  step: 'basics' | 'tools';
+  /** The configuration version being edited; absent for a new agent. */
+  version?: number;
+  /** The name being edited (basics step of an edit). */
+  name?: string;
+  basics?: Basics;
+}
+
+/** Step 1 of `/agent setup`: what the agent is, which servers, who may run it. */
+export function setupBasicsModal(servers: Connector[], existing?: { agent: StoredAgent }): ModalView {
+  const config = existing?.agent.config;
+  const serverOptions = servers.slice(0, 100).map((s) => option(s.name, s.id));
+  const chosen = serverOptions.filter((o) => config?.servers.some((s) => s.connectorId === o.value));
+  const access = config?.access;
+  const listed = access?.kind === 'listed' ? access : undefined;
+  const metadata: SetupMetadata = {
+    step: 'basics',
+    ...(existing ? { version: existing.agent.configVersion, name: existing.agent.name } : {}),
+  };
+  const accessOptions = [
+    option('Everyone in the workspace', 'everyone'),
+    option('Only the people, channels and groups below', 'listed'),
+  ];
+  return {
+    type: 'modal',
+    callback_id: AdminViews.SetupBasics,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: existing ? 'Edit agent' : 'New agent' },
+    submit: { type: 'plain_text', text: 'Next: tools' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      existing
+        ? section(
+            `*Agent:* \`${escapeMrkdwn(existing.agent.name)}\` (configuration version ${existing.agent.configVersion})`,
+          )
+        : input(
+            BasicsBlocks.name,
+            'Name',
+            { type: 'plain_text_input', action_id: INPUT_ACTION, max_length: 40 },
+            false,
+            'lower-case letters, digits and dashes; used in /agent run --agent NAME',
+          ),
+      input(
+        BasicsBlocks.description,
+        'Description',
+        {
+          type: 'plain_text_input',
+          action_id: INPUT_ACTION,
+          max_length: 300,
+          ...(config?.description ? { initial_value: config.description } : {}),
+        },
+        true,
+      ),
+      input(BasicsBlocks.model, 'Model', {
+        type: 'static_select',
+        action_id: INPUT_ACTION,
+        options: MODELS.map((m) => option(m, m)),
+        initial_option: option(config?.model ?? MODELS[0], config?.model ?? MODELS[0]),
+      }),
+      input(
+        BasicsBlocks.system,
+        'System prompt',
+        {
+          type: 'plain_text_input',
+          action_id: INPUT_ACTION,
+          multiline: true,
+          max_length: 1500,
+          ...(config?.system ? { initial_value: config.system } : {}),
+        },
+        true,
+      ),
+      serverOptions.length > 0
+        ? input(
+            BasicsBlocks.servers,
+            'MCP servers (from the allow list)',
+            {
+              type: 'multi_static_select',
+              action_id: INPUT_ACTION,
+              options: serverOptions,
+              ...(chosen.length > 0 ? { initial_options: chosen } : {}),
+            },
+            true,
+          )
+        : section('No MCP servers are allowed yet: add them with `/agent servers`.'),
+      input(BasicsBlocks.access, 'Who may run it', {
+        type: 'radio_buttons',
+        action_id: INPUT_ACTION,
+        options: accessOptions,
+        initial_option: listed ? (accessOptions[1] ?? accessOptions[0]) : accessOptions[0],
+      } as InputBlock['element']),
+      input(
+        BasicsBlocks.users,
+        'People',
+        {
+          type: 'multi_users_select',
+          action_id: INPUT_ACTION,
+          ...(listed?.users.length ? { initial_users: listed.users } : {}),
+        },
+        true,
+      ),
+      input(
+        BasicsBlocks.channels,
+        'Channels',
+        {
+          type: 'multi_conversations_select',
+          action_id: INPUT_ACTION,
+          filter: { include: ['public', 'private'], exclude_bot_users: true },
+          ...(listed?.channels.length ? { initial_conversations: listed.channels } : {}),
+        },
+        true,
+      ),
+      input(
+        BasicsBlocks.groups,
+        'User groups',
+        {
+          type: 'plain_text_input',
+          action_id: INPUT_ACTION,
+          ...(listed?.userGroups.length ? { initial_value: listed.userGroups.join(', ') } : {}),
+        },
+        true,
+        'User group IDs, e.g. S0123ABC, S0456DEF',
+      ),
+      input(
+        BasicsBlocks.ceiling,
+        'Spend ceiling per session (USD)',
+        {
+          type: 'number_input',
+          action_id: INPUT_ACTION,
+          is_decimal_allowed: true,
+          min_value: '0.01',
+          max_value: '10000',
+          ...(config?.spendCeilingUsd ? { initial_value: String(config.spendCeilingUsd) } : {}),
+        },
+        true,
+      ),
+      input(
+        BasicsBlocks.approvers,
+        'Approver group',
+        {
+          type: 'plain_text_input',
+          action_id: INPUT_ACTION,
+          ...(config?.approverGroup ? { initial_value: config.approverGroup } : {}),
+        },
+        true,
+        'A user group ID whose members may also approve this agent’s tool calls',
+      ),
+    ],
+  };
+}
+
+const SETTING_TEXT: Record<ToolSetting, string> = { off: 'Off', ask: 'Ask each time', allow: 'Allow' };
+const settingOption = (setting: ToolSetting) => option(SETTING_TEXT[setting], setting);
+
+export interface ToolsStepServer {
+  connector: Connector;
+  tools: CatalogTool[];
+}
+
+/**
+ * Step 2 of `/agent setup`: each chosen server's tools as off, ask or allow. Everything starts off
+ * unless it was set before and the tool is still as reviewed. `confirmWrites` adds the second
+ * confirmation that letting a tool that may write run without asking takes.
+ */
+export function setupToolsModal(
+  metadata: SetupMetadata,
+  servers: ToolsStepServer[],
+  settings: ReadonlyMap<string, ToolSetting>,
+  confirmWrites: string[] = [],
+): ModalView {
+  let shown = 0;
+  const blocks: KnownBlock[] = [];
+  for (const { connector, tools } of servers) {
+    blocks.push(header(connector.name));
+    if (tools.length === 0)
+      blocks.push(
+        context('No tools seen yet: they appear once someone connects this server. Until then, all are off.'),
+      );
+    for (const tool of tools) {
+      if (shown >= MAX_TOOLS_SHOWN) break;
+      shown += 1;
+      const setting = settings.get(toolKey(connector.id, tool.name)) ?? 'off';
+      const notes = [
+        mayWrite(tool) ? 'may write' : 'marked read-only',
+        tool.changed ? 'changed since first seen: review it' : undefined,
+      ].filter(Boolean);
+      blocks.push(
+        input(
+          `${TOOL_BLOCK_PREFIX}${connector.id}:${tool.name}`,
+          truncate(`${tool.name} (${notes.join(', ')})`, 2000),
+          {
+            type: 'static_select',
+            action_id: INPUT_ACTION,
+            options: (['off', 'ask', 'allow'] as const).map(settingOption),
+            initial_option: settingOption(setting),
+          },
+          false,
+          tool.description || undefined,
+        ),
+      );
+    }
+  }
+  const hidden = servers.reduce((n, s) => n + s.tools.length, 0) - shown;
+  if (hidden > 0) blocks.push(context(`${hidden} more tool(s) are not shown and stay off.`));
+  if (confirmWrites.length > 0) {
+    blocks.push(
+      divider(),
+      input(CONFIRM_WRITES_BLOCK, 'Confirm', {
+        type: 'checkboxes',
+        action_id: INPUT_ACTION,
+        options: [
+          {
+            text: {
+              type: 'mrkdwn',
+              text: truncate(
+                `Let these tools act *without asking anyone*, although they may write: ${confirmWrites.map((t) => `\`${t}\``).join(', ')}`,
+                150,
+              ),
+            },
+            value: 'confirmed',
+          },
+        ],
+      }),
+    );
+  }
+  return {
+    type: 'modal',
+    callback_id: AdminViews.SetupTools,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'Agent tools' },
+    submit: { type: 'plain_text', text: 'Save agent' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section(
+        'Every tool is *off* unless you choose otherwise. *Ask* holds each call for the person’s approval.',
+      ),
+      ...blocks,
+    ],
+  };
+}
+
+export const toolKey = (connectorId: string, tool: string) => `${connectorId}:${tool}`;
+
+/** `/agent agents`: the agents the caller may run, with their servers and each tool's setting. */
+export function agentsMessage(entries: Array<{ agent: StoredAgent; status: ToolStatus[] }>): SlackMessage {
+  if (entries.length === 0) {
+    const text = 'There are no agents you can run yet.';
+    return { text, blocks: [section(text)] };
+  }
+  const rows = entries.flatMap(({ agent, status }): KnownBlock[] => {
+    const servers = agent.config.servers.map((server) => {
+      const tools = status.filter((s) => s.server === server.connectorId);
+      const on = tools.filter((t) => t.setting !== 'off').map((t) => `\`${t.tool}\`: ${t.setting}`);
+      const held = tools
+        .filter((t) => t.heldBack)
+        .map((t) => `\`${t.tool}\` (${t.heldBack === 'changed' ? 'changed, held back' : 'gone'})`);
+      return `• *${escapeMrkdwn(server.connectorId)}*: ${[...on, ...held].join(', ') || 'no tools on'}; everything else off`;
+    });
+    return [
+      section(
+        `*${escapeMrkdwn(agent.name)}*${agent.config.description ? `: ${escapeMrkdwn(agent.config.description)}` : ''}\n${servers.join('\n') || 'No MCP servers.'}`,
+      ),
+      context(`${agent.config.model} · version ${agent.agentVersion}`),
+    ];
+  });
+  return {
+    text: `Agents you can run: ${entries.map((e) => e.agent.name).join(', ')}`,
+    blocks: [header('Agents you can run'), ...rows.slice(0, 48)],
+  };
+}
+
+export function adminOnlyMessage(): SlackMessage {
+  const text =
+    'Only Deputy admins (workspace admins and owners, and the people in DEPUTY_ADMINS) can do that. Nothing was changed.';
+  return { text, blocks: [section(text)] };
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { INPUT_ACTION } from '../blocks/agents.js';
+
+/**
+ * A submitted modal's state, checked before use: it comes back through the client. Every input's
+ * element uses INPUT_ACTION as its action id, so a block id names the input.
+ */
+const elementState = z.object({
+  type: z.string(),
+  value: z.string().nullable().optional(),
+  selected_option: z.object({ value: z.string() }).nullable().optional(),
+  selected_options: z.array(z.object({ value: z.string() })).optional(),
+  selected_users: z.array(z.string()).optional(),
+  selected_conversations: z.array(z.string()).optional(),
+});
+const stateSchema = z.record(z.string(), z.record(z.string(), elementState));
+
+export type ElementState = z.infer<typeof elementState>;
+
+export class ViewState {
+  private readonly values: z.infer<typeof stateSchema>;
+
+  constructor(raw: unknown) {
+    const parsed = stateSchema.safeParse(raw);
+    this.values = parsed.success ? parsed.data : {};
+  }
+
+  element(blockId: string): ElementState | undefined {
+    return this.values[blockId]?.[INPUT_ACTION];
+  }
+
+  text(blockId: string): string {
+    return (this.element(blockId)?.value ?? '').trim();
+  }
+
+  selected(blockId: string): string | undefined {
+    return this.element(blockId)?.selected_option?.value;
+  }
+
+  selectedMany(blockId: string): string[] {
+    const element = this.element(blockId);
+    return [
+      ...(element?.selected_options ?? []).map((o) => o.value),
+      ...(element?.selected_users ?? []),
+      ...(element?.selected_conversations ?? []),
+    ];
+  }
+
+  /** Block ids that start with `prefix`, for inputs made one per item (e.g. one per tool). */
+  blockIds(prefix: string): string[] {
+    return Object.keys(this.values).filter((id) => id.startsWith(prefix));
+  }
+}
+
+/** JSON from `private_metadata`, or undefined when it is not JSON. */
+export function metadataJson(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text ?? '');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,397 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ProviderEmulator } from '../../src/sandbox/provider/emulator.js';
+import { connectLink, runConnect } from '../support/connect.js';
+import { type Harness, startHarness } from '../support/harness.js';
+
+let h: Harness;
+let extra: ProviderEmulator;
+beforeAll(async () => {
+  h = await startHarness();
+  extra = await ProviderEmulator.start({ name: 'Wiki' });
+  // Someone connects Notion, so its tool catalog is known.
+  const run = await runConnect(h, await connectLink(h, 'U_ADMIN', 'notion'), {
+    signedInAs: 'U_ADMIN',
+    account: 'acct_carol',
+  });
+  expect(run.page.url).toBe(`${h.url}/connect/done/connected`);
+});
+afterAll(async () => {
+  await h.close();
+  await extra.close();
+});
+
+type View = {
+  id: string;
+  callback_id: string;
+  private_metadata: string;
+  blocks: Array<{ block_id?: string; type: string }>;
+};
+
+const select = (value: string) => ({ value: { type: 'static_select', selected_option: { value } } });
+const text = (value: string) => ({ value: { type: 'plain_text_input', value } });
+const radio = (value: string) => ({ value: { type: 'radio_buttons', selected_option: { value } } });
+const multi = (values: string[]) => ({
+  value: { type: 'multi_static_select', selected_options: values.map((value) => ({ value })) },
+});
+
+async function openedBy(userId: string, commandText: string): Promise<View> {
+  const before = h.sandbox.slack.callsTo('views.open').length;
+  const sent = await h.driver.command(userId, commandText);
+  expect(sent.status).toBe(200);
+  await h.sandbox.slack.waitFor(
+    'views.open',
+    (c) => h.sandbox.slack.callsTo('views.open').indexOf(c) >= before,
+  );
+  return h.sandbox.slack.callsTo('views.open').at(-1)?.body.view as View;
+}
+
+function agentRequests() {
+  return h.sandbox.managedAgents.requests.filter(
+    (r) => r.method === 'POST' && r.path.startsWith('/v1/agents'),
+  );
+}
+
+async function submit(userId: string, view: View, stateValues: Record<string, Record<string, unknown>>) {
+  return h.driver.viewSubmission(userId, {
+    callbackId: view.callback_id,
+    privateMetadata: view.private_metadata,
+    stateValues,
+  });
+}
+
+const notionUrl = () => h.sandbox.providers.notion.mcpUrl;
+
+describe('/agent setup', () => {
+  test('creating an agent: basics, then tools, publishes exactly the deny-by-default agent', async () => {
+    const basics = await openedBy('U_ADMIN', 'setup');
+    expect(basics.callback_id).toBe('admin_setup_basics');
+    const step = await submit('U_ADMIN', basics, {
+      agent_name: text('researcher'),
+      agent_description: text('Reads Notion'),
+      agent_model: select('claude-sonnet-4-6'),
+      agent_servers: multi(['notion']),
+      agent_access: radio('everyone'),
+    });
+    const tools = (step.json as { response_action: string; view: View }).view;
+    expect((step.json as { response_action: string }).response_action).toBe('update');
+    expect(tools.blocks.filter((b) => b.block_id?.startsWith('tool:')).map((b) => b.block_id)).toEqual(
+      expect.arrayContaining([
+        'tool:notion:search',
+        'tool:notion:create_page',
+        'tool:notion:fetch_page',
+        'tool:notion:delete_page',
+      ]),
+    );
+    const before = agentRequests().length;
+    const saved = await submit('U_ADMIN', tools, {
+      'tool:notion:search': select('allow'),
+      'tool:notion:create_page': select('ask'),
+      'tool:notion:fetch_page': select('off'),
+      'tool:notion:delete_page': select('off'),
+    });
+    expect(saved.json).toEqual({ response_action: 'clear' });
+    await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
+      String(c.body.text).includes('Saved agent `researcher`'),
+    );
+    const [create] = agentRequests().slice(before);
+    expect(create?.path).toBe('/v1/agents');
+    expect(create?.body).toEqual({
+      name: 'researcher',
+      description: 'Reads Notion',
+      model: 'claude-sonnet-4-6',
+      system: '',
+      mcp_servers: [{ type: 'url', name: 'notion', url: notionUrl() }],
+      tools: [
+        {
+          type: 'mcp_toolset',
+          mcp_server_name: 'notion',
+          default_config: { enabled: false },
+          configs: [
+            { name: 'create_page', enabled: true, permission_policy: { type: 'always_ask' } },
+            { name: 'search', enabled: true, permission_policy: { type: 'always_allow' } },
+          ],
+        },
+      ],
+      metadata: { deputy_agent: 'researcher' },
+    });
+    const stored = await h.store.agents.get('researcher');
+    expect(stored).toMatchObject({
+      configVersion: 1,
+      agentVersion: 1,
+      updatedBy: `T:${h.sandbox.slack.teamId}:U_ADMIN`,
+    });
+    const audit = (await h.store.audit.byTarget(stored?.agentId ?? '')).find(
+      (r) => r.action === 'agent.saved',
+    );
+    expect(audit?.details?.diff).toBe(
+      'description: (none) → Reads Notion; model: (none) → claude-sonnet-4-6; system: (none) → sha256:e3b0c44298fc; access: (none) → {"kind":"everyone"}; servers: +notion; notion.create_page: off → ask; notion.search: off → allow',
+    );
+  });
+
+  test('editing: allowing a tool that may write takes a second confirmation, then publishes a new version', async () => {
+    const basics = await openedBy('U_ADMIN', 'setup researcher');
+    const step = await submit('U_ADMIN', basics, {
+      agent_model: select('claude-sonnet-4-6'),
+      agent_servers: multi(['notion']),
+      agent_access: radio('everyone'),
+    });
+    const tools = (step.json as { view: View }).view;
+    const choices = {
+      'tool:notion:search': select('allow'),
+      'tool:notion:create_page': select('allow'),
+      'tool:notion:fetch_page': select('off'),
+      'tool:notion:delete_page': select('off'),
+    };
+    const before = agentRequests().length;
+    const first = await submit('U_ADMIN', tools, choices);
+    const confirm = first.json as { response_action: string; view: View };
+    expect(confirm.response_action).toBe('update');
+    expect(confirm.view.blocks.some((b) => b.block_id === 'confirm_writes')).toBe(true);
+    expect(JSON.stringify(confirm.view)).toContain('`create_page`');
+    expect(JSON.stringify(confirm.view)).not.toContain('`search`');
+    expect(agentRequests().length).toBe(before);
+
+    const second = await submit('U_ADMIN', confirm.view, {
+      ...choices,
+      confirm_writes: { value: { type: 'checkboxes', selected_options: [{ value: 'confirmed' }] } },
+    });
+    expect(second.json).toEqual({ response_action: 'clear' });
+    await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
+      String(c.body.text).includes('configuration version 2'),
+    );
+    const [update] = agentRequests().slice(before);
+    const stored = await h.store.agents.get('researcher');
+    expect(update?.path).toBe(`/v1/agents/${stored?.agentId}`);
+    expect(update?.body).toMatchObject({
+      version: 1,
+      tools: [
+        {
+          default_config: { enabled: false },
+          configs: [
+            { name: 'create_page', enabled: true, permission_policy: { type: 'always_allow' } },
+            { name: 'search', enabled: true, permission_policy: { type: 'always_allow' } },
+          ],
+        },
+      ],
+    });
+    expect(stored).toMatchObject({ configVersion: 2, agentVersion: 2 });
+  });
+
+  test('inline errors for a bad name, an existing name and bad group ids; nothing is published', async () => {
+    const basics = await openedBy('U_ADMIN', 'setup');
+    const before = agentRequests().length;
+    const bad = await submit('U_ADMIN', basics, {
+      agent_name: text('Not A Name!'),
+      agent_model: select('claude-sonnet-4-6'),
+      agent_access: radio('listed'),
+      agent_groups: text('G123, nope'),
+    });
+    expect(bad.json).toMatchObject({
+      response_action: 'errors',
+      errors: { agent_name: expect.any(String), agent_groups: expect.any(String) },
+    });
+    const taken = await submit('U_ADMIN', basics, {
+      agent_name: text('researcher'),
+      agent_model: select('claude-sonnet-4-6'),
+      agent_access: radio('everyone'),
+    });
+    expect(taken.json).toMatchObject({
+      errors: { agent_name: expect.stringContaining('/agent setup researcher') },
+    });
+    expect(agentRequests().length).toBe(before);
+  });
+});
+
+describe('admins only', () => {
+  test('a non-admin gets a private refusal and no modal', async () => {
+    const opened = h.sandbox.slack.callsTo('views.open').length;
+    const sent = await h.driver.command('U_BOB', 'setup');
+    const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl);
+    expect(reply.body.response_type).toBe('ephemeral');
+    expect(String(reply.body.text)).toContain('Only Deputy admins');
+    const servers = await h.driver.command('U_BOB', 'servers');
+    await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === servers.responseUrl);
+    expect(h.sandbox.slack.callsTo('views.open').length).toBe(opened);
+    const refusals = await h.store.audit.byPrincipal(`T:${h.sandbox.slack.teamId}:U_BOB`);
+    expect(
+      refusals
+        .filter((r) => r.action === 'admin.refused')
+        .map((r) => r.target)
+        .sort(),
+    ).toEqual(['/agent servers', '/agent setup']);
+  });
+
+  test('forged submissions and clicks from a non-admin change nothing', async () => {
+    const before = {
+      agents: agentRequests().length,
+      stored: await h.store.agents.get('researcher'),
+      allowList: await h.store.allowList.list(),
+    };
+    const forgedTools = await h.driver.viewSubmission('U_BOB', {
+      callbackId: 'admin_setup_tools',
+      privateMetadata: JSON.stringify({
+        step: 'tools',
+        version: before.stored?.configVersion,
+        basics: {
+          name: 'researcher',
+          description: '',
+          model: 'claude-sonnet-4-6',
+          system: '',
+          serverIds: ['notion'],
+          access: { kind: 'everyone' },
+        },
+      }),
+      stateValues: { 'tool:notion:delete_page': select('allow') },
+    });
+    expect(forgedTools.json).toMatchObject({ response_action: 'errors' });
+    const forgedServer = await h.driver.viewSubmission('U_BOB', {
+      callbackId: 'admin_servers',
+      stateValues: {
+        server_name: text('Evil'),
+        server_url: { value: { type: 'url_text_input', value: extra.mcpUrl } },
+        server_auth: radio('mcp_oauth'),
+      },
+    });
+    expect(forgedServer.json).toMatchObject({ response_action: 'errors' });
+    await h.driver.blockAction('U_BOB', { actionId: 'admin_servers_remove', value: 'notion' });
+    expect(agentRequests().length).toBe(before.agents);
+    expect(await h.store.agents.get('researcher')).toEqual(before.stored);
+    expect(await h.store.allowList.list()).toEqual(before.allowList);
+  });
+});
+
+describe('/agent servers', () => {
+  test('shows each server’s tool catalog, and adding one checks https, duplicates and metadata inline', async () => {
+    const modal = await openedBy('U_ADMIN', 'servers');
+    expect(modal.callback_id).toBe('admin_servers');
+    expect(JSON.stringify(modal)).toContain('catalog refreshed');
+    expect(JSON.stringify(modal)).toContain('`delete_page` (may write)');
+    const add = (name: string, url: string) =>
+      submit('U_ADMIN', modal, {
+        server_name: text(name),
+        server_url: { value: { type: 'url_text_input', value: url } },
+        server_auth: radio('mcp_oauth'),
+      });
+    expect((await add('Plain', 'http://mcp.example.com/mcp')).json).toEqual({
+      response_action: 'errors',
+      errors: { server_url: 'The URL must start with https://.' },
+    });
+    expect((await add('Again', notionUrl())).json).toMatchObject({
+      errors: { server_url: expect.stringContaining('already on the list') },
+    });
+    expect((await add('Nothing there', 'http://127.0.0.1:1/mcp')).json).toMatchObject({
+      errors: { server_url: expect.stringContaining('Could not use') },
+    });
+    const added = await add('Wiki', extra.mcpUrl);
+    const updated = added.json as { response_action: string; view: View };
+    expect(updated.response_action).toBe('update');
+    expect(JSON.stringify(updated.view)).toContain(extra.mcpUrl);
+    expect(await h.store.allowList.list()).toEqual([
+      expect.objectContaining({ id: 'wiki', url: extra.mcpUrl, authType: 'mcp_oauth' }),
+    ]);
+    expect((await h.services.connections.catalog()).map((c) => c.id)).toContain('wiki');
+
+    // Removing it takes it off the list again.
+    await h.driver.blockAction(
+      'U_ADMIN',
+      { actionId: 'admin_servers_remove', value: 'wiki' },
+      { view: h.sandbox.slack.openViews('U_ADMIN').at(-1) },
+    );
+    await h.sandbox.slack.waitFor('views.update');
+    expect(await h.store.allowList.list()).toEqual([]);
+  });
+});
+
+describe('drift and /agent agents', () => {
+  test('a reviewed tool that changes is held back: the agent is republished without it and admins are told', async () => {
+    const notion = h.sandbox.providers.notion;
+    const stored = await h.store.agents.get('researcher');
+    const before = agentRequests().length;
+    notion.setToolDescription('search', 'Search pages and post the results to a public channel.');
+    // The next connect lists the tools with a fresh token.
+    await runConnect(h, await connectLink(h, 'U_ALICE', 'notion'), {
+      signedInAs: 'U_ALICE',
+      account: 'acct_alice',
+    });
+    const dm = await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
+      String(c.body.text).includes('Changed since review'),
+    );
+    expect(String(dm.body.text)).toContain('`search`');
+    const [republish] = agentRequests().slice(before);
+    expect(republish?.path).toBe(`/v1/agents/${stored?.agentId}`);
+    expect(republish?.body).toMatchObject({
+      tools: [
+        {
+          default_config: { enabled: false },
+          configs: [{ name: 'create_page', enabled: true, permission_policy: { type: 'always_allow' } }],
+        },
+      ],
+    });
+    const sent = await h.driver.command('U_BOB', 'agents');
+    const listing = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl);
+    expect(JSON.stringify(listing.body)).toContain('`search` (changed, held back)');
+    expect(JSON.stringify(listing.body)).toContain('`create_page`: allow');
+  });
+
+  test('a new tool starts off and admins are told', async () => {
+    const notion = h.sandbox.providers.notion;
+    const { defineTool } = await import('../../src/sandbox/provider/index.js');
+    notion.addTool(
+      defineTool({
+        name: 'share_page',
+        description: 'Share a page with anyone',
+        annotations: {},
+        inputSchema: {},
+        run: () => ({ content: [] }),
+      }),
+    );
+    const before = agentRequests().length;
+    const messagesBefore = h.sandbox.slack.callsTo('chat.postMessage').length;
+    await runConnect(h, await connectLink(h, 'U_BOB', 'notion'), {
+      signedInAs: 'U_BOB',
+      account: 'acct_bob',
+    });
+    const dm = await h.sandbox.slack.waitFor(
+      'chat.postMessage',
+      (c) =>
+        h.sandbox.slack.callsTo('chat.postMessage').indexOf(c) >= messagesBefore &&
+        String(c.body.text).includes('New, and off until enabled'),
+    );
+    expect(String(dm.body.text)).not.toContain('`search`');
+    expect(String(dm.body.text)).toContain('`share_page`');
+    expect(agentRequests().slice(before)).toEqual([]);
+  });
+
+  test('/agent agents lists only agents the caller may run', async () => {
+    const stored = await h.store.agents.get('researcher');
+    if (!stored) throw new Error('no agent');
+    await h.store.agents.put(
+      {
+        ...stored,
+        configVersion: stored.configVersion + 1,
+        config: {
+          ...stored.config,
+          access: { kind: 'listed', users: ['U_ALICE'], channels: [], userGroups: ['S_APPROVERS'] },
+        },
+      },
+      stored.configVersion,
+    );
+    const listFor = async (userId: string) => {
+      const sent = await h.driver.command(userId, 'agents');
+      return JSON.stringify(
+        (await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl)).body,
+      );
+    };
+    expect(await listFor('U_ALICE')).toContain('*researcher*');
+    expect(await listFor('U_ADMIN')).toContain('*researcher*'); // through the S_APPROVERS user group
+    expect(await listFor('U_BOB')).toContain('no agents you can run');
+  });
+
+  test('every agent payload Deputy sent kept deny by default', () => {
+    const toolsets = agentRequests().flatMap(
+      (r) => (r.body as { tools?: Array<{ default_config: unknown }> }).tools ?? [],
+    );
+    expect(toolsets.length).toBeGreaterThanOrEqual(3);
+    for (const toolset of toolsets) expect(toolset.default_config).toEqual({ enabled: false });
+  });
+});
