@@ -1,5 +1,6 @@
 import { LogLevel, type Logger as SlackLogger } from '@slack/bolt';
 import type { LogLevelName } from './config.js';
+import { redact } from './redact.js';
 
 /**
  * One JSON object per line, with secrets redacted before anything is written. It also serves as
@@ -11,30 +12,6 @@ export interface Logger extends SlackLogger {
 }
 
 const ORDER: Record<LogLevelName, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-const REDACTED = '[redacted]';
-
-/** Field names whose values are never logged, whatever they hold. */
-const SECRET_KEY =
-  /authorization|token|secret|password|passphrase|api[-_]?key|code[-_]?verifier|^code$|cookie|signature|client[-_]?assertion/i;
-
-/** Shapes of credentials that must not survive into a log line even inside free text. */
-const SECRET_PATTERNS: Array<[RegExp, (match: string, ...groups: string[]) => string]> = [
-  [/xox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+/g, () => REDACTED], // Slack bot, user, refresh and config tokens
-  [/xapp-[A-Za-z0-9-]+/g, () => REDACTED], // Slack app-level tokens
-  [/sk-ant-[A-Za-z0-9_-]+/g, () => REDACTED], // Anthropic API keys
-  [/whsec_[A-Za-z0-9+/=]+/g, () => REDACTED], // webhook signing keys
-  [/\b(?:ntn|secret)_[A-Za-z0-9]+/g, () => REDACTED], // Notion integration tokens
-  [/\bgh[pousr]_[A-Za-z0-9]{20,}/g, () => REDACTED], // GitHub tokens
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, (_m, scheme) => `${scheme} ${REDACTED}`],
-  [/\beyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, () => REDACTED], // JWTs
-  // OAuth fields in query strings, forms, JSON and `key: value` text.
-  [
-    /(["']?)\b((?:access|refresh|id)_token|client_secret|code_verifier|code|token|password)\1(\s*[:=]\s*)(["']?)[^"'&\s,}]+\4/g,
-    (_m, quote, name, separator, valueQuote) =>
-      `${quote}${name}${quote}${separator}${valueQuote}${REDACTED}${valueQuote}`,
-  ],
-];
 
 export interface LoggerOptions {
   level: LogLevelName;
@@ -108,27 +85,7 @@ class JsonLogger implements Logger {
       ...this.fields,
       ...(hasFields ? (last as Record<string, unknown>) : {}),
     };
-    this.shared.write(JSON.stringify(this.redact(entry, 0)));
-  }
-
-  private redact(value: unknown, depth: number): unknown {
-    if (typeof value === 'string') return this.redactText(value);
-    if (depth > 6 || value === null || typeof value !== 'object') return value;
-    if (Array.isArray(value)) return value.map((v) => this.redact(v, depth + 1));
-    const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value)) {
-      out[key] = SECRET_KEY.test(key) && v !== null && v !== undefined ? REDACTED : this.redact(v, depth + 1);
-    }
-    return out;
-  }
-
-  private redactText(text: string): string {
-    let out = text;
-    for (const secret of this.shared.secrets) out = out.split(secret).join(REDACTED);
-    for (const [pattern, replace] of SECRET_PATTERNS) {
-      out = out.replace(pattern, replace as (match: string, ...groups: string[]) => string);
-    }
-    return out;
+    this.shared.write(JSON.stringify(redact(entry, this.shared.secrets)));
   }
 }
 

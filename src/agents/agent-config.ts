@@ -51,6 +51,8 @@ export const agentConfigSchema = z.object({
       userGroups: z.array(userGroupId).max(20),
     }),
   ]),
+  /** Who may use tools that may write; absent: everyone who may run the agent. */
+  writers: z.array(slackUserId).max(100).optional(),
   spendCeilingUsd: z.number().positive().max(10_000).optional(),
   approverGroup: userGroupId.optional(),
 });
@@ -126,6 +128,44 @@ export function compileAgent(
   };
 }
 
+/**
+ * The agent as one person may use it (agent scope ∩ user scope, DESIGN.md §4): only the servers they
+ * have connected, and no tool that may write unless they are among the agent's writers. The result
+ * is what `agent_with_overrides` sends; it can only narrow what the agent allows, never widen it.
+ */
+export function narrowForUser(
+  config: AgentConfig,
+  catalogs: ReadonlyMap<string, CatalogTool[]>,
+  user: { userId: string; connectedServers: ReadonlySet<string> },
+  trustedReadOnly: (connectorId: string) => readonly string[] = () => [],
+): AgentPayload & { droppedServers: string[]; droppedWriteTools: string[] } {
+  const mayUseWrites = config.writers === undefined || config.writers.includes(user.userId);
+  const droppedWriteTools: string[] = [];
+  const servers = config.servers
+    .filter((s) => user.connectedServers.has(s.connectorId))
+    .map((server) => {
+      const catalog = catalogs.get(server.url) ?? [];
+      const tools = Object.fromEntries(
+        Object.entries(server.tools).filter(([name]) => {
+          const writes =
+            !catalog.some((t) => t.name === name) || mayWrite(name, trustedReadOnly(server.connectorId));
+          if (writes && !mayUseWrites) droppedWriteTools.push(`${server.connectorId}.${name}`);
+          return !writes || mayUseWrites;
+        }),
+      );
+      return { ...server, tools };
+    });
+  const { mcp_servers, tools } = compileAgent({ ...config, servers }, catalogs);
+  return {
+    mcp_servers,
+    tools,
+    droppedServers: config.servers
+      .filter((s) => !user.connectedServers.has(s.connectorId))
+      .map((s) => s.connectorId),
+    droppedWriteTools,
+  };
+}
+
 /** A stable fingerprint of what was published, to tell whether drift changed it. */
 export function payloadHash(payload: AgentPayload): string {
   return createHash('sha256')
@@ -133,9 +173,12 @@ export function payloadHash(payload: AgentPayload): string {
     .digest('hex');
 }
 
-/** A tool may write unless the server marks it read-only (a hint: it only ever asks for more care). */
-export function mayWrite(tool: Pick<CatalogTool, 'annotations'>): boolean {
-  return tool.annotations.readOnlyHint !== true;
+/**
+ * A tool may write unless the connector catalog vouches for it as read-only. The server's own
+ * readOnlyHint is shown to admins but never spares a confirmation (DESIGN.md §4).
+ */
+export function mayWrite(toolName: string, trustedReadOnly: readonly string[] = []): boolean {
+  return !trustedReadOnly.includes(toolName);
 }
 
 /** What changed between two configurations, one line per change, for the audit record. */
@@ -156,11 +199,19 @@ export function diffConfigs(before: AgentConfig | undefined, after: AgentConfig)
     const b = after.servers.find((s) => s.connectorId === id);
     if (!a) changes.push(`servers: +${id}`);
     if (!b) changes.push(`servers: -${id}`);
+    if (a && b && a.url !== b.url) changes.push(`${id}.url: ${a.url} → ${b.url}`);
     const tools = new Set([...Object.keys(a?.tools ?? {}), ...Object.keys(b?.tools ?? {})]);
     for (const tool of [...tools].sort()) {
       const from = a?.tools[tool]?.setting ?? 'off';
       const to = b?.tools[tool]?.setting ?? 'off';
       if (from !== to) changes.push(`${id}.${tool}: ${from} → ${to}`);
+      else if (
+        a?.tools[tool] &&
+        b?.tools[tool] &&
+        a.tools[tool].reviewedHash !== b.tools[tool].reviewedHash
+      ) {
+        changes.push(`${id}.${tool}: ${to}, re-reviewed after a change`);
+      }
     }
   }
   return changes;

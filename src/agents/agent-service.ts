@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { WebClient } from '@slack/web-api';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import { escapeMrkdwn } from '../blocks/elements.js';
 import type { Clock } from '../clock.js';
 import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey } from '../identity/principal.js';
@@ -72,9 +73,17 @@ export class AgentService {
       metadata: { deputy_agent: config.name },
     };
     const agents = this.deps.anthropic.beta.agents;
-    const published = existing
-      ? await agents.update(existing.agentId, { ...fields, version: existing.agentVersion })
-      : await agents.create(fields);
+    let published: { id: string; version: number };
+    try {
+      published = existing
+        ? await agents.update(existing.agentId, { ...fields, version: existing.agentVersion })
+        : await agents.create(fields);
+    } catch (error) {
+      // Managed Agents refuses an update of a version that moved on: someone else saved first.
+      if (error instanceof Error && 'status' in error && error.status === 409)
+        throw new AgentEditConflict(config.name);
+      throw error;
+    }
     const stored: StoredAgent = {
       name: config.name,
       config,
@@ -85,8 +94,11 @@ export class AgentService {
       updatedBy: principalKey(admin),
       updatedAt: new Date(this.deps.clock.now()).toISOString(),
     };
-    if (!(await this.deps.store.agents.put(stored, existing?.configVersion)))
+    if (!(await this.deps.store.agents.put(stored, existing?.configVersion))) {
+      // Another admin created this agent at the same moment: ours must not linger unused.
+      if (!existing) await agents.archive(published.id).catch(() => undefined);
       throw new AgentEditConflict(config.name);
+    }
     await this.deps.audit.record({
       action: AuditAction.AgentSaved,
       outcome: 'success',
@@ -126,20 +138,39 @@ export class AgentService {
   async toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void> {
     const { changed, added } = listing;
     const affected = (await this.list()).filter((a) => a.config.servers.some((s) => s.url === serverUrl));
-    if (affected.length === 0 || (changed.length === 0 && added.length === 0)) return;
     const republished: string[] = [];
+    // Every listing re-checks every affected agent, so a republish that failed last time is retried.
     for (const agent of affected) {
-      const payload = compileAgent(agent.config, await this.catalogs(agent.config));
-      if (payloadHash(payload) === agent.payloadHash) continue;
+      try {
+        if (await this.republishIfDrifted(agent.name, correlationId)) republished.push(agent.name);
+      } catch (error) {
+        this.deps.logger.error('holding back drifted tools failed', {
+          agent: agent.name,
+          error: String(error),
+          correlationId,
+        });
+      }
+    }
+    if (changed.length > 0 || added.length > 0 || republished.length > 0) {
+      await this.tellAdmins(serverUrl, affected, changed, added, republished);
+    }
+  }
+
+  /** Publishes the agent again if its tools as compiled now differ from what was published. */
+  private async republishIfDrifted(name: string, correlationId: string, attempt = 0): Promise<boolean> {
+    const agent = await this.deps.store.agents.get(name);
+    if (!agent) return false;
+    const payload = compileAgent(agent.config, await this.catalogs(agent.config));
+    if (payloadHash(payload) === agent.payloadHash) return false;
+    try {
       const updated = await this.deps.anthropic.beta.agents.update(agent.agentId, {
         version: agent.agentVersion,
         mcp_servers: payload.mcp_servers,
         tools: payload.tools,
       });
       const next = { ...agent, agentVersion: updated.version, payloadHash: payloadHash(payload) };
-      // Same configuration version: this is the system holding tools back, not an admin's edit.
-      await this.deps.store.agents.put(next, agent.configVersion);
-      republished.push(agent.name);
+      // Same configuration version: this is Deputy holding tools back, not an admin's edit.
+      if (!(await this.deps.store.agents.put(next, agent.configVersion))) throw new AgentEditConflict(name);
       await this.deps.audit.record({
         action: AuditAction.AgentToolsHeldBack,
         outcome: 'success',
@@ -154,8 +185,14 @@ export class AgentService {
             .join(', '),
         },
       });
+      return true;
+    } catch (error) {
+      const conflict =
+        error instanceof AgentEditConflict ||
+        (error instanceof Error && 'status' in error && error.status === 409);
+      if (conflict && attempt < 2) return this.republishIfDrifted(name, correlationId, attempt + 1);
+      throw error;
     }
-    await this.tellAdmins(serverUrl, affected, changed, added, republished);
   }
 
   private async tellAdmins(
@@ -171,14 +208,14 @@ export class AgentService {
     ]);
     const names = affected.map((a) => a.name).join(', ');
     const lines = [
-      `:warning: Tools changed on ${serverUrl} (used by ${names}).`,
+      `:warning: Tools changed on ${escapeMrkdwn(serverUrl)} (used by ${escapeMrkdwn(names)}).`,
       ...(changed.length > 0
         ? [
-            `Changed since review, now off until an admin reviews them again: ${changed.map((t) => `\`${t}\``).join(', ')}.`,
+            `Changed since review, now off until an admin reviews them again: ${changed.map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')}.`,
           ]
         : []),
       ...(added.length > 0
-        ? [`New, and off until enabled: ${added.map((t) => `\`${t}\``).join(', ')}.`]
+        ? [`New, and off until enabled: ${added.map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')}.`]
         : []),
       ...(republished.length > 0 ? [`Republished without them: ${republished.join(', ')}.`] : []),
       'Review them with `/agent setup <name>`.',

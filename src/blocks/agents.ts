@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { InputBlock, KnownBlock, ModalView, PlainTextOption, SectionBlock } from '@slack/types';
 import {
   type AgentConfig,
@@ -29,6 +30,7 @@ export const BasicsBlocks = {
   users: 'agent_users',
   channels: 'agent_channels',
   groups: 'agent_groups',
+  writers: 'agent_writers',
   ceiling: 'agent_ceiling',
   approvers: 'agent_approvers',
 } as const;
@@ -73,7 +75,7 @@ export interface ServerEntry {
 }
 
 /** `/agent servers`: the allowed MCP servers with their tool catalogs, and a form to add one. */
-export function serversModal(entries: ServerEntry[]): ModalView {
+export function serversModal(entries: ServerEntry[], notice?: string): ModalView {
   const rows: KnownBlock[] = entries.flatMap((entry): KnownBlock[] => {
     const { connector, tools } = entry;
     const summary: SectionBlock = {
@@ -99,7 +101,10 @@ export function serversModal(entries: ServerEntry[]): ModalView {
               value: connector.id,
               confirm: {
                 title: { type: 'plain_text', text: 'Remove this server?' },
-                text: { type: 'plain_text', text: 'Agents can no longer be given it.' },
+                text: {
+                  type: 'plain_text',
+                  text: 'Agents can no longer be given it. A server agents still use cannot be removed.',
+                },
                 confirm: { type: 'plain_text', text: 'Remove' },
                 deny: { type: 'plain_text', text: 'Keep' },
               },
@@ -110,7 +115,7 @@ export function serversModal(entries: ServerEntry[]): ModalView {
     const toolLine = tools
       .map(
         (t) =>
-          `\`${escapeMrkdwn(t.name)}\`${mayWrite(t) ? ' (may write)' : ''}${t.changed ? ' :warning: changed' : ''}`,
+          `\`${escapeMrkdwn(t.name)}\`${mayWrite(t.name, connector.readOnlyTools) ? ' (may write)' : ''}${t.changed ? ' :warning: changed' : ''}`,
       )
       .join(', ');
     return [summary, ...(toolLine ? [context(truncate(toolLine, 3000))] : [])];
@@ -122,7 +127,7 @@ export function serversModal(entries: ServerEntry[]): ModalView {
     submit: { type: 'plain_text', text: 'Add server' },
     close: { type: 'plain_text', text: 'Done' },
     blocks: [
-      section('Agents may use only the servers on this list.'),
+      section(notice ? `:warning: ${escapeMrkdwn(notice)}` : 'Agents may use only the servers on this list.'),
       divider(),
       ...rows.slice(0, 80),
       divider(),
@@ -275,6 +280,17 @@ export function setupBasicsModal(servers: Connector[], existing?: { agent: Store
         'User group IDs, e.g. S0123ABC, S0456DEF',
       ),
       input(
+        BasicsBlocks.writers,
+        'Who may use tools that write',
+        {
+          type: 'multi_users_select',
+          action_id: INPUT_ACTION,
+          ...(config?.writers?.length ? { initial_users: config.writers } : {}),
+        },
+        true,
+        'Leave empty for everyone who may run it; others get the agent without its writing tools',
+      ),
+      input(
         BasicsBlocks.ceiling,
         'Spend ceiling per session (USD)',
         {
@@ -303,74 +319,119 @@ export function setupBasicsModal(servers: Connector[], existing?: { agent: Store
 }
 
 const SETTING_TEXT: Record<ToolSetting, string> = { off: 'Off', ask: 'Ask each time', allow: 'Allow' };
-const settingOption = (setting: ToolSetting) => option(SETTING_TEXT[setting], setting);
+
+/**
+ * A setting's option value names the tool version the admin was shown (`allow:<hash>`), so a choice
+ * made on a description that has since changed is not applied to the new one.
+ */
+export function settingValue(setting: ToolSetting, toolHash: string): string {
+  return setting === 'off' ? 'off' : `${setting}:${toolHash.slice(0, 16)}`;
+}
+
+/** The setting an option value chose, if it was made on `toolHash`; 'stale' if on another version. */
+export function readSetting(value: string | undefined, toolHash: string): ToolSetting | 'stale' | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'off') return 'off';
+  const [setting, hash] = value.split(':');
+  if (setting !== 'ask' && setting !== 'allow') return undefined;
+  return hash === toolHash.slice(0, 16) ? setting : 'stale';
+}
+
+/** A bounded block id for a tool input, whatever the tool's name (block ids are at most 255 characters). */
+export function toolBlockId(connectorId: string, toolName: string): string {
+  return `${TOOL_BLOCK_PREFIX}${connectorId}:${createHash('sha256').update(toolName).digest('base64url').slice(0, 16)}`;
+}
+
+/** The confirmation's value names the exact tools it covers. */
+export function confirmationValue(tools: string[]): string {
+  return `confirm:${createHash('sha256')
+    .update(JSON.stringify([...tools].sort()))
+    .digest('base64url')
+    .slice(0, 22)}`;
+}
 
 export interface ToolsStepServer {
   connector: Connector;
   tools: CatalogTool[];
 }
 
+/** Blocks a modal may hold, less the intro and the room kept for the confirmation and notices. */
+const TOOL_BLOCK_BUDGET = 100 - 6;
+
 /**
  * Step 2 of `/agent setup`: each chosen server's tools as off, ask or allow. Everything starts off
  * unless it was set before and the tool is still as reviewed. `confirmWrites` adds the second
- * confirmation that letting a tool that may write run without asking takes.
+ * confirmation that letting a tool that may write run without asking takes; `notice` explains why
+ * the step is shown again.
  */
 export function setupToolsModal(
   metadata: SetupMetadata,
   servers: ToolsStepServer[],
   settings: ReadonlyMap<string, ToolSetting>,
-  confirmWrites: string[] = [],
+  options: { confirmWrites?: string[]; notice?: string; heldBack?: ReadonlySet<string> } = {},
 ): ModalView {
-  let shown = 0;
   const blocks: KnownBlock[] = [];
+  let hidden = 0;
   for (const { connector, tools } of servers) {
+    if (blocks.length + 2 > TOOL_BLOCK_BUDGET) {
+      hidden += tools.length;
+      continue;
+    }
     blocks.push(header(connector.name));
     if (tools.length === 0)
       blocks.push(
         context('No tools seen yet: they appear once someone connects this server. Until then, all are off.'),
       );
     for (const tool of tools) {
-      if (shown >= MAX_TOOLS_SHOWN) break;
-      shown += 1;
-      const setting = settings.get(toolKey(connector.id, tool.name)) ?? 'off';
+      if (blocks.length >= TOOL_BLOCK_BUDGET) {
+        hidden += 1;
+        continue;
+      }
+      const key = toolKey(connector.id, tool.name);
+      const setting = settings.get(key) ?? 'off';
+      const writes = mayWrite(tool.name, connector.readOnlyTools);
       const notes = [
-        mayWrite(tool) ? 'may write' : 'marked read-only',
-        tool.changed ? 'changed since first seen: review it' : undefined,
+        writes ? 'may write' : 'read-only per the catalog',
+        !writes || tool.annotations.readOnlyHint !== true ? undefined : 'the server says read-only',
+        options.heldBack?.has(key) ? 'changed since this agent’s review' : undefined,
       ].filter(Boolean);
+      const choices = (['off', 'ask', 'allow'] as const).map((s) =>
+        option(SETTING_TEXT[s], settingValue(s, tool.hash)),
+      );
       blocks.push(
         input(
-          `${TOOL_BLOCK_PREFIX}${connector.id}:${tool.name}`,
+          toolBlockId(connector.id, tool.name),
           truncate(`${tool.name} (${notes.join(', ')})`, 2000),
           {
             type: 'static_select',
             action_id: INPUT_ACTION,
-            options: (['off', 'ask', 'allow'] as const).map(settingOption),
-            initial_option: settingOption(setting),
+            options: choices,
+            initial_option: option(SETTING_TEXT[setting], settingValue(setting, tool.hash)),
           },
           false,
-          tool.description || undefined,
+          tool.description ? truncate(tool.description, 1900) : undefined,
         ),
       );
     }
   }
-  const hidden = servers.reduce((n, s) => n + s.tools.length, 0) - shown;
   if (hidden > 0) blocks.push(context(`${hidden} more tool(s) are not shown and stay off.`));
+  const confirmWrites = options.confirmWrites ?? [];
   if (confirmWrites.length > 0) {
     blocks.push(
       divider(),
+      section(
+        truncate(
+          `:warning: These tools may write, and you set them to run *without asking anyone*: ${confirmWrites.map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')}`,
+          3000,
+        ),
+      ),
       input(CONFIRM_WRITES_BLOCK, 'Confirm', {
         type: 'checkboxes',
         action_id: INPUT_ACTION,
         options: [
           {
-            text: {
-              type: 'mrkdwn',
-              text: truncate(
-                `Let these tools act *without asking anyone*, although they may write: ${confirmWrites.map((t) => `\`${t}\``).join(', ')}`,
-                150,
-              ),
-            },
-            value: 'confirmed',
+            text: { type: 'plain_text', text: 'Yes, let these tools act without asking' },
+            value: confirmationValue(confirmWrites),
           },
         ],
       }),
@@ -385,7 +446,9 @@ export function setupToolsModal(
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
       section(
-        'Every tool is *off* unless you choose otherwise. *Ask* holds each call for the person’s approval.',
+        options.notice
+          ? `:warning: ${escapeMrkdwn(options.notice)}`
+          : 'Every tool is *off* unless you choose otherwise. *Ask* holds each call for the person’s approval.',
       ),
       ...blocks,
     ],

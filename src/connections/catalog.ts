@@ -35,6 +35,11 @@ export interface Connector {
   name: string;
   mcpServerUrl: string;
   auth: ConnectorAuth;
+  /**
+   * Tools the catalog's author vouches are read-only. Only this list spares a tool the second
+   * confirmation for "allow"; the server's own readOnlyHint is a hint and never relaxes anything.
+   */
+  readOnlyTools?: string[];
   /** Where it came from: the catalog file or the admins' allow list. */
   source: 'file' | 'allow_list' | 'sandbox';
 }
@@ -73,6 +78,7 @@ const fileSchema = z.object({
         id,
         name: z.string().min(1).max(60),
         mcp_server_url: url,
+        read_only_tools: z.array(z.string().min(1).max(128)).max(200).optional(),
         auth: z.discriminatedUnion('type', [
           z.object({ type: z.literal('mcp_oauth'), scopes: z.array(z.string().min(1)).optional() }).strict(),
           z
@@ -152,6 +158,7 @@ export async function loadCatalogFile(file: string, environment: NodeJS.ProcessE
       name: entry.name,
       mcpServerUrl: entry.mcp_server_url,
       auth: resolved,
+      ...(entry.read_only_tools ? { readOnlyTools: entry.read_only_tools } : {}),
       source: 'file',
     };
   });

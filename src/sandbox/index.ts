@@ -37,6 +37,9 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+/** The provider emulators' read tools, vouched for by the sandbox's catalog. */
+const SANDBOX_READ_ONLY_TOOLS = ['search', 'fetch_page'];
+
 export async function startSandbox(options: {
   logger?: Logger;
   clock?: Clock;
@@ -87,6 +90,7 @@ export async function startSandbox(options: {
         name: 'Notion (sandbox)',
         mcpServerUrl: providers.notion.mcpUrl,
         auth: { type: 'mcp_oauth' },
+        readOnlyTools: SANDBOX_READ_ONLY_TOOLS,
         source: 'sandbox',
       },
       {
@@ -104,6 +108,7 @@ export async function startSandbox(options: {
           tokenEndpointAuth: 'client_secret_basic',
           ...github,
         },
+        readOnlyTools: SANDBOX_READ_ONLY_TOOLS,
         source: 'sandbox',
       },
       {

@@ -4,6 +4,7 @@ import { ConnectFlows } from './connect-flows.js';
 import { ConnectHandles } from './connect-handles.js';
 import { Connections } from './connections.js';
 import type { DynamoHandle } from './dynamo.js';
+import { Approvals, Sessions } from './sessions.js';
 import { AllowList, Leases, OAuthClients, WebhookReceipts } from './small-records.js';
 import { ensureTables, type TableNames, tableNames } from './tables.js';
 import { ToolCatalog } from './tool-catalog.js';
@@ -22,6 +23,8 @@ export interface Store {
   readonly allowList: AllowList;
   readonly leases: Leases;
   readonly agents: Agents;
+  readonly sessions: Sessions;
+  readonly approvals: Approvals;
   readonly tables: TableNames;
 }
 
@@ -38,6 +41,8 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     allowList: new AllowList(dynamo, tables.main),
     leases: new Leases(dynamo, tables.main),
     agents: new Agents(dynamo, tables.main),
+    sessions: new Sessions(dynamo, tables.main),
+    approvals: new Approvals(dynamo, tables.main),
     tables,
   };
 }
@@ -55,6 +60,7 @@ export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
+export type { Approval, ApprovalStatus, RunIntent, SessionRecord, SessionStatus } from './sessions.js';
 export type { AllowedServer } from './small-records.js';
 export type { CatalogTool, RecordedListing, SeenTool } from './tool-catalog.js';
 export type { VaultMapping } from './vault-mappings.js';

@@ -86,6 +86,7 @@ export class ToolCatalog {
     const { Items } = await this.dynamo.doc.send(
       new QueryCommand({
         TableName: this.table,
+        ConsistentRead: true,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tool)',
         ExpressionAttributeValues: { ':pk': `SERVER#${serverUrl}`, ':tool': 'TOOL#' },
       }),

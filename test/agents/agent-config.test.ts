@@ -99,10 +99,10 @@ describe('compiling an agent into its Managed Agents payload', () => {
 });
 
 describe('reading tools and changes', () => {
-  test('only a tool marked read-only counts as not writing', () => {
-    expect(mayWrite(tool('x', 'h', { readOnlyHint: true }))).toBe(false);
-    expect(mayWrite(tool('x', 'h', {}))).toBe(true);
-    expect(mayWrite(tool('x', 'h', { readOnlyHint: false, destructiveHint: false }))).toBe(true);
+  test('only the catalog’s own read-only list spares a tool; the server’s readOnlyHint never does', () => {
+    expect(mayWrite('search', ['search', 'fetch'])).toBe(false);
+    expect(mayWrite('create', ['search'])).toBe(true);
+    expect(mayWrite('search')).toBe(true);
   });
 
   test('the diff names each changed field and tool setting, and never the prompt itself', () => {

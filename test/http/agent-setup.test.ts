@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { ToolSetting } from '../../src/agents/agent-config.js';
+import { confirmationValue, settingValue, toolBlockId } from '../../src/blocks/agents.js';
 import { ProviderEmulator } from '../../src/sandbox/provider/emulator.js';
 import { connectLink, runConnect } from '../support/connect.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { eventually, type Harness, startHarness } from '../support/harness.js';
 
 let h: Harness;
 let extra: ProviderEmulator;
@@ -61,6 +63,21 @@ async function submit(userId: string, view: View, stateValues: Record<string, Re
 
 const notionUrl = () => h.sandbox.providers.notion.mcpUrl;
 
+/** The tools step's state for these settings, each made on the tool's current version (others off). */
+async function toolChoices(choices: Record<string, ToolSetting>, seen?: Record<string, string>) {
+  const catalog = await h.store.toolCatalog.list(notionUrl());
+  return Object.fromEntries(
+    catalog.map((t) => [
+      toolBlockId('notion', t.name),
+      select(settingValue(choices[t.name] ?? 'off', seen?.[t.name] ?? t.hash)),
+    ]),
+  );
+}
+
+const confirmed = (tools: string[]) => ({
+  value: { type: 'checkboxes', selected_options: [{ value: confirmationValue(tools) }] },
+});
+
 describe('/agent setup', () => {
   test('creating an agent: basics, then tools, publishes exactly the deny-by-default agent', async () => {
     const basics = await openedBy('U_ADMIN', 'setup');
@@ -74,21 +91,12 @@ describe('/agent setup', () => {
     });
     const tools = (step.json as { response_action: string; view: View }).view;
     expect((step.json as { response_action: string }).response_action).toBe('update');
+    const catalog = await h.store.toolCatalog.list(notionUrl());
     expect(tools.blocks.filter((b) => b.block_id?.startsWith('tool:')).map((b) => b.block_id)).toEqual(
-      expect.arrayContaining([
-        'tool:notion:search',
-        'tool:notion:create_page',
-        'tool:notion:fetch_page',
-        'tool:notion:delete_page',
-      ]),
+      expect.arrayContaining(catalog.map((t) => toolBlockId('notion', t.name))),
     );
     const before = agentRequests().length;
-    const saved = await submit('U_ADMIN', tools, {
-      'tool:notion:search': select('allow'),
-      'tool:notion:create_page': select('ask'),
-      'tool:notion:fetch_page': select('off'),
-      'tool:notion:delete_page': select('off'),
-    });
+    const saved = await submit('U_ADMIN', tools, await toolChoices({ search: 'allow', create_page: 'ask' }));
     expect(saved.json).toEqual({ response_action: 'clear' });
     await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
       String(c.body.text).includes('Saved agent `researcher`'),
@@ -136,12 +144,7 @@ describe('/agent setup', () => {
       agent_access: radio('everyone'),
     });
     const tools = (step.json as { view: View }).view;
-    const choices = {
-      'tool:notion:search': select('allow'),
-      'tool:notion:create_page': select('allow'),
-      'tool:notion:fetch_page': select('off'),
-      'tool:notion:delete_page': select('off'),
-    };
+    const choices = await toolChoices({ search: 'allow', create_page: 'allow' });
     const before = agentRequests().length;
     const first = await submit('U_ADMIN', tools, choices);
     const confirm = first.json as { response_action: string; view: View };
@@ -153,7 +156,7 @@ describe('/agent setup', () => {
 
     const second = await submit('U_ADMIN', confirm.view, {
       ...choices,
-      confirm_writes: { value: { type: 'checkboxes', selected_options: [{ value: 'confirmed' }] } },
+      confirm_writes: confirmed(['create_page']),
     });
     expect(second.json).toEqual({ response_action: 'clear' });
     await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
@@ -175,6 +178,48 @@ describe('/agent setup', () => {
       ],
     });
     expect(stored).toMatchObject({ configVersion: 2, agentVersion: 2 });
+  });
+
+  test('a choice made on a tool version that has since changed is not applied', async () => {
+    const basics = await openedBy('U_ADMIN', 'setup researcher');
+    const step = await submit('U_ADMIN', basics, {
+      agent_model: select('claude-sonnet-4-6'),
+      agent_servers: multi(['notion']),
+      agent_access: radio('everyone'),
+    });
+    const tools = (step.json as { view: View }).view;
+    const before = agentRequests().length;
+    const answer = await submit(
+      'U_ADMIN',
+      tools,
+      await toolChoices({ search: 'allow', fetch_page: 'ask' }, { fetch_page: 'a'.repeat(64) }),
+    );
+    const shown = answer.json as { response_action: string; view: View };
+    expect(shown.response_action).toBe('update');
+    expect(JSON.stringify(shown.view)).toContain(
+      'changed while you were reviewing them, so they are off again: fetch_page',
+    );
+    expect(agentRequests().length).toBe(before);
+  });
+
+  test('the write confirmation covers exactly the tools it named', async () => {
+    const basics = await openedBy('U_ADMIN', 'setup researcher');
+    const step = await submit('U_ADMIN', basics, {
+      agent_model: select('claude-sonnet-4-6'),
+      agent_servers: multi(['notion']),
+      agent_access: radio('everyone'),
+    });
+    const tools = (step.json as { view: View }).view;
+    const before = agentRequests().length;
+    // Confirmed for create_page, but delete_page was also set to allow in the same submission.
+    const answer = await submit('U_ADMIN', tools, {
+      ...(await toolChoices({ search: 'allow', create_page: 'allow', delete_page: 'allow' })),
+      confirm_writes: confirmed(['create_page']),
+    });
+    const asked = answer.json as { response_action: string; view: View };
+    expect(asked.response_action).toBe('update');
+    expect(JSON.stringify(asked.view)).toContain('`create_page`, `delete_page`');
+    expect(agentRequests().length).toBe(before);
   });
 
   test('inline errors for a bad name, an existing name and bad group ids; nothing is published', async () => {
@@ -241,7 +286,7 @@ describe('admins only', () => {
           access: { kind: 'everyone' },
         },
       }),
-      stateValues: { 'tool:notion:delete_page': select('allow') },
+      stateValues: await toolChoices({ delete_page: 'allow' }),
     });
     expect(forgedTools.json).toMatchObject({ response_action: 'errors' });
     const forgedServer = await h.driver.viewSubmission('U_BOB', {
@@ -253,7 +298,24 @@ describe('admins only', () => {
       },
     });
     expect(forgedServer.json).toMatchObject({ response_action: 'errors' });
-    await h.driver.blockAction('U_BOB', { actionId: 'admin_servers_remove', value: 'notion' });
+    await h.store.allowList.add({
+      id: 'kept',
+      name: 'Kept',
+      url: 'https://kept.example/mcp',
+      authType: 'mcp_oauth',
+      addedBy: 'U_ADMIN',
+      addedAt: '2026-11-22T00:00:00.000Z',
+    });
+    before.allowList = await h.store.allowList.list();
+    const refusalsBefore = (await h.store.audit.byPrincipal(`T:${h.sandbox.slack.teamId}:U_BOB`)).length;
+    await h.driver.blockAction('U_BOB', { actionId: 'admin_servers_remove', value: 'kept' });
+    await eventually(
+      async () =>
+        (await h.store.audit.byPrincipal(`T:${h.sandbox.slack.teamId}:U_BOB`)).length > refusalsBefore
+          ? true
+          : undefined,
+      'the refused click',
+    );
     expect(agentRequests().length).toBe(before.agents);
     expect(await h.store.agents.get('researcher')).toEqual(before.stored);
     expect(await h.store.allowList.list()).toEqual(before.allowList);
@@ -286,9 +348,11 @@ describe('/agent servers', () => {
     const updated = added.json as { response_action: string; view: View };
     expect(updated.response_action).toBe('update');
     expect(JSON.stringify(updated.view)).toContain(extra.mcpUrl);
-    expect(await h.store.allowList.list()).toEqual([
-      expect.objectContaining({ id: 'wiki', url: extra.mcpUrl, authType: 'mcp_oauth' }),
-    ]);
+    expect(await h.store.allowList.list()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: 'wiki', url: extra.mcpUrl, authType: 'mcp_oauth' }),
+      ]),
+    );
     expect((await h.services.connections.catalog()).map((c) => c.id)).toContain('wiki');
 
     // Removing it takes it off the list again.
@@ -298,7 +362,48 @@ describe('/agent servers', () => {
       { view: h.sandbox.slack.openViews('U_ADMIN').at(-1) },
     );
     await h.sandbox.slack.waitFor('views.update');
-    expect(await h.store.allowList.list()).toEqual([]);
+    expect((await h.store.allowList.list()).map((server) => server.id)).not.toContain('wiki');
+  });
+});
+
+describe('removing a server agents use', () => {
+  test('is refused with the agents named, and the server stays', async () => {
+    await h.store.allowList.add({
+      id: 'inuse',
+      name: 'In use',
+      url: extra.mcpUrl,
+      authType: 'mcp_oauth',
+      addedBy: 'U_ADMIN',
+      addedAt: '2026-11-22T00:00:00.000Z',
+    });
+    const stored = await h.store.agents.get('researcher');
+    if (!stored) throw new Error('no agent');
+    await h.store.agents.put(
+      {
+        ...stored,
+        configVersion: stored.configVersion + 1,
+        config: {
+          ...stored.config,
+          servers: [...stored.config.servers, { connectorId: 'inuse', url: extra.mcpUrl, tools: {} }],
+        },
+      },
+      stored.configVersion,
+    );
+    const modal = await openedBy('U_ADMIN', 'servers');
+    const updates = h.sandbox.slack.callsTo('views.update').length;
+    await h.driver.blockAction(
+      'U_ADMIN',
+      { actionId: 'admin_servers_remove', value: 'inuse' },
+      { view: h.sandbox.slack.openViews('U_ADMIN').at(-1) },
+    );
+    const update = await h.sandbox.slack.waitFor(
+      'views.update',
+      (c) => h.sandbox.slack.callsTo('views.update').indexOf(c) >= updates,
+    );
+    expect(JSON.stringify(update.body.view)).toContain('is used by researcher');
+    expect((await h.store.allowList.list()).map((server) => server.id)).toContain('inuse');
+    expect(modal.callback_id).toBe('admin_servers');
+    await h.store.agents.put(stored, stored.configVersion + 1).catch(() => undefined);
   });
 });
 

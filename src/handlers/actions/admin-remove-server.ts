@@ -20,7 +20,15 @@ export function adminRemoveServer(services: Services) {
     const principal = principalFromInteraction(body);
     if (!(await isAdmin(services, principal, 'allow list', correlationId))) return;
     const id = action.value ?? '';
-    if (await services.store.allowList.remove(id)) {
+    const server = (await services.store.allowList.list()).find((s) => s.id === id);
+    // A server in use stays: removing it from the list must not leave agents running with it.
+    const users = server
+      ? (await services.agents.list()).filter((a) => a.config.servers.some((s) => s.url === server.url))
+      : [];
+    let notice: string | undefined;
+    if (users.length > 0) {
+      notice = `${server?.name} is used by ${users.map((a) => a.name).join(', ')}; take it out of those agents first.`;
+    } else if (await services.store.allowList.remove(id)) {
       await services.audit.record({
         action: AuditAction.AllowListChanged,
         outcome: 'success',
@@ -31,6 +39,9 @@ export function adminRemoveServer(services: Services) {
       });
     }
     if (body.view)
-      await client.views.update({ view_id: body.view.id, view: serversModal(await serverEntries(services)) });
+      await client.views.update({
+        view_id: body.view.id,
+        view: serversModal(await serverEntries(services), notice),
+      });
   };
 }

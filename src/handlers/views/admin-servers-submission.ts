@@ -63,7 +63,7 @@ export function adminServersSubmission(services: Services) {
     }
     const id = uniqueId(name, new Set(catalog.map((c) => c.id)));
     const now = new Date(services.clock.now()).toISOString();
-    await services.store.allowList.add({
+    const added = await services.store.allowList.add({
       id,
       name,
       url: url.toString(),
@@ -71,6 +71,7 @@ export function adminServersSubmission(services: Services) {
       addedBy: principal.userId,
       addedAt: now,
     });
+    if (!added) return refuse(ServerBlocks.name, 'Another admin just added a server with that name.');
     await services.audit.record({
       action: AuditAction.AllowListChanged,
       outcome: 'success',

@@ -13,10 +13,12 @@ import {
   type Basics,
   BasicsBlocks,
   CONFIRM_WRITES_BLOCK,
+  confirmationValue,
+  readSetting,
   type SetupMetadata,
   setupToolsModal,
-  TOOL_BLOCK_PREFIX,
   type ToolsStepServer,
+  toolBlockId,
   toolKey,
 } from '../../blocks/agents.js';
 import { principalFromInteraction } from '../../identity/principal.js';
@@ -98,6 +100,9 @@ export function adminSetupBasicsSubmission(services: Services) {
             userGroups: groups,
           }
         : { kind: 'everyone' },
+      ...(state.selectedMany(BasicsBlocks.writers).length > 0
+        ? { writers: state.selectedMany(BasicsBlocks.writers) }
+        : {}),
       ...(ceiling !== undefined ? { spendCeilingUsd: ceiling } : {}),
       ...(approvers ? { approverGroup: approvers } : {}),
     };
@@ -114,7 +119,9 @@ export function adminSetupBasicsSubmission(services: Services) {
     const servers = await toolsStepServers(services, serverIds);
     await ack({
       response_action: 'update',
-      view: setupToolsModal(next, servers, reviewedSettings(existing?.config, servers)),
+      view: setupToolsModal(next, servers, reviewedSettings(existing?.config, servers), {
+        heldBack: heldBackTools(existing?.config, servers),
+      }),
     });
   };
 }
@@ -134,24 +141,39 @@ export function adminSetupToolsSubmission(services: Services) {
     const { basics, version } = metadata.data;
     const servers = await toolsStepServers(services, basics.serverIds);
     const state = new ViewState(view.state.values);
-    // Only tools the catalog holds count; a block id naming anything else is ignored.
+    // Only tools the catalog holds count (a block id naming anything else is ignored), and only a
+    // choice made on the tool's current description and schema.
     const settings = new Map<string, ToolSetting>();
-    for (const server of servers) {
-      for (const tool of server.tools) {
-        const chosen = state.selected(`${TOOL_BLOCK_PREFIX}${server.connector.id}:${tool.name}`);
-        if (chosen === 'ask' || chosen === 'allow')
-          settings.set(toolKey(server.connector.id, tool.name), chosen);
+    const stale: string[] = [];
+    for (const { connector, tools } of servers) {
+      for (const tool of tools) {
+        const chosen = readSetting(state.selected(toolBlockId(connector.id, tool.name)), tool.hash);
+        if (chosen === 'stale') stale.push(tool.name);
+        else if (chosen === 'ask' || chosen === 'allow')
+          settings.set(toolKey(connector.id, tool.name), chosen);
       }
     }
-    const unconfirmedWrites = servers.flatMap((s) =>
-      s.tools
-        .filter((t) => settings.get(toolKey(s.connector.id, t.name)) === 'allow' && mayWrite(t))
-        .map((t) => t.name),
-    );
-    if (unconfirmedWrites.length > 0 && !state.selectedMany(CONFIRM_WRITES_BLOCK).includes('confirmed')) {
+    if (stale.length > 0) {
+      const notice = `These tools changed while you were reviewing them, so they are off again: ${stale.join(', ')}. Look again, then save.`;
       return ack({
         response_action: 'update',
-        view: setupToolsModal(metadata.data, servers, settings, unconfirmedWrites),
+        view: setupToolsModal(metadata.data, servers, settings, { notice }),
+      });
+    }
+    const writes = servers.flatMap(({ connector, tools }) =>
+      tools
+        .filter(
+          (t) =>
+            settings.get(toolKey(connector.id, t.name)) === 'allow' &&
+            mayWrite(t.name, connector.readOnlyTools),
+        )
+        .map((t) => t.name),
+    );
+    // The confirmation counts only for exactly the tools it was shown for.
+    if (writes.length > 0 && !state.selectedMany(CONFIRM_WRITES_BLOCK).includes(confirmationValue(writes))) {
+      return ack({
+        response_action: 'update',
+        view: setupToolsModal(metadata.data, servers, settings, { confirmWrites: writes }),
       });
     }
     const { serverIds: _ids, ...rest } = basics;
@@ -210,6 +232,19 @@ async function toolsStepServers(services: Services, serverIds: string[]): Promis
       tools: await services.store.toolCatalog.list(connector.mcpServerUrl),
     })),
   );
+}
+
+/** Tools this agent had on whose description or schema changed since review. */
+function heldBackTools(config: AgentConfig | undefined, servers: ToolsStepServer[]): Set<string> {
+  const held = new Set<string>();
+  for (const server of config?.servers ?? []) {
+    const current = servers.find((s) => s.connector.id === server.connectorId)?.tools ?? [];
+    for (const [tool, choice] of Object.entries(server.tools)) {
+      const seen = current.find((t) => t.name === tool);
+      if (seen && seen.hash !== choice.reviewedHash) held.add(toolKey(server.connectorId, tool));
+    }
+  }
+  return held;
 }
 
 /** Settings carried over from the saved configuration, only for tools still as they were reviewed. */

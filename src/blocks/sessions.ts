@@ -1,0 +1,178 @@
+import type { ActionsBlock, Button, KnownBlock } from '@slack/types';
+import { redact } from '../redact.js';
+import type { Approval, SessionRecord, SessionStatus } from '../store/index.js';
+import { context, escapeMrkdwn, section, truncate } from './elements.js';
+import type { SlackMessage } from './messages.js';
+
+/** Action ids of the session buttons; listeners register on these. */
+export const SessionActions = {
+  Approve: 'session_approve',
+  Deny: 'session_deny',
+  ApproveFor15: 'session_approve_15m',
+  ApproveAll: 'session_approve_all',
+  Stop: 'session_stop',
+  Share: 'session_share',
+  RunWithout: 'session_run_without',
+} as const;
+
+const STATUS_TEXT: Record<SessionStatus, string> = {
+  starting: ':hourglass_flowing_sand: starting',
+  running: ':gear: running',
+  idle: ':white_check_mark: done; reply in this thread to follow up',
+  waiting: ':raised_hand: waiting for your approval',
+  done: ':white_check_mark: done',
+  failed: ':x: stopped',
+};
+
+const button = (actionId: string, text: string, value: string, style?: 'primary' | 'danger'): Button => ({
+  type: 'button',
+  action_id: actionId,
+  text: { type: 'plain_text', text },
+  value,
+  ...(style ? { style } : {}),
+});
+
+/** The thread root in the owner's DM: agent, prompt, status, and Stop while it runs. */
+export function sessionRootMessage(
+  session: Pick<SessionRecord, 'agentName' | 'prompt' | 'status' | 'sessionId'>,
+): SlackMessage {
+  const running =
+    session.status === 'running' || session.status === 'starting' || session.status === 'waiting';
+  const text = `Agent ${session.agentName}: ${STATUS_TEXT[session.status]}`;
+  return {
+    text,
+    blocks: [
+      section(
+        `*${escapeMrkdwn(session.agentName)}* · ${STATUS_TEXT[session.status]}\n>${escapeMrkdwn(truncate(session.prompt, 1500)).replace(/\n/g, '\n>')}`,
+      ),
+      ...(running
+        ? [
+            {
+              type: 'actions',
+              elements: [button(SessionActions.Stop, 'Stop', session.sessionId, 'danger')],
+            } satisfies ActionsBlock,
+          ]
+        : []),
+      context('Runs with *your* connected accounts only. Replies in this thread go to the agent.'),
+    ],
+  };
+}
+
+/** A tool call held for a decision: server, tool and arguments (long values cut, secret-looking ones masked). */
+export function approvalMessage(
+  approval: Pick<Approval, 'approvalId' | 'server' | 'tool'>,
+  input: unknown,
+): SlackMessage {
+  const shown = JSON.stringify(shorten(redact(input)), null, 2);
+  const text = `${approval.server} wants to run ${approval.tool}. Approve?`;
+  return {
+    text,
+    blocks: [
+      section(
+        `:raised_hand: *${escapeMrkdwn(approval.server)}* wants to run *${escapeMrkdwn(approval.tool)}* with:`,
+      ),
+      section(`\`\`\`${truncate(shown, 2800).replace(/```/g, "'''")}\`\`\``),
+      {
+        type: 'actions',
+        block_id: `approval:${approval.approvalId}`,
+        elements: [
+          button(SessionActions.Approve, 'Approve', approval.approvalId, 'primary'),
+          button(SessionActions.Deny, 'Deny', approval.approvalId, 'danger'),
+          button(SessionActions.ApproveFor15, 'Approve for 15 minutes', approval.approvalId),
+        ],
+      },
+      context('“Approve for 15 minutes” lets this tool run without asking in this session for 15 minutes.'),
+    ],
+  };
+}
+
+/** The approval message once decided: the buttons are gone; the outcome and who decided remain. */
+export function decidedMessage(
+  approval: Pick<Approval, 'server' | 'tool' | 'status' | 'decidedBy'>,
+): SlackMessage {
+  const outcome =
+    approval.status === 'allowed'
+      ? `:white_check_mark: Approved by <@${approval.decidedBy}>`
+      : approval.status === 'denied'
+        ? `:no_entry: Denied by <@${approval.decidedBy}>`
+        : ':hourglass: Expired: nobody decided in time, so it was denied';
+  const text = `${approval.server} ${approval.tool}: ${outcome}`;
+  return {
+    text,
+    blocks: [section(`*${escapeMrkdwn(approval.server)}* · *${escapeMrkdwn(approval.tool)}*: ${outcome}`)],
+  };
+}
+
+export function approveAllMessage(sessionId: string, count: number): SlackMessage {
+  const text = `${count} tool calls are waiting for you.`;
+  return {
+    text,
+    blocks: [
+      section(text),
+      {
+        type: 'actions',
+        elements: [button(SessionActions.ApproveAll, `Approve all ${count}`, sessionId, 'primary')],
+      },
+    ],
+  };
+}
+
+export function resultShareMessage(sessionId: string): SlackMessage {
+  const text = 'Done. Share the result with the channel you ran it in?';
+  return {
+    text,
+    blocks: [
+      section(text),
+      { type: 'actions', elements: [button(SessionActions.Share, 'Share to channel', sessionId)] },
+    ],
+  };
+}
+
+export function missingConnectionsMessage(
+  agentName: string,
+  missing: Array<{ name: string; link?: string }>,
+  intentId: string,
+): SlackMessage {
+  const text = `${agentName} uses ${missing.map((m) => m.name).join(', ')}, which you have not connected.`;
+  const blocks: KnownBlock[] = [
+    section(
+      `*${escapeMrkdwn(agentName)}* uses ${missing.map((m) => `*${escapeMrkdwn(m.name)}*`).join(', ')}, which you have not connected. Agents only ever use *your own* accounts.`,
+    ),
+    {
+      type: 'actions',
+      elements: [
+        ...missing.flatMap((m) =>
+          m.link
+            ? [
+                {
+                  type: 'button',
+                  action_id: 'connect_open_link',
+                  text: { type: 'plain_text', text: `Connect ${truncate(m.name, 60)}` },
+                  url: m.link,
+                  value: m.name,
+                } satisfies Button,
+              ]
+            : [],
+        ),
+        button(SessionActions.RunWithout, 'Run without them', intentId),
+      ],
+    },
+  ];
+  return { text, blocks };
+}
+
+export function plainMessage(text: string): SlackMessage {
+  return { text, blocks: [section(escapeMrkdwn(text))] };
+}
+
+/** Long strings cut to 200 characters, deep structures flattened, so an approval fits a message. */
+function shorten(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return truncate(value, 200);
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.slice(0, 20).map((v) => shorten(v, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value)
+      .slice(0, 30)
+      .map(([k, v]) => [k, shorten(v, depth + 1)]),
+  );
+}
