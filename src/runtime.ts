@@ -17,6 +17,9 @@ import { type IdSource, randomIds } from './ids.js';
 import type { Logger } from './logger.js';
 import { type Sandbox, startSandbox } from './sandbox/index.js';
 import type { Services } from './services.js';
+import { ApprovalService } from './sessions/approvals.js';
+import { RelayManager } from './sessions/relay.js';
+import { SessionService } from './sessions/session-service.js';
 import { type DynamoHandle, openDynamo, openStore, type Store } from './store/index.js';
 import { VaultService } from './vaults/vault-service.js';
 
@@ -37,6 +40,9 @@ export interface ServiceParts {
   allowPrivateNetwork: boolean;
   /** How long a provider may take to answer (default 10 s). */
   outboundTimeoutMs?: number;
+  /** Where sessions run, and the agent `/agent run` uses when none is named. */
+  environmentId?: string;
+  defaultAgent?: string;
   /** Sign in with Slack; without it no connect flow can start. */
   signIn?: SlackSignInSettings;
   webhookSigningKey?: string;
@@ -83,11 +89,31 @@ export function buildServices(parts: ServiceParts): Services {
     logger,
     publicBaseUrl,
   });
+  const approvals = new ApprovalService({ store, anthropic, slack, audit, clock, ids, logger });
+  const relays = new RelayManager({ store, anthropic, slack, approvals, connections, clock, ids, logger });
+  const sessions = new SessionService({
+    store,
+    anthropic,
+    slack,
+    agents,
+    connections,
+    vaults,
+    relays,
+    audit,
+    clock,
+    ids,
+    logger,
+    ...(parts.environmentId ? { environmentId: parts.environmentId } : {}),
+    ...(parts.defaultAgent ? { defaultAgent: parts.defaultAgent } : {}),
+  });
   return {
     store,
     anthropic,
     slack,
     http,
+    sessions,
+    approvals,
+    relays,
     vaults,
     connections,
     notices,
@@ -156,6 +182,8 @@ export async function startRuntime(
       logger,
       connectors,
       admins: config.admins,
+      ...(config.defaultAgent ? { defaultAgent: config.defaultAgent } : {}),
+      ...(await environmentFor(config, anthropic, sandbox)),
       publicBaseUrl,
       allowPrivateNetwork: config.allowPrivateNetwork,
       ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
@@ -172,6 +200,14 @@ export async function startRuntime(
           host: config.mode === 'live' ? '0.0.0.0' : '127.0.0.1',
         });
     opened.push(deputy);
+    // Held tool calls nobody decided expire into denies.
+    const sweep = setInterval(
+      () => void services.approvals.expireDue('sweep').catch(() => 0),
+      EXPIRY_SWEEP_MS,
+    );
+    sweep.unref();
+    opened.push({ close: async () => clearInterval(sweep) });
+    opened.push({ close: () => services.relays.close() });
     return { deputy, sandbox, services, close: () => closeAll(opened) };
   } catch (error) {
     await closeAll(opened);
@@ -181,6 +217,17 @@ export async function startRuntime(
 
 async function closeAll(resources: Array<{ close(): Promise<void> }>): Promise<void> {
   for (const resource of [...resources].reverse()) await resource.close().catch(() => undefined);
+}
+
+/** How often undecided approvals are checked for expiry. */
+const EXPIRY_SWEEP_MS = 30_000;
+
+/** Sessions need an environment: the configured one, or one the sandbox makes. */
+async function environmentFor(config: Config, anthropic: Anthropic, sandbox: Sandbox | undefined) {
+  if (config.anthropic?.environmentId) return { environmentId: config.anthropic.environmentId };
+  if (!sandbox) return {};
+  const environment = await anthropic.beta.environments.create({ name: `deputy-sandbox-${Date.now()}` });
+  return { environmentId: environment.id };
 }
 
 function signInSettings(config: Config, sandbox: Sandbox | undefined): { signIn?: SlackSignInSettings } {

@@ -10,6 +10,9 @@ import type { SlackConnectionNotices } from './connections/slack-notices.js';
 import type { AdminDirectory } from './identity/admins.js';
 import type { IdSource } from './ids.js';
 import type { Logger } from './logger.js';
+import type { ApprovalService } from './sessions/approvals.js';
+import type { RelayManager } from './sessions/relay.js';
+import type { SessionService } from './sessions/session-service.js';
 import type { Store } from './store/index.js';
 import type { VaultService } from './vaults/vault-service.js';
 
@@ -27,6 +30,9 @@ export interface Services {
   connectFlows: ConnectFlowService;
   admins: AdminDirectory;
   agents: AgentService;
+  sessions: SessionService;
+  approvals: ApprovalService;
+  relays: RelayManager;
   audit: AuditLog;
   clock: Clock;
   ids: IdSource;

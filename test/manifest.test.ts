@@ -35,7 +35,10 @@ test('the manifest sends /agent, interactivity and events to the events route th
 });
 
 test('the manifest subscribes to exactly the events the app listens to', () => {
-  const listened = [...listeners.matchAll(/app\.event\('([a-z_]+)'/g)].map((m) => m[1]);
+  // A `message` listener needs Slack's per-conversation-type subscriptions.
+  const listened = [...listeners.matchAll(/app\.event\('([a-z_]+)'/g)].flatMap((m) =>
+    m[1] === 'message' ? ['message.channels', 'message.groups', 'message.im'] : [m[1]],
+  );
   expect(manifest.settings.event_subscriptions.bot_events).toEqual(listened);
   expect(manifest.features.app_home.home_tab_enabled).toBe(true);
 });
@@ -49,11 +52,15 @@ test('Sign in with Slack redirects to the app’s callback route', () => {
 
 test('the manifest asks for the bot scopes the app uses and no others', () => {
   // commands: /agent; chat:write: chat.postMessage/postEphemeral; im:write: conversations.open for DMs;
-  // users:read: users.info for admin checks; usergroups:read: usergroups.users.list for run access.
+  // users:read: users.info for admin checks; usergroups:read: usergroups.users.list for run access;
+  // channels:history, groups:history, im:history: the message events a session's threads need.
   // views.open, views.update and views.publish need no scope of their own.
   expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
+    'channels:history',
     'chat:write',
     'commands',
+    'groups:history',
+    'im:history',
     'im:write',
     'usergroups:read',
     'users:read',

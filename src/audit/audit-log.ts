@@ -24,6 +24,10 @@ export const AuditAction = {
   AllowListChanged: 'allow_list.changed',
   AgentSaved: 'agent.saved',
   AgentToolsHeldBack: 'agent.tools_held_back',
+  SessionCreated: 'session.created',
+  SessionSteerRefused: 'session.steer_refused',
+  ApprovalRefused: 'approval.refused',
+  ApprovalDecided: 'approval.decided',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 

@@ -10,6 +10,11 @@ export interface SlackMessage {
 
 /** The commands that exist today; each new subcommand adds its line here. */
 const COMMANDS: Array<[usage: string, what: string]> = [
+  [
+    '/agent run [--agent NAME] PROMPT',
+    'run an agent with your own connected accounts; output goes to your DM with Deputy',
+  ],
+  ['/agent sessions', 'your recent sessions and where they are'],
   ['/agent connect', 'connect your own accounts (Notion, GitHub, …) for agents to use on your behalf'],
   ['/agent status', 'who you are to Deputy, your credential vault, and your connections'],
   ['/agent agents', 'the agents you can run, their servers and what each tool may do'],

@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Principal } from '../identity/principal.js';
 import { applied, type DynamoHandle, epochSeconds } from './dynamo.js';
 import { EXPIRY_ATTRIBUTE } from './tables.js';
@@ -10,6 +10,8 @@ import { EXPIRY_ATTRIBUTE } from './tables.js';
  */
 export interface RunIntent {
   intentId: string;
+  /** The Slack request's trigger id: the same delivery twice is one intent. */
+  dedupeKey: string;
   principal: Principal;
   agentName: string;
   prompt: string;
@@ -42,6 +44,8 @@ export interface SessionRecord {
   cursor?: string;
   /** The channel message the result was shared as, if it was. */
   sharedTs?: string;
+  /** The agent's last message, for sharing. */
+  resultText?: string;
 }
 
 export type ApprovalStatus = 'pending' | 'allowed' | 'denied' | 'expired';
@@ -180,9 +184,19 @@ export class Sessions {
     return (Items ?? []).map((item) => strip(item) as unknown as SessionRecord);
   }
 
+  /** Lets replies in another thread (a shared result) find the session. */
+  async indexThread(channelId: string, threadTs: string, sessionId: string): Promise<void> {
+    await this.dynamo.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `THREAD#${channelId}#${threadTs}`, sk: 'THREAD', sessionId },
+      }),
+    );
+  }
+
   async update(
     sessionId: string,
-    fields: Partial<Pick<SessionRecord, 'status' | 'cursor' | 'sharedTs'>>,
+    fields: Partial<Pick<SessionRecord, 'status' | 'cursor' | 'sharedTs' | 'resultText'>>,
   ): Promise<void> {
     const names = Object.keys(fields);
     if (names.length === 0) return;
@@ -221,6 +235,14 @@ export class Approvals {
       ),
     );
     if (!once) return false;
+    if (approval.status === 'pending') {
+      await this.dynamo.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...pendingKey(approval), approvalId: approval.approvalId },
+        }),
+      );
+    }
     await this.dynamo.doc.send(
       new PutCommand({
         TableName: this.table,
@@ -285,6 +307,24 @@ export class Approvals {
     );
   }
 
+  /** Pending approvals whose time ran out before `nowMs`. */
+  async expiredBefore(nowMs: number): Promise<string[]> {
+    const { Items } = await this.dynamo.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk < :now',
+        ExpressionAttributeValues: { ':pk': 'PENDINGAPPROVALS', ':now': String(nowMs).padStart(15, '0') },
+        ConsistentRead: true,
+      }),
+    );
+    return (Items ?? []).map((item) => String(item.approvalId));
+  }
+
+  /** Drops a decided approval from the pending index. */
+  async settled(approval: Pick<Approval, 'approvalId' | 'expiresAtMs'>): Promise<void> {
+    await this.dynamo.doc.send(new DeleteCommand({ TableName: this.table, Key: pendingKey(approval) }));
+  }
+
   async setMessage(approvalId: string, messageTs: string): Promise<void> {
     await this.dynamo.doc.send(
       new UpdateCommand({
@@ -322,6 +362,11 @@ export class Approvals {
     return Number(Item?.untilMs ?? 0) > nowMs;
   }
 }
+
+const pendingKey = (approval: Pick<Approval, 'approvalId' | 'expiresAtMs'>) => ({
+  pk: 'PENDINGAPPROVALS',
+  sk: `${String(approval.expiresAtMs).padStart(15, '0')}#${approval.approvalId}`,
+});
 
 function strip(item: Record<string, unknown>): Record<string, unknown> {
   const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, [EXPIRY_ATTRIBUTE]: _ttl, ...rest } = item;

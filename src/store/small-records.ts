@@ -143,8 +143,10 @@ export class Leases {
             untilMs: nowMs + ttlMs,
             [EXPIRY_ATTRIBUTE]: epochSeconds(nowMs + ttlMs),
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR untilMs < :now',
-          ExpressionAttributeValues: { ':now': nowMs },
+          // Free, expired, or already this owner's (a renewal).
+          ConditionExpression: 'attribute_not_exists(pk) OR untilMs < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': nowMs, ':owner': owner },
         }),
       ),
     );

@@ -16,6 +16,8 @@ import { serverEntries } from './agent/admin-views.js';
 import { agentsList } from './agent/agents.js';
 import { agentConnect } from './agent/connect.js';
 import { MAX_COMMAND_TEXT, parseAgentCommand } from './agent/parse.js';
+import { agentRun } from './agent/run.js';
+import { agentSessions } from './agent/sessions.js';
 import { agentStatus } from './agent/status.js';
 
 /**
@@ -55,6 +57,15 @@ export function agentCommand(services: Services) {
             return agentConnect(services, principal, body.response_url, correlationId);
           case 'agents':
             return agentsList(services, principal, body.channel_id);
+          case 'run':
+            return agentRun(
+              services,
+              principal,
+              { text: subcommand.rest, channelId: body.channel_id, triggerId: body.trigger_id },
+              correlationId,
+            );
+          case 'sessions':
+            return agentSessions(services, principal);
           case 'servers':
           case 'setup': {
             if (!(await isAdmin(services, principal, `/agent ${subcommand.name}`, correlationId)))

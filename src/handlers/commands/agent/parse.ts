@@ -7,6 +7,8 @@ export type AgentSubcommand =
   | { name: 'connect' }
   | { name: 'servers' }
   | { name: 'agents' }
+  | { name: 'run'; rest: string }
+  | { name: 'sessions' }
   | { name: 'setup'; agentName?: string }
   | { name: 'unknown'; word: string }
   | { name: 'too_long'; length: number };
@@ -27,6 +29,10 @@ export function parseAgentCommand(text: string): AgentSubcommand {
       return { name: 'servers' };
     case 'agents':
       return { name: 'agents' };
+    case 'run':
+      return { name: 'run', rest: text.trim().slice(word.length).trim() };
+    case 'sessions':
+      return { name: 'sessions' };
     case 'setup': {
       const agentName = text.trim().split(/\s+/)[1];
       return agentName ? { name: 'setup', agentName } : { name: 'setup' };

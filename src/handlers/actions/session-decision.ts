@@ -1,0 +1,55 @@
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { SessionActions } from '../../blocks/sessions.js';
+import { principalFromInteraction } from '../../identity/principal.js';
+import type { Services } from '../../services.js';
+import type { Decision, DecisionOutcome } from '../../sessions/approvals.js';
+
+const DECISIONS: Record<string, Decision> = {
+  [SessionActions.Approve]: 'allow',
+  [SessionActions.Deny]: 'deny',
+  [SessionActions.ApproveFor15]: 'allow_15m',
+};
+
+const REPLIES: Record<Exclude<DecisionOutcome, 'decided'>, string> = {
+  already_decided: 'This was already decided.',
+  not_allowed:
+    'Only the person who started this session (or the agent’s approver group) can decide. Nothing was changed.',
+  unknown: 'This request is no longer known.',
+};
+
+/**
+ * Approve, Deny, Approve for 15 minutes, and Approve all. Who clicked comes from the signed payload;
+ * the button only names the approval (or session), never a person.
+ */
+export function sessionDecision(services: Services) {
+  return async ({
+    ack,
+    body,
+    action,
+    respond,
+    context,
+  }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
+    await ack();
+    const correlationId = String(context.correlationId);
+    const clicker = principalFromInteraction(body);
+    const value = action.value ?? '';
+    const outcome =
+      action.action_id === SessionActions.ApproveAll
+        ? await services.approvals.approveAll(value, clicker, correlationId)
+        : await services.approvals.decide(
+            value,
+            clicker,
+            DECISIONS[action.action_id] ?? 'deny',
+            correlationId,
+          );
+    if (outcome !== 'decided') {
+      await respond({ response_type: 'ephemeral', replace_original: false, text: REPLIES[outcome] }).catch(
+        () => undefined,
+      );
+      return;
+    }
+    const approval =
+      action.action_id === SessionActions.ApproveAll ? undefined : await services.store.approvals.get(value);
+    services.relays.ensure(approval?.sessionId ?? value);
+  };
+}

@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { WebClient } from '@slack/web-api';
+import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import { approvalMessage, decidedMessage } from '../blocks/sessions.js';
+import type { Clock } from '../clock.js';
+import { type Principal, principalKey } from '../identity/principal.js';
+import type { IdSource } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { Approval, SessionRecord, Store } from '../store/index.js';
+
+/** How long a held tool call waits for a decision, and how long "approve for 15 minutes" lasts. */
+export const APPROVAL_TTL_MS = 15 * 60 * 1000;
+export const STANDING_GRANT_MS = 15 * 60 * 1000;
+
+export type Decision = 'allow' | 'deny' | 'allow_15m';
+export type DecisionOutcome = 'decided' | 'already_decided' | 'not_allowed' | 'unknown';
+
+/** A tool call the agent wants to make, as the session's event stream reports it. */
+export interface HeldToolCall {
+  id: string;
+  name: string;
+  mcp_server_name: string;
+  input: unknown;
+}
+
+export interface ApprovalServiceOptions {
+  store: Store;
+  anthropic: Anthropic;
+  slack: WebClient;
+  audit: AuditLog;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+}
+
+/**
+ * Human approval of held tool calls (DESIGN.md §5): only the session's owner, or the agent's
+ * approver group, decides; a decision is one conditional write followed by exactly one
+ * `user.tool_confirmation`; an undecided call expires into a deny.
+ */
+export class ApprovalService {
+  constructor(private readonly deps: ApprovalServiceOptions) {}
+
+  /** A held call: allowed at once under a standing grant, otherwise put to the owner with buttons. */
+  async request(session: SessionRecord, call: HeldToolCall, correlationId: string): Promise<void> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const granted = await store.approvals.hasGrant(session.sessionId, call.mcp_server_name, call.name, now);
+    const approval: Approval = {
+      approvalId: this.deps.ids.next('apr'),
+      sessionId: session.sessionId,
+      toolUseId: call.id,
+      server: call.mcp_server_name,
+      tool: call.name,
+      argumentsHash: hashArguments(call.input),
+      status: granted ? 'allowed' : 'pending',
+      channelId: session.dmChannelId,
+      expiresAtMs: now + APPROVAL_TTL_MS,
+      ...(granted ? { decidedBy: 'standing-grant', decidedAt: new Date(now).toISOString() } : {}),
+    };
+    // A relay that resumes after a restart sees the call again: it is asked about once.
+    if (!(await store.approvals.create(approval))) return;
+    if (granted) {
+      await this.confirm(session, [approval], 'allow', 'your 15-minute approval', correlationId);
+      await this.post(session, {
+        text: `Ran ${approval.server} ${approval.tool} under your 15-minute approval.`,
+      });
+      return;
+    }
+    const posted = await this.post(session, approvalMessage(approval, call.input));
+    if (posted) await store.approvals.setMessage(approval.approvalId, posted);
+  }
+
+  /** A click on Approve, Deny or Approve for 15 minutes. */
+  async decide(
+    approvalId: string,
+    clicker: Principal,
+    decision: Decision,
+    correlationId: string,
+  ): Promise<DecisionOutcome> {
+    const approval = await this.deps.store.approvals.get(approvalId);
+    const session = approval ? await this.deps.store.sessions.get(approval.sessionId) : undefined;
+    if (!approval || !session) return 'unknown';
+    if (!(await this.mayDecide(session, clicker))) {
+      await this.deps.audit.record({
+        action: AuditAction.ApprovalRefused,
+        outcome: 'refused',
+        principal: clicker,
+        target: approval.approvalId,
+        correlationId,
+        details: { session: session.sessionId, owner: session.principalKey },
+      });
+      return 'not_allowed';
+    }
+    const won = await this.settle(approval, decision === 'deny' ? 'denied' : 'allowed', clicker.userId);
+    if (!won) return 'already_decided';
+    if (decision === 'allow_15m') {
+      await this.deps.store.approvals.grant(
+        session.sessionId,
+        approval.server,
+        approval.tool,
+        this.deps.clock.now() + STANDING_GRANT_MS,
+      );
+    }
+    await this.confirm(
+      session,
+      [approval],
+      decision === 'deny' ? 'deny' : 'allow',
+      `<@${clicker.userId}>`,
+      correlationId,
+      clicker,
+    );
+    await this.showDecided({
+      ...approval,
+      status: decision === 'deny' ? 'denied' : 'allowed',
+      decidedBy: clicker.userId,
+    });
+    return 'decided';
+  }
+
+  /** "Approve all": every pending call of the session that this person may decide, in one confirmation. */
+  async approveAll(sessionId: string, clicker: Principal, correlationId: string): Promise<DecisionOutcome> {
+    const session = await this.deps.store.sessions.get(sessionId);
+    if (!session) return 'unknown';
+    if (!(await this.mayDecide(session, clicker))) return 'not_allowed';
+    const pending = (await this.deps.store.approvals.forSession(sessionId)).filter(
+      (a) => a.status === 'pending',
+    );
+    const won: Approval[] = [];
+    for (const approval of pending)
+      if (await this.settle(approval, 'allowed', clicker.userId)) won.push(approval);
+    if (won.length === 0) return 'already_decided';
+    await this.confirm(session, won, 'allow', `<@${clicker.userId}>`, correlationId, clicker);
+    for (const approval of won)
+      await this.showDecided({ ...approval, status: 'allowed', decidedBy: clicker.userId });
+    return 'decided';
+  }
+
+  /** Pending calls whose time ran out become denies, each with a message saying so. */
+  async expireDue(correlationId: string): Promise<number> {
+    const due = await this.deps.store.approvals.expiredBefore(this.deps.clock.now());
+    let expired = 0;
+    for (const approvalId of due) {
+      const approval = await this.deps.store.approvals.get(approvalId);
+      const session = approval ? await this.deps.store.sessions.get(approval.sessionId) : undefined;
+      if (!approval || !session || !(await this.settle(approval, 'expired', 'deputy'))) continue;
+      await this.confirm(session, [approval], 'deny', 'nobody in time', correlationId);
+      await this.showDecided({ ...approval, status: 'expired' });
+      expired += 1;
+    }
+    return expired;
+  }
+
+  private async mayDecide(session: SessionRecord, clicker: Principal): Promise<boolean> {
+    if (principalKey(clicker) === session.principalKey) return true;
+    if (!session.approverGroup) return false;
+    const members = await this.deps.slack.usergroups.users
+      .list({ usergroup: session.approverGroup })
+      .catch(() => undefined);
+    return members?.users?.includes(clicker.userId) ?? false;
+  }
+
+  /** The one decision: a conditional write, then the approval leaves the pending index. */
+  private async settle(
+    approval: Approval,
+    status: 'allowed' | 'denied' | 'expired',
+    by: string,
+  ): Promise<boolean> {
+    const won = await this.deps.store.approvals.decide(
+      approval.approvalId,
+      status,
+      by,
+      new Date(this.deps.clock.now()).toISOString(),
+    );
+    if (won) await this.deps.store.approvals.settled(approval);
+    return won;
+  }
+
+  /** Audited first (an effect that cannot be audited is not sent), then one confirmation for all of them. */
+  private async confirm(
+    session: SessionRecord,
+    approvals: Approval[],
+    result: 'allow' | 'deny',
+    decidedBy: string,
+    correlationId: string,
+    clicker?: Principal,
+  ): Promise<void> {
+    for (const approval of approvals) {
+      await this.deps.audit.record({
+        action: AuditAction.ApprovalDecided,
+        outcome: 'success',
+        ...(clicker ? { principal: clicker } : {}),
+        target: approval.toolUseId,
+        correlationId,
+        details: {
+          session: session.sessionId,
+          tool: `${approval.server}.${approval.tool}`,
+          result,
+          decidedBy,
+          arguments: approval.argumentsHash,
+        },
+      });
+    }
+    await this.deps.anthropic.beta.sessions.events.send(session.sessionId, {
+      events: approvals.map((approval) =>
+        result === 'allow'
+          ? {
+              type: 'user.tool_confirmation' as const,
+              tool_use_id: approval.toolUseId,
+              result: 'allow' as const,
+            }
+          : {
+              type: 'user.tool_confirmation' as const,
+              tool_use_id: approval.toolUseId,
+              result: 'deny' as const,
+              deny_message: `Denied in Slack by ${decidedBy}.`,
+            },
+      ),
+    });
+  }
+
+  private async showDecided(approval: Approval): Promise<void> {
+    if (!approval.messageTs) return;
+    await this.deps.slack.chat
+      .update({ channel: approval.channelId, ts: approval.messageTs, ...decidedMessage(approval) })
+      .catch((error: unknown) =>
+        this.deps.logger.warn('approval message not updated', { error: String(error) }),
+      );
+  }
+
+  private async post(
+    session: SessionRecord,
+    message: { text: string; blocks?: unknown[] },
+  ): Promise<string | undefined> {
+    const posted = await this.deps.slack.chat.postMessage({
+      channel: session.dmChannelId,
+      thread_ts: session.threadTs,
+      text: message.text,
+      ...(message.blocks ? { blocks: message.blocks as never } : {}),
+    });
+    return posted.ts;
+  }
+}
+
+/** What the person was shown, fingerprinted: canonical JSON (sorted keys) of the arguments. */
+export function hashArguments(input: unknown): string {
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.entries(value)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, v]) => [k, canonical(v)]),
+          )
+        : value;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(input) ?? null))
+    .digest('hex');
+}

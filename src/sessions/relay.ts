@@ -1,0 +1,292 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { WebClient } from '@slack/web-api';
+import {
+  approveAllMessage,
+  plainMessage,
+  resultShareMessage,
+  sessionRootMessage,
+} from '../blocks/sessions.js';
+import type { Clock } from '../clock.js';
+import type { ConnectionsService } from '../connections/connections-service.js';
+import type { IdSource } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { SessionRecord, SessionStatus, Store } from '../store/index.js';
+import type { ApprovalService, HeldToolCall } from './approvals.js';
+
+/** How long a relay's lease lasts without renewal; another process may take over after that. */
+const LEASE_MS = 30_000;
+/** Progress lines are gathered and written at most this often (Slack allows about one message a second). */
+const PROGRESS_FLUSH_MS = 1000;
+
+export interface RelayDeps {
+  store: Store;
+  anthropic: Anthropic;
+  slack: WebClient;
+  approvals: ApprovalService;
+  connections: ConnectionsService;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+}
+
+type SessionEvent = { id?: string; type: string } & Record<string, unknown>;
+
+/**
+ * Runs one relay per session in this process, and lets a stop wait for them. Which process relays a
+ * session is decided by a lease in the store, so replicas can run side by side.
+ */
+export class RelayManager {
+  private readonly running = new Map<string, { done: Promise<void>; stop: AbortController }>();
+
+  constructor(private readonly deps: RelayDeps) {}
+
+  /** Starts relaying the session here unless this process already is. */
+  ensure(sessionId: string): void {
+    if (this.running.has(sessionId)) return;
+    const stop = new AbortController();
+    const done = new SessionRelay(this.deps, sessionId, stop.signal)
+      .run()
+      .catch((error: unknown) => this.deps.logger.error('relay failed', { sessionId, error: String(error) }))
+      .finally(() => this.running.delete(sessionId));
+    this.running.set(sessionId, { done, stop });
+  }
+
+  /** Resolves when no relay is running (tests wait on this; so does a stop). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  /** Stops every relay (their leases are released; another process resumes from the cursor). */
+  async close(): Promise<void> {
+    for (const relay of this.running.values()) relay.stop.abort();
+    await this.idle();
+  }
+}
+
+/**
+ * Relays one session's events into its Slack thread: history first (after the stored cursor), then
+ * the live stream, each event once, the cursor saved after each. Ends when the turn ends; approvals,
+ * follow-ups and restarts start it again.
+ */
+class SessionRelay {
+  private readonly owner: string;
+  private progress: string[] = [];
+  private progressTs: string | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: RelayDeps,
+    private readonly sessionId: string,
+    private readonly signal: AbortSignal,
+  ) {
+    this.owner = deps.ids.next('relay');
+  }
+
+  async run(): Promise<void> {
+    const { store, clock } = this.deps;
+    const lease = `relay#${this.sessionId}`;
+    if (!(await store.leases.acquire(lease, this.owner, clock.now(), LEASE_MS))) return;
+    const renew = setInterval(
+      () => void store.leases.acquire(lease, this.owner, clock.now(), LEASE_MS).catch(() => false),
+      LEASE_MS / 3,
+    );
+    const stream = await this.deps.anthropic.beta.sessions.events.stream(
+      this.sessionId,
+      {},
+      { signal: this.signal },
+    );
+    try {
+      let session = await store.sessions.get(this.sessionId);
+      if (!session) return;
+      // Open the stream first, then read the history: nothing falls between the two.
+      const seen = new Set<string>();
+      const history: SessionEvent[] = [];
+      for await (const event of this.deps.anthropic.beta.sessions.events.list(this.sessionId, {
+        limit: 1000,
+      })) {
+        history.push(event as unknown as SessionEvent);
+      }
+      const resumeAt = session.cursor ? history.findIndex((e) => e.id === session?.cursor) : -1;
+      for (const [index, event] of history.entries()) {
+        if (event.id) seen.add(event.id);
+        if (index <= resumeAt) continue;
+        const result = await this.handle(session, event);
+        session = result.session;
+        if (result.ended) return;
+      }
+      for await (const raw of stream) {
+        const event = raw as unknown as SessionEvent;
+        if (!event.id || seen.has(event.id)) continue;
+        seen.add(event.id);
+        const result = await this.handle(session, event);
+        session = result.session;
+        if (result.ended) return;
+      }
+    } catch (error) {
+      if (!this.signal.aborted) throw error;
+    } finally {
+      clearInterval(renew);
+      stream.controller.abort();
+      await this.flushProgress();
+      await store.leases.release(lease, this.owner);
+    }
+  }
+
+  /** One event into Slack; the cursor moves past it. Returns whether the turn is over. */
+  private async handle(
+    session: SessionRecord,
+    event: SessionEvent,
+  ): Promise<{ session: SessionRecord; ended: boolean }> {
+    let ended = false;
+    let next = session;
+    switch (event.type) {
+      case 'agent.message': {
+        const text = textOf(event.content);
+        if (text) {
+          await this.flushProgress();
+          await this.reply(session, { text, blocks: plainMessage(text).blocks });
+          next = { ...next, resultText: text.slice(0, 3000) };
+          await this.deps.store.sessions.update(session.sessionId, { resultText: next.resultText });
+        }
+        break;
+      }
+      case 'agent.mcp_tool_use': {
+        const call = event as unknown as HeldToolCall & { evaluated_permission?: string };
+        if (call.evaluated_permission === 'ask')
+          await this.deps.approvals.request(session, call, event.id ?? session.sessionId);
+        else this.note(`Used \`${call.mcp_server_name}.${call.name}\``);
+        break;
+      }
+      case 'agent.mcp_tool_result':
+        if (event.is_error) this.note('A tool call failed or was denied.');
+        break;
+      case 'session.error':
+        await this.flushProgress();
+        await this.reportError(session, event);
+        break;
+      case 'session.status_running':
+        next = await this.setStatus(next, 'running');
+        break;
+      case 'session.status_idle': {
+        const reason = (event.stop_reason as { type?: string; event_ids?: string[] } | undefined) ?? {};
+        if (reason.type === 'requires_action') {
+          next = await this.setStatus(next, 'waiting');
+          if ((reason.event_ids?.length ?? 0) > 1)
+            await this.reply(session, approveAllMessage(session.sessionId, reason.event_ids?.length ?? 0));
+        } else {
+          await this.flushProgress();
+          next = await this.setStatus(next, 'idle');
+          if (session.channelId !== session.dmChannelId && !session.channelId.startsWith('D')) {
+            await this.reply(session, resultShareMessage(session.sessionId));
+          }
+          ended = true;
+        }
+        break;
+      }
+      case 'session.status_terminated':
+      case 'session.deleted':
+        next = await this.setStatus(next, 'done');
+        ended = true;
+        break;
+      default:
+        break;
+    }
+    if (event.id) {
+      await this.deps.store.sessions.update(session.sessionId, { cursor: event.id });
+      next = { ...next, cursor: event.id };
+    }
+    return { session: next, ended };
+  }
+
+  private async reportError(session: SessionRecord, event: SessionEvent): Promise<void> {
+    const error = (event.error ?? {}) as { type?: string; message?: string; mcp_server_name?: string };
+    if (error.type === 'mcp_authentication_failed_error' && error.mcp_server_name) {
+      const connector = await this.deps.connections.connector(error.mcp_server_name);
+      if (connector) {
+        const link = await this.deps.connections.mintLink(session.principal, connector.id);
+        await this.reply(session, {
+          text: `${connector.name} did not accept your connection. Reconnect it, then reply here to try again.`,
+          blocks: [
+            ...plainMessage(
+              `${connector.name} did not accept your connection. Reconnect it, then reply here to try again.`,
+            ).blocks,
+            {
+              type: 'actions',
+              elements: [
+                {
+                  type: 'button',
+                  action_id: 'connect_open_link',
+                  text: { type: 'plain_text', text: `Reconnect ${connector.name}`.slice(0, 75) },
+                  url: link,
+                  value: connector.id,
+                },
+              ],
+            },
+          ],
+        });
+        return;
+      }
+    }
+    await this.reply(
+      session,
+      plainMessage(
+        `The agent hit a problem: ${String(error.message ?? error.type ?? 'unknown error').slice(0, 500)}`,
+      ),
+    );
+  }
+
+  private async setStatus(session: SessionRecord, status: SessionStatus): Promise<SessionRecord> {
+    if (session.status === status) return session;
+    const next = { ...session, status };
+    await this.deps.store.sessions.update(session.sessionId, { status });
+    await this.deps.slack.chat
+      .update({ channel: session.dmChannelId, ts: session.threadTs, ...sessionRootMessage(next) })
+      .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
+    return next;
+  }
+
+  /** Progress lines wait up to a second and go out together, editing one message. */
+  private note(line: string): void {
+    this.progress.push(line);
+    this.flushTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
+  }
+
+  private async flushProgress(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.progress.length === 0) return;
+    const session = await this.deps.store.sessions.get(this.sessionId);
+    if (!session) return;
+    const text = this.progress.join('\n');
+    if (this.progressTs) {
+      await this.deps.slack.chat.update({ channel: session.dmChannelId, ts: this.progressTs, text });
+    } else {
+      this.progressTs = (
+        await this.deps.slack.chat.postMessage({
+          channel: session.dmChannelId,
+          thread_ts: session.threadTs,
+          text,
+        })
+      ).ts;
+    }
+  }
+
+  private async reply(session: SessionRecord, message: { text: string; blocks?: unknown[] }): Promise<void> {
+    await this.deps.slack.chat.postMessage({
+      channel: session.dmChannelId,
+      thread_ts: session.threadTs,
+      text: message.text,
+      ...(message.blocks ? { blocks: message.blocks as never } : {}),
+    });
+  }
+}
+
+function textOf(content: unknown): string {
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) =>
+      part && typeof part === 'object' && 'text' in part ? String((part as { text: unknown }).text) : '',
+    )
+    .join('')
+    .trim();
+}

@@ -1,0 +1,260 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { WebClient } from '@slack/web-api';
+import { narrowForUser } from '../agents/agent-config.js';
+import type { AgentService } from '../agents/agent-service.js';
+import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import { sessionRootMessage } from '../blocks/sessions.js';
+import type { Clock } from '../clock.js';
+import type { Connector } from '../connections/catalog.js';
+import type { ConnectionsService } from '../connections/connections-service.js';
+import { type Principal, principalKey } from '../identity/principal.js';
+import type { IdSource } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { RunIntent, SessionRecord, Store } from '../store/index.js';
+import type { VaultService } from '../vaults/vault-service.js';
+import type { RelayManager } from './relay.js';
+
+export type RunOutcome =
+  | { kind: 'no_agent'; name?: string }
+  | { kind: 'not_allowed'; name: string }
+  | { kind: 'no_prompt' }
+  | { kind: 'duplicate' }
+  | { kind: 'needs_connections'; agentName: string; missing: Connector[]; intentId: string }
+  | { kind: 'started'; session: SessionRecord };
+
+export interface SessionServiceOptions {
+  store: Store;
+  anthropic: Anthropic;
+  slack: WebClient;
+  agents: AgentService;
+  connections: ConnectionsService;
+  vaults: VaultService;
+  relays: RelayManager;
+  audit: AuditLog;
+  clock: Clock;
+  ids: IdSource;
+  logger: Logger;
+  /** Where sessions run (ANTHROPIC_ENVIRONMENT_ID, or the sandbox's). */
+  environmentId?: string;
+  /** DEPUTY_DEFAULT_AGENT. */
+  defaultAgent?: string;
+}
+
+/**
+ * `/agent run` (DESIGN.md §5): a session bound to the invoker's vault and nobody else's, running the
+ * agent pinned by id and version and narrowed to what this person may use, created exactly once.
+ */
+export class SessionService {
+  constructor(private readonly deps: SessionServiceOptions) {}
+
+  /** Reads `[--agent NAME] PROMPT`, checks who may run what, and starts the session (or says what is missing). */
+  async run(
+    principal: Principal,
+    request: { text: string; channelId: string; dedupeKey: string },
+    correlationId: string,
+  ): Promise<RunOutcome> {
+    const { agentName: named, prompt } = parseRun(request.text);
+    if (!prompt) return { kind: 'no_prompt' };
+    const agentName = named ?? this.deps.defaultAgent ?? (await this.onlyAgent());
+    const agent = agentName ? await this.deps.agents.get(agentName) : undefined;
+    if (!agent) return { kind: 'no_agent', ...(agentName ? { name: agentName } : {}) };
+    if (!(await this.deps.agents.mayRun(agent, principal, request.channelId)))
+      return { kind: 'not_allowed', name: agent.name };
+    const { intent, created } = await this.deps.store.sessions.intent(
+      request.dedupeKey,
+      {
+        intentId: this.deps.ids.next('intent'),
+        dedupeKey: request.dedupeKey,
+        principal,
+        agentName: agent.name,
+        prompt,
+        channelId: request.channelId,
+      },
+      this.deps.clock.now(),
+    );
+    // The same Slack delivery again (a retry or a replay): the first one is already starting it.
+    if (!created) return { kind: 'duplicate' };
+    const missing = await this.missingConnections(
+      principal,
+      agent.config.servers.map((s) => s.connectorId),
+    );
+    if (missing.length > 0)
+      return { kind: 'needs_connections', agentName: agent.name, missing, intentId: intent.intentId };
+    return { kind: 'started', session: await this.start(intent, correlationId) };
+  }
+
+  /** "Run without them": the intent, started with only the servers its owner has connected. */
+  async runWithout(
+    principal: Principal,
+    intentId: string,
+    correlationId: string,
+  ): Promise<SessionRecord | undefined> {
+    const intent = await this.deps.store.sessions.intentById(intentId);
+    // Only the intent's own person can start it; a session already started is not started again.
+    if (!intent || principalKey(intent.principal) !== principalKey(principal) || intent.sessionId)
+      return undefined;
+    return this.start(intent, correlationId);
+  }
+
+  private async start(intent: RunIntent, correlationId: string): Promise<SessionRecord> {
+    const { store, clock } = this.deps;
+    const principal = intent.principal;
+    const agent = await this.deps.agents.get(intent.agentName);
+    if (!agent) throw new Error(`agent ${intent.agentName} is gone`);
+    if (!this.deps.environmentId)
+      throw new Error('no environment to run sessions in (ANTHROPIC_ENVIRONMENT_ID)');
+    // The vault invariant: this person's own vault, verified to name them, and only that one.
+    const vault = await this.deps.vaults.ensure(principal, correlationId);
+    const connected = new Set(
+      (await store.connections.list(principalKey(principal)))
+        .filter((c) => c.status === 'connected')
+        .map((c) => c.connectorId),
+    );
+    const catalog = await this.deps.connections.catalog();
+    const narrowed = narrowForUser(
+      agent.config,
+      await this.deps.agents.catalogs(agent.config),
+      { userId: principal.userId, connectedServers: connected },
+      (connectorId) => catalog.find((c) => c.id === connectorId)?.readOnlyTools ?? [],
+    );
+    const body = {
+      agent: {
+        type: 'agent_with_overrides' as const,
+        id: agent.agentId,
+        version: agent.agentVersion,
+        mcp_servers: narrowed.mcp_servers,
+        tools: narrowed.tools,
+      },
+      environment_id: this.deps.environmentId,
+      vault_ids: [vault.id],
+      title: `${agent.name}: ${intent.prompt.slice(0, 80)}`,
+      metadata: {
+        deputy_principal: principalKey(principal),
+        deputy_intent: intent.intentId,
+        deputy_agent: agent.name,
+        slack_channel: intent.channelId,
+      },
+      initial_events: [
+        { type: 'user.message' as const, content: [{ type: 'text' as const, text: intent.prompt }] },
+      ],
+      // The ceiling in minor units as an integer string: "2500" is $25.00 (the API avoids floats).
+      ...(agent.config.spendCeilingUsd
+        ? {
+            budget: {
+              type: 'limit' as const,
+              max_list_cost: {
+                amount: String(Math.round(agent.config.spendCeilingUsd * 100)),
+                currency: 'USD' as const,
+              },
+            },
+          }
+        : {}),
+    };
+    const session = await this.createOnce(body, intent.intentId);
+    await this.deps.audit.record({
+      action: AuditAction.SessionCreated,
+      outcome: 'success',
+      principal,
+      target: session.id,
+      correlationId,
+      details: {
+        agent: agent.name,
+        agentVersion: agent.agentVersion,
+        vault: vault.id,
+        channel: intent.channelId,
+        intent: intent.intentId,
+        droppedServers: narrowed.droppedServers.join(', '),
+        droppedWriteTools: narrowed.droppedWriteTools.join(', '),
+      },
+    });
+    const dm = await this.deps.slack.conversations.open({ users: principal.userId });
+    const dmChannelId = dm.channel?.id;
+    if (!dmChannelId) throw new Error('conversations.open returned no channel');
+    const record: SessionRecord = {
+      sessionId: session.id,
+      intentId: intent.intentId,
+      principal,
+      principalKey: principalKey(principal),
+      agentName: agent.name,
+      agentId: agent.agentId,
+      agentVersion: agent.agentVersion,
+      channelId: intent.channelId,
+      dmChannelId,
+      threadTs: '',
+      prompt: intent.prompt,
+      status: 'running',
+      ...(agent.config.approverGroup ? { approverGroup: agent.config.approverGroup } : {}),
+      createdAt: new Date(clock.now()).toISOString(),
+    };
+    const root = await this.deps.slack.chat.postMessage({
+      channel: dmChannelId,
+      ...sessionRootMessage(record),
+    });
+    record.threadTs = String(root.ts);
+    await store.sessions.put(record);
+    await store.sessions.intentDone(intent.dedupeKey, session.id);
+    this.deps.relays.ensure(session.id);
+    return record;
+  }
+
+  /**
+   * Creates the session, retrying 429/5xx (honouring retry-after) without ever making two: a
+   * create whose outcome is unknown is looked up by its intent id before it is tried again.
+   */
+  private async createOnce(body: Parameters<Anthropic['beta']['sessions']['create']>[0], intentId: string) {
+    const sessions = this.deps.anthropic.beta.sessions;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await sessions.create(body, { maxRetries: 0 });
+      } catch (error) {
+        const status = error instanceof Error && 'status' in error ? Number(error.status) : undefined;
+        const unknownOutcome = status === undefined || status === 408 || status === 429 || status >= 500;
+        if (!unknownOutcome) throw error;
+        const found = await this.findByIntent(intentId);
+        if (found) return found;
+        if (attempt >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryAfterMs(error) ?? 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async findByIntent(intentId: string) {
+    let seen = 0;
+    for await (const session of this.deps.anthropic.beta.sessions.list({ limit: 50, order: 'desc' })) {
+      if (session.metadata?.deputy_intent === intentId) return session;
+      seen += 1;
+      if (seen >= 200) break;
+    }
+    return undefined;
+  }
+
+  private async missingConnections(principal: Principal, connectorIds: string[]): Promise<Connector[]> {
+    const connections = await this.deps.store.connections.list(principalKey(principal));
+    const catalog = await this.deps.connections.catalog();
+    return connectorIds
+      .filter((id) => !connections.some((c) => c.connectorId === id && c.status === 'connected'))
+      .map((id) => catalog.find((c) => c.id === id))
+      .filter((c): c is Connector => c !== undefined);
+  }
+
+  private async onlyAgent(): Promise<string | undefined> {
+    const agents = await this.deps.agents.list();
+    return agents.length === 1 ? agents[0]?.name : undefined;
+  }
+}
+
+/** `[--agent NAME] PROMPT` (after the word `run`). */
+export function parseRun(text: string): { agentName?: string; prompt: string } {
+  const match = /^--agent[= ]+([a-z0-9][a-z0-9-]{0,39})\s*([\s\S]*)$/i.exec(text.trim());
+  return match
+    ? { agentName: (match[1] ?? '').toLowerCase(), prompt: (match[2] ?? '').trim() }
+    : { prompt: text.trim() };
+}
+
+function retryAfterMs(error: unknown): number | undefined {
+  const headers =
+    error instanceof Error && 'headers' in error ? (error.headers as Headers | undefined) : undefined;
+  const value = headers?.get?.('retry-after');
+  const seconds = value ? Number(value) : Number.NaN;
+  return Number.isFinite(seconds) ? Math.min(seconds * 1000, 30_000) : undefined;
+}

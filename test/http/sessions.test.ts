@@ -1,0 +1,288 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { AgentConfig, ToolSetting } from '../../src/agents/agent-config.js';
+import { slashCommandBody } from '../../src/sandbox/slack/payloads.js';
+import type { SessionRecord } from '../../src/store/index.js';
+import { connectLink, runConnect } from '../support/connect.js';
+import { eventually, type Harness, startHarness, vaultIdOf } from '../support/harness.js';
+
+let h: Harness;
+const admin = () => ({ teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' });
+
+beforeAll(async () => {
+  h = await startHarness();
+  for (const [userId, account] of [
+    ['U_ALICE', 'acct_alice'],
+    ['U_BOB', 'acct_bob'],
+  ] as const) {
+    const run = await runConnect(h, await connectLink(h, userId, 'notion'), { signedInAs: userId, account });
+    expect(run.page.url).toBe(`${h.url}/connect/done/connected`);
+  }
+  await saveAgent('reader', { search: 'allow' });
+  await saveAgent('asker', { search: 'allow', create_page: 'ask' });
+  await saveAgent('writer-on', { create_page: 'allow' }, ['U_ALICE']);
+  await saveAgent('writer-off', { search: 'allow' }, ['U_ALICE']);
+});
+afterAll(() => h.close());
+
+/** An agent saved as an admin would through /agent setup (that flow has its own tests). */
+async function saveAgent(
+  name: string,
+  tools: Record<string, Exclude<ToolSetting, 'off'>>,
+  writers?: string[],
+) {
+  const notion = h.sandbox.providers.notion;
+  const catalog = await h.store.toolCatalog.list(notion.mcpUrl);
+  const config: AgentConfig = {
+    name,
+    description: '',
+    model: 'claude-sonnet-4-6',
+    system: '',
+    servers: [
+      {
+        connectorId: 'notion',
+        url: notion.mcpUrl,
+        tools: Object.fromEntries(
+          Object.entries(tools).map(([tool, setting]) => [
+            tool,
+            { setting, reviewedHash: catalog.find((t) => t.name === tool)?.hash ?? '' },
+          ]),
+        ),
+      },
+    ],
+    access: { kind: 'everyone' },
+    ...(writers ? { writers } : {}),
+  };
+  await h.services.agents.save(admin(), config, undefined, 'setup');
+}
+
+/**
+ * `/agent run` as `userId` types it in `channelId`; waits for the reply, then for the turn to end, or
+ * (`until: 'approval'`) for the tool call it holds for a decision.
+ */
+async function run(
+  userId: string,
+  text: string,
+  options: { channelId?: string; until?: 'done' | 'approval' } = {},
+): Promise<{ reply: string; session?: SessionRecord }> {
+  const sent = await h.driver.command(userId, `run ${text}`, { channelId: options.channelId ?? 'C_GENERAL' });
+  expect(sent.status).toBe(200);
+  const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl, 10_000);
+  // The test clock stands still, so sessions are told apart by their prompt rather than their time.
+  const prompt = text.replace(/^--agent\s+\S+\s*/, '');
+  const owned = await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:${userId}`, 100);
+  const session = owned.find((s) => s.prompt === prompt);
+  if (session && options.until === 'approval') {
+    await eventually(async () => {
+      const [approval] = await h.store.approvals.forSession(session.sessionId);
+      return approval?.messageTs ? approval : undefined;
+    }, 'the approval message');
+  } else {
+    await h.services.relays.idle();
+  }
+  return { reply: JSON.stringify(reply.body), session };
+}
+
+function threadMessages(session: SessionRecord) {
+  return h.sandbox.slack
+    .messages(session.dmChannelId)
+    .filter((m) => m.thread_ts === session.threadTs && m.ts !== session.threadTs);
+}
+
+function confirmationsSent(sessionId: string) {
+  return h.sandbox.managedAgents.requests.filter(
+    (r) =>
+      r.method === 'POST' &&
+      r.path === `/v1/sessions/${sessionId}/events` &&
+      JSON.stringify(r.body).includes('user.tool_confirmation'),
+  );
+}
+
+describe('sessions are bound to the invoker’s vault', () => {
+  test('two people in one channel each get their own vault, and every MCP call carries their own token', async () => {
+    const notion = h.sandbox.providers.notion;
+    const before = { alice: notion.callsBy('acct_alice').length, bob: notion.callsBy('acct_bob').length };
+    const alice = await run('U_ALICE', '--agent reader search welcome');
+    const bob = await run('U_BOB', '--agent reader search welcome');
+    expect(alice.reply).toContain('Started reader');
+    for (const [userId, record] of [
+      ['U_ALICE', alice.session],
+      ['U_BOB', bob.session],
+    ] as const) {
+      const session = h.sandbox.managedAgents.session(record?.sessionId ?? '');
+      expect(session?.vault_ids).toEqual([await vaultIdOf(h, userId)]);
+      expect(session?.metadata).toMatchObject({
+        deputy_principal: `T:${h.sandbox.slack.teamId}:${userId}`,
+        slack_channel: 'C_GENERAL',
+      });
+      expect(session?.agent).toMatchObject({ type: 'agent', version: expect.any(Number) });
+    }
+    expect(notion.callsBy('acct_alice').length).toBe(before.alice + 1);
+    expect(notion.callsBy('acct_bob').length).toBe(before.bob + 1);
+    expect(notion.callsBy('acct_alice').at(-1)).toMatchObject({ tool: 'search' });
+    // The DM thread holds the agent's answer.
+    expect(JSON.stringify(threadMessages(alice.session as SessionRecord))).toContain('search');
+  });
+
+  test('agent write on/off × user may write yes/no: a write reaches the server only when both allow it', async () => {
+    const notion = h.sandbox.providers.notion;
+    const created = () =>
+      notion.calls
+        .filter((c) => c.tool === 'create_page')
+        .map((c) => String((c.arguments as { title?: string }).title));
+    for (const agent of ['writer-on', 'writer-off']) {
+      for (const userId of ['U_ALICE', 'U_BOB'])
+        await run(userId, `--agent ${agent} create a page titled ${agent}-${userId}`);
+    }
+    expect(created().filter((t) => t.startsWith('writer-'))).toEqual(['writer-on-U_ALICE']);
+  });
+});
+
+describe('approvals', () => {
+  test('only the owner decides; 10 concurrent Approves and a Deny send exactly one confirmation', async () => {
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Held', {
+      until: 'approval',
+    });
+    if (!session) throw new Error('no session');
+    const [approval] = await h.store.approvals.forSession(session.sessionId);
+    expect(approval).toMatchObject({ status: 'pending', server: 'notion', tool: 'create_page' });
+    const message = JSON.stringify(threadMessages(session).find((m) => m.ts === approval?.messageTs));
+    expect(message).toContain('create_page');
+    expect(message).toContain('Held');
+
+    const where = { channelId: session.dmChannelId, messageTs: approval?.messageTs };
+    await h.driver.blockAction('U_BOB', { actionId: 'session_approve', value: approval?.approvalId }, where);
+    await h.sandbox.slack.waitFor('response_url', (c) =>
+      String(c.body.text).includes('Only the person who started'),
+    );
+    expect(confirmationsSent(session.sessionId)).toEqual([]);
+    expect((await h.store.approvals.get(approval?.approvalId ?? ''))?.status).toBe('pending');
+
+    await Promise.all([
+      ...Array.from({ length: 10 }, () =>
+        h.driver.blockAction('U_ALICE', { actionId: 'session_approve', value: approval?.approvalId }, where),
+      ),
+      h.driver.blockAction('U_ALICE', { actionId: 'session_deny', value: approval?.approvalId }, where),
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    await h.services.relays.idle();
+    expect(confirmationsSent(session.sessionId)).toHaveLength(1);
+    const decided = await h.store.approvals.get(approval?.approvalId ?? '');
+    expect(['allowed', 'denied']).toContain(decided?.status);
+    const update = h.sandbox.slack.callsTo('chat.update').find((c) => c.body.ts === approval?.messageTs);
+    expect(String(update?.body.text)).toMatch(/Approved by <@U_ALICE>|Denied by <@U_ALICE>/);
+  });
+
+  test('an undecided request expires into a deny with a message', async () => {
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Forgotten', {
+      until: 'approval',
+    });
+    if (!session) throw new Error('no session');
+    const [approval] = await h.store.approvals.forSession(session.sessionId);
+    h.clock.advance(16 * 60 * 1000);
+    expect(await h.services.approvals.expireDue('test')).toBe(1);
+    const [sent] = confirmationsSent(session.sessionId);
+    expect(sent?.body).toMatchObject({
+      events: [{ type: 'user.tool_confirmation', result: 'deny', tool_use_id: approval?.toolUseId }],
+    });
+    const update = h.sandbox.slack.callsTo('chat.update').find((c) => c.body.ts === approval?.messageTs);
+    expect(String(update?.body.text)).toContain('Expired');
+    await h.services.relays.idle();
+    expect(
+      h.sandbox.providers.notion.calls.some((c) => (c.arguments as { title?: string }).title === 'Forgotten'),
+    ).toBe(false);
+  });
+});
+
+describe('follow-ups and sharing', () => {
+  test('a reply in a shared result’s thread by someone else gets a private refusal and sends nothing', async () => {
+    const { session } = await run('U_ALICE', '--agent reader search welcome');
+    if (!session) throw new Error('no session');
+    const clicked = await h.driver.blockAction('U_ALICE', {
+      actionId: 'session_share',
+      value: session.sessionId,
+    });
+    await h.sandbox.slack.waitFor(
+      'response_url',
+      (c) => c.body.url === clicked.responseUrl && c.body.text === 'Shared.',
+    );
+    const shared = await h.sandbox.slack.waitFor(
+      'chat.postMessage',
+      (c) => c.body.channel === 'C_GENERAL' && String(c.body.text).includes('shared a result'),
+    );
+    const sharedTs = String((shared.response as { ts?: string }).ts);
+    const sentBefore = h.sandbox.managedAgents.requests.filter(
+      (r) => r.path === `/v1/sessions/${session.sessionId}/events`,
+    ).length;
+    await h.driver.message('U_BOB', 'now delete everything', { channelId: 'C_GENERAL', threadTs: sharedTs });
+    const refusal = await h.sandbox.slack.waitFor('chat.postEphemeral', (c) => c.body.user === 'U_BOB');
+    expect(String(refusal.body.text)).toContain('Only <@U_ALICE> can steer this agent');
+    expect(
+      h.sandbox.managedAgents.requests.filter((r) => r.path === `/v1/sessions/${session.sessionId}/events`)
+        .length,
+    ).toBe(sentBefore);
+  });
+});
+
+describe('exactly once and resumable', () => {
+  test('a relay stopped mid-session resumes from its cursor: nothing repeated, nothing missed', async () => {
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Resumed', {
+      until: 'approval',
+    });
+    if (!session) throw new Error('no session');
+    const [approval] = await h.store.approvals.forSession(session.sessionId);
+    await h.services.relays.close();
+    // Decided while no relay runs: the agent goes on and finishes unobserved.
+    await h.services.approvals.decide(
+      approval?.approvalId ?? '',
+      { teamId: h.sandbox.slack.teamId, userId: 'U_ALICE' },
+      'allow',
+      'test',
+    );
+    await h.sandbox.managedAgents.settled(session.sessionId);
+    const before = threadMessages(session).length;
+    h.services.relays.ensure(session.sessionId);
+    await h.services.relays.idle();
+    const after = threadMessages(session);
+    const texts = after.map((m) => String(m.text));
+    // The approval message (updated in place with the decision) once, the result once.
+    expect(after.filter((m) => m.ts === approval?.messageTs)).toHaveLength(1);
+    expect(texts.filter((t) => t.includes('create_page') && !t.startsWith('Created'))).toHaveLength(1);
+    expect(texts.filter((t) => t.includes('Created "Resumed"'))).toHaveLength(1);
+    expect(after.length).toBeGreaterThan(before);
+  });
+
+  test('the same Slack delivery twice starts one session', async () => {
+    const slack = h.sandbox.slack;
+    const body = slashCommandBody(slack, {
+      userId: 'U_BOB',
+      text: 'run --agent reader search twice',
+      command: '/agent',
+      channel: slack.channel('general'),
+      responseUrl: slack.newResponseUrl({ userId: 'U_BOB' }),
+      triggerId: 'trigger-duplicated-1',
+    });
+    const sessionsBefore = h.sandbox.managedAgents.sessions().length;
+    await h.driver.send({ body, contentType: 'application/x-www-form-urlencoded' });
+    await h.driver.send({
+      body,
+      contentType: 'application/x-www-form-urlencoded',
+      headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await h.services.relays.idle();
+    expect(h.sandbox.managedAgents.sessions().length).toBe(sessionsBefore + 1);
+  });
+
+  test('a create whose answer is lost is found by its intent id, not made twice', async () => {
+    const sessionsBefore = h.sandbox.managedAgents.sessions().length;
+    h.sandbox.managedAgents.injectFault({
+      method: 'POST',
+      path: '/v1/sessions',
+      status: 500,
+      afterHandling: true,
+    });
+    const { reply } = await run('U_BOB', '--agent reader search lost answer');
+    expect(reply).toContain('Started reader');
+    expect(h.sandbox.managedAgents.sessions().length).toBe(sessionsBefore + 1);
+  });
+});
