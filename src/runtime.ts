@@ -208,6 +208,8 @@ export async function startRuntime(
     sweep.unref();
     opened.push({ close: async () => clearInterval(sweep) });
     opened.push({ close: () => services.relays.close() });
+    // Sessions a previous process was relaying go on from their cursors.
+    await services.relays.resumeActive();
     return { deputy, sandbox, services, close: () => closeAll(opened) };
   } catch (error) {
     await closeAll(opened);

@@ -51,6 +51,13 @@ export class RelayManager {
     this.running.set(sessionId, { done, stop });
   }
 
+  /** Picks up every session that was still running when the last process stopped (the lease decides who). */
+  async resumeActive(): Promise<number> {
+    const active = await this.deps.store.sessions.active();
+    for (const sessionId of active) this.ensure(sessionId);
+    return active.length;
+  }
+
   /** Resolves when no relay is running (tests wait on this; so does a stop). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));

@@ -142,6 +142,7 @@ export class Sessions {
         },
       }),
     );
+    await this.markActive(record.sessionId, record.status);
     // Replies in the session's thread find the session through this.
     await this.dynamo.doc.send(
       new PutCommand({
@@ -153,6 +154,28 @@ export class Sessions {
         },
       }),
     );
+  }
+
+  /** Sessions whose relay may still have work: a process starting up resumes them. */
+  async active(): Promise<string[]> {
+    const { Items } = await this.dynamo.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'ACTIVESESSIONS' },
+        ConsistentRead: true,
+      }),
+    );
+    return (Items ?? []).map((item) => String(item.sessionId));
+  }
+
+  private async markActive(sessionId: string, status: SessionStatus): Promise<void> {
+    const key = { pk: 'ACTIVESESSIONS', sk: sessionId };
+    if (status === 'running' || status === 'waiting' || status === 'starting') {
+      await this.dynamo.doc.send(new PutCommand({ TableName: this.table, Item: { ...key, sessionId } }));
+    } else {
+      await this.dynamo.doc.send(new DeleteCommand({ TableName: this.table, Key: key }));
+    }
   }
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
@@ -200,6 +223,7 @@ export class Sessions {
   ): Promise<void> {
     const names = Object.keys(fields);
     if (names.length === 0) return;
+    if (fields.status) await this.markActive(sessionId, fields.status);
     await this.dynamo.doc.send(
       new UpdateCommand({
         TableName: this.table,

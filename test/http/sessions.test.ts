@@ -3,7 +3,7 @@ import type { AgentConfig, ToolSetting } from '../../src/agents/agent-config.js'
 import { slashCommandBody } from '../../src/sandbox/slack/payloads.js';
 import type { SessionRecord } from '../../src/store/index.js';
 import { connectLink, runConnect } from '../support/connect.js';
-import { eventually, type Harness, startHarness, vaultIdOf } from '../support/harness.js';
+import { eventually, type Harness, joinWorkspace, startHarness, vaultIdOf } from '../support/harness.js';
 
 let h: Harness;
 const admin = () => ({ teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' });
@@ -223,6 +223,54 @@ describe('follow-ups and sharing', () => {
   });
 });
 
+describe('missing connections, failures and listing', () => {
+  test('an agent whose server the person has not connected offers Connect, or running without it', async () => {
+    joinWorkspace(h, 'U_CAROL');
+    const sent = await h.driver.command('U_CAROL', 'run --agent reader search alone');
+    const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl);
+    const shown = JSON.stringify(reply.body);
+    expect(shown).toContain('Connect Notion (sandbox)');
+    expect(shown).toContain('session_run_without');
+    const before = h.sandbox.managedAgents.sessions().length;
+    const blocks = (reply.body.blocks ?? []) as Array<{
+      elements?: Array<{ action_id?: string; value?: string }>;
+    }>;
+    const intentId =
+      blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'session_run_without')?.value ?? '';
+    const ephemeral = h.sandbox.slack.ephemerals('U_CAROL').at(-1);
+    await h.driver.blockAction(
+      'U_CAROL',
+      { actionId: 'session_run_without', value: intentId },
+      { channelId: ephemeral?.channel, messageTs: ephemeral?.ts },
+    );
+    await h.sandbox.slack.waitFor('response_url', (c) => String(c.body.text).includes('without them'));
+    await h.services.relays.idle();
+    const created = h.sandbox.managedAgents.sessions().slice(before);
+    expect(created).toHaveLength(1);
+    expect(created[0]?.vault_ids).toEqual([await vaultIdOf(h, 'U_CAROL')]);
+    expect(created[0]?.agent.mcp_servers).toEqual([]);
+  });
+
+  test('a connection the provider no longer accepts shows a Reconnect button in the thread', async () => {
+    h.sandbox.providers.notion.revokeAccount('acct_bob');
+    const { session } = await run('U_BOB', '--agent reader search after revoke');
+    if (!session) throw new Error('no session');
+    const thread = JSON.stringify(threadMessages(session));
+    expect(thread).toContain('Reconnect Notion (sandbox)');
+    expect(thread).toContain(`${h.url}/connect/`);
+  });
+
+  test('/agent sessions lists the caller’s sessions and nobody else’s', async () => {
+    const sent = await h.driver.command('U_ALICE', 'sessions');
+    const reply = JSON.stringify(
+      (await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl)).body,
+    );
+    expect(reply).toContain('*reader*');
+    expect(reply).toContain('*asker*');
+    expect(reply).not.toContain('after revoke');
+  });
+});
+
 describe('exactly once and resumable', () => {
   test('a relay stopped mid-session resumes from its cursor: nothing repeated, nothing missed', async () => {
     const { session } = await run('U_ALICE', '--agent asker create a page titled Resumed', {
@@ -240,7 +288,8 @@ describe('exactly once and resumable', () => {
     );
     await h.sandbox.managedAgents.settled(session.sessionId);
     const before = threadMessages(session).length;
-    h.services.relays.ensure(session.sessionId);
+    // A process starting up resumes every session still marked active.
+    expect(await h.services.relays.resumeActive()).toBeGreaterThanOrEqual(1);
     await h.services.relays.idle();
     const after = threadMessages(session);
     const texts = after.map((m) => String(m.text));
