@@ -30,7 +30,9 @@ const SECRET_PATTERNS: Array<[RegExp, (match: string, ...groups: string[]) => st
 /** `value` with secrets replaced by [redacted]: by field name, by shape, and the exact `secrets` given. */
 export function redact(value: unknown, secrets: readonly string[] = [], depth = 0): unknown {
   if (typeof value === 'string') return redactText(value, secrets);
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  // Deeper than this is not looked into, so it is not shown either.
+  if (depth > 8) return REDACTED;
   if (Array.isArray(value)) return value.map((v) => redact(v, secrets, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {

@@ -24,6 +24,7 @@ export const AuditAction = {
   AllowListChanged: 'allow_list.changed',
   AgentSaved: 'agent.saved',
   AgentToolsHeldBack: 'agent.tools_held_back',
+  SessionRequested: 'session.requested',
   SessionCreated: 'session.created',
   SessionSteerRefused: 'session.steer_refused',
   ApprovalRefused: 'approval.refused',

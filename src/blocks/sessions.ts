@@ -60,10 +60,17 @@ export function sessionRootMessage(
 
 /** A tool call held for a decision: server, tool and arguments (long values cut, secret-looking ones masked). */
 export function approvalMessage(
-  approval: Pick<Approval, 'approvalId' | 'server' | 'tool'>,
+  approval: Pick<Approval, 'approvalId' | 'server' | 'tool' | 'argumentsHash'>,
   input: unknown,
 ): SlackMessage {
-  const shown = JSON.stringify(shorten(redact(input)), null, 2);
+  const cut = { cut: false };
+  const full = JSON.stringify(shorten(redact(input), cut), null, 2);
+  const shown = escapeMrkdwn(truncate(full, 2700)).replace(/```/g, "'''");
+  const notes = [
+    cut.cut || full.length > 2700 ? 'Some values are shortened here.' : undefined,
+    'Secret-looking values are masked.',
+    `Arguments fingerprint \`${approval.argumentsHash.slice(0, 12)}\`: approving allows exactly these.`,
+  ].filter(Boolean);
   const text = `${approval.server} wants to run ${approval.tool}. Approve?`;
   return {
     text,
@@ -71,7 +78,8 @@ export function approvalMessage(
       section(
         `:raised_hand: *${escapeMrkdwn(approval.server)}* wants to run *${escapeMrkdwn(approval.tool)}* with:`,
       ),
-      section(`\`\`\`${truncate(shown, 2800).replace(/```/g, "'''")}\`\`\``),
+      section(`\`\`\`${shown}\`\`\``),
+      context(notes.join(' ')),
       {
         type: 'actions',
         block_id: `approval:${approval.approvalId}`,
@@ -165,14 +173,23 @@ export function plainMessage(text: string): SlackMessage {
   return { text, blocks: [section(escapeMrkdwn(text))] };
 }
 
-/** Long strings cut to 200 characters, deep structures flattened, so an approval fits a message. */
-function shorten(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return truncate(value, 200);
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.slice(0, 20).map((v) => shorten(v, depth + 1));
-  return Object.fromEntries(
-    Object.entries(value)
-      .slice(0, 30)
-      .map(([k, v]) => [k, shorten(v, depth + 1)]),
-  );
+/** Long strings cut to 200 characters and long lists to 20 items, so an approval fits a message; `cut` says if anything was. */
+function shorten(value: unknown, cut: { cut: boolean }, depth = 0): unknown {
+  if (typeof value === 'string') {
+    if (value.length > 200) cut.cut = true;
+    return truncate(value, 200);
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 6) {
+    cut.cut = true;
+    return '…';
+  }
+  if (Array.isArray(value)) {
+    if (value.length > 20) cut.cut = true;
+    const more = value.length > 20 ? [`… ${value.length - 20} more`] : [];
+    return [...value.slice(0, 20).map((v) => shorten(v, cut, depth + 1)), ...more];
+  }
+  const entries = Object.entries(value);
+  if (entries.length > 30) cut.cut = true;
+  return Object.fromEntries(entries.slice(0, 30).map(([k, v]) => [k, shorten(v, cut, depth + 1)]));
 }

@@ -14,7 +14,13 @@ export const APPROVAL_TTL_MS = 15 * 60 * 1000;
 export const STANDING_GRANT_MS = 15 * 60 * 1000;
 
 export type Decision = 'allow' | 'deny' | 'allow_15m';
-export type DecisionOutcome = 'decided' | 'already_decided' | 'not_allowed' | 'unknown';
+export type DecisionOutcome =
+  | 'decided'
+  | 'already_decided'
+  | 'expired'
+  | 'not_allowed'
+  | 'changed'
+  | 'unknown';
 
 /** A tool call the agent wants to make, as the session's event stream reports it. */
 export interface HeldToolCall {
@@ -62,7 +68,14 @@ export class ApprovalService {
     // A relay that resumes after a restart sees the call again: it is asked about once.
     if (!(await store.approvals.create(approval))) return;
     if (granted) {
-      await this.confirm(session, [approval], 'allow', 'your 15-minute approval', correlationId);
+      await this.confirm(
+        session,
+        [approval],
+        'allow',
+        'your 15-minute approval',
+        correlationId,
+        session.principal,
+      );
       await this.post(session, {
         text: `Ran ${approval.server} ${approval.tool} under your 15-minute approval.`,
       });
@@ -93,8 +106,36 @@ export class ApprovalService {
       });
       return 'not_allowed';
     }
-    const won = await this.settle(approval, decision === 'deny' ? 'denied' : 'allowed', clicker.userId);
-    if (!won) return 'already_decided';
+    if (approval.status !== 'pending') return 'already_decided';
+    if (approval.expiresAtMs <= this.deps.clock.now()) return 'expired';
+    // What is allowed must be what was shown, and still waiting (security R32).
+    if (decision !== 'deny' && !(await this.stillAsShown(session, [approval]))) return 'changed';
+    const status = decision === 'deny' ? 'denied' : 'allowed';
+    if (
+      !(await this.deps.store.approvals.decide(
+        approval.approvalId,
+        status,
+        clicker.userId,
+        this.deps.clock.now(),
+      ))
+    ) {
+      return (await this.deps.store.approvals.get(approvalId))?.status === 'pending'
+        ? 'expired'
+        : 'already_decided';
+    }
+    const decided = { ...approval, status, decidedBy: clicker.userId } as const;
+    if (
+      !(await this.confirm(
+        session,
+        [decided],
+        decision === 'deny' ? 'deny' : 'allow',
+        `<@${clicker.userId}>`,
+        correlationId,
+        clicker,
+      ))
+    ) {
+      return 'unknown';
+    }
     if (decision === 'allow_15m') {
       await this.deps.store.approvals.grant(
         session.sessionId,
@@ -103,19 +144,7 @@ export class ApprovalService {
         this.deps.clock.now() + STANDING_GRANT_MS,
       );
     }
-    await this.confirm(
-      session,
-      [approval],
-      decision === 'deny' ? 'deny' : 'allow',
-      `<@${clicker.userId}>`,
-      correlationId,
-      clicker,
-    );
-    await this.showDecided({
-      ...approval,
-      status: decision === 'deny' ? 'denied' : 'allowed',
-      decidedBy: clicker.userId,
-    });
+    await this.showDecided(decided);
     return 'decided';
   }
 
@@ -124,16 +153,23 @@ export class ApprovalService {
     const session = await this.deps.store.sessions.get(sessionId);
     if (!session) return 'unknown';
     if (!(await this.mayDecide(session, clicker))) return 'not_allowed';
+    const now = this.deps.clock.now();
     const pending = (await this.deps.store.approvals.forSession(sessionId)).filter(
-      (a) => a.status === 'pending',
+      (a) => a.status === 'pending' && a.expiresAtMs > now,
     );
+    const current = (await this.stillWaiting(session)) ?? new Map<string, string>();
     const won: Approval[] = [];
-    for (const approval of pending)
-      if (await this.settle(approval, 'allowed', clicker.userId)) won.push(approval);
+    for (const approval of pending) {
+      // Only calls still waiting exactly as shown; one stale id would make the whole batch fail.
+      if (current.get(approval.toolUseId) !== approval.argumentsHash) continue;
+      if (await this.deps.store.approvals.decide(approval.approvalId, 'allowed', clicker.userId, now)) {
+        won.push({ ...approval, status: 'allowed', decidedBy: clicker.userId });
+      }
+    }
     if (won.length === 0) return 'already_decided';
-    await this.confirm(session, won, 'allow', `<@${clicker.userId}>`, correlationId, clicker);
-    for (const approval of won)
-      await this.showDecided({ ...approval, status: 'allowed', decidedBy: clicker.userId });
+    if (!(await this.confirm(session, won, 'allow', `<@${clicker.userId}>`, correlationId, clicker)))
+      return 'unknown';
+    for (const approval of won) await this.showDecided(approval);
     return 'decided';
   }
 
@@ -144,10 +180,34 @@ export class ApprovalService {
     for (const approvalId of due) {
       const approval = await this.deps.store.approvals.get(approvalId);
       const session = approval ? await this.deps.store.sessions.get(approval.sessionId) : undefined;
-      if (!approval || !session || !(await this.settle(approval, 'expired', 'deputy'))) continue;
-      await this.confirm(session, [approval], 'deny', 'nobody in time', correlationId);
-      await this.showDecided({ ...approval, status: 'expired' });
-      expired += 1;
+      if (!approval || !session) continue;
+      if (
+        !(await this.deps.store.approvals.decide(
+          approval.approvalId,
+          'expired',
+          'deputy',
+          this.deps.clock.now(),
+        ))
+      ) {
+        // Decided meanwhile (or a decision whose confirmation failed): out of the index if settled.
+        if ((await this.deps.store.approvals.get(approvalId))?.status !== 'pending')
+          await this.deps.store.approvals.settled(approval);
+        continue;
+      }
+      const owner = session.principal;
+      if (
+        await this.confirm(
+          session,
+          [{ ...approval, status: 'expired' }],
+          'deny',
+          'nobody in time',
+          correlationId,
+          owner,
+        )
+      ) {
+        await this.showDecided({ ...approval, status: 'expired' });
+        expired += 1;
+      }
     }
     return expired;
   }
@@ -161,63 +221,93 @@ export class ApprovalService {
     return members?.users?.includes(clicker.userId) ?? false;
   }
 
-  /** The one decision: a conditional write, then the approval leaves the pending index. */
-  private async settle(
-    approval: Approval,
-    status: 'allowed' | 'denied' | 'expired',
-    by: string,
-  ): Promise<boolean> {
-    const won = await this.deps.store.approvals.decide(
-      approval.approvalId,
-      status,
-      by,
-      new Date(this.deps.clock.now()).toISOString(),
-    );
-    if (won) await this.deps.store.approvals.settled(approval);
-    return won;
+  /** The held calls still waiting in the session, with the hash of their arguments as they are now. */
+  private async stillWaiting(session: SessionRecord): Promise<Map<string, string> | undefined> {
+    try {
+      const calls = new Map<string, string>();
+      let waiting: string[] = [];
+      for await (const event of this.deps.anthropic.beta.sessions.events.list(session.sessionId, {
+        limit: 1000,
+      })) {
+        const e = event as unknown as {
+          id: string;
+          type: string;
+          input?: unknown;
+          stop_reason?: { type?: string; event_ids?: string[] };
+        };
+        if (e.type === 'agent.mcp_tool_use') calls.set(e.id, hashArguments(e.input));
+        if (e.type === 'session.status_idle')
+          waiting = e.stop_reason?.type === 'requires_action' ? (e.stop_reason.event_ids ?? []) : [];
+      }
+      return new Map(waiting.flatMap((id) => (calls.has(id) ? [[id, calls.get(id) ?? '']] : [])));
+    } catch (error) {
+      this.deps.logger.warn('could not re-read the held calls', { error: String(error) });
+      return undefined;
+    }
   }
 
-  /** Audited first (an effect that cannot be audited is not sent), then one confirmation for all of them. */
+  private async stillAsShown(session: SessionRecord, approvals: Approval[]): Promise<boolean> {
+    const current = await this.stillWaiting(session);
+    return current !== undefined && approvals.every((a) => current.get(a.toolUseId) === a.argumentsHash);
+  }
+
+  /**
+   * Audited first (an effect that cannot be audited is not sent), then one confirmation for all of
+   * them. If either fails the decisions are reopened, so they can be made again (or expire), and
+   * false is returned.
+   */
   private async confirm(
     session: SessionRecord,
     approvals: Approval[],
     result: 'allow' | 'deny',
     decidedBy: string,
     correlationId: string,
-    clicker?: Principal,
-  ): Promise<void> {
-    for (const approval of approvals) {
-      await this.deps.audit.record({
-        action: AuditAction.ApprovalDecided,
-        outcome: 'success',
-        ...(clicker ? { principal: clicker } : {}),
-        target: approval.toolUseId,
-        correlationId,
-        details: {
-          session: session.sessionId,
-          tool: `${approval.server}.${approval.tool}`,
-          result,
-          decidedBy,
-          arguments: approval.argumentsHash,
-        },
+    actor: Principal,
+  ): Promise<boolean> {
+    try {
+      for (const approval of approvals) {
+        await this.deps.audit.record({
+          action: AuditAction.ApprovalDecided,
+          outcome: 'success',
+          principal: actor,
+          target: approval.toolUseId,
+          correlationId,
+          details: {
+            session: session.sessionId,
+            tool: `${approval.server}.${approval.tool}`,
+            result,
+            decidedBy,
+            arguments: approval.argumentsHash,
+          },
+        });
+      }
+      await this.deps.anthropic.beta.sessions.events.send(session.sessionId, {
+        events: approvals.map((approval) =>
+          result === 'allow'
+            ? {
+                type: 'user.tool_confirmation' as const,
+                tool_use_id: approval.toolUseId,
+                result: 'allow' as const,
+              }
+            : {
+                type: 'user.tool_confirmation' as const,
+                tool_use_id: approval.toolUseId,
+                result: 'deny' as const,
+                deny_message: `Denied in Slack by ${decidedBy}.`,
+              },
+        ),
       });
+    } catch (error) {
+      this.deps.logger.error('confirmation not sent; decisions reopened', {
+        error: String(error),
+        correlationId,
+      });
+      for (const approval of approvals)
+        await this.deps.store.approvals.reopen(approval.approvalId, approval.decidedBy ?? '');
+      return false;
     }
-    await this.deps.anthropic.beta.sessions.events.send(session.sessionId, {
-      events: approvals.map((approval) =>
-        result === 'allow'
-          ? {
-              type: 'user.tool_confirmation' as const,
-              tool_use_id: approval.toolUseId,
-              result: 'allow' as const,
-            }
-          : {
-              type: 'user.tool_confirmation' as const,
-              tool_use_id: approval.toolUseId,
-              result: 'deny' as const,
-              deny_message: `Denied in Slack by ${decidedBy}.`,
-            },
-      ),
-    });
+    for (const approval of approvals) await this.deps.store.approvals.settled(approval);
+    return true;
   }
 
   private async showDecided(approval: Approval): Promise<void> {

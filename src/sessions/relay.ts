@@ -36,19 +36,38 @@ type SessionEvent = { id?: string; type: string } & Record<string, unknown>;
  * session is decided by a lease in the store, so replicas can run side by side.
  */
 export class RelayManager {
-  private readonly running = new Map<string, { done: Promise<void>; stop: AbortController }>();
+  private readonly running = new Map<
+    string,
+    { done: Promise<void>; stop: AbortController; again: boolean }
+  >();
+  private closed = false;
 
   constructor(private readonly deps: RelayDeps) {}
 
-  /** Starts relaying the session here unless this process already is. */
+  /**
+   * Starts relaying the session here unless this process already is; if it is, the running relay
+   * goes round once more when it ends (a follow-up sent mid-turn starts a turn it must see).
+   */
   ensure(sessionId: string): void {
-    if (this.running.has(sessionId)) return;
-    const stop = new AbortController();
-    const done = new SessionRelay(this.deps, sessionId, stop.signal)
+    if (this.closed) return;
+    const current = this.running.get(sessionId);
+    if (current) {
+      current.again = true;
+      return;
+    }
+    const entry = { stop: new AbortController(), again: false, done: Promise.resolve() };
+    entry.done = new SessionRelay(this.deps, sessionId, entry.stop.signal)
       .run()
+      .then((outcome) => {
+        // Another process holds the lease (or a dead one did): try again once it may have lapsed.
+        if (outcome === 'lease_held') setTimeout(() => this.ensure(sessionId), LEASE_MS).unref();
+      })
       .catch((error: unknown) => this.deps.logger.error('relay failed', { sessionId, error: String(error) }))
-      .finally(() => this.running.delete(sessionId));
-    this.running.set(sessionId, { done, stop });
+      .finally(() => {
+        this.running.delete(sessionId);
+        if (entry.again && !entry.stop.signal.aborted) this.ensure(sessionId);
+      });
+    this.running.set(sessionId, entry);
   }
 
   /** Picks up every session that was still running when the last process stopped (the lease decides who). */
@@ -65,8 +84,10 @@ export class RelayManager {
 
   /** Stops every relay (their leases are released; another process resumes from the cursor). */
   async close(): Promise<void> {
+    this.closed = true;
     for (const relay of this.running.values()) relay.stop.abort();
     await this.idle();
+    this.closed = false;
   }
 }
 
@@ -89,23 +110,29 @@ class SessionRelay {
     this.owner = deps.ids.next('relay');
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<'ended' | 'lease_held'> {
     const { store, clock } = this.deps;
     const lease = `relay#${this.sessionId}`;
-    if (!(await store.leases.acquire(lease, this.owner, clock.now(), LEASE_MS))) return;
-    const renew = setInterval(
-      () => void store.leases.acquire(lease, this.owner, clock.now(), LEASE_MS).catch(() => false),
-      LEASE_MS / 3,
-    );
-    const stream = await this.deps.anthropic.beta.sessions.events.stream(
-      this.sessionId,
-      {},
-      { signal: this.signal },
-    );
+    if (!(await store.leases.acquire(lease, this.owner, clock.now(), LEASE_MS))) return 'lease_held';
+    // Stops on the manager's signal, or when the lease could not be renewed (someone else may relay now).
+    const stop = new AbortController();
+    this.signal.addEventListener('abort', () => stop.abort(), { once: true });
+    const renew = setInterval(() => {
+      store.leases
+        .acquire(lease, this.owner, clock.now(), LEASE_MS)
+        .then((held) => held || stop.abort())
+        .catch(() => stop.abort());
+    }, LEASE_MS / 3);
+    let stream: ({ controller: AbortController } & AsyncIterable<unknown>) | undefined;
     try {
-      let session = await store.sessions.get(this.sessionId);
-      if (!session) return;
       // Open the stream first, then read the history: nothing falls between the two.
+      stream = await this.deps.anthropic.beta.sessions.events.stream(
+        this.sessionId,
+        {},
+        { signal: stop.signal },
+      );
+      let session = await store.sessions.get(this.sessionId);
+      if (!session) return 'ended';
       const seen = new Set<string>();
       const history: SessionEvent[] = [];
       for await (const event of this.deps.anthropic.beta.sessions.events.list(this.sessionId, {
@@ -119,23 +146,29 @@ class SessionRelay {
         if (index <= resumeAt) continue;
         const result = await this.handle(session, event);
         session = result.session;
-        if (result.ended) return;
+        if (result.ended) return 'ended';
       }
+      // Nothing has happened since the last turn ended (no follow-up queued): nothing to wait for.
+      if (atRest(history.at(-1))) return 'ended';
       for await (const raw of stream) {
-        const event = raw as unknown as SessionEvent;
+        const event = raw as SessionEvent;
         if (!event.id || seen.has(event.id)) continue;
         seen.add(event.id);
         const result = await this.handle(session, event);
         session = result.session;
-        if (result.ended) return;
+        if (result.ended) return 'ended';
       }
+      return 'ended';
     } catch (error) {
-      if (!this.signal.aborted) throw error;
+      if (stop.signal.aborted) return 'ended';
+      throw error;
     } finally {
       clearInterval(renew);
-      stream.controller.abort();
-      await this.flushProgress();
-      await store.leases.release(lease, this.owner);
+      stream?.controller.abort();
+      await this.flushProgress().catch((error: unknown) =>
+        this.deps.logger.warn('progress not written', { error: String(error) }),
+      );
+      await store.leases.release(lease, this.owner).catch(() => undefined);
     }
   }
 
@@ -255,7 +288,11 @@ class SessionRelay {
   /** Progress lines wait up to a second and go out together, editing one message. */
   private note(line: string): void {
     this.progress.push(line);
-    this.flushTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushProgress().catch((error: unknown) =>
+        this.deps.logger.warn('progress not written', { error: String(error) }),
+      );
+    }, PROGRESS_FLUSH_MS);
   }
 
   private async flushProgress(): Promise<void> {
@@ -286,6 +323,16 @@ class SessionRelay {
       ...(message.blocks ? { blocks: message.blocks as never } : {}),
     });
   }
+}
+
+/** Whether this last event leaves the session waiting for nobody: a finished turn, or the end. */
+function atRest(event: SessionEvent | undefined): boolean {
+  if (!event) return false;
+  if (event.type === 'session.status_terminated' || event.type === 'session.deleted') return true;
+  return (
+    event.type === 'session.status_idle' &&
+    (event.stop_reason as { type?: string } | undefined)?.type !== 'requires_action'
+  );
 }
 
 function textOf(content: unknown): string {

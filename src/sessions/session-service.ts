@@ -80,6 +80,8 @@ export class SessionService {
     );
     if (missing.length > 0)
       return { kind: 'needs_connections', agentName: agent.name, missing, intentId: intent.intentId };
+    if (!(await this.deps.store.sessions.claimIntent(intent.dedupeKey, this.deps.clock.now())))
+      return { kind: 'duplicate' };
     return { kind: 'started', session: await this.start(intent, correlationId) };
   }
 
@@ -90,8 +92,11 @@ export class SessionService {
     correlationId: string,
   ): Promise<SessionRecord | undefined> {
     const intent = await this.deps.store.sessions.intentById(intentId);
-    // Only the intent's own person can start it; a session already started is not started again.
-    if (!intent || principalKey(intent.principal) !== principalKey(principal) || intent.sessionId)
+    // Only the intent's own person can start it, still allowed to run the agent, and only once.
+    if (!intent || principalKey(intent.principal) !== principalKey(principal)) return undefined;
+    const agent = await this.deps.agents.get(intent.agentName);
+    if (!agent || !(await this.deps.agents.mayRun(agent, principal, intent.channelId))) return undefined;
+    if (!(await this.deps.store.sessions.claimIntent(intent.dedupeKey, this.deps.clock.now())))
       return undefined;
     return this.start(intent, correlationId);
   }
@@ -150,6 +155,20 @@ export class SessionService {
           }
         : {}),
     };
+    // Recorded before anything runs: a session that cannot be audited is not started (security R46).
+    await this.deps.audit.record({
+      action: AuditAction.SessionRequested,
+      outcome: 'success',
+      principal,
+      target: intent.intentId,
+      correlationId,
+      details: {
+        agent: agent.name,
+        agentVersion: agent.agentVersion,
+        vault: vault.id,
+        channel: intent.channelId,
+      },
+    });
     const session = await this.createOnce(body, intent.intentId);
     await this.deps.audit.record({
       action: AuditAction.SessionCreated,

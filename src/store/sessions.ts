@@ -118,6 +118,21 @@ export class Sessions {
     return item ? (strip(item) as unknown as RunIntent) : undefined;
   }
 
+  /** Claims an intent for starting, once: a second click (or a retry) gets false. */
+  claimIntent(dedupeKey: string, nowMs: number): Promise<boolean> {
+    return applied(
+      this.dynamo.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `INTENT#${dedupeKey}`, sk: 'INTENT' },
+          UpdateExpression: 'SET startedAtMs = :now',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(startedAtMs)',
+          ExpressionAttributeValues: { ':now': nowMs },
+        }),
+      ),
+    );
+  }
+
   /** Notes the session an intent became. */
   async intentDone(dedupeKey: string, sessionId: string): Promise<void> {
     await this.dynamo.doc.send(
@@ -305,12 +320,15 @@ export class Approvals {
     return (Items ?? []).map((item) => strip(item) as unknown as Approval);
   }
 
-  /** The one decision: pending → decided, by one conditional write. False if it was already decided. */
+  /**
+   * The one decision: pending → decided, by one conditional write. A person's decision must also come
+   * before the approval's expiry; the expiry itself only after it. False when the condition fails.
+   */
   decide(
     approvalId: string,
     status: Exclude<ApprovalStatus, 'pending'>,
     decidedBy: string,
-    at: string,
+    nowMs: number,
   ): Promise<boolean> {
     return applied(
       this.dynamo.doc.send(
@@ -318,14 +336,31 @@ export class Approvals {
           TableName: this.table,
           Key: { pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' },
           UpdateExpression: 'SET #status = :status, decidedBy = :by, decidedAt = :at',
-          ConditionExpression: '#status = :pending',
+          ConditionExpression: `#status = :pending AND expiresAtMs ${status === 'expired' ? '<=' : '>'} :now`,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':status': status,
             ':by': decidedBy,
-            ':at': at,
+            ':at': new Date(nowMs).toISOString(),
             ':pending': 'pending',
+            ':now': nowMs,
           },
+        }),
+      ),
+    );
+  }
+
+  /** Undoes a decision whose confirmation could not be sent, so it can be decided again. */
+  async reopen(approvalId: string, decidedBy: string): Promise<void> {
+    await applied(
+      this.dynamo.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' },
+          UpdateExpression: 'SET #status = :pending REMOVE decidedBy, decidedAt',
+          ConditionExpression: 'decidedBy = :by',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':by': decidedBy },
         }),
       ),
     );

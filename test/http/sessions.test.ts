@@ -172,6 +172,26 @@ describe('approvals', () => {
     expect(String(update?.body.text)).toMatch(/Approved by <@U_ALICE>|Denied by <@U_ALICE>/);
   });
 
+  test('a click after the request expired is refused and sends nothing', async () => {
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Late', {
+      until: 'approval',
+    });
+    if (!session) throw new Error('no session');
+    const [approval] = await h.store.approvals.forSession(session.sessionId);
+    h.clock.advance(15 * 60 * 1000 + 1);
+    const where = { channelId: session.dmChannelId, messageTs: approval?.messageTs };
+    const clicked = await h.driver.blockAction(
+      'U_ALICE',
+      { actionId: 'session_approve', value: approval?.approvalId },
+      where,
+    );
+    const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === clicked.responseUrl);
+    expect(String(reply.body.text)).toContain('expired');
+    expect(confirmationsSent(session.sessionId)).toEqual([]);
+    expect(await h.services.approvals.expireDue('test')).toBeGreaterThanOrEqual(1);
+    await h.services.relays.idle();
+  });
+
   test('an undecided request expires into a deny with a message', async () => {
     const { session } = await run('U_ALICE', '--agent asker create a page titled Forgotten', {
       until: 'approval',
@@ -238,12 +258,14 @@ describe('missing connections, failures and listing', () => {
     const intentId =
       blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'session_run_without')?.value ?? '';
     const ephemeral = h.sandbox.slack.ephemerals('U_CAROL').at(-1);
-    await h.driver.blockAction(
-      'U_CAROL',
-      { actionId: 'session_run_without', value: intentId },
-      { channelId: ephemeral?.channel, messageTs: ephemeral?.ts },
-    );
+    const where = { channelId: ephemeral?.channel, messageTs: ephemeral?.ts };
+    // A double click starts it once.
+    await Promise.all([
+      h.driver.blockAction('U_CAROL', { actionId: 'session_run_without', value: intentId }, where),
+      h.driver.blockAction('U_CAROL', { actionId: 'session_run_without', value: intentId }, where),
+    ]);
     await h.sandbox.slack.waitFor('response_url', (c) => String(c.body.text).includes('without them'));
+    await h.sandbox.slack.waitFor('response_url', (c) => String(c.body.text).includes('already started'));
     await h.services.relays.idle();
     const created = h.sandbox.managedAgents.sessions().slice(before);
     expect(created).toHaveLength(1);

@@ -12,9 +12,12 @@ const DECISIONS: Record<string, Decision> = {
 
 const REPLIES: Record<Exclude<DecisionOutcome, 'decided'>, string> = {
   already_decided: 'This was already decided.',
+  expired: 'This request expired before it was decided, so it was denied.',
+  changed:
+    'This call is no longer waiting as shown (it changed or was already resolved), so nothing was approved.',
   not_allowed:
     'Only the person who started this session (or the agent’s approver group) can decide. Nothing was changed.',
-  unknown: 'This request is no longer known.',
+  unknown: 'This could not be completed; please try again.',
 };
 
 /**
