@@ -63,6 +63,17 @@ async function submit(userId: string, view: View, stateValues: Record<string, Re
 
 const notionUrl = () => h.sandbox.providers.notion.mcpUrl;
 
+/** `/agent setup researcher`, its basics submitted unchanged: the tools step it leads to. */
+async function toolsStepOfResearcher(): Promise<View> {
+  const basics = await openedBy('U_ADMIN', 'setup researcher');
+  const step = await submit('U_ADMIN', basics, {
+    agent_model: select('claude-sonnet-4-6'),
+    agent_servers: multi(['notion']),
+    agent_access: radio('everyone'),
+  });
+  return (step.json as { view: View }).view;
+}
+
 /** The tools step's state for these settings, each made on the tool's current version (others off). */
 async function toolChoices(choices: Record<string, ToolSetting>, seen?: Record<string, string>) {
   const catalog = await h.store.toolCatalog.list(notionUrl());
@@ -137,13 +148,7 @@ describe('/agent setup', () => {
   });
 
   test('editing: allowing a tool that may write takes a second confirmation, then publishes a new version', async () => {
-    const basics = await openedBy('U_ADMIN', 'setup researcher');
-    const step = await submit('U_ADMIN', basics, {
-      agent_model: select('claude-sonnet-4-6'),
-      agent_servers: multi(['notion']),
-      agent_access: radio('everyone'),
-    });
-    const tools = (step.json as { view: View }).view;
+    const tools = await toolsStepOfResearcher();
     const choices = await toolChoices({ search: 'allow', create_page: 'allow' });
     const before = agentRequests().length;
     const first = await submit('U_ADMIN', tools, choices);
@@ -181,13 +186,7 @@ describe('/agent setup', () => {
   });
 
   test('a choice made on a tool version that has since changed is not applied', async () => {
-    const basics = await openedBy('U_ADMIN', 'setup researcher');
-    const step = await submit('U_ADMIN', basics, {
-      agent_model: select('claude-sonnet-4-6'),
-      agent_servers: multi(['notion']),
-      agent_access: radio('everyone'),
-    });
-    const tools = (step.json as { view: View }).view;
+    const tools = await toolsStepOfResearcher();
     const before = agentRequests().length;
     const answer = await submit(
       'U_ADMIN',
@@ -203,13 +202,7 @@ describe('/agent setup', () => {
   });
 
   test('the write confirmation covers exactly the tools it named', async () => {
-    const basics = await openedBy('U_ADMIN', 'setup researcher');
-    const step = await submit('U_ADMIN', basics, {
-      agent_model: select('claude-sonnet-4-6'),
-      agent_servers: multi(['notion']),
-      agent_access: radio('everyone'),
-    });
-    const tools = (step.json as { view: View }).view;
+    const tools = await toolsStepOfResearcher();
     const before = agentRequests().length;
     // Confirmed for create_page, but delete_page was also set to allow in the same submission.
     const answer = await submit('U_ADMIN', tools, {
