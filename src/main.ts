@@ -32,7 +32,7 @@ async function main(): Promise<void> {
         `  Providers          ${Object.values(sandbox.providers)
           .map((p) => `${p.name} ${p.url}`)
           .join(', ')}`,
-        `  Storage            embedded DynamoDB (dynalite) under ${config.storage.kind === 'embedded' ? config.storage.dataDir : '?'}`,
+        `  Storage            embedded DynamoDB (dynalite) under ${config.storage.kind === 'embedded' ? `${config.storage.dataDir}/sandbox` : '?'}, fresh each run`,
         'Set SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and ANTHROPIC_API_KEY to run against a real workspace.',
         '',
       ].join('\n'),

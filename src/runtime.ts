@@ -1,10 +1,12 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { WebClient } from '@slack/web-api';
 import { AgentService } from './agents/agent-service.js';
 import { type RunningApp, type SlackConnection, startDeputy, startSocketMode } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type Clock, systemClock } from './clock.js';
-import type { Config } from './config.js';
+import type { Config, StorageSettings } from './config.js';
 import { type Connector, loadCatalogFile } from './connections/catalog.js';
 import { ConnectFlowService } from './connections/connect-flow.js';
 import { ConnectionsService } from './connections/connections-service.js';
@@ -170,7 +172,7 @@ export async function startRuntime(
     const connectors = config.connectorsFile
       ? await loadCatalogFile(config.connectorsFile, environment)
       : (sandbox?.connectors ?? (await loadCatalogFile(DEFAULT_CONNECTORS_FILE, environment)));
-    const dynamo: DynamoHandle = options.dynamo ?? (await openDynamo(config.storage));
+    const dynamo: DynamoHandle = options.dynamo ?? (await openDynamo(await storageFor(config, sandbox)));
     if (!options.dynamo) opened.push(dynamo);
     const store = await openStore(dynamo, config.storage.tablePrefix);
     const services = buildServices({
@@ -219,6 +221,18 @@ export async function startRuntime(
 
 async function closeAll(resources: Array<{ close(): Promise<void> }>): Promise<void> {
   for (const resource of [...resources].reverse()) await resource.close().catch(() => undefined);
+}
+
+/**
+ * The sandbox's emulators keep nothing between runs, so its app data must not either (a vault id
+ * remembered from the last run would name a vault the new emulator never made): it lives in its own
+ * folder under the data directory, cleared at start.
+ */
+async function storageFor(config: Config, sandbox: Sandbox | undefined): Promise<StorageSettings> {
+  if (!sandbox || config.storage.kind !== 'embedded') return config.storage;
+  const dataDir = join(config.storage.dataDir, 'sandbox');
+  await rm(dataDir, { recursive: true, force: true });
+  return { ...config.storage, dataDir };
 }
 
 /** How often undecided approvals are checked for expiry. */
