@@ -213,6 +213,42 @@ describe('approvals', () => {
   });
 });
 
+describe('stop', () => {
+  test('only the owner can stop a session; Stop interrupts it', async () => {
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Stopped', {
+      until: 'approval',
+    });
+    if (!session) throw new Error('no session');
+    const root = { channelId: session.dmChannelId, messageTs: session.threadTs };
+    const interrupts = () =>
+      h.sandbox.managedAgents.requests.filter(
+        (r) =>
+          r.method === 'POST' &&
+          r.path === `/v1/sessions/${session.sessionId}/events` &&
+          JSON.stringify(r.body ?? {}).includes('user.interrupt'),
+      );
+    const refused = await h.driver.blockAction(
+      'U_BOB',
+      { actionId: 'session_stop', value: session.sessionId },
+      root,
+    );
+    await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === refused.responseUrl);
+    expect(interrupts()).toEqual([]);
+    const stopped = await h.driver.blockAction(
+      'U_ALICE',
+      { actionId: 'session_stop', value: session.sessionId },
+      root,
+    );
+    const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === stopped.responseUrl);
+    expect(reply.body.text).toBe('Stopping the agent.');
+    expect(interrupts()).toHaveLength(1);
+    await h.services.relays.idle();
+    expect(
+      h.sandbox.providers.notion.calls.some((c) => (c.arguments as { title?: string }).title === 'Stopped'),
+    ).toBe(false);
+  });
+});
+
 describe('follow-ups and sharing', () => {
   test('a reply in a shared result’s thread by someone else gets a private refusal and sends nothing', async () => {
     const { session } = await run('U_ALICE', '--agent reader search welcome');
