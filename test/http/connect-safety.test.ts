@@ -55,7 +55,7 @@ describe('connect under stress and with canaries', () => {
   /** Every URL a browser fetched during these tests. */
   const browsed: string[] = [];
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ outboundTimeoutMs: 30_000 });
   });
   afterAll(() => h.close());
 
@@ -72,8 +72,8 @@ describe('connect under stress and with canaries', () => {
     const runs = await Promise.all(
       people.map(({ userId, account }, i) => runConnect(h, links[i] ?? '', { signedInAs: userId, account })),
     );
-    expect(runs.map((r) => r.page.status)).toEqual(people.map(() => 200));
     browsed.push(...runs.flatMap((r) => r.urls));
+    expect(runs.map((r) => r.page.status)).toEqual(people.map(() => 200));
 
     const seenTokens = new Set<string>();
     for (const { userId, account } of people) {

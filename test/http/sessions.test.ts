@@ -360,16 +360,23 @@ describe('exactly once and resumable', () => {
 
   test('the same Slack delivery twice starts one session', async () => {
     const slack = h.sandbox.slack;
+    const responseUrl = slack.newResponseUrl({ userId: 'U_BOB' });
     const body = slashCommandBody(slack, {
       userId: 'U_BOB',
       text: 'run --agent reader search twice',
       command: '/agent',
       channel: slack.channel('general'),
-      responseUrl: slack.newResponseUrl({ userId: 'U_BOB' }),
+      responseUrl,
       triggerId: 'trigger-duplicated-1',
     });
     const sessionsBefore = h.sandbox.managedAgents.sessions().length;
     await h.driver.send({ body, contentType: 'application/x-www-form-urlencoded' });
+    // The first delivery's reply says it started; only then is the count meaningful.
+    await h.sandbox.slack.waitFor(
+      'response_url',
+      (c) => c.body.url === responseUrl && String(c.body.text).includes('Started reader'),
+      10_000,
+    );
     await h.driver.send({
       body,
       contentType: 'application/x-www-form-urlencoded',
