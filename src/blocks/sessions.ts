@@ -16,12 +16,10 @@ export const SessionActions = {
 } as const;
 
 const STATUS_TEXT: Record<SessionStatus, string> = {
-  starting: ':hourglass_flowing_sand: starting',
   running: ':gear: running',
   idle: ':white_check_mark: done; reply in this thread to follow up',
   waiting: ':raised_hand: waiting for your approval',
   done: ':white_check_mark: done',
-  failed: ':x: stopped',
 };
 
 const button = (actionId: string, text: string, value: string, style?: 'primary' | 'danger'): Button => ({
@@ -36,8 +34,7 @@ const button = (actionId: string, text: string, value: string, style?: 'primary'
 export function sessionRootMessage(
   session: Pick<SessionRecord, 'agentName' | 'prompt' | 'status' | 'sessionId'>,
 ): SlackMessage {
-  const running =
-    session.status === 'running' || session.status === 'starting' || session.status === 'waiting';
+  const running = session.status === 'running' || session.status === 'waiting';
   const text = `Agent ${session.agentName}: ${STATUS_TEXT[session.status]}`;
   return {
     text,

@@ -20,7 +20,7 @@ export interface RunIntent {
   sessionId?: string;
 }
 
-export type SessionStatus = 'starting' | 'running' | 'idle' | 'waiting' | 'done' | 'failed';
+export type SessionStatus = 'running' | 'idle' | 'waiting' | 'done';
 
 /** A session as Deputy relays it: whose it is and where its output goes. */
 export interface SessionRecord {
@@ -186,7 +186,7 @@ export class Sessions {
 
   private async markActive(sessionId: string, status: SessionStatus): Promise<void> {
     const key = { pk: 'ACTIVESESSIONS', sk: sessionId };
-    if (status === 'running' || status === 'waiting' || status === 'starting') {
+    if (status === 'running' || status === 'waiting') {
       await this.dynamo.doc.send(new PutCommand({ TableName: this.table, Item: { ...key, sessionId } }));
     } else {
       await this.dynamo.doc.send(new DeleteCommand({ TableName: this.table, Key: key }));
