@@ -26,7 +26,7 @@ async function main(): Promise<void> {
       [
         '',
         `Deputy is running in SANDBOX mode at ${deputy.url}: no Slack or Anthropic credentials were given,`,
-        'so Slack, the Managed Agents API and an OAuth/MCP provider are emulated on this machine:',
+        'so Slack, the Managed Agents API and three OAuth/MCP providers are emulated on this machine:',
         `  Slack Web API      ${sandbox.slack.apiUrl}`,
         `  Managed Agents API ${sandbox.managedAgents.url}`,
         `  Providers          ${Object.values(sandbox.providers)
