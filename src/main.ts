@@ -20,26 +20,31 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
   const runtime = await startRuntime(config, logger, { socketMode });
-  const { deputy, sandbox } = runtime;
-  if (sandbox) {
-    process.stdout.write(
-      [
+  const { deputy, sandbox, workspaceUrl } = runtime;
+  const storage =
+    config.storage.kind === 'embedded'
+      ? `embedded DynamoDB under ${config.storage.dataDir}/sandbox, fresh each run`
+      : 'the configured DynamoDB';
+  const banner = sandbox
+    ? [
         '',
-        `Deputy is running in SANDBOX mode at ${deputy.url}: no Slack or Anthropic credentials were given,`,
-        'so Slack, the Managed Agents API and three OAuth/MCP providers are emulated on this machine:',
-        `  Slack Web API      ${sandbox.slack.apiUrl}`,
-        `  Managed Agents API ${sandbox.managedAgents.url}`,
-        `  Providers          ${Object.values(sandbox.providers)
-          .map((p) => `${p.name} ${p.url}`)
-          .join(', ')}`,
-        `  Storage            embedded DynamoDB (dynalite) under ${config.storage.kind === 'embedded' ? `${config.storage.dataDir}/sandbox` : '?'}, fresh each run`,
-        'Set SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and ANTHROPIC_API_KEY to run against a real workspace.',
+        'Deputy is running in SANDBOX mode: SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and ANTHROPIC_API_KEY are not set,',
+        `so Slack, the Managed Agents API and three OAuth/MCP providers (${Object.values(sandbox.providers)
+          .map((p) => p.name)
+          .join(', ')})`,
+        `are emulated on this machine, with ${storage}.`,
         '',
-      ].join('\n'),
-    );
-  } else {
-    logger.info(`Deputy is running against the configured Slack workspace and Anthropic API (${deputy.url})`);
-  }
+        `  Open the workspace: ${workspaceUrl}`,
+        '',
+        'Pick a person there and type /agent help. Set the three variables above to run against a real workspace.',
+        '',
+      ]
+    : [
+        `Deputy is running in LIVE mode on port ${config.port}: SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and ANTHROPIC_API_KEY are set,`,
+        `so it serves the configured Slack workspace and the Anthropic API (public URL ${config.publicBaseUrl}).`,
+      ];
+  process.stdout.write(`${banner.join('\n')}\n`);
+  logger.info('started', { mode: config.mode, url: deputy.url });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -18,6 +18,8 @@ import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-si
 import { type IdSource, randomIds } from './ids.js';
 import type { Logger } from './logger.js';
 import { type Sandbox, startSandbox } from './sandbox/index.js';
+import { SlackDriver } from './sandbox/slack/driver.js';
+import { WorkspaceWebClient } from './sandbox/workspace/web-client.js';
 import type { Services } from './services.js';
 import { ApprovalService } from './sessions/approvals.js';
 import { RelayManager } from './sessions/relay.js';
@@ -138,6 +140,8 @@ export interface Runtime {
   readonly deputy: RunningApp;
   /** Present in sandbox mode: the emulators the app is wired to. */
   readonly sandbox?: Sandbox;
+  /** Sandbox mode: the browser page that plays the Slack workspace (what `npm start` prints). */
+  readonly workspaceUrl?: string;
   readonly services: Services;
   close(): Promise<void>;
 }
@@ -165,7 +169,15 @@ export async function startRuntime(
     const port = config.port === 0 && !environment.PUBLIC_BASE_URL ? await freePort() : config.port;
     const publicBaseUrl = config.port === port ? config.publicBaseUrl : `http://127.0.0.1:${port}`;
     const sandbox =
-      config.mode === 'sandbox' ? await startSandbox({ logger, clock, publicBaseUrl }) : undefined;
+      config.mode === 'sandbox'
+        ? // The workspace page sits next to the app's port, so its address stays the same between runs.
+          await startSandbox({
+            logger,
+            clock,
+            publicBaseUrl,
+            slackPort: config.port > 0 && config.port < 65535 ? config.port + 1 : 0,
+          })
+        : undefined;
     if (sandbox) opened.push(sandbox);
     const slack: SlackConnection = sandbox?.slackConnection ?? liveSlack(config);
     const anthropic = new Anthropic(sandbox?.anthropicOptions ?? liveAnthropic(config));
@@ -202,6 +214,8 @@ export async function startRuntime(
           host: config.mode === 'live' ? '0.0.0.0' : '127.0.0.1',
         });
     opened.push(deputy);
+    const workspace = sandbox ? openWorkspacePage(sandbox, deputy.url, logger) : undefined;
+    if (workspace) opened.push({ close: async () => workspace.close() });
     // Held tool calls nobody decided expire into denies.
     const sweep = setInterval(
       () => void services.approvals.expireDue('sweep').catch(() => 0),
@@ -212,11 +226,25 @@ export async function startRuntime(
     opened.push({ close: () => services.relays.close() });
     // Sessions a previous process was relaying go on from their cursors.
     await services.relays.resumeActive();
-    return { deputy, sandbox, services, close: () => closeAll(opened) };
+    return {
+      deputy,
+      sandbox,
+      ...(workspace ? { workspaceUrl: workspace.url } : {}),
+      services,
+      close: () => closeAll(opened),
+    };
   } catch (error) {
     await closeAll(opened);
     throw error;
   }
+}
+
+/** The sandbox's Slack, in a browser: people's clicks reach the app as signed requests from the driver. */
+function openWorkspacePage(sandbox: Sandbox, appUrl: string, logger: Logger): WorkspaceWebClient {
+  const driver = new SlackDriver({ appUrl, signingSecret: sandbox.signingSecret, slack: sandbox.slack });
+  const page = new WorkspaceWebClient({ slack: sandbox.slack, driver, logger });
+  sandbox.slack.serveWebClient(page);
+  return page;
 }
 
 async function closeAll(resources: Array<{ close(): Promise<void> }>): Promise<void> {

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { freePort } from '../src/http.js';
 
 /** `npm start` runs `tsx src/main.ts`; these run the same entry point as a child process. */
 function startMain(env: Record<string, string>): ChildProcess {
@@ -31,20 +32,25 @@ describe('starting Deputy', () => {
   });
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
-  test('without credentials it runs the sandbox, says so, answers /healthz and stops cleanly', async () => {
-    const child = startMain({ PORT: '0', DEPUTY_DATA_DIR: dataDir });
+  test('without credentials it runs the sandbox, says so, serves the workspace page, answers /healthz and stops cleanly', async () => {
+    const port = await freePort();
+    const child = startMain({ PORT: String(port), DEPUTY_DATA_DIR: dataDir });
     const { output, exited } = collect(child);
     // Patience, not a timing check: a cold, busy machine can take a while to start the sandbox.
     const deadline = Date.now() + 90_000;
-    let url: string | undefined;
-    while (!url && Date.now() < deadline) {
-      url = /SANDBOX mode at (http:\/\/127\.0\.0\.1:\d+)/.exec(output.stdout)?.[1];
+    let workspace: string | undefined;
+    while (!workspace && Date.now() < deadline) {
+      workspace = /Open the workspace: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output.stdout)?.[1];
       await new Promise((r) => setTimeout(r, 50));
     }
     try {
-      expect(url).toBeDefined();
-      expect(output.stdout).toContain('Slack Web API');
-      const health = await fetch(`${url}/healthz`);
+      expect(workspace).toBeDefined();
+      expect(output.stdout).toContain('SANDBOX mode');
+      expect(output.stdout.match(/https?:\/\/[^\s)]+/g)).toEqual([workspace]);
+      const page = await fetch(workspace ?? '');
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('data-region="main"');
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
     } finally {
       child.kill('SIGTERM');

@@ -44,12 +44,14 @@ export async function startSandbox(options: {
   logger?: Logger;
   clock?: Clock;
   publicBaseUrl: string;
+  /** Where Slack (and the workspace page) listens when that port is free; any free port otherwise. */
+  slackPort?: number;
 }): Promise<Sandbox> {
   const { clock, publicBaseUrl } = options;
-  const slack = await SlackEmulator.start({
-    clock,
-    oidcRedirectUris: [`${publicBaseUrl}/auth/slack/callback`],
-  });
+  const slackOptions = { clock, oidcRedirectUris: [`${publicBaseUrl}/auth/slack/callback`] };
+  const slack = await SlackEmulator.start({ ...slackOptions, port: options.slackPort ?? 0 }).catch(() =>
+    SlackEmulator.start(slackOptions),
+  );
   const managedAgents = await ManagedAgentsEmulator.start({ clock });
   const providers: SandboxProviders = {
     notion: await ProviderEmulator.start({ clock, name: 'Notion (sandbox)' }),

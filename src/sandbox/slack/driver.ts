@@ -54,6 +54,8 @@ export interface BlockActionInput {
   /** Element type, e.g. `button`, `static_select`; taken from the rendered element when found. */
   type?: string;
   selectedOption?: unknown;
+  /** Further fields of the action as Slack sends them (`selected_options`, `selected_users`, …). */
+  fields?: Record<string, unknown>;
 }
 
 export interface BlockActionWhere {
@@ -176,6 +178,7 @@ export class SlackDriver {
       ...(element.text === undefined ? {} : { text: element.text }),
       ...(value === undefined ? {} : { value }),
       ...(action.selectedOption === undefined ? {} : { selected_option: action.selectedOption }),
+      ...action.fields,
       action_ts: `${(this.clock.now() / 1000).toFixed(6)}`,
     };
     const triggerId = this.slack.newTriggerId({

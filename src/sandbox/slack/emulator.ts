@@ -26,6 +26,12 @@ import {
 } from './workspace.js';
 
 export type { RecordedCall } from './call-log.js';
+
+/** Extra routes served on the emulator's origin: the browser workspace (src/sandbox/workspace). */
+export interface WebClientRoutes {
+  /** True when it answered the request. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
+}
 export type { InjectedFailure } from './faults.js';
 export type { SlackOidc } from './oidc.js';
 
@@ -77,6 +83,7 @@ export class SlackEmulator {
   private readonly scopes: string[];
   private readonly oidcProvider: SlackOidcProvider;
   private loopback?: LoopbackServer;
+  private webClient?: WebClientRoutes;
 
   static async start(options: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
     const emulator = new SlackEmulator(options);
@@ -338,11 +345,20 @@ export class SlackEmulator {
     await this.loopback?.close();
   }
 
+  /**
+   * Serves Slack's own web client on this origin, as app.slack.com and Sign in with Slack share a
+   * browser session: the workspace page signs people in here for the OIDC step.
+   */
+  serveWebClient(routes: WebClientRoutes): void {
+    this.webClient = routes;
+  }
+
   // ---- HTTP
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (await this.oidcProvider.handle(req, res, url)) return;
+    if (this.webClient && (await this.webClient.handle(req, res, url))) return;
     const api = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname);
     if (api?.[1] && (req.method === 'POST' || req.method === 'GET')) {
       return this.handleApi(api[1], req, res, url);
@@ -465,11 +481,11 @@ export class SlackEmulator {
     const blocks = Array.isArray(body.blocks) ? body.blocks : undefined;
     const attachments = Array.isArray(body.attachments) ? body.attachments : undefined;
     if (bool(body.replace_original) && original) {
-      original.text = text;
-      if (blocks) original.blocks = blocks;
-      else delete original.blocks;
-      if (attachments) original.attachments = attachments;
-      original.edited = { user: ws.config.botUserId, ts: ws.nextTs() };
+      ws.editMessage(original, {
+        text,
+        ...(blocks ? { blocks } : {}),
+        ...(attachments ? { attachments } : {}),
+      });
       entry.lastTs = original.ts;
       return;
     }

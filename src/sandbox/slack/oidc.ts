@@ -48,6 +48,8 @@ export interface SlackOidc {
   signIn(userId: string): string;
   /** Ends a session made by signIn or the sign-in page. */
   signOut(sessionValue: string): void;
+  /** Who the browser that sent this Cookie header is signed in as, if anyone. */
+  sessionUser(cookieHeader: string | undefined): string | undefined;
 }
 
 export interface SlackOidcOptions {
@@ -155,6 +157,11 @@ export class SlackOidcProvider implements SlackOidc {
 
   signOut(sessionValue: string): void {
     this.sessions.delete(sessionValue);
+  }
+
+  sessionUser(cookieHeader: string | undefined): string | undefined {
+    const value = readCookie(cookieHeader, this.sessionCookieName);
+    return value ? this.sessions.get(value)?.userId : undefined;
   }
 
   /** Forgets sessions, sign-in pages, codes and tokens; keeps the client and redirect URIs. */

@@ -85,8 +85,9 @@ export interface FoundElement {
   element: Record<string, unknown>;
 }
 
-export function findActionElement(blocks: unknown, actionId: string): FoundElement | undefined {
-  if (!Array.isArray(blocks)) return undefined;
+/** Every interactive element in `blocks`, in order, with its block's id. */
+export function* interactiveElements(blocks: unknown): Generator<FoundElement> {
+  if (!Array.isArray(blocks)) return;
   for (const block of blocks) {
     if (!isRecord(block)) continue;
     const candidates = [
@@ -95,11 +96,15 @@ export function findActionElement(blocks: unknown, actionId: string): FoundEleme
       block.element,
     ];
     for (const element of candidates) {
-      if (isRecord(element) && element.action_id === actionId) {
-        return { blockId: typeof block.block_id === 'string' ? block.block_id : '', element };
+      if (isRecord(element) && typeof element.action_id === 'string') {
+        yield { blockId: typeof block.block_id === 'string' ? block.block_id : '', element };
       }
     }
   }
+}
+
+export function findActionElement(blocks: unknown, actionId: string): FoundElement | undefined {
+  for (const found of interactiveElements(blocks)) if (found.element.action_id === actionId) return found;
   return undefined;
 }
 

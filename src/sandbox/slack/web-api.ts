@@ -83,12 +83,16 @@ export const webApiMethods: Record<string, WebApiMethod> = {
     if (!hasText && args.blocks === undefined && args.attachments === undefined) {
       throw new SlackApiError('no_text');
     }
-    if (args.blocks !== undefined) message.blocks = blocksOf(args.blocks);
     // Slack: an update with text and no blocks draws the text, so the old blocks go.
-    else if (hasText) delete message.blocks;
-    if (hasText) message.text = String(args.text);
-    if (Array.isArray(args.attachments)) message.attachments = args.attachments;
-    message.edited = { user: ws.config.botUserId, ts: ws.nextTs() };
+    ws.editMessage(
+      message,
+      {
+        ...(hasText ? { text: String(args.text) } : {}),
+        ...(args.blocks !== undefined ? { blocks: blocksOf(args.blocks) } : {}),
+        ...(Array.isArray(args.attachments) ? { attachments: args.attachments } : {}),
+      },
+      { keepBlocks: !hasText },
+    );
     return { channel: channel.id, ts: message.ts, text: message.text, message: wireMessage(message) };
   },
 

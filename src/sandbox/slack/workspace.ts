@@ -180,6 +180,7 @@ export class SlackWorkspace {
   private readonly homeViews = new Map<string, string>();
   private lastMicros = 0;
   private readonly initialChannels: SlackChannel[];
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(config: WorkspaceConfig) {
     this.config = config;
@@ -187,6 +188,16 @@ export class SlackWorkspace {
     for (const group of config.userGroups) this.addUserGroup(group);
     this.initialChannels = config.channels.map((c) => ({ ...c, members: [...c.members] }));
     this.resetState();
+  }
+
+  /** Calls `listener` after anything people could see changes (messages, views, DMs); returns an unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
   }
 
   get users(): SlackUser[] {
@@ -294,6 +305,7 @@ export class SlackWorkspace {
     };
     this.channelsById.set(id, channel);
     this.dms.set(userId, id);
+    this.changed();
     return channel;
   }
 
@@ -362,6 +374,7 @@ export class SlackWorkspace {
         parent.latest_reply = message.ts;
       }
     }
+    this.changed();
     return message;
   }
 
@@ -375,6 +388,7 @@ export class SlackWorkspace {
     const list = this.ephemeralsByUser.get(userId) ?? [];
     list.push(message);
     this.ephemeralsByUser.set(userId, list);
+    this.changed();
     return message;
   }
 
@@ -402,7 +416,22 @@ export class SlackWorkspace {
     const index = list?.indexOf(message) ?? -1;
     if (!list || index < 0) return false;
     list.splice(index, 1);
+    this.changed();
     return true;
+  }
+
+  /** Replaces a message's content (chat.update, replace_original): text, and blocks/attachments when given. */
+  editMessage(
+    message: SlackMessage,
+    content: { text?: string; blocks?: unknown[]; attachments?: unknown[] },
+    options: { keepBlocks?: boolean } = {},
+  ): void {
+    if (content.text !== undefined) message.text = content.text;
+    if (content.blocks) message.blocks = content.blocks;
+    else if (!options.keepBlocks) delete message.blocks;
+    if (content.attachments) message.attachments = content.attachments;
+    message.edited = { user: this.config.botUserId, ts: this.nextTs() };
+    this.changed();
   }
 
   // ---- views
@@ -452,6 +481,13 @@ export class SlackWorkspace {
 
   saveView(view: SlackView): void {
     this.views.set(view.id, view);
+    this.changed();
+  }
+
+  /** What a person has entered in a view's inputs; Slack keeps it server-side as they type. */
+  setViewState(viewId: string, values: ViewStateValues): void {
+    const view = this.views.get(viewId);
+    if (view) view.state = { values };
   }
 
   openModal(userId: string | undefined, view: SlackView): void {
@@ -483,11 +519,13 @@ export class SlackWorkspace {
     if (at < 0) return;
     for (const id of stack.slice(at)) this.views.delete(id);
     this.modalStacks.set(userId, stack.slice(0, at));
+    this.changed();
   }
 
   clearModals(userId: string): void {
     for (const id of this.modalStacks.get(userId) ?? []) this.views.delete(id);
     this.modalStacks.delete(userId);
+    this.changed();
   }
 
   /** The modals open for `userId` (bottom to top), or every open modal. */
@@ -518,6 +556,7 @@ export class SlackWorkspace {
     this.views.clear();
     this.modalStacks.clear();
     this.homeViews.clear();
+    this.changed();
   }
 }
 
