@@ -455,6 +455,7 @@ function missingRequiredInputs(blocks: unknown[], values: ViewStateValues): Reco
 function hasValue(state: unknown): boolean {
   if (!isRecord(state)) return false;
   return Object.entries(state).some(
-    ([key, value]) => key !== 'type' && (Array.isArray(value) ? value.length > 0 : value !== null && value !== ''),
+    ([key, value]) =>
+      key !== 'type' && (Array.isArray(value) ? value.length > 0 : value !== null && value !== ''),
   );
 }
