@@ -44,7 +44,7 @@ async function main(): Promise<void> {
         `so it serves the configured Slack workspace and the Anthropic API (public URL ${config.publicBaseUrl}).`,
       ];
   process.stdout.write(`${banner.join('\n')}\n`);
-  logger.info('started', { mode: config.mode, url: deputy.url });
+  logger.debug('started', { mode: config.mode, url: deputy.url });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -117,7 +117,10 @@ export async function startSandbox(options: {
         id: 'linear',
         name: 'Linear (sandbox)',
         mcpServerUrl: providers.linear.mcpUrl,
-        auth: { type: 'static_token', help: 'In the sandbox, any token the Linear emulator issued works.' },
+        auth: {
+          type: 'static_token',
+          help: `Make one on the Linear emulator's settings page: ${providers.linear.url}/settings/tokens`,
+        },
         source: 'sandbox',
       },
     ],

@@ -300,6 +300,24 @@ describe('provider emulator', () => {
     });
   });
 
+  test('its settings page makes a personal token for the chosen account, which the MCP server accepts as that account', async () => {
+    const page = await fetch(`${emulator.url}/settings/tokens`);
+    expect(await page.text()).toContain('value="acct_bob"');
+    const created = await fetch(`${emulator.url}/settings/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'account=acct_bob',
+    });
+    const token = /<code data-token>([^<]+)<\/code>/.exec(await created.text())?.[1] ?? '';
+    expect(emulator.tokenInfo(token)).toMatchObject({ accountId: 'acct_bob', active: true });
+    const unknown = await fetch(`${emulator.url}/settings/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'account=acct_nobody',
+    });
+    expect(unknown.status).toBe(400);
+  });
+
   test('dynamic client registration issues a secret only to confidential clients and rejects bad redirect URIs', async () => {
     const register = (body: unknown) =>
       fetch(`${emulator.url}/register`, {

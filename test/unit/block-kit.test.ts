@@ -106,6 +106,15 @@ describe('escaping', () => {
 });
 
 describe('mrkdwn', () => {
+  test('a bare URL becomes a link, without the sentence’s full stop; a javascript: one stays text', () => {
+    const html = renderMrkdwn(
+      'Make one at https://example.test/settings/tokens. Or javascript:alert(1)',
+      ctx,
+    );
+    expect(attr(html, 'href')).toBe('https://example.test/settings/tokens');
+    expect(html).toContain('</a>. Or javascript:alert(1)');
+  });
+
   test('bold, italic, strike and inline code', () => {
     expect(renderMrkdwn('*bold* _italic_ ~gone~ `code`', ctx)).toBe(
       '<strong>bold</strong> <em>italic</em> <del>gone</del> <code class="bk-code">code</code>',

@@ -22,6 +22,7 @@ import {
 } from './options.js';
 import { type Page, PageStore } from './pages.js';
 import { handleRevoke } from './revoke.js';
+import { handleSettingsCreate, handleSettingsPage, SETTINGS_TOKENS_PATH } from './settings.js';
 import {
   type AuthorizationRecord,
   type McpRequestRecord,
@@ -323,6 +324,9 @@ export class ProviderEmulator {
     if (method === 'POST' && path === '/token')
       return handleToken(req, res, this.state, (ms) => this.wait(ms));
     if (method === 'POST' && path === '/revoke') return handleRevoke(req, res, this.state);
+    if (method === 'GET' && path === SETTINGS_TOKENS_PATH) return handleSettingsPage(res, this.state);
+    if (method === 'POST' && path === SETTINGS_TOKENS_PATH)
+      return handleSettingsCreate(req, res, this.state, (account) => this.issuePersonalToken(account));
     sendJson(res, 404, { error: 'not_found' });
   }
 }

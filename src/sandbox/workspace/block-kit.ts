@@ -221,6 +221,10 @@ function mrkdwnInline(line: string, ctx: RenderContext): string {
   );
   // Raw < and > only ever delimit Slack's links and mentions; literal ones arrive as &lt; &gt;.
   text = text.replace(/<([^<>]*)>/g, (_, inner: string) => hold(angleEntity(inner, ctx)));
+  // Slack links bare URLs in mrkdwn too (trailing punctuation stays text).
+  text = text.replace(/\bhttps?:\/\/[^\s<>]*[^\s<>.,;:!?)'"]/g, (url) =>
+    hold(link(unescapeSlack(url), undefined)),
+  );
   let html = withEmoji(escapeHtml(unescapeSlack(text)));
   for (const [pattern, tag] of EMPHASIS) {
     html = html.replace(pattern, (_, before: string, inner: string) => `${before}<${tag}>${inner}</${tag}>`);

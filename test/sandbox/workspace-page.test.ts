@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { MODELS } from '../../src/agents/agent-config.js';
+import { BasicsBlocks } from '../../src/blocks/agents.js';
+import type { Screen } from '../../src/sandbox/workspace/render.js';
+import { type Harness, startHarness } from '../support/harness.js';
+
+/**
+ * The workspace page's server, over HTTP as the page's script uses it: who sees what, and what it
+ * refuses. The browser run itself is test/e2e/workspace.test.ts.
+ */
+
+interface Person {
+  cookie: string;
+  act(body: unknown): Promise<{ status: number; json: { ok: boolean; error?: string; notice?: string } }>;
+  /** Waits for a screen of the live stream that `accept` takes. */
+  screen(query: string, accept: (s: Screen) => boolean): Promise<Screen>;
+}
+
+describe('the sandbox workspace page', () => {
+  let h: Harness;
+  let base: string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    base = h.runtime.workspaceUrl ?? '';
+  });
+  afterAll(() => h.close());
+
+  async function post(body: string, headers: Record<string, string>) {
+    const response = await fetch(`${base}client/act`, { method: 'POST', headers, body });
+    return { status: response.status, json: (await response.json()) as { ok: boolean; error?: string } };
+  }
+
+  async function person(userId: string): Promise<Person> {
+    const switched = await fetch(`${base}client/act`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'switch', user: userId }),
+    });
+    const cookie = (switched.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(cookie).toMatch(/^slack_session=/);
+    return {
+      cookie,
+      act: (body) => post(JSON.stringify(body), { 'content-type': 'application/json', cookie }),
+      screen: (query, accept) => nextScreen(`${base}client/stream?${query}`, cookie, accept),
+    };
+  }
+
+  test('the page is served with a policy that allows only its own script, styles and stream', async () => {
+    const page = await fetch(base);
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    const script = await fetch(`${base}client/client.js`);
+    expect(script.headers.get('content-type')).toContain('javascript');
+    expect(await script.text()).toContain('/client/act');
+  });
+
+  test('signing in picks a Slack browser session that Sign in with Slack then sees', async () => {
+    const alice = await person('U_ALICE');
+    expect(h.sandbox.slack.oidc.sessionUser(alice.cookie)).toBe('U_ALICE');
+    const screen = await alice.screen('tab=messages', (s) => s.viewer !== null);
+    expect(screen.viewer).toBe('U_ALICE');
+    expect(screen.topbar).toContain('Alice Archer');
+  });
+
+  test('each person sees only their own ephemeral messages, and the page updates as they arrive', async () => {
+    const alice = await person('U_ALICE');
+    const bob = await person('U_BOB');
+    const general = h.sandbox.slack.channel('general').id;
+    const aliceSees = alice.screen(`c=${general}`, (s) => s.main.includes('Your connections'));
+    expect((await alice.act({ kind: 'send', conversation: general, text: '/agent connect' })).status).toBe(
+      200,
+    );
+    expect((await aliceSees).main).toContain('Only visible to you');
+    const bobSees = await bob.screen(`c=${general}`, (s) => s.viewer === 'U_BOB');
+    expect(bobSees.main).not.toContain('Your connections');
+  });
+
+  test('a channel someone is not in is neither listed nor writable for them', async () => {
+    const bob = await person('U_BOB');
+    const secret = h.sandbox.slack.channel('secret-project');
+    expect(secret.members).not.toContain('U_BOB');
+    const screen = await bob.screen('tab=messages', (s) => s.viewer === 'U_BOB');
+    expect(screen.sidebar).not.toContain('secret-project');
+    const sent = await bob.act({ kind: 'send', conversation: secret.id, text: 'hello' });
+    expect(sent.status).toBe(403);
+    expect(h.sandbox.slack.messages(secret.id)).toHaveLength(0);
+  });
+
+  test('a modal shows required-field and app errors under its inputs and stays open', async () => {
+    const ada = await person('U_ADMIN');
+    const general = h.sandbox.slack.channel('general').id;
+    await ada.act({ kind: 'send', conversation: general, text: '/agent setup' });
+    const opened = await ada.screen(`c=${general}`, (s) => s.modal !== null);
+    const viewId = /data-view-id="([^"]+)"/.exec(opened.modal?.html ?? '')?.[1] ?? '';
+
+    // Nothing typed in the required name: Slack's client refuses it without asking the app.
+    const submissions = h.sandbox.slack.calls.length;
+    await ada.act({ kind: 'submit', viewId, inputs: [] });
+    const required = await ada.screen(`c=${general}`, (s) => s.modal?.html.includes('bk-error') === true);
+    expect(required.modal?.html).toContain('Please complete this required field.');
+    expect(h.sandbox.slack.calls.length).toBe(submissions);
+
+    // A name the app refuses: its response_action errors appear under that input.
+    await ada.act({
+      kind: 'submit',
+      viewId,
+      inputs: [
+        { blockId: BasicsBlocks.name, actionId: 'value', type: 'plain_text_input', values: ['Not A Name!'] },
+        { blockId: BasicsBlocks.model, actionId: 'value', type: 'static_select', values: [MODELS[0]] },
+        { blockId: BasicsBlocks.access, actionId: 'value', type: 'radio_buttons', values: ['everyone'] },
+      ],
+    });
+    const refused = await ada.screen(
+      `c=${general}`,
+      (s) => s.modal?.html.includes('bk-error') === true && !s.modal.html.includes('Please complete'),
+    );
+    expect(refused.modal?.html).toMatch(/data-view-id="[^"]+"/);
+    expect(h.sandbox.slack.openViews('U_ADMIN')).toHaveLength(1);
+  });
+
+  test('nobody acts on another person’s modal, and view clicks cannot be sent as someone else', async () => {
+    const ada = await person('U_ADMIN');
+    const bob = await person('U_BOB');
+    const general = h.sandbox.slack.channel('general').id;
+    await ada.act({ kind: 'send', conversation: general, text: '/agent servers' });
+    const opened = await ada.screen(`c=${general}`, (s) => s.modal?.html.includes('data-view-id') === true);
+    const viewId = /data-view-id="([^"]+)"/.exec(opened.modal?.html ?? '')?.[1] ?? '';
+    expect((await bob.act({ kind: 'submit', viewId, inputs: [] })).status).toBe(403);
+    const forged = await ada.act({
+      kind: 'action',
+      surface: { kind: 'view', viewId },
+      actionId: 'anything',
+      blockId: '',
+      as: 'U_BOB',
+    });
+    expect(forged.status).toBe(400);
+  });
+
+  test('a click must name an element that is on the message', async () => {
+    const alice = await person('U_ALICE');
+    const general = h.sandbox.slack.channel('general').id;
+    await alice.act({ kind: 'send', conversation: general, text: '/agent connect' });
+    const message = await alice.screen(`c=${general}`, (s) => s.main.includes('Your connections'));
+    const ts = [...message.main.matchAll(/data-ts="([^"]+)"/g)].map((m) => m[1]).pop() ?? '';
+    const invented = await alice.act({
+      kind: 'action',
+      surface: { kind: 'message', channel: general, ts },
+      actionId: 'session_approve',
+      blockId: 'made-up',
+    });
+    expect(invented.status).toBe(400);
+  });
+
+  test('what a page never sends is refused with a 4xx and reaches nobody', async () => {
+    const json = { 'content-type': 'application/json' };
+    expect((await post('kind=send', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(
+      415,
+    );
+    expect((await post('{not json', json)).status).toBe(400);
+    expect((await post(JSON.stringify({ kind: 'delete_everything' }), json)).status).toBe(400);
+    const canary = 'canary-anonymous-message';
+    const anonymous = await post(
+      JSON.stringify({ kind: 'send', conversation: 'C_GENERAL', text: canary }),
+      json,
+    );
+    expect(anonymous.status).toBe(401);
+    expect((await post(JSON.stringify({ kind: 'switch', user: 'U_DEPUTY' }), json)).status).toBe(400);
+    const everything = h.sandbox.slack.workspace.channels.flatMap((c) => h.sandbox.slack.messages(c.id));
+    expect(everything.some((m) => m.text.includes(canary))).toBe(false);
+  });
+});
+
+/** Reads server-sent `screen` events until one is accepted (or the time runs out). */
+async function nextScreen(url: string, cookie: string, accept: (s: Screen) => boolean): Promise<Screen> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 10_000);
+  try {
+    const response = await fetch(url, { headers: { cookie }, signal: controller.signal });
+    const reader = response.body?.getReader();
+    if (!reader) throw new Error('no stream');
+    const decoder = new TextDecoder();
+    let buffered = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error('the stream ended');
+      buffered += decoder.decode(value, { stream: true });
+      let end = buffered.indexOf('\n\n');
+      while (end >= 0) {
+        const frame = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (frame.startsWith('event: screen') && data) {
+          const screen = JSON.parse(data) as Screen;
+          if (accept(screen)) return screen;
+        }
+        end = buffered.indexOf('\n\n');
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}
