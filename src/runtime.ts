@@ -17,6 +17,7 @@ import { AdminDirectory } from './identity/admins.js';
 import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-sign-in.js';
 import { type IdSource, randomIds } from './ids.js';
 import type { Logger } from './logger.js';
+import { embeddedMetricFormat, type Metrics, noMetrics } from './metrics.js';
 import { type Sandbox, startSandbox } from './sandbox/index.js';
 import { SlackDriver } from './sandbox/slack/driver.js';
 import { WorkspaceWebClient } from './sandbox/workspace/web-client.js';
@@ -50,6 +51,8 @@ export interface ServiceParts {
   /** Sign in with Slack; without it no connect flow can start. */
   signIn?: SlackSignInSettings;
   webhookSigningKey?: string;
+  /** Where relay lag and the like go (default: nowhere). */
+  metrics?: Metrics;
 }
 
 /** Wires the services from their parts. The one place that decides which implementation is used. */
@@ -94,7 +97,17 @@ export function buildServices(parts: ServiceParts): Services {
     publicBaseUrl,
   });
   const approvals = new ApprovalService({ store, anthropic, slack, audit, clock, ids, logger });
-  const relays = new RelayManager({ store, anthropic, slack, approvals, connections, clock, ids, logger });
+  const relays = new RelayManager({
+    store,
+    anthropic,
+    slack,
+    approvals,
+    connections,
+    clock,
+    ids,
+    logger,
+    metrics: parts.metrics ?? noMetrics,
+  });
   const sessions = new SessionService({
     store,
     anthropic,
@@ -158,6 +171,8 @@ export async function startRuntime(
     /** Storage to use instead of the configured one (tests: a fresh in-memory engine). */
     dynamo?: DynamoHandle;
     outboundTimeoutMs?: number;
+    /** Default: CloudWatch Embedded Metric Format on stdout when live; none in the sandbox. */
+    metrics?: Metrics;
   } = {},
 ): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
@@ -203,7 +218,22 @@ export async function startRuntime(
       ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
       ...signInSettings(config, sandbox),
       ...webhookKey(config, sandbox),
+      metrics:
+        options.metrics ??
+        (config.mode === 'live'
+          ? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) })
+          : noMetrics),
     });
+    // Closed in reverse: the server stops and drains first, then the periodic work, then the relays
+    // release their leases so another replica resumes them from their cursors, then storage.
+    opened.push({ close: () => services.relays.close() });
+    // Held tool calls nobody decided expire into denies; sessions another replica let go are adopted.
+    const sweep = setInterval(() => {
+      void services.approvals.expireDue('sweep').catch(() => 0);
+      void services.relays.resumeActive().catch(() => 0);
+    }, SWEEP_MS);
+    sweep.unref();
+    opened.push({ close: async () => clearInterval(sweep) });
     const deputy = options.socketMode
       ? await startSocketMode({ slack: { ...slack, appToken: socketModeToken(config) }, services })
       : await startDeputy({
@@ -216,14 +246,6 @@ export async function startRuntime(
     opened.push(deputy);
     const workspace = sandbox ? openWorkspacePage(sandbox, deputy.url, logger) : undefined;
     if (workspace) opened.push({ close: async () => workspace.close() });
-    // Held tool calls nobody decided expire into denies.
-    const sweep = setInterval(
-      () => void services.approvals.expireDue('sweep').catch(() => 0),
-      EXPIRY_SWEEP_MS,
-    );
-    sweep.unref();
-    opened.push({ close: async () => clearInterval(sweep) });
-    opened.push({ close: () => services.relays.close() });
     // Sessions a previous process was relaying go on from their cursors.
     await services.relays.resumeActive();
     return {
@@ -263,8 +285,8 @@ async function storageFor(config: Config, sandbox: Sandbox | undefined): Promise
   return { ...config.storage, dataDir };
 }
 
-/** How often undecided approvals are checked for expiry. */
-const EXPIRY_SWEEP_MS = 30_000;
+/** How often undecided approvals are checked for expiry and sessions without a relay are adopted. */
+const SWEEP_MS = 30_000;
 
 /** Sessions need an environment: the configured one, or one the sandbox makes. */
 async function environmentFor(config: Config, anthropic: Anthropic, sandbox: Sandbox | undefined) {

@@ -10,6 +10,7 @@ import type { Clock } from '../clock.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { SessionRecord, SessionStatus, Store } from '../store/index.js';
 import type { ApprovalService, HeldToolCall } from './approvals.js';
 
@@ -27,6 +28,7 @@ export interface RelayDeps {
   clock: Clock;
   ids: IdSource;
   logger: Logger;
+  metrics: Metrics;
 }
 
 type SessionEvent = { id?: string; type: string } & Record<string, unknown>;
@@ -70,11 +72,16 @@ export class RelayManager {
     this.running.set(sessionId, entry);
   }
 
-  /** Picks up every session that was still running when the last process stopped (the lease decides who). */
+  /**
+   * Picks up every active session this process is not relaying: at start, those a stopped process
+   * left; periodically, those whose relay another replica released when it shut down (the lease
+   * decides who relays each).
+   */
   async resumeActive(): Promise<number> {
     const active = await this.deps.store.sessions.active();
-    for (const sessionId of active) this.ensure(sessionId);
-    return active.length;
+    const adopted = active.filter((sessionId) => !this.running.has(sessionId));
+    for (const sessionId of adopted) this.ensure(sessionId);
+    return adopted.length;
   }
 
   /** Resolves when no relay is running (tests wait on this; so does a stop). */
@@ -235,6 +242,8 @@ class SessionRelay {
       await this.deps.store.sessions.update(session.sessionId, { cursor: event.id });
       next = { ...next, cursor: event.id };
     }
+    const processedAt = typeof event.processed_at === 'string' ? Date.parse(event.processed_at) : Number.NaN;
+    if (Number.isFinite(processedAt)) this.deps.metrics.relayLag(this.deps.clock.now() - processedAt);
     return { session: next, ended };
   }
 

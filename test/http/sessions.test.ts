@@ -1,15 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AgentConfig, ToolSetting } from '../../src/agents/agent-config.js';
+import { ManualClock } from '../../src/clock.js';
+import { randomIds } from '../../src/ids.js';
+import { createLogger } from '../../src/logger.js';
+import { embeddedMetricFormat, RELAY_LAG_METRIC } from '../../src/metrics.js';
+import { buildServices } from '../../src/runtime.js';
 import { slashCommandBody } from '../../src/sandbox/slack/payloads.js';
 import type { SessionRecord } from '../../src/store/index.js';
 import { connectLink, runConnect } from '../support/connect.js';
 import { eventually, type Harness, joinWorkspace, startHarness, vaultIdOf } from '../support/harness.js';
 
 let h: Harness;
+const metricLines: string[] = [];
 const admin = () => ({ teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' });
 
 beforeAll(async () => {
-  h = await startHarness();
+  const clock = new ManualClock(Date.now());
+  h = await startHarness({
+    clock,
+    metrics: embeddedMetricFormat({ clock, write: (line) => metricLines.push(line) }),
+  });
   for (const [userId, account] of [
     ['U_ALICE', 'acct_alice'],
     ['U_BOB', 'acct_bob'],
@@ -356,6 +366,66 @@ describe('exactly once and resumable', () => {
     expect(texts.filter((t) => t.includes('create_page') && !t.startsWith('Created'))).toHaveLength(1);
     expect(texts.filter((t) => t.includes('Created "Resumed"'))).toHaveLength(1);
     expect(after.length).toBeGreaterThan(before);
+  });
+
+  test('a replica that shuts down hands its relays over: another adopts them and goes on from the cursor', async () => {
+    // A second replica: its own services over the same table and the same Slack and Anthropic.
+    const other = buildServices({
+      store: h.store,
+      anthropic: h.anthropic,
+      slack: h.sandbox.slackConnection,
+      clock: h.clock,
+      ids: randomIds,
+      logger: createLogger({ level: 'error', write: () => {} }),
+      connectors: h.sandbox.connectors,
+      admins: [],
+      publicBaseUrl: h.url,
+      allowPrivateNetwork: true,
+    });
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Handed over', {
+      until: 'approval',
+    });
+    if (!session) throw new Error('no session');
+    // While this replica relays it, the other one leaves it alone (the lease).
+    await h.services.relays.ensure(session.sessionId);
+    await other.relays.resumeActive();
+    await other.relays.idle();
+    // Graceful shutdown: the relay stops and releases its lease; the other replica's sweep adopts it.
+    await h.services.relays.close();
+    const [approval] = await h.store.approvals.forSession(session.sessionId);
+    await other.approvals.decide(
+      approval?.approvalId ?? '',
+      { teamId: h.sandbox.slack.teamId, userId: 'U_ALICE' },
+      'allow',
+      'test',
+    );
+    await h.sandbox.managedAgents.settled(session.sessionId);
+    expect(await other.relays.resumeActive()).toBeGreaterThanOrEqual(1);
+    await other.relays.idle();
+    const texts = threadMessages(session).map((m) => String(m.text));
+    expect(texts.filter((t) => t.includes('Created "Handed over"'))).toHaveLength(1);
+    expect((await h.store.sessions.get(session.sessionId))?.status).toBe('idle');
+  });
+
+  test('relay lag goes out as CloudWatch embedded metrics under the name the alarm watches', () => {
+    const documents = metricLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lag = documents.filter((d) => RELAY_LAG_METRIC in d);
+    expect(lag.length).toBeGreaterThan(0);
+    for (const doc of lag) {
+      expect(doc).toMatchObject({
+        _aws: {
+          CloudWatchMetrics: [
+            {
+              Namespace: 'Deputy',
+              Dimensions: [['Service']],
+              Metrics: [{ Name: 'RelayLagMs', Unit: 'Milliseconds' }],
+            },
+          ],
+        },
+        Service: 'deputy',
+      });
+      expect(doc[RELAY_LAG_METRIC]).toBeGreaterThanOrEqual(0);
+    }
   });
 
   test('the same Slack delivery twice starts one session', async () => {

@@ -4,6 +4,7 @@ import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { randomBase58 } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
+import type { Metrics } from '../../src/metrics.js';
 import { type Runtime, startRuntime } from '../../src/runtime.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { SlackDriver } from '../../src/sandbox/slack/driver.js';
@@ -33,7 +34,12 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: { clock?: ManualClock; environment?: Record<string, string>; outboundTimeoutMs?: number } = {},
+  options: {
+    clock?: ManualClock;
+    environment?: Record<string, string>;
+    outboundTimeoutMs?: number;
+    metrics?: Metrics;
+  } = {},
 ): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.now());
   const environment = { PORT: '0', DEPUTY_TABLE_PREFIX: `t${randomBase58(8)}-`, ...options.environment };
@@ -46,6 +52,7 @@ export async function startHarness(
     dynamo,
     environment,
     ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const sandbox = runtime.sandbox;
   if (!sandbox) throw new Error('the harness runs the sandbox');
