@@ -86,6 +86,8 @@ const schema = z.object({
   LOG_LEVEL: z.optional(
     z.enum(['debug', 'info', 'warn', 'error'], { message: 'must be debug, info, warn or error' }),
   ),
+  /** `production` (the container image sets it) refuses to fall back to the sandbox. */
+  NODE_ENV: z.optional(z.string().max(32)),
 });
 
 type Env = z.infer<typeof schema>;
@@ -169,6 +171,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
   const liveVariables = [...SLACK_LIVE, ...ANTHROPIC_LIVE];
   const given = liveVariables.filter((k) => env[k] !== undefined);
   const mode = given.length === 0 ? 'sandbox' : 'live';
+  if (mode === 'sandbox' && env.NODE_ENV === 'production') {
+    problems.push(
+      'SLACK_SIGNING_SECRET: required when NODE_ENV is production; with no Slack or Anthropic credentials ' +
+        'Deputy would run its sandbox (set SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and ANTHROPIC_API_KEY)',
+    );
+  }
   if (mode === 'live') {
     for (const missing of liveVariables.filter((k) => env[k] === undefined)) {
       problems.push(

@@ -47,13 +47,18 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
   return [definition(names.main, ['gsi1']), definition(names.audit, ['gsi1', 'gsi2'])];
 }
 
-/** Creates the tables when missing (development, tests, the sandbox); production creates them in infra. */
+/**
+ * Creates the tables when missing (development, tests, the sandbox). Production creates them in
+ * infra/ and its task role may not create tables, so an existing table is only described.
+ */
 export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
   for (const input of tableDefinitions(names)) {
-    try {
-      await client.send(new CreateTableCommand(input));
-    } catch (error) {
-      if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
+    if (!(await tableExists(client, input.TableName ?? ''))) {
+      try {
+        await client.send(new CreateTableCommand(input));
+      } catch (error) {
+        if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
+      }
     }
     for (let attempt = 0; ; attempt += 1) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
@@ -62,5 +67,15 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
       if (attempt > 200) throw new Error(`table ${input.TableName} did not become active`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+}
+
+async function tableExists(client: DynamoDBClient, name: string): Promise<boolean> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: name }));
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ResourceNotFoundException') return false;
+    throw error;
   }
 }

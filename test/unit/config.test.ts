@@ -88,6 +88,13 @@ describe('configuration', () => {
     expect(problems.join('\n')).not.toContain(CANARY_SECRET);
   });
 
+  test('the production image (NODE_ENV=production) without credentials refuses to start rather than run the sandbox', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^SLACK_SIGNING_SECRET: required when NODE_ENV is production/),
+    ]);
+    expect(loadConfig({ NODE_ENV: 'development' }).mode).toBe('sandbox');
+  });
+
   test('a DynamoDB endpoint needs a region, and Slack client credentials come in pairs', () => {
     expect(problemsOf({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000', SLACK_CLIENT_ID: '123.456' })).toEqual([
       'AWS_REGION: required when DYNAMODB_ENDPOINT is set',

@@ -1,0 +1,123 @@
+import { RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { EXPIRY_ATTRIBUTE, SECRET_FIELDS, TABLE_INDEXES, tableNames } from './contract';
+
+export interface DeputyDataStackProps extends StackProps {
+  /** `DEPUTY_TABLE_PREFIX`: the tables are `<prefix>main` and `<prefix>audit`. */
+  readonly tablePrefix: string;
+  /** Name of the JSON secret holding SECRET_FIELDS. */
+  readonly secretName: string;
+  /** Name of the ECR repository the service's image is pulled from. */
+  readonly repositoryName: string;
+  /**
+   * Name of the ECS task execution role (created by the service stack). The secret's resource policy
+   * denies GetSecretValue to every other principal.
+   */
+  readonly executionRoleName: string;
+}
+
+/**
+ * Everything stateful, deployed before (and kept apart from) the service: the DynamoDB tables and
+ * their key, the app's secret and its key, and the image repository. Every resource is retained on
+ * stack deletion. Keeping them here means the image can be pushed and the secret filled before the
+ * first task starts, and a failed service deploy never rolls back (or orphans) a table.
+ */
+export class DeputyDataStack extends Stack {
+  readonly tableKey: kms.Key;
+  readonly mainTable: dynamodb.Table;
+  readonly auditTable: dynamodb.Table;
+  readonly secretsKey: kms.Key;
+  readonly appSecret: secretsmanager.Secret;
+  readonly repository: ecr.Repository;
+
+  constructor(scope: Construct, id: string, props: DeputyDataStackProps) {
+    super(scope, id, props);
+    const names = tableNames(props.tablePrefix);
+
+    this.tableKey = new kms.Key(this, 'TableKey', {
+      description: `Deputy: encrypts the DynamoDB tables ${names.main} and ${names.audit}`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.mainTable = this.table('MainTable', names.main, TABLE_INDEXES.main);
+    this.auditTable = this.table('AuditTable', names.audit, TABLE_INDEXES.audit);
+
+    this.secretsKey = new kms.Key(this, 'SecretsKey', {
+      description: `Deputy: encrypts the secret ${props.secretName}`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Created with every field empty (the app treats "" as unset); real values are put with
+    // `aws secretsmanager put-secret-value` and CloudFormation leaves them alone while this
+    // placeholder is unchanged. ECS refuses to start a task whose secret lacks a referenced field,
+    // so every field exists from the start. Changing SECRET_FIELDS rewrites the secret: put the
+    // values again after such a deploy.
+    this.appSecret = new secretsmanager.Secret(this, 'AppSecret', {
+      secretName: props.secretName,
+      description: 'Deputy: Slack, Anthropic and connector OAuth credentials (JSON, one field per variable)',
+      encryptionKey: this.secretsKey,
+      secretObjectValue: Object.fromEntries(SECRET_FIELDS.map((f) => [f, SecretValue.unsafePlainText('')])),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Only ECS, on behalf of the task execution role, reads the values (to inject them into the
+    // container). People and the app's own task role may describe and update it, never read it.
+    this.appSecret.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheTaskExecutionRoleReads',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: ['*'],
+        conditions: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': this.formatArn({
+              service: 'iam',
+              region: '',
+              resource: 'role',
+              resourceName: props.executionRoleName,
+            }),
+          },
+        },
+      }),
+    );
+
+    this.repository = new ecr.Repository(this, 'Repository', {
+      repositoryName: props.repositoryName,
+      imageScanOnPush: true,
+      // A tag names one image for good: the service's ImageTag parameter pins what runs.
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      lifecycleRules: [{ description: 'keep the newest 50 images', maxImageCount: 50 }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  private table(id: string, tableName: string, indexes: readonly string[]): dynamodb.Table {
+    const string = dynamodb.AttributeType.STRING;
+    const table = new dynamodb.Table(this, id, {
+      tableName,
+      partitionKey: { name: 'pk', type: string },
+      sortKey: { name: 'sk', type: string },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.tableKey,
+      timeToLiveAttribute: EXPIRY_ATTRIBUTE,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of indexes) {
+      table.addGlobalSecondaryIndex({
+        indexName: index,
+        partitionKey: { name: `${index}pk`, type: string },
+        sortKey: { name: `${index}sk`, type: string },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    return table;
+  }
+}

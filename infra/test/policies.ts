@@ -1,0 +1,208 @@
+import { tableNames } from '../lib/contract';
+import {
+  asArray,
+  type CfnTemplate,
+  importedIds,
+  isRecord,
+  onlyResource,
+  props,
+  referencedId,
+  resourcesOfType,
+} from './support';
+
+/** One statement of an identity policy, and what it is attached to. */
+export interface AttachedStatement {
+  /** Which template and resource it comes from, for messages. */
+  source: string;
+  /** Logical ids of the roles it is attached to; `user:`/`group:` entries for anything else. */
+  attachedTo: string[];
+  effect: string;
+  actions: string[];
+  /** Set when the statement uses NotAction (which allows almost everything). */
+  notAction: boolean;
+  resources: unknown[];
+  condition: unknown;
+}
+
+function attachments(p: Record<string, unknown>): string[] {
+  const to: string[] = [];
+  for (const role of asArray(p.Roles)) to.push(referencedId(role) ?? `role:${JSON.stringify(role)}`);
+  for (const user of asArray(p.Users)) to.push(`user:${JSON.stringify(user)}`);
+  for (const group of asArray(p.Groups)) to.push(`group:${JSON.stringify(group)}`);
+  return to;
+}
+
+function statementsOf(document: unknown, source: string, attachedTo: string[]): AttachedStatement[] {
+  if (!isRecord(document)) return [];
+  return asArray(document.Statement)
+    .filter(isRecord)
+    .map((s) => ({
+      source,
+      attachedTo,
+      effect: String(s.Effect),
+      actions: asArray(s.Action).map(String),
+      notAction: s.NotAction !== undefined,
+      resources: asArray(s.Resource ?? (s.NotResource !== undefined ? '*' : undefined)),
+      condition: s.Condition,
+    }));
+}
+
+/** Every identity-policy statement in a template: policies, managed policies and roles' inline policies. */
+export function identityStatements(template: CfnTemplate, name: string): AttachedStatement[] {
+  const out: AttachedStatement[] = [];
+  for (const [id, r] of resourcesOfType(template, 'AWS::IAM::Policy')) {
+    out.push(...statementsOf(props(r).PolicyDocument, `${name}/${id}`, attachments(props(r))));
+  }
+  for (const [id, r] of resourcesOfType(template, 'AWS::IAM::ManagedPolicy')) {
+    out.push(...statementsOf(props(r).PolicyDocument, `${name}/${id}`, attachments(props(r))));
+  }
+  for (const [id, r] of resourcesOfType(template, 'AWS::IAM::Role')) {
+    for (const inline of asArray(props(r).Policies).filter(isRecord)) {
+      out.push(...statementsOf(inline.PolicyDocument, `${name}/${id}`, [id]));
+    }
+  }
+  return out;
+}
+
+/** Whether an IAM action pattern (with `*` and `?`, case-insensitive) covers `action`. */
+export function actionCovers(pattern: string, action: string): boolean {
+  const regex = new RegExp(
+    `^${pattern
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('')}$`,
+    'i',
+  );
+  return regex.test(action);
+}
+
+/** Whether an Allow statement may grant `action` (NotAction counts as yes). */
+export function allows(statement: AttachedStatement, action: string): boolean {
+  if (statement.effect !== 'Allow') return false;
+  return statement.notAction || statement.actions.some((a) => actionCovers(a, action));
+}
+
+/** The ECS task role and execution role, as the task definition names them. */
+export function taskRoles(serviceJson: CfnTemplate): { taskRole: string; executionRole: string } {
+  const [, task] = onlyResource(serviceJson, 'AWS::ECS::TaskDefinition');
+  const taskRole = referencedId(props(task).TaskRoleArn);
+  const executionRole = referencedId(props(task).ExecutionRoleArn);
+  if (!taskRole || !executionRole) throw new Error('task definition names no task or execution role');
+  return { taskRole, executionRole };
+}
+
+/** Actions on the audit table that could change or remove history. */
+export const AUDIT_FORBIDDEN = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:TransactWriteItems',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:DeleteTable',
+  'dynamodb:UpdateTable',
+  'dynamodb:UpdateTimeToLive',
+  'dynamodb:RestoreTableFromBackup',
+  'dynamodb:ImportTable',
+];
+/** All the task role may do on the audit table and its indexes. */
+export const AUDIT_ALLOWED = [
+  'dynamodb:PutItem',
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:DescribeTable',
+];
+
+/**
+ * Problems with the task role's policies: any wildcard action, NotAction or `*` resource, and any
+ * statement reaching the audit table (by name or through the data stack's export) that allows more
+ * than AUDIT_ALLOWED. Empty when the role is least-privilege as required.
+ */
+export function taskRoleViolations(
+  serviceJson: CfnTemplate,
+  dataJson: CfnTemplate,
+  tablePrefix: string,
+): string[] {
+  const { taskRole } = taskRoles(serviceJson);
+  const auditName = tableNames(tablePrefix).audit;
+  const [auditId] = resourcesOfType(dataJson, 'AWS::DynamoDB::Table').find(
+    ([, r]) => props(r).TableName === auditName,
+  ) ?? [undefined];
+  const problems: string[] = [];
+  const statements = identityStatements(serviceJson, 'service').filter((s) =>
+    s.attachedTo.includes(taskRole),
+  );
+  for (const s of statements) {
+    if (s.effect !== 'Allow') continue;
+    if (s.notAction) problems.push(`${s.source}: NotAction`);
+    for (const action of s.actions)
+      if (action.includes('*') || action.includes('?'))
+        problems.push(`${s.source}: wildcard action ${action}`);
+    const reachesAudit = s.resources.some((r) => {
+      if (r === '*') return true;
+      const text = JSON.stringify(r);
+      return (
+        text.includes(`:table/${auditName}"`) ||
+        text.includes(`:table/${auditName}/`) ||
+        (auditId !== undefined && importedIds(r, dataJson).includes(auditId))
+      );
+    });
+    if (s.resources.includes('*')) problems.push(`${s.source}: Resource "*"`);
+    if (!reachesAudit) continue;
+    for (const action of s.actions) {
+      if (!AUDIT_ALLOWED.some((allowed) => allowed.toLowerCase() === action.toLowerCase())) {
+        problems.push(`${s.source}: ${action} on the audit table`);
+      }
+    }
+    for (const forbidden of AUDIT_FORBIDDEN) {
+      if (allows(s, forbidden)) problems.push(`${s.source}: allows ${forbidden} on the audit table`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Problems with who may read the app's secret: every statement (in either stack) that may allow
+ * secretsmanager:GetSecretValue, or kms:Decrypt on the secrets key (or on `*`), must be attached to
+ * the execution role and nothing else; no role may carry managed policies (which could grant it).
+ */
+export function secretReadViolations(serviceJson: CfnTemplate, dataJson: CfnTemplate): string[] {
+  const { executionRole } = taskRoles(serviceJson);
+  const [secretsKeyId] = onlyKeyOfSecret(dataJson);
+  const problems: string[] = [];
+  const all = [...identityStatements(serviceJson, 'service'), ...identityStatements(dataJson, 'data')];
+  for (const s of all) {
+    const readsSecret = allows(s, 'secretsmanager:GetSecretValue');
+    const decryptsSecretsKey =
+      allows(s, 'kms:Decrypt') &&
+      s.resources.some(
+        (r) =>
+          r === '*' || referencedId(r) === secretsKeyId || importedIds(r, dataJson).includes(secretsKeyId),
+      );
+    if (!readsSecret && !decryptsSecretsKey) continue;
+    const others = s.attachedTo.filter((to) => to !== executionRole);
+    if (others.length > 0 || s.attachedTo.length === 0) {
+      problems.push(
+        `${s.source}: ${readsSecret ? 'GetSecretValue' : 'kms:Decrypt on the secrets key'} for ${others.join(', ') || 'nobody named'}`,
+      );
+    }
+  }
+  for (const [name, template] of [
+    ['service', serviceJson],
+    ['data', dataJson],
+  ] as const) {
+    for (const [id, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
+      if (asArray(props(role).ManagedPolicyArns).length > 0) problems.push(`${name}/${id}: managed policies`);
+    }
+  }
+  return problems;
+}
+
+/** The secrets key's logical id and the secret's, from the data stack. */
+export function onlyKeyOfSecret(dataJson: CfnTemplate): [string, string] {
+  const [secretId, secret] = onlyResource(dataJson, 'AWS::SecretsManager::Secret');
+  const keyId = referencedId(props(secret).KmsKeyId);
+  if (!keyId) throw new Error('the secret has no customer-managed key');
+  return [keyId, secretId];
+}

@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SECRET_FIELDS, tableNames } from '../lib/contract';
+import {
+  AUDIT_ALLOWED,
+  actionCovers,
+  allows,
+  identityStatements,
+  onlyKeyOfSecret,
+  secretReadViolations,
+  taskRoles,
+  taskRoleViolations,
+} from './policies';
+import {
+  asArray,
+  container,
+  importedIds,
+  isRecord,
+  nameValueMap,
+  onlyResource,
+  props,
+  referencedId,
+  resourcesOfType,
+  synthesize,
+} from './support';
+
+const { dataJson, serviceJson } = synthesize();
+const names = tableNames('deputy-');
+const { taskRole, executionRole } = taskRoles(serviceJson);
+const taskRoleStatements = identityStatements(serviceJson, 'service').filter((s) =>
+  s.attachedTo.includes(taskRole),
+);
+const [secretsKeyId, secretId] = onlyKeyOfSecret(dataJson);
+
+function statementsOn(tableName: string) {
+  return taskRoleStatements.filter((s) =>
+    s.resources.some((r) => JSON.stringify(r).includes(`:table/${tableName}`)),
+  );
+}
+
+function actionsOn(tableName: string, indexes: boolean): string[] {
+  return statementsOn(tableName)
+    .filter((s) =>
+      s.resources.some((r) => JSON.stringify(r).includes(`:table/${tableName}/index/`) === indexes),
+    )
+    .flatMap((s) => s.actions)
+    .sort();
+}
+
+describe('secrets reach the container only as ECS secrets', () => {
+  test('no environment variable of the task has the name of a secret', () => {
+    const env = nameValueMap(container(serviceJson).Environment, 'Value');
+    for (const field of SECRET_FIELDS) assert.equal(env.has(field), false, `${field} in environment`);
+  });
+
+  test('every secret field is a container secret whose valueFrom is that field of the data stack secret', () => {
+    const secrets = nameValueMap(container(serviceJson).Secrets, 'ValueFrom');
+    assert.deepEqual([...secrets.keys()].sort(), [...SECRET_FIELDS].sort());
+    for (const field of SECRET_FIELDS) {
+      const valueFrom = secrets.get(field);
+      assert.ok(isRecord(valueFrom), field);
+      const join = valueFrom['Fn::Join'] as [string, unknown[]];
+      assert.equal(join[0], '');
+      assert.deepEqual(importedIds(join[1][0], dataJson), [secretId], `${field} comes from the app secret`);
+      assert.equal(join[1][1], `:${field}::`);
+    }
+  });
+
+  test('the execution role may read the secret and decrypt it, only through Secrets Manager', () => {
+    const statements = identityStatements(serviceJson, 'service').filter((s) =>
+      s.attachedTo.includes(executionRole),
+    );
+    const read = statements.filter((s) => allows(s, 'secretsmanager:GetSecretValue'));
+    assert.equal(read.length, 1);
+    assert.deepEqual(
+      read.flatMap((s) => s.resources).flatMap((r) => importedIds(r, dataJson)),
+      [secretId],
+    );
+    const decrypt = statements.filter((s) => allows(s, 'kms:Decrypt'));
+    assert.equal(decrypt.length, 1);
+    assert.deepEqual(importedIds(decrypt[0]?.resources, dataJson), [secretsKeyId]);
+    assert.match(JSON.stringify(decrypt[0]?.condition), /kms:ViaService.*secretsmanager\./);
+  });
+
+  test('no other role or policy in either stack may read the secret or decrypt its key', () => {
+    assert.deepEqual(secretReadViolations(serviceJson, dataJson), []);
+  });
+
+  test('the task role (the app) has no statement about the secret or its key', () => {
+    for (const s of taskRoleStatements) {
+      assert.equal(allows(s, 'secretsmanager:GetSecretValue'), false, s.source);
+      const ids = s.resources.flatMap((r) => importedIds(r, dataJson));
+      assert.equal(ids.includes(secretId) || ids.includes(secretsKeyId), false, s.source);
+    }
+  });
+
+  test("the secret's resource policy denies GetSecretValue to everyone but the execution role", () => {
+    const [, policy] = onlyResource(dataJson, 'AWS::SecretsManager::ResourcePolicy');
+    assert.equal(referencedId(props(policy).SecretId), secretId);
+    const document = props(policy).ResourcePolicy as { Statement: Array<Record<string, unknown>> };
+    const deny = document.Statement.find((s) => s.Effect === 'Deny');
+    assert.ok(deny);
+    assert.deepEqual(deny.Principal, { AWS: '*' });
+    assert.ok(asArray(deny.Action).some((a) => actionCovers(String(a), 'secretsmanager:GetSecretValue')));
+    const condition = JSON.stringify(deny.Condition);
+    const roleName = props(serviceJson.Resources[executionRole] ?? { Type: '' }).RoleName;
+    assert.equal(typeof roleName, 'string');
+    assert.ok(condition.includes('ArnNotEquals') && condition.includes('aws:PrincipalArn'), condition);
+    assert.ok(condition.includes(`:role/${String(roleName)}"`), condition);
+    assert.equal(
+      document.Statement.some((s) => s.Effect === 'Allow'),
+      false,
+      'the resource policy grants nothing',
+    );
+  });
+
+  test("the secrets key's policy trusts only the account (IAM decides, and only the execution role is granted)", () => {
+    const key = dataJson.Resources[secretsKeyId];
+    const statements = asArray((props(key ?? { Type: '' }).KeyPolicy as Record<string, unknown>).Statement);
+    for (const s of statements) {
+      assert.ok(isRecord(s));
+      const principal = JSON.stringify(s.Principal);
+      assert.ok(/:root"/.test(principal) && !principal.includes('Service'), principal);
+    }
+  });
+});
+
+describe('least-privilege task role', () => {
+  test('main table: exactly Get/Put/Update/Delete/Query/DescribeTable; its indexes: Query', () => {
+    assert.deepEqual(actionsOn(names.main, false), [
+      'dynamodb:DeleteItem',
+      'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    assert.deepEqual(actionsOn(names.main, true), ['dynamodb:Query']);
+  });
+
+  test('audit table: only PutItem, GetItem, Query (and DescribeTable); its indexes: Query', () => {
+    const onTable = actionsOn(names.audit, false);
+    assert.deepEqual(onTable, [...AUDIT_ALLOWED].sort());
+    assert.deepEqual(actionsOn(names.audit, true), ['dynamodb:Query']);
+  });
+
+  test('no statement reaching the audit table allows update, delete, batch write or PartiQL; no wildcards', () => {
+    assert.deepEqual(taskRoleViolations(serviceJson, dataJson, 'deputy-'), []);
+  });
+
+  test('the table key only through DynamoDB; no CloudWatch, logs or secrets permissions', () => {
+    const kmsStatements = taskRoleStatements.filter((s) => s.actions.some((a) => a.startsWith('kms:')));
+    assert.equal(kmsStatements.length, 1);
+    const [tableKeyId] = resourcesOfType(dataJson, 'AWS::KMS::Key')
+      .map(([id]) => id)
+      .filter((id) => id !== secretsKeyId);
+    assert.deepEqual(importedIds(kmsStatements[0]?.resources, dataJson), [tableKeyId]);
+    assert.match(JSON.stringify(kmsStatements[0]?.condition), /kms:ViaService.*dynamodb\./);
+    const services = new Set(taskRoleStatements.flatMap((s) => s.actions.map((a) => a.split(':')[0])));
+    assert.deepEqual([...services].sort(), ['dynamodb', 'kms']);
+  });
+});
+
+// The checkers above must catch what they are for: each mutation below breaks one property.
+describe('the policy checks fail when a property is broken', () => {
+  test('UpdateItem on the audit table (by literal ARN) is caught', () => {
+    const broken = synthesize({}, ({ service }) => {
+      service.taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [
+            service.formatArn({ service: 'dynamodb', resource: 'table', resourceName: names.audit }),
+          ],
+        }),
+      );
+    });
+    assert.notDeepEqual(taskRoleViolations(broken.serviceJson, broken.dataJson, 'deputy-'), []);
+  });
+
+  test("DeleteItem on the audit table (through the data stack's export) is caught", () => {
+    const broken = synthesize({}, ({ data, service }) => {
+      service.taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [data.auditTable.tableArn] }),
+      );
+    });
+    assert.notDeepEqual(taskRoleViolations(broken.serviceJson, broken.dataJson, 'deputy-'), []);
+  });
+
+  test('a wildcard action (dynamodb:*) is caught', () => {
+    const broken = synthesize({}, ({ data, service }) => {
+      service.taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: [data.mainTable.tableArn] }),
+      );
+    });
+    assert.notDeepEqual(taskRoleViolations(broken.serviceJson, broken.dataJson, 'deputy-'), []);
+  });
+
+  test('the task role reading the secret is caught', () => {
+    const broken = synthesize({}, ({ data, service }) => {
+      service.taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [data.appSecret.secretArn],
+        }),
+      );
+    });
+    assert.notDeepEqual(secretReadViolations(broken.serviceJson, broken.dataJson), []);
+  });
+
+  test('another role decrypting with the secrets key is caught', () => {
+    const broken = synthesize({}, ({ data }) => {
+      data.secretsKey.grantDecrypt(
+        new iam.Role(data, 'Other', { assumedBy: new iam.AccountRootPrincipal() }),
+      );
+    });
+    assert.notDeepEqual(secretReadViolations(broken.serviceJson, broken.dataJson), []);
+  });
+});
