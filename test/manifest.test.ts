@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@jest/globals';
 import { parse } from 'yaml';
-import { SLACK_SIGN_IN_CALLBACK_PATH } from '../src/connections/connect-flow.js';
+import { OAUTH_CALLBACK_PATH, SLACK_SIGN_IN_CALLBACK_PATH } from '../src/connections/connect-flow.js';
 import { SLACK_EVENTS_PATH } from '../src/ingress/http-front.js';
 
 interface Manifest {
@@ -43,9 +43,10 @@ test('the manifest subscribes to exactly the events the app listens to', () => {
   expect(manifest.features.app_home.home_tab_enabled).toBe(true);
 });
 
-test('Sign in with Slack redirects to the app’s callback route', () => {
+test('Sign in with Slack and the Slack connector’s OAuth redirect to the app’s callback routes', () => {
   expect(manifest.oauth_config.redirect_urls.map((u) => new URL(u).pathname)).toEqual([
     SLACK_SIGN_IN_CALLBACK_PATH,
+    OAUTH_CALLBACK_PATH,
   ]);
   expect(manifest.oauth_config.scopes.user).toEqual(['openid']);
 });
