@@ -11,6 +11,13 @@ export const ConnectActions = {
   Disconnect: 'connect_disconnect',
 } as const;
 
+/**
+ * A link button's action id where several sit in one block (Slack refuses an action_id twice in a
+ * block): `connect_open_link:<key>`. Listeners match both forms with `OPEN_LINK_ACTION`.
+ */
+export const openLinkActionId = (key: string) => `${ConnectActions.OpenLink}:${key}`;
+export const OPEN_LINK_ACTION = /^connect_open_link(?::.*)?$/;
+
 export const PASTE_TOKEN_CALLBACK = 'connect_paste_token_modal';
 /** Block and action ids of the pasted token input; "token" in them keeps the value out of logs. */
 export const PASTE_TOKEN_BLOCK = 'token_block';

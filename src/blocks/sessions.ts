@@ -1,6 +1,7 @@
 import type { ActionsBlock, Button, KnownBlock } from '@slack/types';
 import { redact } from '../redact.js';
 import type { Approval, SessionRecord, SessionStatus } from '../store/index.js';
+import { openLinkActionId } from './connections.js';
 import { context, escapeMrkdwn, section, truncate } from './elements.js';
 import type { SlackMessage } from './messages.js';
 
@@ -146,12 +147,12 @@ export function missingConnectionsMessage(
     {
       type: 'actions',
       elements: [
-        ...missing.flatMap((m) =>
+        ...missing.flatMap((m, index) =>
           m.link
             ? [
                 {
                   type: 'button',
-                  action_id: 'connect_open_link',
+                  action_id: openLinkActionId(String(index)),
                   text: { type: 'plain_text', text: `Connect ${truncate(m.name, 60)}` },
                   url: m.link,
                   value: m.name,

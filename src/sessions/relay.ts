@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { WebClient } from '@slack/web-api';
+import { ConnectActions } from '../blocks/connections.js';
 import {
   approveAllMessage,
   plainMessage,
@@ -264,7 +265,7 @@ class SessionRelay {
               elements: [
                 {
                   type: 'button',
-                  action_id: 'connect_open_link',
+                  action_id: ConnectActions.OpenLink,
                   text: { type: 'plain_text', text: `Reconnect ${connector.name}`.slice(0, 75) },
                   url: link,
                   value: connector.id,

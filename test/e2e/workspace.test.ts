@@ -175,7 +175,7 @@ describe('the sandbox workspace page in a browser', () => {
     const bobsDm = bob.page.locator('[data-region="main"] [data-timeline]');
     await bobsDm.waitFor();
     expect(await bobsDm.textContent()).not.toContain('Launch plan');
-    expect(await bob.page.locator('[data-region="sidebar"]').textContent()).not.toContain('Alice');
+    expect(await bob.page.locator('[data-region="sidebar"]').textContent()).not.toContain('secret-project');
     await shot(bob.page, 'bob-sees-no-approval');
 
     // ---- Alice approves; the page is created in her account and the result arrives.

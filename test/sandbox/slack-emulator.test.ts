@@ -89,7 +89,13 @@ describe('Slack emulator through the real WebClient', () => {
     });
     expect(result.ts).toMatch(/^\d{10}\.\d{6}$/);
     expect(slack.messages('C_GENERAL')).toEqual([
-      expect.objectContaining({ ts: result.ts, text: 'hello', blocks, user: slack.botUserId }),
+      expect.objectContaining({
+        ts: result.ts,
+        text: 'hello',
+        // Slack gives a block without a block_id one of its own.
+        blocks: [{ ...blocks[0], block_id: expect.any(String) }],
+        user: slack.botUserId,
+      }),
     ]);
   });
 
@@ -156,6 +162,17 @@ describe('Slack emulator through the real WebClient', () => {
 
   test('a message with no text, blocks or attachments is no_text', async () => {
     expect(await platformError(client.apiCall('chat.postMessage', { channel: 'C_GENERAL' }))).toBe('no_text');
+  });
+
+  test('an action_id used twice in one block is invalid_blocks, as Slack refuses it', async () => {
+    const twice = { type: 'button', action_id: 'same', text: { type: 'plain_text', text: 'x' } };
+    await expect(
+      client.chat.postMessage({
+        channel: 'C_GENERAL',
+        text: 'dup',
+        blocks: [{ type: 'actions', elements: [twice, { ...twice, value: 'other' }] }],
+      }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_blocks' } });
   });
 
   test('an injected not_in_channel fails the next call only, and the failed call is recorded as injected', async () => {

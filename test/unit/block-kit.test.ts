@@ -528,19 +528,20 @@ describe('data-attribute contract', () => {
     expect(html).toContain('<option value="">⋯</option><option value="edit">Edit</option>');
   });
 
-  test('radio buttons share a name unique to the element; checkboxes show descriptions', () => {
+  test('radio buttons share a name of their surface and element, the same on every render; checkboxes show descriptions', () => {
     const radios = {
       type: 'radio_buttons',
       action_id: 'r',
       options: [option('a'), option('b')],
       initial_option: option('b'),
     };
-    const html = renderBlocks(input(radios), ctx);
+    const html = renderBlocks(input(radios), { ...ctx, surface: 'm1' });
     const names = [...html.matchAll(/type="radio" name="([^"]+)"/g)].map((m) => m[1]);
     expect(names).toHaveLength(2);
     expect(names[0]).toBe(names[1]);
     expect(html).toContain('value="b" checked>');
-    expect(attr(renderBlocks(input(radios), ctx), 'name')).not.toBe(names[0]);
+    expect(attr(renderBlocks(input(radios), { ...ctx, surface: 'm1' }), 'name')).toBe(names[0]);
+    expect(attr(renderBlocks(input(radios), { ...ctx, surface: 'm2' }), 'name')).not.toBe(names[0]);
     const boxes = renderBlocks(
       input({
         type: 'checkboxes',

@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import { AdminViews } from '../../blocks/agents.js';
-import { ConnectActions } from '../../blocks/connections.js';
+import { ConnectActions, OPEN_LINK_ACTION } from '../../blocks/connections.js';
 import { SessionActions } from '../../blocks/sessions.js';
 import type { Services } from '../../services.js';
 import { adminRemoveServer } from './admin-remove-server.js';
@@ -11,7 +11,7 @@ import { sessionControls } from './session-controls.js';
 import { sessionDecision } from './session-decision.js';
 
 export function register(app: App, services: Services): void {
-  app.action(ConnectActions.OpenLink, connectOpenLink);
+  app.action(OPEN_LINK_ACTION, connectOpenLink);
   app.action(ConnectActions.PasteToken, connectPasteToken(services));
   app.action(ConnectActions.Disconnect, connectDisconnect(services));
   app.action(AdminViews.RemoveServer, adminRemoveServer(services));

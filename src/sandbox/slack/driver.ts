@@ -8,6 +8,7 @@ import {
   defaultChannelFor,
   eventEnvelope,
   findActionElement,
+  interactiveElements,
   locateAction,
   slashCommandBody,
   stateValuesFor,
@@ -15,7 +16,7 @@ import {
   viewPayload,
 } from './payloads.js';
 import { signSlackRequest } from './signing.js';
-import { type SlackView, wireView } from './workspace.js';
+import { type SlackView, type ViewStateValues, wireView } from './workspace.js';
 
 export interface DriverResponse {
   status: number;
@@ -64,6 +65,8 @@ export interface BlockActionWhere {
   view?: SlackView;
   /** Include a response_url (message actions only); default true. */
   responseUrl?: boolean;
+  /** A message's inputs as the person left them (views carry their own state). */
+  stateValues?: ViewStateValues;
 }
 
 export interface ViewSubmissionInput {
@@ -168,7 +171,12 @@ export class SlackDriver {
   ): Promise<DriverResponse & { triggerId: string; responseUrl?: string }> {
     const surface = this.surfaceFor(userId, action.actionId, where);
     const blocks = surface.kind === 'view' ? surface.view.blocks : surface.message?.blocks;
-    const found = findActionElement(blocks, action.actionId);
+    const found =
+      (action.blockId === undefined
+        ? undefined
+        : [...interactiveElements(blocks)].find(
+            (f) => f.blockId === action.blockId && f.element.action_id === action.actionId,
+          )) ?? findActionElement(blocks, action.actionId);
     const element = found?.element ?? {};
     const value = action.value ?? (typeof element.value === 'string' ? element.value : undefined);
     const actionPayload = {
@@ -199,6 +207,7 @@ export class SlackDriver {
       action: actionPayload,
       triggerId,
       ...(responseUrl ? { responseUrl } : {}),
+      ...(where.stateValues ? { stateValues: where.stateValues } : {}),
     });
     const response = await this.sendPayload(payload);
     return { ...response, triggerId, ...(responseUrl ? { responseUrl } : {}) };

@@ -16,6 +16,7 @@ import {
   defaultSlackChannels,
   defaultSlackUserGroups,
   defaultSlackUsers,
+  duplicateActionId,
   isRecord,
   type SlackChannel,
   type SlackMessage,
@@ -23,6 +24,7 @@ import {
   type SlackUserGroup,
   type SlackView,
   SlackWorkspace,
+  withBlockIds,
 } from './workspace.js';
 
 export type { RecordedCall } from './call-log.js';
@@ -454,7 +456,8 @@ export class SlackEmulator {
     if (!message) return answer(400, 'invalid_payload');
     if (!hasContent(message) && !bool(message.delete_original)) return answer(400, 'no_text');
     const entry = this.responseUrls.get(id) as ResponseUrlEntry;
-    if (message.blocks !== undefined && !Array.isArray(message.blocks)) return answer(400, 'invalid_blocks');
+    if (message.blocks !== undefined && (!Array.isArray(message.blocks) || duplicateActionId(message.blocks)))
+      return answer(400, 'invalid_blocks');
     entry.uses += 1;
     this.applyResponse(entry, message, 'response_url');
     answer(200, 'ok');
@@ -478,7 +481,7 @@ export class SlackEmulator {
       return;
     }
     const text = str(body.text) ?? '';
-    const blocks = Array.isArray(body.blocks) ? body.blocks : undefined;
+    const blocks = Array.isArray(body.blocks) ? withBlockIds(body.blocks) : undefined;
     const attachments = Array.isArray(body.attachments) ? body.attachments : undefined;
     if (bool(body.replace_original) && original) {
       ws.editMessage(original, {

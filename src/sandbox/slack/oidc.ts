@@ -50,6 +50,8 @@ export interface SlackOidc {
   signOut(sessionValue: string): void;
   /** Who the browser that sent this Cookie header is signed in as, if anyone. */
   sessionUser(cookieHeader: string | undefined): string | undefined;
+  /** The Set-Cookie value that puts a session (from signIn) in a browser. */
+  sessionCookie(sessionValue: string): string;
 }
 
 export interface SlackOidcOptions {
@@ -160,8 +162,11 @@ export class SlackOidcProvider implements SlackOidc {
   }
 
   sessionUser(cookieHeader: string | undefined): string | undefined {
-    const value = readCookie(cookieHeader, this.sessionCookieName);
-    return value ? this.sessions.get(value)?.userId : undefined;
+    return this.sessionFrom(cookieHeader)?.userId;
+  }
+
+  sessionCookie(sessionValue: string): string {
+    return `${this.sessionCookieName}=${sessionValue}; Path=/; HttpOnly; SameSite=Lax`;
   }
 
   /** Forgets sessions, sign-in pages, codes and tokens; keeps the client and redirect URIs. */
@@ -378,7 +383,7 @@ export class SlackOidcProvider implements SlackOidc {
     if (session?.userId !== user.id) {
       const value = this.newSession(user.id);
       authTime = realSeconds();
-      headers['set-cookie'] = `${this.sessionCookieName}=${value}; Path=/; HttpOnly; SameSite=Lax`;
+      headers['set-cookie'] = this.sessionCookie(value);
     }
     const code = `${randomInt(1e9, 1e10)}.${randomInt(1e12, 1e13)}.${randomBytes(32).toString('hex')}`;
     this.codes.set(code, {
@@ -561,7 +566,11 @@ export class SlackOidcProvider implements SlackOidc {
   }
 
   private currentSession(req: IncomingMessage): Session | undefined {
-    const value = readCookie(req.headers.cookie, this.sessionCookieName);
+    return this.sessionFrom(req.headers.cookie);
+  }
+
+  private sessionFrom(cookieHeader: string | undefined): Session | undefined {
+    const value = readCookie(cookieHeader, this.sessionCookieName);
     return value ? this.sessions.get(value) : undefined;
   }
 

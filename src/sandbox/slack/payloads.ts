@@ -146,6 +146,8 @@ export interface BlockActionInput {
   action: Record<string, unknown>;
   triggerId: string;
   responseUrl?: string;
+  /** Message actions: the message's inputs as the person left them. */
+  stateValues?: ViewStateValues;
 }
 
 export function blockActionsPayload(slack: SlackEmulator, input: BlockActionInput): Record<string, unknown> {
@@ -185,7 +187,7 @@ export function blockActionsPayload(slack: SlackEmulator, input: BlockActionInpu
     channel: { id: surface.channel.id, name: channelName(surface.channel) },
     // Slack does not send the message itself when it was ephemeral.
     ...(surface.message && !surface.ephemeral ? { message: wireMessage(surface.message) } : {}),
-    state: { values: {} },
+    state: { values: input.stateValues ?? {} },
     ...(input.responseUrl ? { response_url: input.responseUrl } : {}),
     actions: [input.action],
   };

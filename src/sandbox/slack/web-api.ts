@@ -1,6 +1,7 @@
 import { invalidArguments, SlackApiError } from './errors.js';
 import type { TriggerRegistry } from './triggers.js';
 import {
+  duplicateActionId,
   isRecord,
   type SlackChannel,
   type SlackMessage,
@@ -8,6 +9,7 @@ import {
   type SlackWorkspace,
   wireMessage,
   wireView,
+  withBlockIds,
 } from './workspace.js';
 
 export type Args = Record<string, unknown>;
@@ -224,8 +226,10 @@ function messageContent(args: Args): Pick<SlackMessage, 'text' | 'blocks' | 'att
 
 function blocksOf(value: unknown): unknown[] {
   if (!Array.isArray(value)) throw new SlackApiError('invalid_blocks_format');
-  if (value.length > MAX_MESSAGE_BLOCKS || !value.every(isBlock)) throw new SlackApiError('invalid_blocks');
-  return value;
+  if (value.length > MAX_MESSAGE_BLOCKS || !value.every(isBlock) || duplicateActionId(value)) {
+    throw new SlackApiError('invalid_blocks');
+  }
+  return withBlockIds(value);
 }
 
 function isBlock(value: unknown): boolean {
@@ -245,6 +249,8 @@ function viewSpec(value: unknown, kind: 'modal' | 'home'): Args {
   if (blocks.length > MAX_VIEW_BLOCKS) {
     throw invalidArguments(`no more than ${MAX_VIEW_BLOCKS} items allowed [json-pointer:/view/blocks]`);
   }
+  const duplicate = duplicateActionId(blocks);
+  if (duplicate) throw invalidArguments(`duplicate action_id ${duplicate} [json-pointer:/view/blocks]`);
   const seen = new Set<string>();
   for (const block of blocks as Args[]) {
     if (typeof block.block_id !== 'string') continue;

@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js';
-import type { IdSource } from '../../ids.js';
+import { type IdSource, randomBase58 } from '../../ids.js';
 
 /** A member of the emulated workspace. `id` is what signed payloads carry as `user_id`/`user.id`. */
 export interface SlackUser {
@@ -444,7 +444,7 @@ export class SlackWorkspace {
   /** A view object from what the app sent (already validated), new or replacing `previous`. */
   buildView(spec: Record<string, unknown>, userId: string | undefined, previous?: SlackView): SlackView {
     const id = previous?.id ?? `V${this.config.ids.next('').slice(1, 11).toUpperCase()}`;
-    const blocks = Array.isArray(spec.blocks) ? (spec.blocks as unknown[]) : [];
+    const blocks = Array.isArray(spec.blocks) ? withBlockIds(spec.blocks as unknown[]) : [];
     return stripUndefined({
       id,
       team_id: this.config.teamId,
@@ -582,6 +582,33 @@ function keepState(values: ViewStateValues, blocks: unknown[]): ViewStateValues 
     if (actionId && old && actionId in old) kept[block.block_id] = { [actionId]: old[actionId] };
   }
   return kept;
+}
+
+/** Slack gives every block without a block_id one of its own, as messages and views come back. */
+export function withBlockIds(blocks: unknown[]): unknown[] {
+  return blocks.map((block) =>
+    isRecord(block) && typeof block.block_id !== 'string' ? { ...block, block_id: randomBase58(5) } : block,
+  );
+}
+
+/** Why Slack refuses these blocks: an action_id used twice in one block. */
+export function duplicateActionId(blocks: unknown[]): string | undefined {
+  for (const block of blocks) {
+    if (!isRecord(block)) continue;
+    const elements = [
+      ...(Array.isArray(block.elements) ? block.elements : []),
+      block.accessory,
+      block.element,
+    ];
+    const seen = new Set<string>();
+    for (const element of elements) {
+      const id = isRecord(element) && typeof element.action_id === 'string' ? element.action_id : undefined;
+      if (id === undefined) continue;
+      if (seen.has(id)) return id;
+      seen.add(id);
+    }
+  }
+  return undefined;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

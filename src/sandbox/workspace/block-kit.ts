@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { escapeHtml } from '../../http.js';
 import { isRecord, type ViewStateValues } from '../slack/workspace.js';
 
@@ -49,6 +48,8 @@ export interface RenderContext {
   errors?: Readonly<Record<string, string>>;
   /** Current state of inputs (by block_id, action_id), so a re-render keeps what was chosen. */
   state?: ViewStateValues;
+  /** Names the surface (a message or view) so radio groups of different surfaces stay apart. */
+  surface?: string;
 }
 
 /** What the page's form holds for one element: the selected values (text → [text], nothing chosen → []). */
@@ -222,7 +223,7 @@ function mrkdwnInline(line: string, ctx: RenderContext): string {
   // Raw < and > only ever delimit Slack's links and mentions; literal ones arrive as &lt; &gt;.
   text = text.replace(/<([^<>]*)>/g, (_, inner: string) => hold(angleEntity(inner, ctx)));
   // Slack links bare URLs in mrkdwn too (trailing punctuation stays text).
-  text = text.replace(/\bhttps?:\/\/[^\s<>]*[^\s<>.,;:!?)'"]/g, (url) =>
+  text = text.replace(/\bhttps?:\/\/[^\s<>\uE000\uE001]*[^\s<>.,;:!?)'"\uE000\uE001]/g, (url) =>
     hold(link(unescapeSlack(url), undefined)),
   );
   let html = withEmoji(escapeHtml(unescapeSlack(text)));
@@ -695,8 +696,11 @@ function choiceList(element: Json, type: 'radio_buttons' | 'checkboxes', place: 
   const selected = new Set(chosenValues(element, type, place));
   const inputType = type === 'radio_buttons' ? 'radio' : 'checkbox';
   // Radios group by name across the whole page, and one page shows many messages whose block and
-  // action ids may repeat, so each radio group gets a name of its own.
-  const name = type === 'radio_buttons' ? `bk-radio-${randomUUID()}` : undefined;
+  // action ids may repeat, so the name holds the surface too (and stays the same on every render).
+  const name =
+    type === 'radio_buttons'
+      ? `bk-radio-${place.ctx.surface ?? ''}-${place.blockId}-${str(element.action_id)}`
+      : undefined;
   const items = list(element.options)
     .filter((option): option is Json => isRecord(option) && typeof option.value === 'string')
     .map((option) => {
@@ -794,6 +798,25 @@ export function stateFromForm(blocks: unknown, inputs: readonly FormInput[]): Vi
     state.set(input.blockId, byAction.set(input.actionId, entry));
   }
   return Object.fromEntries([...state].map(([blockId, byAction]) => [blockId, Object.fromEntries(byAction)]));
+}
+
+/**
+ * What a block_actions `actions[]` entry carries for this element besides its ids: the chosen value
+ * in the state's shape, or for an overflow menu the option picked (overflow holds no state).
+ */
+export function actionFields(element: Json, values: readonly string[]): Record<string, unknown> {
+  const type = str(element.type);
+  if (type === 'overflow') {
+    const option = optionObjects(element).find((o) => o.value === values[0]);
+    return option ? { selected_option: option } : {};
+  }
+  const shape = STATE_SHAPES.get(type);
+  return shape ? { [shape.key]: stateValue(element, type, shape, [...values]) } : {};
+}
+
+/** Whether Slack keeps this element type in view.state (what a required input can be filled with). */
+export function holdsState(type: string): boolean {
+  return STATE_SHAPES.has(type);
 }
 
 function stateValue(element: Json, type: string, shape: StateShape, values: string[]): unknown {

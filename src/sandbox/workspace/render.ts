@@ -1,6 +1,13 @@
 import { escapeHtml } from '../../http.js';
 import type { SlackEmulator } from '../slack/emulator.js';
-import { isRecord, type SlackChannel, type SlackMessage, type SlackView } from '../slack/workspace.js';
+import { interactiveElements } from '../slack/payloads.js';
+import {
+  isRecord,
+  type SlackChannel,
+  type SlackMessage,
+  type SlackUser,
+  type SlackView,
+} from '../slack/workspace.js';
 import { type RenderContext, renderBlocks, renderMrkdwn, renderText } from './block-kit.js';
 
 /**
@@ -26,6 +33,12 @@ export interface Screen {
   modal: { key: string; html: string } | null;
 }
 
+/** A view_submission's inline errors, for the version of the view (its hash) they were given on. */
+export interface InlineErrors {
+  hash: string;
+  errors: Readonly<Record<string, string>>;
+}
+
 /** The DM with the app is addressed as `app` in the page, since its id exists only once opened. */
 export const APP_CONVERSATION = 'app';
 
@@ -33,7 +46,7 @@ export function renderScreen(
   slack: SlackEmulator,
   viewer: string | undefined,
   at: Viewpoint,
-  errorsByView: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  errorsByView: ReadonlyMap<string, InlineErrors>,
 ): Screen {
   const user = viewer ? slack.workspace.findUser(viewer) : undefined;
   if (!user) {
@@ -48,12 +61,12 @@ export function renderScreen(
   }
   const channels = slack.channels.filter((c) => c.members.includes(user.id));
   const channel = conversationFor(slack, user.id, at.conversation, channels);
-  const ctx = renderContext(slack);
+  const ctx = renderContext(slack, user.id);
   const modalView = topModal(slack, user.id);
   return {
     viewer: user.id,
     topbar: topbar(slack, user.id),
-    sidebar: sidebar(channels, channel, at),
+    sidebar: sidebar(appName(slack), channels, channel, at),
     main: channel ? conversationPane(slack, user.id, channel, at, ctx) : '',
     thread:
       channel && at.thread && at.tab === 'messages'
@@ -62,11 +75,16 @@ export function renderScreen(
     modal: modalView
       ? modal(modalView, {
           ...ctx,
-          errors: errorsByView.get(modalView.id) ?? {},
+          // Slack clears a modal's errors when the app updates it (a new hash).
+          errors: errorsFor(errorsByView.get(modalView.id), modalView.hash),
           state: modalView.state.values,
         })
       : null,
   };
+}
+
+function errorsFor(found: InlineErrors | undefined, hash: string): Readonly<Record<string, string>> {
+  return found?.hash === hash ? found.errors : {};
 }
 
 /** The conversation a viewpoint names, if the viewer is in it; the app DM is opened on first look, as Slack does. */
@@ -80,15 +98,31 @@ function conversationFor(
   return channels.find((c) => c.id === conversation) ?? channels[0];
 }
 
-export function renderContext(slack: SlackEmulator): RenderContext {
+/** What mentions and selects may name for this viewer: private channels only when they are in them. */
+function renderContext(slack: SlackEmulator, viewer: string): RenderContext {
   const ws = slack.workspace;
+  const visible = slack.channels.filter((c) => !c.isPrivate || c.members.includes(viewer));
   return {
-    userName: (id) => (id === slack.botUserId ? 'Deputy' : ws.findUser(id)?.realName),
-    channelName: (id) => ws.findChannel(id)?.name,
+    userName: (id) => (id === slack.botUserId ? appName(slack) : ws.findUser(id)?.realName),
+    channelName: (id) => {
+      const channel = ws.findChannel(id);
+      return channel && visible.includes(channel) ? channel.name : channel ? 'private channel' : undefined;
+    },
     userGroupHandle: (id) => ws.findUserGroup(id)?.handle,
-    users: slack.users.filter((u) => !u.isBot && !u.deleted).map((u) => ({ id: u.id, name: u.realName })),
-    channels: slack.channels.map((c) => ({ id: c.id, name: c.name })),
+    users: people(slack).map((u) => ({ id: u.id, name: u.realName })),
+    channels: visible.map((c) => ({ id: c.id, name: c.name })),
   };
+}
+
+/** The people of the workspace a page can be: not bots, not deactivated. */
+function people(slack: SlackEmulator): SlackUser[] {
+  return slack.users.filter((u) => !u.isBot && !u.deleted);
+}
+
+/** The app's display name (`deputy` → `Deputy`). */
+function appName(slack: SlackEmulator): string {
+  const name = slack.workspace.config.botName;
+  return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
 function topModal(slack: SlackEmulator, userId: string): SlackView | undefined {
@@ -97,8 +131,7 @@ function topModal(slack: SlackEmulator, userId: string): SlackView | undefined {
 }
 
 function topbar(slack: SlackEmulator, viewer: string | undefined): string {
-  const options = slack.users
-    .filter((u) => !u.isBot && !u.deleted)
+  const options = people(slack)
     .map(
       (u) =>
         `<option value="${escapeHtml(u.id)}"${u.id === viewer ? ' selected' : ''}>${escapeHtml(u.realName)}${u.isAdmin || u.isOwner ? ' (admin)' : ''}</option>`,
@@ -111,8 +144,7 @@ function topbar(slack: SlackEmulator, viewer: string | undefined): string {
 }
 
 function signInScreen(slack: SlackEmulator): string {
-  const people = slack.users
-    .filter((u) => !u.isBot && !u.deleted)
+  const choices = people(slack)
     .map(
       (u) =>
         `<button type="button" class="ws-person" data-switch-user="${escapeHtml(u.id)}"><strong>${escapeHtml(u.realName)}</strong> <span class="ws-muted">@${escapeHtml(u.name)}${u.isAdmin || u.isOwner ? ' · workspace admin' : ''}</span></button>`,
@@ -120,10 +152,11 @@ function signInScreen(slack: SlackEmulator): string {
     .join('');
   return `<div class="ws-signin"><h1>Sign in to ${escapeHtml(slack.teamName)}</h1>
 <p>Pick who you are. Switch at any time from the top bar; each person sees only their own messages, DMs and modals.</p>
-<div class="ws-people">${people}</div></div>`;
+<div class="ws-people">${choices}</div></div>`;
 }
 
 function sidebar(
+  app: string,
   channels: readonly SlackChannel[],
   current: SlackChannel | undefined,
   at: Viewpoint,
@@ -136,7 +169,7 @@ function sidebar(
     .join('');
   const inApp = current?.isIm === true;
   return `<h2>Channels</h2><ul>${channelLinks}</ul>
-<h2>Apps</h2><ul><li><button type="button" class="ws-nav${inApp ? ' ws-current' : ''}" data-nav="${APP_CONVERSATION}" data-tab="${inApp ? at.tab : 'home'}">Deputy</button></li></ul>
+<h2>Apps</h2><ul><li><button type="button" class="ws-nav${inApp ? ' ws-current' : ''}" data-nav="${APP_CONVERSATION}" data-tab="${inApp ? at.tab : 'home'}">${escapeHtml(app)}</button></li></ul>
 <p class="ws-hint">Type <code>/agent help</code> in a channel to start.</p>`;
 }
 
@@ -149,9 +182,10 @@ function conversationPane(
 ): string {
   if (channel.isIm) {
     const tabs = `<nav class="ws-tabs"><button type="button" class="ws-tab${at.tab === 'home' ? ' ws-current' : ''}" data-nav="${APP_CONVERSATION}" data-tab="home">Home</button><button type="button" class="ws-tab${at.tab === 'messages' ? ' ws-current' : ''}" data-nav="${APP_CONVERSATION}" data-tab="messages">Messages</button></nav>`;
-    const header = `<header class="ws-header"><h1>Deputy <span class="ws-badge">APP</span></h1>${tabs}</header>`;
+    const app = escapeHtml(appName(slack));
+    const header = `<header class="ws-header"><h1>${app} <span class="ws-badge">APP</span></h1>${tabs}</header>`;
     if (at.tab === 'home') return `${header}${homeTab(slack, viewer, ctx)}`;
-    return `${header}${timeline(slack, viewer, channel, ctx)}${composer(channel, 'Message Deputy')}`;
+    return `${header}${timeline(slack, viewer, channel, ctx)}${composer(channel, `Message ${appName(slack)}`)}`;
   }
   const header = `<header class="ws-header"><h1>${channel.isPrivate ? '🔒' : '#'} ${escapeHtml(channel.name)}</h1><span class="ws-muted">${channel.members.length} members</span></header>`;
   return `${header}${timeline(slack, viewer, channel, ctx)}${composer(channel, `Message #${channel.name}, or type /agent help`)}`;
@@ -159,8 +193,9 @@ function conversationPane(
 
 function homeTab(slack: SlackEmulator, viewer: string, ctx: RenderContext): string {
   const view = slack.homeView(viewer);
-  if (!view) return '<div class="ws-empty">Deputy has not published a Home tab for you yet.</div>';
-  return `<div class="ws-home" data-surface="view" data-view-id="${escapeHtml(view.id)}">${renderBlocks(view.blocks, { ...ctx, state: view.state.values })}</div>`;
+  if (!view)
+    return `<div class="ws-empty">${escapeHtml(appName(slack))} has not published a Home tab for you yet.</div>`;
+  return `<div class="ws-home" data-surface="view" data-view-id="${escapeHtml(view.id)}">${renderBlocks(view.blocks, { ...ctx, state: view.state.values, surface: view.id })}</div>`;
 }
 
 /** Top-level messages of a conversation, with the viewer's ephemeral messages in it, oldest first. */
@@ -202,11 +237,11 @@ function byTs(a: SlackMessage, b: SlackMessage): number {
 function message(slack: SlackEmulator, m: SlackMessage, ctx: RenderContext, showReplies: boolean): string {
   const fromApp = m.bot_id !== undefined;
   const author = fromApp
-    ? 'Deputy'
+    ? appName(slack)
     : (slack.workspace.findUser(m.user ?? '')?.realName ?? m.user ?? 'Someone');
   const content =
     Array.isArray(m.blocks) && m.blocks.length > 0
-      ? renderBlocks(m.blocks, ctx)
+      ? renderBlocks(m.blocks, { ...ctx, surface: m.ts })
       : `<div class="bk-text">${renderMrkdwn(m.text, ctx)}</div>`;
   const ephemeral = m.visibleTo !== undefined;
   const replies =
@@ -242,12 +277,7 @@ function attachments(list: unknown[] | undefined, ctx: RenderContext): string {
 }
 
 function hasButtons(blocks: unknown[] | undefined): boolean {
-  return (blocks ?? []).some(
-    (b) =>
-      isRecord(b) &&
-      Array.isArray(b.elements) &&
-      b.elements.some((e) => isRecord(e) && e.type === 'button' && !e.url),
-  );
+  return [...interactiveElements(blocks)].some(({ element }) => element.type === 'button' && !element.url);
 }
 
 function clockTime(ts: string): string {
@@ -269,7 +299,7 @@ function modal(view: SlackView, ctx: RenderContext): { key: string; html: string
       : `<button type="submit" class="bk-button bk-primary">${renderText(view.submit, ctx)}</button>`;
   const html = `<div class="ws-backdrop"><form class="ws-modal" data-surface="view" data-view-id="${escapeHtml(view.id)}" role="dialog" aria-label="${escapeHtml(plain(view.title))}">
 <header><h2>${title}</h2><button type="button" class="ws-close" data-modal-close aria-label="Close">×</button></header>
-<div class="ws-modal-body">${renderBlocks(view.blocks, ctx)}</div>
+<div class="ws-modal-body">${renderBlocks(view.blocks, { ...ctx, surface: view.id })}</div>
 <footer><button type="button" class="bk-button" data-modal-close>${close}</button>${submit}</footer></form></div>`;
   return { key: `${view.id}:${view.hash}:${JSON.stringify(errors)}`, html };
 }

@@ -14,9 +14,9 @@ import {
   type ViewStateValues,
   wireView,
 } from '../slack/workspace.js';
-import { stateFromForm } from './block-kit.js';
+import { actionFields, holdsState, stateFromForm } from './block-kit.js';
 import { pageShell } from './page.js';
-import { APP_CONVERSATION, renderScreen, type Screen, type Viewpoint } from './render.js';
+import { APP_CONVERSATION, type InlineErrors, renderScreen, type Screen, type Viewpoint } from './render.js';
 
 /**
  * The browser workspace of the sandbox, served on the Slack emulator's origin as Slack's web
@@ -56,27 +56,30 @@ const surface = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('message'), channel: id, ts: id }),
   z.object({ kind: z.literal('view'), viewId: id }),
 ]);
+/** Who the page showed when the person acted: a tab left open as someone else must not act as the new person. */
+const shownAs = { viewer: id };
 const actRequest = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('switch'), user: id }),
   z.object({
+    ...shownAs,
     kind: z.literal('send'),
     conversation: id,
     thread: id.optional(),
     text: z.string().trim().min(1).max(40_000),
   }),
   z.object({
+    ...shownAs,
     kind: z.literal('action'),
     surface,
     actionId: id,
     blockId: z.string().max(255),
-    value: z.string().max(2000).optional(),
     inputs,
     /** Sandbox only: send the click as this person instead (a forged request). */
     as: id.optional(),
   }),
-  z.object({ kind: z.literal('submit'), viewId: id, inputs }),
-  z.object({ kind: z.literal('close'), viewId: id }),
-  z.object({ kind: z.literal('home') }),
+  z.object({ ...shownAs, kind: z.literal('submit'), viewId: id, inputs }),
+  z.object({ ...shownAs, kind: z.literal('close'), viewId: id }),
+  z.object({ ...shownAs, kind: z.literal('home') }),
 ]);
 type ActRequest = z.infer<typeof actRequest>;
 
@@ -116,8 +119,8 @@ export class WorkspaceWebClient implements WebClientRoutes {
   private readonly driver: SlackDriver;
   private readonly logger: Logger | undefined;
   private readonly streams = new Set<Stream>();
-  /** A view_submission's inline errors, shown until the next submission of that view. */
-  private readonly errorsByView = new Map<string, Record<string, string>>();
+  /** A view_submission's inline errors, shown until the view is submitted again or updated. */
+  private readonly errorsByView = new Map<string, InlineErrors>();
   private readonly assets = new Map<string, Buffer>();
   private renderTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
@@ -239,17 +242,26 @@ export class WorkspaceWebClient implements WebClientRoutes {
     if (request.kind === 'switch') return this.switchPerson(request.user, res);
     const viewer = this.slack.oidc.sessionUser(req.headers.cookie);
     if (!viewer || !this.slack.workspace.findUser(viewer)) return refuse('Pick who you are first.', 401);
-    switch (request.kind) {
-      case 'send':
-        return this.send(viewer, request.conversation, request.text, request.thread);
-      case 'action':
-        return this.action(viewer, request);
-      case 'submit':
-        return this.submit(viewer, request.viewId, request.inputs);
-      case 'close':
-        return this.closeModal(viewer, request.viewId);
-      case 'home':
-        return this.homeOpened(viewer);
+    if (request.viewer !== viewer) {
+      return refuse('This browser switched to someone else in another tab; reload the page.', 409);
+    }
+    try {
+      switch (request.kind) {
+        case 'send':
+          return await this.send(viewer, request.conversation, request.text, request.thread);
+        case 'action':
+          return await this.action(viewer, request);
+        case 'submit':
+          return await this.submit(viewer, request.viewId, request.inputs);
+        case 'close':
+          return await this.closeModal(viewer, request.viewId);
+        case 'home':
+          return await this.homeOpened(viewer);
+      }
+    } catch (error) {
+      // The app did not answer at all (it is stopping, say): the page says so instead of a bare 500.
+      this.logger?.warn('workspace page could not reach the app', { error: String(error) });
+      return refuse('The app could not be reached.', 502);
     }
   }
 
@@ -257,11 +269,7 @@ export class WorkspaceWebClient implements WebClientRoutes {
   private switchPerson(userId: string, res: ServerResponse): Outcome {
     const user = this.slack.workspace.findUser(userId);
     if (!user || user.isBot || user.deleted) return refuse('No such person in this workspace.');
-    const value = this.slack.oidc.signIn(user.id);
-    res.setHeader(
-      'set-cookie',
-      `${this.slack.oidc.sessionCookieName}=${value}; Path=/; HttpOnly; SameSite=Lax`,
-    );
+    res.setHeader('set-cookie', this.slack.oidc.sessionCookie(this.slack.oidc.signIn(user.id)));
     return ok();
   }
 
@@ -269,20 +277,28 @@ export class WorkspaceWebClient implements WebClientRoutes {
     const channel = this.memberChannel(viewer, conversation);
     if (!channel) return refuse('You are not in that conversation.', 403);
     if (text.startsWith('/')) {
-      const [command = '', ...rest] = text.split(/\s+/);
+      const command = text.split(/\s/, 1)[0] ?? '';
       if (command !== '/agent') {
         return refuse(`${command} is not a valid command. In this workspace the app's command is /agent.`);
       }
-      const response = await this.driver.command(viewer, rest.join(' '), { command, channelId: channel.id });
+      const response = await this.driver.command(viewer, text.slice(command.length).trimStart(), {
+        command,
+        channelId: channel.id,
+      });
       return response.status === 200
         ? ok()
         : refuse(`/agent failed: the app answered HTTP ${response.status}.`, 502);
     }
-    const threadTs = thread && this.slack.workspace.findMessage(channel.id, thread) ? thread : undefined;
-    const response = await this.driver.message(viewer, text, {
-      channelId: channel.id,
-      ...(threadTs ? { threadTs } : {}),
-    });
+    if (thread && !this.slack.workspace.findMessage(channel.id, thread)) {
+      return refuse('That thread is not in this conversation.');
+    }
+    const threadTs = thread ? { threadTs: thread } : {};
+    // Slack sends message events only from conversations the app is in.
+    if (!channel.members.includes(this.slack.botUserId)) {
+      this.slack.postAsUser(viewer, channel.id, text, thread);
+      return ok();
+    }
+    const response = await this.driver.message(viewer, text, { channelId: channel.id, ...threadTs });
     return response.status === 200 ? ok() : refuse(`The app answered HTTP ${response.status}.`, 502);
   }
 
@@ -290,26 +306,32 @@ export class WorkspaceWebClient implements WebClientRoutes {
     const actor = request.as ?? viewer;
     const actorUser = this.slack.workspace.findUser(actor);
     if (!actorUser || actorUser.isBot) return refuse('No such person in this workspace.');
+    if (request.as && request.surface.kind === 'view') {
+      return refuse('Only message buttons can be tried as someone else.');
+    }
     let blocks: unknown[];
     let where: Parameters<SlackDriver['blockAction']>[2];
+    const view = request.surface.kind === 'view' ? this.ownView(viewer, request.surface.viewId) : undefined;
     if (request.surface.kind === 'view') {
-      if (request.as) return refuse('Only message buttons can be tried as someone else.');
-      const view = this.ownView(viewer, request.surface.viewId);
       if (!view) return refuse('That view is not open for you.', 403);
       blocks = view.blocks;
-      this.slack.workspace.setViewState(view.id, stateFromForm(view.blocks, request.inputs));
-      where = { view };
     } else {
       const message = this.visibleMessage(viewer, request.surface.channel, request.surface.ts);
       if (!message) return refuse('That message is not one you can see.', 403);
       blocks = message.blocks ?? [];
-      where = { channelId: message.channel, messageTs: message.ts };
     }
-    const found = findElement(blocks, request.blockId, request.actionId, request.value);
+    const found = findElement(blocks, request.blockId, request.actionId);
     if (!found) return refuse('That element is not on the message or view.');
+    const state = stateFromForm(blocks, request.inputs);
+    if (view) {
+      this.slack.workspace.setViewState(view.id, state);
+      where = { view };
+    } else if (request.surface.kind === 'message') {
+      where = { channelId: request.surface.channel, messageTs: request.surface.ts, stateValues: state };
+    }
     const type = String(found.element.type);
-    const state = stateFromForm(blocks, request.inputs)[found.blockId]?.[request.actionId];
-    const { type: _type, ...fields } = (state ?? {}) as Record<string, unknown>;
+    const chosen = request.inputs.find((i) => i.blockId === found.blockId && i.actionId === request.actionId);
+    const fields = type === 'button' ? {} : actionFields(found.element, chosen?.values ?? []);
     const before = this.slack.ephemerals(actor).length;
     const response = await this.driver.blockAction(
       actor,
@@ -318,7 +340,7 @@ export class WorkspaceWebClient implements WebClientRoutes {
         blockId: found.blockId,
         type,
         ...(typeof found.element.value === 'string' ? { value: found.element.value } : {}),
-        ...(type === 'button' ? {} : { fields }),
+        fields,
       },
       where,
     );
@@ -336,12 +358,13 @@ export class WorkspaceWebClient implements WebClientRoutes {
   private async submit(viewer: string, viewId: string, formInputs: z.infer<typeof inputs>): Promise<Outcome> {
     const view = this.ownView(viewer, viewId);
     if (view?.type !== 'modal') return refuse('That modal is not open for you.', 403);
+    if (view.submit === undefined) return refuse('This modal has nothing to submit.');
     const values = stateFromForm(view.blocks, formInputs);
     this.slack.workspace.setViewState(view.id, values);
     // Slack's client checks required inputs itself and sends nothing until they are filled.
     const missing = missingRequiredInputs(view.blocks, values);
     if (Object.keys(missing).length > 0) {
-      this.errorsByView.set(view.id, missing);
+      this.errorsByView.set(view.id, { hash: view.hash, errors: missing });
       for (const stream of this.streams) this.push(stream);
       return ok();
     }
@@ -353,7 +376,7 @@ export class WorkspaceWebClient implements WebClientRoutes {
     if (response.status !== 200) return refuse(`The app answered HTTP ${response.status}.`, 502);
     const ack = inlineErrors.safeParse(response.json);
     if (ack.success) {
-      this.errorsByView.set(view.id, ack.data.errors);
+      this.errorsByView.set(view.id, { hash: view.hash, errors: ack.data.errors });
       // The errors are new on the screen even though the workspace itself did not change.
       for (const stream of this.streams) this.push(stream);
     } else {
@@ -426,17 +449,11 @@ export class WorkspaceWebClient implements WebClientRoutes {
   }
 }
 
-/** The element a click names: by block and action id, and by value where several share both. */
-function findElement(
-  blocks: unknown,
-  blockId: string,
-  actionId: string,
-  value: string | undefined,
-): FoundElement | undefined {
-  const matches = [...interactiveElements(blocks)].filter(
+/** The element a click names, by its block and action id (Slack allows an action_id once per block). */
+function findElement(blocks: unknown, blockId: string, actionId: string): FoundElement | undefined {
+  return [...interactiveElements(blocks)].find(
     (f) => f.blockId === blockId && f.element.action_id === actionId,
   );
-  return matches.find((f) => value !== undefined && f.element.value === value) ?? matches[0];
 }
 
 /** Input blocks that are not optional and hold nothing, with Slack's own message. */
@@ -446,6 +463,8 @@ function missingRequiredInputs(blocks: unknown[], values: ViewStateValues): Reco
     if (!isRecord(block) || block.type !== 'input' || block.optional === true) continue;
     const blockId = typeof block.block_id === 'string' ? block.block_id : '';
     const element = isRecord(block.element) ? block.element : {};
+    // Elements the page cannot fill are left to the app to judge.
+    if (!holdsState(String(element.type))) continue;
     const state = values[blockId]?.[String(element.action_id)];
     if (!hasValue(state)) missing[blockId] = 'Please complete this required field.';
   }

@@ -13,6 +13,8 @@ const place = readPlace();
 let stream;
 let lastScreen = {};
 let modalKey = null;
+/** Slack sends app_home_opened each time the Home tab is opened; once per visit here. */
+let homeAnnounced = false;
 /** Sandbox only: the next click on this message is sent as another person. */
 let forging = null;
 
@@ -41,6 +43,7 @@ function connect() {
   if (place.c) params.set('c', place.c);
   params.set('tab', place.tab);
   if (place.t) params.set('t', place.t);
+  homeAnnounced = false;
   stream = new EventSource(`/client/stream?${params}`);
   stream.addEventListener('screen', (event) => show(JSON.parse(event.data)));
 }
@@ -62,6 +65,10 @@ function show(screen) {
   }
   lastScreen = screen;
   document.body.dataset.ready = 'true';
+  if (place.tab === 'home' && screen.viewer && !homeAnnounced) {
+    homeAnnounced = true;
+    act({ kind: 'home' });
+  }
 }
 
 /** Replaces a region's markup, keeping what was being typed in a composer and the scroll position. */
@@ -102,15 +109,17 @@ function notify(text, kind = 'info') {
 // ---- talking to the server
 
 async function act(request) {
+  // Who this tab shows: the server refuses if the browser has since switched person elsewhere.
+  const body = request.kind === 'switch' ? request : { ...request, viewer: document.body.dataset.viewer };
   const response = await fetch('/client/act', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(request),
+    body: JSON.stringify(body),
   });
-  const body = await response.json().catch(() => ({ ok: false, error: `HTTP ${response.status}` }));
-  if (!body.ok) notify(body.error ?? 'Something went wrong.', 'error');
-  else if (body.notice) notify(body.notice);
-  return body;
+  const answer = await response.json().catch(() => ({ ok: false, error: `HTTP ${response.status}` }));
+  if (!answer.ok) notify(answer.error ?? 'Something went wrong.', 'error');
+  else if (answer.notice) notify(answer.notice);
+  return answer;
 }
 
 /** What the inputs of a message or view hold, as block-kit.ts's FormInput. */
@@ -156,15 +165,20 @@ async function sendAction(element) {
     blockId: element.dataset.blockId ?? '',
     inputs: formInputs(surface.node),
   };
-  if (element.dataset.value !== undefined) request.value = element.dataset.value;
   if (forging && surface.ref.kind === 'message' && surface.ref.ts === forging.ts) {
     request.as = forging.user;
     forging = null;
     markForging();
   }
+  await whileBusy(element, () => act(request));
+}
+
+/** Marks a control busy and ignores it until its request is answered: no double clicks. */
+async function whileBusy(element, work) {
+  if (!element || element.getAttribute('aria-busy') === 'true') return;
   element.setAttribute('aria-busy', 'true');
   try {
-    await act(request);
+    await work();
   } finally {
     element.removeAttribute('aria-busy');
   }
@@ -268,7 +282,6 @@ document.addEventListener('click', async (event) => {
     place.tab = nav.dataset.tab ?? 'messages';
     place.t = undefined;
     connect();
-    if (place.tab === 'home') await act({ kind: 'home' });
     return;
   }
   const thread = target.closest('[data-open-thread]');
@@ -297,7 +310,7 @@ document.addEventListener('click', async (event) => {
   if (button) {
     // A link button opens its page (the browser follows the link) and tells the app, as in Slack.
     if (button.tagName !== 'A') event.preventDefault();
-    if (!(await confirmFirst(button))) return;
+    if (button.getAttribute('aria-busy') === 'true' || !(await confirmFirst(button))) return;
     await sendAction(button);
   }
 });
@@ -310,7 +323,7 @@ document.addEventListener('change', async (event) => {
     return;
   }
   const dispatching = target.closest('[data-dispatch="true"]');
-  if (dispatching) await sendAction(dispatching);
+  if (dispatching && (await confirmFirst(dispatching))) await sendAction(dispatching);
 });
 
 document.addEventListener('submit', async (event) => {
@@ -330,12 +343,10 @@ document.addEventListener('submit', async (event) => {
   }
   if (form.matches('[data-surface="view"]')) {
     const submit = form.querySelector('button[type="submit"]');
-    submit?.setAttribute('aria-busy', 'true');
-    try {
-      await act({ kind: 'submit', viewId: form.dataset.viewId, inputs: formInputs(form) });
-    } finally {
-      submit?.removeAttribute('aria-busy');
-    }
+    if (!submit) return;
+    await whileBusy(submit, () =>
+      act({ kind: 'submit', viewId: form.dataset.viewId, inputs: formInputs(form) }),
+    );
   }
 });
 
