@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { RELAY_LAG_METRIC, TABLE_INDEXES, tableNames } from '../lib/contract';
 import {
   asArray,
@@ -129,6 +131,18 @@ describe('alarms', () => {
     assert.equal(alarm.ComparisonOperator, 'GreaterThanThreshold');
     // The metric is published in milliseconds; no unit filter, so it cannot silently match nothing.
     assert.equal(alarm.Unit, undefined);
+  });
+
+  test('the relay-lag alarm watches the names the app writes (src/metrics.ts)', async () => {
+    const moduleUrl = pathToFileURL(join(__dirname, '..', '..', 'src', 'metrics.ts')).href;
+    const app = (await import(moduleUrl)) as {
+      METRIC_NAMESPACE: string;
+      METRIC_SERVICE: string;
+      RELAY_LAG_METRIC: string;
+    };
+    assert.equal(app.METRIC_NAMESPACE, RELAY_LAG_METRIC.namespace);
+    assert.equal(app.RELAY_LAG_METRIC, RELAY_LAG_METRIC.metricName);
+    assert.equal(app.METRIC_SERVICE, RELAY_LAG_METRIC.dimensions.Service);
   });
 
   test('every alarm notifies the SNS topic (alarm and OK); no data is not an alarm', () => {
