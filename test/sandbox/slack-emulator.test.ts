@@ -165,7 +165,7 @@ describe('Slack emulator through the real WebClient', () => {
   });
 
   test('an action_id used twice in one block is invalid_blocks, as Slack refuses it', async () => {
-    const twice = { type: 'button', action_id: 'same', text: { type: 'plain_text', text: 'x' } };
+    const twice = { type: 'button', action_id: 'same', text: { type: 'plain_text', text: 'x' } } as const;
     await expect(
       client.chat.postMessage({
         channel: 'C_GENERAL',
