@@ -7,8 +7,6 @@ import {
   blockActionsPayload,
   defaultChannelFor,
   eventEnvelope,
-  findActionElement,
-  interactiveElements,
   locateAction,
   slashCommandBody,
   stateValuesFor,
@@ -16,7 +14,7 @@ import {
   viewPayload,
 } from './payloads.js';
 import { signSlackRequest } from './signing.js';
-import { type SlackView, type ViewStateValues, wireView } from './workspace.js';
+import { findActionElement, type SlackView, type ViewStateValues, wireView } from './workspace.js';
 
 export interface DriverResponse {
   status: number;
@@ -172,11 +170,8 @@ export class SlackDriver {
     const surface = this.surfaceFor(userId, action.actionId, where);
     const blocks = surface.kind === 'view' ? surface.view.blocks : surface.message?.blocks;
     const found =
-      (action.blockId === undefined
-        ? undefined
-        : [...interactiveElements(blocks)].find(
-            (f) => f.blockId === action.blockId && f.element.action_id === action.actionId,
-          )) ?? findActionElement(blocks, action.actionId);
+      findActionElement(blocks, action.actionId, action.blockId) ??
+      findActionElement(blocks, action.actionId);
     const element = found?.element ?? {};
     const value = action.value ?? (typeof element.value === 'string' ? element.value : undefined);
     const actionPayload = {

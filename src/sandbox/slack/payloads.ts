@@ -1,7 +1,7 @@
 import { randomBase58 } from '../../ids.js';
 import type { SlackEmulator } from './emulator.js';
 import {
-  isRecord,
+  findActionElement,
   type SlackChannel,
   type SlackMessage,
   type SlackView,
@@ -77,35 +77,6 @@ export function slashCommandBody(slack: SlackEmulator, input: SlashCommandInput)
     ['trigger_id', input.triggerId],
   );
   return new URLSearchParams(fields).toString();
-}
-
-/** An interactive element in blocks: actions/context `elements`, section `accessory`, input `element`. */
-export interface FoundElement {
-  blockId: string;
-  element: Record<string, unknown>;
-}
-
-/** Every interactive element in `blocks`, in order, with its block's id. */
-export function* interactiveElements(blocks: unknown): Generator<FoundElement> {
-  if (!Array.isArray(blocks)) return;
-  for (const block of blocks) {
-    if (!isRecord(block)) continue;
-    const candidates = [
-      ...(Array.isArray(block.elements) ? block.elements : []),
-      block.accessory,
-      block.element,
-    ];
-    for (const element of candidates) {
-      if (isRecord(element) && typeof element.action_id === 'string') {
-        yield { blockId: typeof block.block_id === 'string' ? block.block_id : '', element };
-      }
-    }
-  }
-}
-
-export function findActionElement(blocks: unknown, actionId: string): FoundElement | undefined {
-  for (const found of interactiveElements(blocks)) if (found.element.action_id === actionId) return found;
-  return undefined;
 }
 
 export type ActionSurface =

@@ -594,19 +594,49 @@ export function withBlockIds(blocks: unknown[]): unknown[] {
 /** Why Slack refuses these blocks: an action_id used twice in one block. */
 export function duplicateActionId(blocks: unknown[]): string | undefined {
   for (const block of blocks) {
+    const seen = new Set<string>();
+    for (const { element } of interactiveElements([block])) {
+      const id = String(element.action_id);
+      if (seen.has(id)) return id;
+      seen.add(id);
+    }
+  }
+  return undefined;
+}
+
+/** An interactive element in blocks: actions/context `elements`, section `accessory`, input `element`. */
+export interface FoundElement {
+  blockId: string;
+  element: Record<string, unknown>;
+}
+
+/** Every interactive element in `blocks`, in order, with its block's id. */
+export function* interactiveElements(blocks: unknown): Generator<FoundElement> {
+  if (!Array.isArray(blocks)) return;
+  for (const block of blocks) {
     if (!isRecord(block)) continue;
-    const elements = [
+    const candidates = [
       ...(Array.isArray(block.elements) ? block.elements : []),
       block.accessory,
       block.element,
     ];
-    const seen = new Set<string>();
-    for (const element of elements) {
-      const id = isRecord(element) && typeof element.action_id === 'string' ? element.action_id : undefined;
-      if (id === undefined) continue;
-      if (seen.has(id)) return id;
-      seen.add(id);
+    for (const element of candidates) {
+      if (isRecord(element) && typeof element.action_id === 'string') {
+        yield { blockId: typeof block.block_id === 'string' ? block.block_id : '', element };
+      }
     }
+  }
+}
+
+/** The element with this action_id (in the block with this block_id, when given). */
+export function findActionElement(
+  blocks: unknown,
+  actionId: string,
+  blockId?: string,
+): FoundElement | undefined {
+  for (const found of interactiveElements(blocks)) {
+    if (found.element.action_id === actionId && (blockId === undefined || found.blockId === blockId))
+      return found;
   }
   return undefined;
 }

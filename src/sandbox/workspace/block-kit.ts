@@ -1,5 +1,5 @@
 import { escapeHtml } from '../../http.js';
-import { isRecord, type ViewStateValues } from '../slack/workspace.js';
+import { interactiveElements, isRecord, type ViewStateValues } from '../slack/workspace.js';
 
 /**
  * Block Kit → HTML fragments for the sandbox's Slack workspace page (messages, App Home, modals).
@@ -842,17 +842,14 @@ function stateValue(element: Json, type: string, shape: StateShape, values: stri
   }
 }
 
-/** Every element that can hold state: input blocks' element, actions blocks' elements, section accessories. */
+/** Every element of `blocks` by block_id and action_id (blocks without a block_id hold no state). */
 function elementsByBlockAndAction(blocks: unknown): Map<string, Map<string, Json>> {
   const found = new Map<string, Map<string, Json>>();
-  for (const block of list(blocks)) {
-    if (!isRecord(block) || typeof block.block_id !== 'string') continue;
-    const byAction = found.get(block.block_id) ?? new Map<string, Json>();
-    for (const element of [block.element, block.accessory, ...list(block.elements)]) {
-      if (!isRecord(element) || typeof element.action_id !== 'string') continue;
-      if (!byAction.has(element.action_id)) byAction.set(element.action_id, element);
-    }
-    found.set(block.block_id, byAction);
+  for (const { blockId, element } of interactiveElements(blocks)) {
+    if (blockId === '') continue;
+    const byAction = found.get(blockId) ?? new Map<string, Json>();
+    if (!byAction.has(String(element.action_id))) byAction.set(String(element.action_id), element);
+    found.set(blockId, byAction);
   }
   return found;
 }

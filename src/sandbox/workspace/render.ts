@@ -1,7 +1,7 @@
 import { escapeHtml } from '../../http.js';
 import type { SlackEmulator } from '../slack/emulator.js';
-import { interactiveElements } from '../slack/payloads.js';
 import {
+  interactiveElements,
   isRecord,
   type SlackChannel,
   type SlackMessage,

@@ -5,8 +5,8 @@ import { mediaType, readBody, sendHtml, sendJson } from '../../http.js';
 import type { Logger } from '../../logger.js';
 import type { SlackDriver } from '../slack/driver.js';
 import type { SlackEmulator, WebClientRoutes } from '../slack/emulator.js';
-import { type FoundElement, interactiveElements } from '../slack/payloads.js';
 import {
+  findActionElement,
   isRecord,
   type SlackChannel,
   type SlackMessage,
@@ -320,7 +320,7 @@ export class WorkspaceWebClient implements WebClientRoutes {
       if (!message) return refuse('That message is not one you can see.', 403);
       blocks = message.blocks ?? [];
     }
-    const found = findElement(blocks, request.blockId, request.actionId);
+    const found = findActionElement(blocks, request.actionId, request.blockId);
     if (!found) return refuse('That element is not on the message or view.');
     const state = stateFromForm(blocks, request.inputs);
     if (view) {
@@ -447,13 +447,6 @@ export class WorkspaceWebClient implements WebClientRoutes {
     this.assets.set(file, body);
     return body;
   }
-}
-
-/** The element a click names, by its block and action id (Slack allows an action_id once per block). */
-function findElement(blocks: unknown, blockId: string, actionId: string): FoundElement | undefined {
-  return [...interactiveElements(blocks)].find(
-    (f) => f.blockId === blockId && f.element.action_id === actionId,
-  );
 }
 
 /** Input blocks that are not optional and hold nothing, with Slack's own message. */
