@@ -3,17 +3,13 @@
 # Two stages: the build compiles TypeScript (dev dependencies); the runtime holds production
 # dependencies, the compiled dist/ and the connector catalog, and runs as the unprivileged `node`.
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Install scripts are not needed to compile (and would fetch DynamoDB Local for the test suite).
-# `npm ci` first; a lock file written by an npm 11 setup that omits other platforms' optional
-# packages can be refused by `npm ci`, and then `npm install` installs the same locked versions
-# (as scripts/ensure-deps.mjs does).
-RUN npm ci --ignore-scripts --no-audit --no-fund \
-  || npm install --ignore-scripts --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json connectors.yml ./
 COPY scripts/copy-build-assets.mjs ./scripts/
 COPY src ./src
@@ -25,9 +21,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Native modules (classic-level, under dynalite) ship prebuilt binaries, so no install script runs.
-RUN (npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-  || npm install --omit=dev --ignore-scripts --no-audit --no-fund) \
-  && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Without credentials the app refuses to start here (NODE_ENV=production), rather than run its sandbox.
 ENV PORT=3000

@@ -66,14 +66,12 @@ describe('the production build', () => {
   }, 600_000);
 });
 
-/** `npm ci --omit=dev`, or the same locked versions through `npm install` (see scripts/ensure-deps.mjs). */
+/** The image's `npm ci --omit=dev`: the committed lock file, as is. */
 function installProductionDependencies(cwd: string): void {
-  const flags = ['--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'];
-  try {
-    execFileSync('npm', ['ci', ...flags], { cwd, stdio: 'pipe' });
-  } catch {
-    execFileSync('npm', ['install', ...flags], { cwd, stdio: 'pipe' });
-  }
+  execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+    cwd,
+    stdio: 'pipe',
+  });
 }
 
 function collect(child: ChildProcess) {
