@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { App } from '@slack/bolt';
+import { startSandboxRuntime } from '../sandbox/runtime.js';
+import { slashCommandBody } from '../sandbox/slack/payloads.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { startRuntime } from '../src/runtime.js';
-import { slashCommandBody } from '../src/sandbox/slack/payloads.js';
 
 interface LoadRequest {
   url: string;
@@ -38,8 +38,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'deputy-bench-'));
 // Deputy exactly as `npm start` runs it in the sandbox, with embedded storage on disk. Log lines are
 // formatted and redacted as in production, then dropped instead of printed.
 const logger = createLogger({ level: 'info', write: () => {} });
-const runtime = await startRuntime(loadConfig({ PORT: '0', DEPUTY_DATA_DIR: dataDir }), logger);
-if (!runtime.sandbox) throw new Error('the benchmark runs in the sandbox');
+const runtime = await startSandboxRuntime(loadConfig({ PORT: '0', DEPUTY_DATA_DIR: dataDir }), logger);
 const sandbox = runtime.sandbox;
 const deputy = runtime.deputy;
 

@@ -118,8 +118,9 @@ export type StorageSettings =
 
 export interface Config {
   /**
-   * `sandbox`: no Slack or Anthropic credentials were given, so the app runs against the
-   * emulators in src/sandbox. `live`: the configured Slack workspace and Anthropic API.
+   * `live`: the configured Slack workspace and Anthropic API. `sandbox`: no Slack or Anthropic
+   * credentials were given; the product refuses to start, and `npm start` runs the sandbox
+   * (sandbox/, not part of the product) around it instead.
    */
   mode: 'sandbox' | 'live';
   port: number;
@@ -147,8 +148,17 @@ export class ConfigError extends Error {
   }
 }
 
-const SLACK_LIVE = ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN'] as const;
-const ANTHROPIC_LIVE = ['ANTHROPIC_API_KEY'] as const;
+/** The credentials of a live workspace: all three, or none for the sandbox. */
+const LIVE_VARIABLES = ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'ANTHROPIC_API_KEY'] as const;
+
+/**
+ * Whether `npm start` runs the sandbox: none of the live credentials is set, and this is not a
+ * production deployment (which must never fall back to emulators).
+ */
+export function wantsSandbox(environment: NodeJS.ProcessEnv): boolean {
+  const set = (name: string) => Boolean(environment[name]?.trim());
+  return !LIVE_VARIABLES.some(set) && environment.NODE_ENV?.trim() !== 'production';
+}
 
 /** Reads and validates the environment. Throws ConfigError naming every bad variable, never a value. */
 export function loadConfig(environment: NodeJS.ProcessEnv): Config {
@@ -168,8 +178,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
   }
   const env: Env = parsed.data;
 
-  const liveVariables = [...SLACK_LIVE, ...ANTHROPIC_LIVE];
-  const given = liveVariables.filter((k) => env[k] !== undefined);
+  const given = LIVE_VARIABLES.filter((k) => env[k] !== undefined);
   const mode = given.length === 0 ? 'sandbox' : 'live';
   if (mode === 'sandbox' && env.NODE_ENV === 'production') {
     problems.push(
@@ -178,7 +187,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     );
   }
   if (mode === 'live') {
-    for (const missing of liveVariables.filter((k) => env[k] === undefined)) {
+    for (const missing of LIVE_VARIABLES.filter((k) => env[k] === undefined)) {
       problems.push(
         `${missing}: required when ${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} set ` +
           '(set all of SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and ANTHROPIC_API_KEY for a live workspace, or none for the sandbox)',

@@ -1,5 +1,3 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { WebClient } from '@slack/web-api';
 import { AgentService } from './agents/agent-service.js';
@@ -18,9 +16,6 @@ import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-si
 import { type IdSource, randomIds } from './ids.js';
 import type { Logger } from './logger.js';
 import { embeddedMetricFormat, type Metrics, noMetrics } from './metrics.js';
-import { type Sandbox, startSandbox } from './sandbox/index.js';
-import { SlackDriver } from './sandbox/slack/driver.js';
-import { WorkspaceWebClient } from './sandbox/workspace/web-client.js';
 import type { Services } from './services.js';
 import { ApprovalService } from './sessions/approvals.js';
 import { RelayManager } from './sessions/relay.js';
@@ -28,8 +23,31 @@ import { SessionService } from './sessions/session-service.js';
 import { type DynamoHandle, openDynamo, openStore, type Store } from './store/index.js';
 import { VaultService } from './vaults/vault-service.js';
 
-/** The catalog shipped with Deputy, used in live mode when DEPUTY_CONNECTORS_FILE is not set. */
+/** The catalog shipped with Deputy, used when DEPUTY_CONNECTORS_FILE is not set. */
 export const DEFAULT_CONNECTORS_FILE = new URL('../connectors.yml', import.meta.url).pathname;
+
+/** How to reach the Managed Agents API. */
+export interface AnthropicConnection {
+  apiKey: string;
+  /** The API's base URL; Anthropic's own when absent. */
+  baseURL?: string;
+}
+
+/**
+ * The services Deputy talks to, where they are and how it authenticates to them. In production
+ * they come from the configuration (`externalServicesFromConfig`); the sandbox passes its emulators.
+ */
+export interface ExternalServices {
+  slack: SlackConnection;
+  anthropic: AnthropicConnection;
+  /** The connector catalog: which accounts people can connect, and how. */
+  connectors: Connector[];
+  /** Sign in with Slack; without it no connect flow can start. */
+  signIn?: SlackSignInSettings;
+  webhookSigningKey?: string;
+  /** Where sessions run; without it `/agent run` cannot start one. */
+  environmentId?: string;
+}
 
 export interface ServiceParts {
   store: Store;
@@ -151,78 +169,119 @@ export function buildServices(parts: ServiceParts): Services {
 
 export interface Runtime {
   readonly deputy: RunningApp;
-  /** Present in sandbox mode: the emulators the app is wired to. */
-  readonly sandbox?: Sandbox;
-  /** Sandbox mode: the browser page that plays the Slack workspace (what `npm start` prints). */
-  readonly workspaceUrl?: string;
   readonly services: Services;
   close(): Promise<void>;
 }
 
-/** Starts everything the configuration asks for: storage, the sandbox when there are no credentials, and the app. */
+/** Where the app listens, and the public URL its links (connect links, OAuth callbacks) use. */
+export interface ListeningAddress {
+  port: number;
+  publicBaseUrl: string;
+}
+
+/**
+ * The port and public URL. Links in Slack messages need the public URL before the server listens,
+ * so port 0 is resolved to a free port now (unless PUBLIC_BASE_URL fixes the URL anyway).
+ */
+export async function listeningAddress(
+  config: Config,
+  environment: NodeJS.ProcessEnv = process.env,
+): Promise<ListeningAddress> {
+  const port = config.port === 0 && !environment.PUBLIC_BASE_URL ? await freePort() : config.port;
+  return { port, publicBaseUrl: config.port === port ? config.publicBaseUrl : `http://127.0.0.1:${port}` };
+}
+
+/** The external services a live configuration names: Slack, the Anthropic API and the connector catalog. */
+export async function externalServicesFromConfig(
+  config: Config,
+  environment: NodeJS.ProcessEnv = process.env,
+): Promise<ExternalServices> {
+  if (!config.slack || !config.anthropic) {
+    throw new Error(
+      'Deputy needs SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and ANTHROPIC_API_KEY (`npm start` in a checkout runs the sandbox without them)',
+    );
+  }
+  const { slack, anthropic } = config;
+  return {
+    slack: {
+      signingSecret: slack.signingSecret,
+      botToken: slack.botToken,
+      ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}),
+    },
+    anthropic: { apiKey: anthropic.apiKey, ...(anthropic.baseUrl ? { baseURL: anthropic.baseUrl } : {}) },
+    connectors: await loadCatalogFile(config.connectorsFile ?? DEFAULT_CONNECTORS_FILE, environment),
+    ...(slack.clientId && slack.clientSecret
+      ? {
+          signIn: {
+            issuer: slack.oidcIssuer,
+            clientId: slack.clientId,
+            clientSecret: slack.clientSecret,
+            allowInsecureIssuer: config.allowPrivateNetwork,
+          },
+        }
+      : {}),
+    ...(anthropic.webhookSigningKey ? { webhookSigningKey: anthropic.webhookSigningKey } : {}),
+    ...(anthropic.environmentId ? { environmentId: anthropic.environmentId } : {}),
+  };
+}
+
+export interface RuntimeOptions {
+  /** Default: what the configuration names (live mode). */
+  external?: ExternalServices;
+  /** Default: from the configuration (`listeningAddress`). */
+  address?: ListeningAddress;
+  /** Default: 0.0.0.0 (containers behind a load balancer). */
+  host?: string;
+  clock?: Clock;
+  ids?: IdSource;
+  socketMode?: boolean;
+  environment?: NodeJS.ProcessEnv;
+  /** Storage already open (tests: a fresh in-memory engine); closed by its owner, not the runtime. */
+  dynamo?: DynamoHandle;
+  /** Storage to open instead of the configured one. */
+  storage?: StorageSettings;
+  outboundTimeoutMs?: number;
+  /** Default: CloudWatch Embedded Metric Format on stdout. */
+  metrics?: Metrics;
+}
+
+/** How often undecided approvals are checked for expiry and sessions without a relay are adopted. */
+const SWEEP_MS = 30_000;
+
+/** Starts Deputy: storage, the services, the periodic sweep and the app (HTTP or Socket Mode). */
 export async function startRuntime(
   config: Config,
   logger: Logger,
-  options: {
-    clock?: Clock;
-    ids?: IdSource;
-    socketMode?: boolean;
-    environment?: NodeJS.ProcessEnv;
-    /** Storage to use instead of the configured one (tests: a fresh in-memory engine). */
-    dynamo?: DynamoHandle;
-    outboundTimeoutMs?: number;
-    /** Default: CloudWatch Embedded Metric Format on stdout when live; none in the sandbox. */
-    metrics?: Metrics;
-  } = {},
+  options: RuntimeOptions = {},
 ): Promise<Runtime> {
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
   const environment = options.environment ?? process.env;
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
-    // Links in Slack messages need the public URL before the server listens, so port 0 is chosen now.
-    const port = config.port === 0 && !environment.PUBLIC_BASE_URL ? await freePort() : config.port;
-    const publicBaseUrl = config.port === port ? config.publicBaseUrl : `http://127.0.0.1:${port}`;
-    const sandbox =
-      config.mode === 'sandbox'
-        ? // The workspace page sits next to the app's port, so its address stays the same between runs.
-          await startSandbox({
-            logger,
-            clock,
-            publicBaseUrl,
-            slackPort: config.port > 0 && config.port < 65535 ? config.port + 1 : 0,
-          })
-        : undefined;
-    if (sandbox) opened.push(sandbox);
-    const slack: SlackConnection = sandbox?.slackConnection ?? liveSlack(config);
-    const anthropic = new Anthropic(sandbox?.anthropicOptions ?? liveAnthropic(config));
-    const connectors = config.connectorsFile
-      ? await loadCatalogFile(config.connectorsFile, environment)
-      : (sandbox?.connectors ?? (await loadCatalogFile(DEFAULT_CONNECTORS_FILE, environment)));
-    const dynamo: DynamoHandle = options.dynamo ?? (await openDynamo(await storageFor(config, sandbox)));
+    const external = options.external ?? (await externalServicesFromConfig(config, environment));
+    const address = options.address ?? (await listeningAddress(config, environment));
+    const dynamo = options.dynamo ?? (await openDynamo(options.storage ?? config.storage));
     if (!options.dynamo) opened.push(dynamo);
     const store = await openStore(dynamo, config.storage.tablePrefix);
     const services = buildServices({
       store,
-      anthropic,
-      slack,
+      anthropic: new Anthropic(external.anthropic),
+      slack: external.slack,
       clock,
       ids,
       logger,
-      connectors,
+      connectors: external.connectors,
       admins: config.admins,
       ...(config.defaultAgent ? { defaultAgent: config.defaultAgent } : {}),
-      ...(await environmentFor(config, anthropic, sandbox)),
-      publicBaseUrl,
+      ...(external.environmentId ? { environmentId: external.environmentId } : {}),
+      publicBaseUrl: address.publicBaseUrl,
       allowPrivateNetwork: config.allowPrivateNetwork,
       ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
-      ...signInSettings(config, sandbox),
-      ...webhookKey(config, sandbox),
+      ...(external.signIn ? { signIn: external.signIn } : {}),
+      ...(external.webhookSigningKey ? { webhookSigningKey: external.webhookSigningKey } : {}),
       metrics:
-        options.metrics ??
-        (config.mode === 'live'
-          ? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) })
-          : noMetrics),
+        options.metrics ?? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) }),
     });
     // Closed in reverse: the server stops and drains first, then the periodic work, then the relays
     // release their leases so another replica resumes them from their cursors, then storage.
@@ -235,100 +294,28 @@ export async function startRuntime(
     sweep.unref();
     opened.push({ close: async () => clearInterval(sweep) });
     const deputy = options.socketMode
-      ? await startSocketMode({ slack: { ...slack, appToken: socketModeToken(config) }, services })
-      : await startDeputy({
-          slack,
+      ? await startSocketMode({
+          slack: { ...external.slack, appToken: socketModeToken(config) },
           services,
-          port,
-          // Live deployments run in containers behind a load balancer; the sandbox stays on loopback.
-          host: config.mode === 'live' ? '0.0.0.0' : '127.0.0.1',
+        })
+      : await startDeputy({
+          slack: external.slack,
+          services,
+          port: address.port,
+          host: options.host ?? '0.0.0.0',
         });
     opened.push(deputy);
-    const workspace = sandbox ? openWorkspacePage(sandbox, deputy.url, logger) : undefined;
-    if (workspace) opened.push({ close: async () => workspace.close() });
     // Sessions a previous process was relaying go on from their cursors.
     await services.relays.resumeActive();
-    return {
-      deputy,
-      sandbox,
-      ...(workspace ? { workspaceUrl: workspace.url } : {}),
-      services,
-      close: () => closeAll(opened),
-    };
+    return { deputy, services, close: () => closeAll(opened) };
   } catch (error) {
     await closeAll(opened);
     throw error;
   }
 }
 
-/** The sandbox's Slack, in a browser: people's clicks reach the app as signed requests from the driver. */
-function openWorkspacePage(sandbox: Sandbox, appUrl: string, logger: Logger): WorkspaceWebClient {
-  const driver = new SlackDriver({ appUrl, signingSecret: sandbox.signingSecret, slack: sandbox.slack });
-  const page = new WorkspaceWebClient({ slack: sandbox.slack, driver, logger });
-  sandbox.slack.serveWebClient(page);
-  return page;
-}
-
 async function closeAll(resources: Array<{ close(): Promise<void> }>): Promise<void> {
   for (const resource of [...resources].reverse()) await resource.close().catch(() => undefined);
-}
-
-/**
- * The sandbox's emulators keep nothing between runs, so its app data must not either (a vault id
- * remembered from the last run would name a vault the new emulator never made): it lives in its own
- * folder under the data directory, cleared at start.
- */
-async function storageFor(config: Config, sandbox: Sandbox | undefined): Promise<StorageSettings> {
-  if (!sandbox || config.storage.kind !== 'embedded') return config.storage;
-  const dataDir = join(config.storage.dataDir, 'sandbox');
-  await rm(dataDir, { recursive: true, force: true });
-  return { ...config.storage, dataDir };
-}
-
-/** How often undecided approvals are checked for expiry and sessions without a relay are adopted. */
-const SWEEP_MS = 30_000;
-
-/** Sessions need an environment: the configured one, or one the sandbox makes. */
-async function environmentFor(config: Config, anthropic: Anthropic, sandbox: Sandbox | undefined) {
-  if (config.anthropic?.environmentId) return { environmentId: config.anthropic.environmentId };
-  if (!sandbox) return {};
-  const environment = await anthropic.beta.environments.create({ name: `deputy-sandbox-${Date.now()}` });
-  return { environmentId: environment.id };
-}
-
-function signInSettings(config: Config, sandbox: Sandbox | undefined): { signIn?: SlackSignInSettings } {
-  if (sandbox) return { signIn: sandbox.signIn };
-  if (!config.slack?.clientId || !config.slack.clientSecret) return {};
-  return {
-    signIn: {
-      issuer: config.slack.oidcIssuer,
-      clientId: config.slack.clientId,
-      clientSecret: config.slack.clientSecret,
-      allowInsecureIssuer: config.allowPrivateNetwork,
-    },
-  };
-}
-
-function webhookKey(config: Config, sandbox: Sandbox | undefined): { webhookSigningKey?: string } {
-  const key = sandbox?.webhookSigningKey ?? config.anthropic?.webhookSigningKey;
-  return key ? { webhookSigningKey: key } : {};
-}
-
-function liveSlack(config: Config): SlackConnection {
-  if (!config.slack) throw new Error('live mode without Slack settings');
-  return {
-    signingSecret: config.slack.signingSecret,
-    botToken: config.slack.botToken,
-    apiUrl: config.slack.apiUrl,
-  };
-}
-
-function liveAnthropic(config: Config): ConstructorParameters<typeof Anthropic>[0] {
-  if (!config.anthropic) throw new Error('live mode without Anthropic settings');
-  return {
-    apiKey: config.anthropic.apiKey,
-    ...(config.anthropic.baseUrl ? { baseURL: config.anthropic.baseUrl } : {}),
-  };
 }
 
 function socketModeToken(config: Config): string {

@@ -1,11 +1,12 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ManagedAgentsEmulator } from '../sandbox/managed-agents/emulator.js';
+import { SlackEmulator } from '../sandbox/slack/emulator.js';
 import { freePort } from '../src/http.js';
-import { ManagedAgentsEmulator } from '../src/sandbox/managed-agents/emulator.js';
-import { SlackEmulator } from '../src/sandbox/slack/emulator.js';
+import { watchOutput } from './support/process-output.js';
 
 /**
  * The Dockerfile's steps without Docker (there is no engine here): `npm run build`, then a runtime
@@ -31,6 +32,22 @@ describe('the production build', () => {
 
   test('builds, installs without dev dependencies, starts in production mode and answers /healthz', async () => {
     execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe' });
+    // The image ships dist/: the product, and nothing of the sandbox's emulators or workspace page.
+    const shipped = readdirSync(join(root, 'dist'), { recursive: true, withFileTypes: true }).filter((e) =>
+      e.isFile(),
+    );
+    expect(
+      shipped
+        .map((e) => relative(root, join(e.parentPath, e.name)))
+        .filter((p) => /sandbox|emulator/i.test(p)),
+    ).toEqual([]);
+    expect(
+      shipped.filter(
+        (e) =>
+          e.name.endsWith('.js') &&
+          /(?:from|import\()\s*['"][^'"]*sandbox\//.test(readFileSync(join(e.parentPath, e.name), 'utf8')),
+      ),
+    ).toEqual([]);
     for (const file of ['package.json', 'package-lock.json'])
       cpSync(join(root, file), join(runtimeDir, file));
     installProductionDependencies(runtimeDir);
@@ -53,12 +70,12 @@ describe('the production build', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const output = collect(child);
+    const output = watchOutput(child);
     try {
-      const health = await poll(`http://127.0.0.1:${port}/healthz`, 90_000);
-      expect(health).toBe(200);
-      expect(output.text).toContain('LIVE mode');
-      expect(output.text).not.toContain('canary-signing-secret');
+      // Printed once the server listens. Patience, not a timing check.
+      await output.stdoutMatching(/LIVE mode/, 90_000);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(`${output.stdout}${output.stderr}`).not.toContain('canary-signing-secret');
     } finally {
       child.kill('SIGTERM');
     }
@@ -72,31 +89,4 @@ function installProductionDependencies(cwd: string): void {
     cwd,
     stdio: 'pipe',
   });
-}
-
-function collect(child: ChildProcess) {
-  const state = {
-    text: '',
-    exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))),
-  };
-  child.stdout?.on('data', (d: Buffer) => {
-    state.text += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    state.text += d.toString();
-  });
-  return state;
-}
-
-/** The first HTTP status the URL answers with, trying until the deadline (patience, not a timing check). */
-async function poll(url: string, ms: number): Promise<number | undefined> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      return (await fetch(url)).status;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  return undefined;
 }

@@ -3,29 +3,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ManagedAgentsEmulator } from '../sandbox/managed-agents/emulator.js';
+import { SlackEmulator } from '../sandbox/slack/emulator.js';
 import { freePort } from '../src/http.js';
+import { type ProcessOutput, watchOutput } from './support/process-output.js';
 
-/** `npm start` runs `tsx src/main.ts`; these run the same entry point as a child process. */
-function startMain(env: Record<string, string>): ChildProcess {
-  return spawn(join('node_modules', '.bin', 'tsx'), ['src/main.ts'], {
+/** `npm start` runs `tsx scripts/start.ts`; these run the same entry point as a child process. */
+function npmStart(env: Record<string, string>): { child: ChildProcess; output: ProcessOutput } {
+  const child = spawn(join('node_modules', '.bin', 'tsx'), ['scripts/start.ts'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return { child, output: watchOutput(child) };
 }
 
-function collect(child: ChildProcess) {
-  const output = { stdout: '', stderr: '' };
-  child.stdout?.on('data', (d: Buffer) => {
-    output.stdout += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output.stderr += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { output, exited };
-}
-
-describe('starting Deputy', () => {
+describe('npm start', () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'deputy-start-'));
@@ -34,17 +26,13 @@ describe('starting Deputy', () => {
 
   test('without credentials it runs the sandbox, says so, serves the workspace page, answers /healthz and stops cleanly', async () => {
     const port = await freePort();
-    const child = startMain({ PORT: String(port), DEPUTY_DATA_DIR: dataDir });
-    const { output, exited } = collect(child);
-    // Patience, not a timing check: a cold, busy machine can take a while to start the sandbox.
-    const deadline = Date.now() + 90_000;
-    let workspace: string | undefined;
-    while (!workspace && Date.now() < deadline) {
-      workspace = /Open the workspace: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output.stdout)?.[1];
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const { child, output } = npmStart({ PORT: String(port), DEPUTY_DATA_DIR: dataDir });
     try {
-      expect(workspace).toBeDefined();
+      // Patience, not a timing check: a cold, busy machine can take a while to start the sandbox.
+      const [, workspace] = await output.stdoutMatching(
+        /Open the workspace: (http:\/\/127\.0\.0\.1:\d+\/)/,
+        90_000,
+      );
       expect(output.stdout).toContain('SANDBOX mode');
       expect(output.stdout.match(/https?:\/\/[^\s)]+/g)).toEqual([workspace]);
       const page = await fetch(workspace ?? '');
@@ -55,17 +43,43 @@ describe('starting Deputy', () => {
     } finally {
       child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    expect(await output.exited).toBe(0);
+  }, 120_000);
+
+  test('with live credentials it runs only the product, against the configured services', async () => {
+    const slack = await SlackEmulator.start();
+    const anthropic = await ManagedAgentsEmulator.start();
+    const port = await freePort();
+    const { child, output } = npmStart({
+      PORT: String(port),
+      DEPUTY_DATA_DIR: dataDir,
+      SLACK_SIGNING_SECRET: 'canary-signing-secret',
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_API_URL: slack.apiUrl,
+      ANTHROPIC_API_KEY: anthropic.apiKey,
+      ANTHROPIC_BASE_URL: anthropic.url,
+    });
+    try {
+      await output.stdoutMatching(/LIVE mode/, 90_000);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(output.stdout).not.toContain('SANDBOX');
+      expect(output.stdout).not.toContain('Open the workspace');
+      expect(`${output.stdout}${output.stderr}`).not.toContain('canary-signing-secret');
+    } finally {
+      child.kill('SIGTERM');
+      await slack.close();
+      await anthropic.close();
+    }
+    expect(await output.exited).toBe(0);
   }, 120_000);
 
   test('a bad configuration stops it with one message naming every bad variable and no value', async () => {
-    const child = startMain({
+    const { output } = npmStart({
       PORT: 'eighty',
       SLACK_BOT_TOKEN: 'canary-not-a-token',
       DEPUTY_DATA_DIR: dataDir,
     });
-    const { output, exited } = collect(child);
-    expect(await exited).toBe(1);
+    expect(await output.exited).toBe(1);
     expect(output.stderr).toMatch(/Deputy cannot start: \d+ configuration problems:/);
     expect(output.stderr).toContain('PORT:');
     expect(output.stderr).toContain('SLACK_BOT_TOKEN:');

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { WebClient } from '@slack/web-api';
+import { SlackEmulator } from '../../sandbox/slack/emulator.js';
 import { ManualClock } from '../../src/clock.js';
 import { AdminDirectory } from '../../src/identity/admins.js';
 import { createLogger } from '../../src/logger.js';
-import { SlackEmulator } from '../../src/sandbox/slack/emulator.js';
 
 let slack: SlackEmulator;
 beforeAll(async () => {

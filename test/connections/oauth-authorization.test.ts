@@ -4,6 +4,8 @@ import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { listenOnLoopback, sendJson } from '../../sandbox/http.js';
+import { consentInBrowser, ProviderEmulator } from '../../sandbox/provider/index.js';
 import {
   buildAuthorizationUrl,
   type ClientAuth,
@@ -16,8 +18,7 @@ import {
 } from '../../src/connections/oauth/authorization.js';
 import { discoverMcpAuthorization, registerClient } from '../../src/connections/oauth/discovery.js';
 import { createOutboundHttp, type OutboundHttp } from '../../src/connections/oauth/outbound-http.js';
-import { type LoopbackServer, listenOnLoopback, readBody, sendJson } from '../../src/http.js';
-import { consentInBrowser, ProviderEmulator } from '../../src/sandbox/provider/index.js';
+import { type ListeningServer, readBody } from '../../src/http.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
 const NOW = new Date('2026-03-01T12:00:00.000Z');
@@ -26,7 +27,7 @@ const CANARY_TOKEN = 'canary_at_c3f18a66de';
 
 let emulator: ProviderEmulator;
 const http = createOutboundHttp({ allowPrivateNetwork: true });
-const servers: LoopbackServer[] = [];
+const servers: ListeningServer[] = [];
 
 beforeAll(async () => {
   emulator = await ProviderEmulator.start({ tokenPrefix: 'canary' });

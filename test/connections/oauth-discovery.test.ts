@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { listenOnLoopback, sendJson } from '../../sandbox/http.js';
+import { ProviderEmulator } from '../../sandbox/provider/index.js';
 import {
   type AuthorizationServerInfo,
   discoverMcpAuthorization,
@@ -17,14 +19,13 @@ import {
   sameResource,
   wellKnownUrl,
 } from '../../src/connections/oauth/resource-url.js';
-import { type LoopbackServer, listenOnLoopback, sendJson } from '../../src/http.js';
-import { ProviderEmulator } from '../../src/sandbox/provider/index.js';
+import type { ListeningServer } from '../../src/http.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
 
 let emulator: ProviderEmulator;
 const sandboxHttp = createOutboundHttp({ allowPrivateNetwork: true });
-const servers: LoopbackServer[] = [];
+const servers: ListeningServer[] = [];
 
 beforeAll(async () => {
   emulator = await ProviderEmulator.start();

@@ -2,6 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { listenOnLoopback } from '../../sandbox/http.js';
 import {
   createOutboundHttp,
   OutboundRequestError,
@@ -10,12 +11,12 @@ import {
 } from '../../src/connections/oauth/outbound-http.js';
 import { urlGuardHook } from '../../src/connections/oauth/outbound-request.js';
 import { createGuardedLookup } from '../../src/connections/oauth/url-guard.js';
-import { type LoopbackServer, listenOnLoopback, readBody } from '../../src/http.js';
+import { type ListeningServer, readBody } from '../../src/http.js';
 
 const CANARY_TOKEN = 'canary_at_5d1f0c7e2b';
 const CANARY_SECRET = 'canary_secret_93ab41';
 
-const servers: LoopbackServer[] = [];
+const servers: ListeningServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });

@@ -3,6 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { listenOnLoopback, sendJson } from '../../sandbox/http.js';
+import { consentInBrowser, ProviderEmulator } from '../../sandbox/provider/index.js';
 import {
   buildAuthorizationUrl,
   createPkce,
@@ -17,15 +19,14 @@ import {
   ToolDiscoveryError,
   toolHash,
 } from '../../src/connections/tool-discovery.js';
-import { type LoopbackServer, listenOnLoopback, readBody, sendJson } from '../../src/http.js';
-import { consentInBrowser, ProviderEmulator } from '../../src/sandbox/provider/index.js';
+import { type ListeningServer, readBody } from '../../src/http.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
 const CANARY_TOKEN = 'canary_at_0e5b7f9a4c';
 
 let emulator: ProviderEmulator;
 const http = createOutboundHttp({ allowPrivateNetwork: true });
-const servers: LoopbackServer[] = [];
+const servers: ListeningServer[] = [];
 
 beforeAll(async () => {
   emulator = await ProviderEmulator.start();

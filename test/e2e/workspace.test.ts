@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Sandbox } from '../../sandbox/index.js';
+import { type SandboxRuntime, startSandboxRuntime } from '../../sandbox/runtime.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { type Runtime, startRuntime } from '../../src/runtime.js';
-import type { Sandbox } from '../../src/sandbox/index.js';
 import { type DynamoHandle, startEmbeddedDynamo } from '../../src/store/dynamo.js';
 import { eventually } from '../support/harness.js';
 
@@ -35,7 +35,7 @@ const ARTIFACTS = join('test-artifacts', 'e2e');
 const PATIENCE_MS = 30_000;
 
 describe('the sandbox workspace page in a browser', () => {
-  let runtime: Runtime;
+  let runtime: SandboxRuntime;
   let sandbox: Sandbox;
   let dynamo: DynamoHandle;
   let browser: Browser;
@@ -47,11 +47,11 @@ describe('the sandbox workspace page in a browser', () => {
     await mkdir(ARTIFACTS, { recursive: true });
     const environment = { PORT: '0', DEPUTY_DATA_DIR: dataDir };
     dynamo = await startEmbeddedDynamo();
-    runtime = await startRuntime(loadConfig(environment), createLogger({ level: 'error', write: () => {} }), {
-      dynamo,
-      environment,
-    });
-    if (!runtime.sandbox) throw new Error('no credentials: the runtime runs the sandbox');
+    runtime = await startSandboxRuntime(
+      loadConfig(environment),
+      createLogger({ level: 'error', write: () => {} }),
+      { dynamo, environment },
+    );
     sandbox = runtime.sandbox;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   }, 120_000);
@@ -73,7 +73,7 @@ describe('the sandbox workspace page in a browser', () => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     context.setDefaultTimeout(PATIENCE_MS);
     const page = await context.newPage();
-    await page.goto(runtime.workspaceUrl ?? '');
+    await page.goto(runtime.workspaceUrl);
     await page.getByRole('button', { name: realName }).click();
     await page.locator('[data-region="topbar"] select[data-switch-user]').waitFor();
     return { context, page };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { slashCommandBody } from '../../src/sandbox/slack/payloads.js';
+import { slashCommandBody } from '../../sandbox/slack/payloads.js';
 import { PRINCIPAL_METADATA_KEY } from '../../src/vaults/vault-service.js';
 import { type Harness, startHarness } from '../support/harness.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ProviderEmulator } from '../../sandbox/provider/emulator.js';
 import type { ToolSetting } from '../../src/agents/agent-config.js';
 import { confirmationValue, settingValue, toolBlockId } from '../../src/blocks/agents.js';
-import { ProviderEmulator } from '../../src/sandbox/provider/emulator.js';
 import { connectLink, runConnect } from '../support/connect.js';
 import { eventually, type Harness, startHarness } from '../support/harness.js';
 
@@ -433,7 +433,7 @@ describe('drift and /agent agents', () => {
 
   test('a new tool starts off and admins are told', async () => {
     const notion = h.sandbox.providers.notion;
-    const { defineTool } = await import('../../src/sandbox/provider/index.js');
+    const { defineTool } = await import('../../sandbox/provider/index.js');
     notion.addTool(
       defineTool({
         name: 'share_page',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { slashCommandBody } from '../../src/sandbox/slack/payloads.js';
+import { slashCommandBody } from '../../sandbox/slack/payloads.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -64,7 +64,7 @@ describe('Slack request signatures', () => {
   test('a body changed after signing gets 401', async () => {
     const before = await snapshot();
     const body = statusCommandBody();
-    const { signSlackRequest } = await import('../../src/sandbox/slack/signing.js');
+    const { signSlackRequest } = await import('../../sandbox/slack/signing.js');
     const headers = signSlackRequest(body, h.sandbox.signingSecret, nowSeconds());
     const tampered = body.replace('U_ALICE', 'U_BOB');
     const response = await h.driver.send({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { SlackDriver } from '../../src/sandbox/slack/driver.js';
-import { SlackEmulator } from '../../src/sandbox/slack/emulator.js';
+import { SlackDriver } from '../../sandbox/slack/driver.js';
+import { SlackEmulator } from '../../sandbox/slack/emulator.js';
 import { PRINCIPAL_METADATA_KEY } from '../../src/vaults/vault-service.js';
 import { type Harness, joinWorkspace, startHarness } from '../support/harness.js';
 

@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsStreamSessionEvents } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { ManagedAgentsEmulator } from '../../src/sandbox/managed-agents/index.js';
+import { ManagedAgentsEmulator } from '../../sandbox/managed-agents/index.js';
 
 /**
  * Conformance of the Managed Agents emulator, driven through the real @anthropic-ai/sdk:

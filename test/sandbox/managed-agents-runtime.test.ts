@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { type AgentScript, ManagedAgentsEmulator } from '../../sandbox/managed-agents/index.js';
 import { ManualClock } from '../../src/clock.js';
-import { type LoopbackServer, listen, readBody } from '../../src/http.js';
-import { type AgentScript, ManagedAgentsEmulator } from '../../src/sandbox/managed-agents/index.js';
+import { type ListeningServer, listen, readBody } from '../../src/http.js';
 
 /**
  * The scripted agent runtime of the Managed Agents emulator against a real MCP server (the MCP
@@ -33,7 +33,7 @@ class TestMcpServer {
   readonly refreshGrants: URLSearchParams[] = [];
   readonly validTokens = new Set<string>();
 
-  private constructor(private readonly loopback: LoopbackServer) {}
+  private constructor(private readonly loopback: ListeningServer) {}
 
   static async start(): Promise<TestMcpServer> {
     let self: TestMcpServer | undefined;

@@ -9,13 +9,8 @@ import type {
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { z } from 'zod';
+import { consentInBrowser, defineTool, jsonResult, ProviderEmulator } from '../../sandbox/provider/index.js';
 import { ManualClock } from '../../src/clock.js';
-import {
-  consentInBrowser,
-  defineTool,
-  jsonResult,
-  ProviderEmulator,
-} from '../../src/sandbox/provider/index.js';
 
 const REDIRECT = 'http://127.0.0.1:9/oauth/callback';
 

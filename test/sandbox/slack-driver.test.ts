@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { App, HTTPReceiver, type Logger, LogLevel } from '@slack/bolt';
-import { SlackDriver } from '../../src/sandbox/slack/driver.js';
-import { type RecordedCall, SlackEmulator } from '../../src/sandbox/slack/emulator.js';
-import { signSlackRequest } from '../../src/sandbox/slack/signing.js';
+import { SlackDriver } from '../../sandbox/slack/driver.js';
+import { type RecordedCall, SlackEmulator } from '../../sandbox/slack/emulator.js';
+import { signSlackRequest } from '../../sandbox/slack/signing.js';
 
 const signingSecret = 'driver-test-signing-secret';
 

@@ -6,8 +6,8 @@ import {
   WebAPIRateLimitedError,
   WebClient,
 } from '@slack/web-api';
+import { SlackEmulator } from '../../sandbox/slack/emulator.js';
 import { ManualClock } from '../../src/clock.js';
-import { SlackEmulator } from '../../src/sandbox/slack/emulator.js';
 
 /** WebClient logs every platform error; these tests provoke them on purpose. */
 const silent: Logger = {

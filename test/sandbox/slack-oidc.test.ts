@@ -13,10 +13,11 @@ import {
   randomPKCECodeVerifier,
   randomState,
 } from 'openid-client';
+import { listenOnLoopback } from '../../sandbox/http.js';
+import { SlackEmulator } from '../../sandbox/slack/emulator.js';
+import { OIDC_CODE_LIFETIME_MS } from '../../sandbox/slack/index.js';
 import { ManualClock } from '../../src/clock.js';
-import { type LoopbackServer, listenOnLoopback } from '../../src/http.js';
-import { SlackEmulator } from '../../src/sandbox/slack/emulator.js';
-import { OIDC_CODE_LIFETIME_MS } from '../../src/sandbox/slack/index.js';
+import type { ListeningServer } from '../../src/http.js';
 import { type Page, TestBrowser } from '../support/browser.js';
 
 /** Deputy's callback; never fetched: the browser stops before it. */
@@ -516,7 +517,7 @@ describe('Sign in with Slack on an emulator with a manual clock', () => {
 });
 
 describe('TestBrowser, the cookie-keeping browser these flows use', () => {
-  let server: LoopbackServer;
+  let server: ListeningServer;
   const seen: { path: string; cookie?: string; origin?: string }[] = [];
 
   beforeAll(async () => {

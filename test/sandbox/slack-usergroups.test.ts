@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type Logger, LogLevel, WebAPIPlatformError, WebClient } from '@slack/web-api';
+import { SlackEmulator } from '../../sandbox/slack/emulator.js';
 import { ManualClock } from '../../src/clock.js';
-import { SlackEmulator } from '../../src/sandbox/slack/emulator.js';
 
 /** WebClient logs every platform error; these tests provoke them on purpose. */
 const silent: Logger = {

@@ -1,13 +1,13 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Sandbox } from '../../sandbox/index.js';
+import { type SandboxRuntime, startSandboxRuntime } from '../../sandbox/runtime.js';
+import { SlackDriver } from '../../sandbox/slack/driver.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { randomBase58 } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
-import { type Runtime, startRuntime } from '../../src/runtime.js';
-import type { Sandbox } from '../../src/sandbox/index.js';
-import { SlackDriver } from '../../src/sandbox/slack/driver.js';
 import type { Services } from '../../src/services.js';
 import { startEmbeddedDynamo } from '../../src/store/dynamo.js';
 import type { Store } from '../../src/store/index.js';
@@ -17,7 +17,7 @@ import type { Store } from '../../src/store/index.js';
  * a manual clock: tests talk to it only as Slack and browsers would.
  */
 export interface Harness {
-  readonly runtime: Runtime;
+  readonly runtime: SandboxRuntime;
   readonly sandbox: Sandbox;
   readonly url: string;
   readonly driver: SlackDriver;
@@ -47,7 +47,7 @@ export async function startHarness(
   const logLines: string[] = [];
   const dynamo = await startEmbeddedDynamo();
   const logger = createLogger({ level: 'debug', write: (line) => logLines.push(line) });
-  const runtime = await startRuntime(config, logger, {
+  const runtime = await startSandboxRuntime(config, logger, {
     clock,
     dynamo,
     environment,
@@ -55,7 +55,6 @@ export async function startHarness(
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   const sandbox = runtime.sandbox;
-  if (!sandbox) throw new Error('the harness runs the sandbox');
   // Bolt checks its token with auth.test when the app is built; let it land before tests look at calls.
   await sandbox.slack.waitFor('auth.test');
   sandbox.slack.reset();

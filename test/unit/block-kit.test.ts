@@ -6,7 +6,7 @@ import {
   renderMrkdwn,
   renderText,
   stateFromForm,
-} from '../../src/sandbox/workspace/block-kit.js';
+} from '../../sandbox/workspace/block-kit.js';
 
 const people = new Map([
   ['U_ALICE', 'alice'],

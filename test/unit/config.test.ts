@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, wantsSandbox } from '../../src/config.js';
 
 const CANARY_SECRET = 'canary-signing-secret-9f2c1e';
 
@@ -93,6 +93,14 @@ describe('configuration', () => {
       expect.stringMatching(/^SLACK_SIGNING_SECRET: required when NODE_ENV is production/),
     ]);
     expect(loadConfig({ NODE_ENV: 'development' }).mode).toBe('sandbox');
+  });
+
+  test('npm start runs the sandbox only without any live credential, and never in production', () => {
+    expect(wantsSandbox({})).toBe(true);
+    expect(wantsSandbox({ SLACK_BOT_TOKEN: ' ' })).toBe(true);
+    for (const name of ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'ANTHROPIC_API_KEY'])
+      expect(wantsSandbox({ [name]: 'set' })).toBe(false);
+    expect(wantsSandbox({ NODE_ENV: 'production' })).toBe(false);
   });
 
   test('a DynamoDB endpoint needs a region, and Slack client credentials come in pairs', () => {

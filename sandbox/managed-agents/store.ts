@@ -1,0 +1,132 @@
+import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
+import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
+import type { BetaManagedAgentsSession } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
+import type { BetaManagedAgentsCredential } from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
+import type { BetaManagedAgentsVault } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
+import type { Clock } from '../../src/clock.js';
+import type { IdSource } from '../../src/ids.js';
+import { badRequest, notFound } from './errors.js';
+import type { SessionEventLog } from './event-log.js';
+import type { Sequenced } from './pagination.js';
+import type { SessionRunner } from './runtime.js';
+
+export interface VaultRecord extends Sequenced {
+  value: BetaManagedAgentsVault;
+}
+
+/** The write-only parts of a credential. Kept apart from `value` so no view can leak them. */
+export interface CredentialSecrets {
+  access_token?: string;
+  refresh_token?: string;
+  client_secret?: string;
+  token?: string;
+  secret_value?: string;
+}
+
+export interface CredentialRecord extends Sequenced {
+  /** The public object, exactly as returned by the API (no secrets). */
+  value: BetaManagedAgentsCredential;
+  secrets: CredentialSecrets;
+}
+
+export interface AgentRecord extends Sequenced {
+  id: string;
+  /** Every published version, oldest first; each a full Agent object. */
+  versions: BetaManagedAgentsAgent[];
+}
+
+export interface EnvironmentRecord extends Sequenced {
+  value: BetaEnvironment;
+}
+
+export interface SessionRecord extends Sequenced {
+  value: BetaManagedAgentsSession;
+  log: SessionEventLog;
+  runner: SessionRunner;
+}
+
+export type ValidationStatus = 'valid' | 'invalid' | 'unknown';
+
+/** All emulator state, in memory, plus the lookups every handler needs. */
+export class EmulatorState {
+  private seq = 0;
+  readonly vaults = new Map<string, VaultRecord>();
+  readonly credentials = new Map<string, CredentialRecord>();
+  readonly agents = new Map<string, AgentRecord>();
+  readonly environments = new Map<string, EnvironmentRecord>();
+  readonly sessions = new Map<string, SessionRecord>();
+  /** Test overrides for `mcp_oauth_validate`, by credential id. */
+  readonly forcedValidation = new Map<string, ValidationStatus>();
+
+  constructor(
+    readonly clock: Clock,
+    readonly ids: IdSource,
+  ) {}
+
+  nextSeq(): number {
+    this.seq += 1;
+    return this.seq;
+  }
+
+  /** The current time as an RFC 3339 timestamp. */
+  now(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  vault(id: string): VaultRecord {
+    const record = this.vaults.get(id);
+    if (!record) throw notFound(`Vault ${id} not found`);
+    return record;
+  }
+
+  /** A credential, only when it belongs to `vaultId`: fetched under another vault it does not exist. */
+  credential(vaultId: string, id: string): CredentialRecord {
+    this.vault(vaultId);
+    const record = this.credentials.get(id);
+    if (!record || record.value.vault_id !== vaultId) throw notFound(`Credential ${id} not found`);
+    return record;
+  }
+
+  credentialsOf(vaultId: string): CredentialRecord[] {
+    return [...this.credentials.values()].filter((c) => c.value.vault_id === vaultId);
+  }
+
+  agent(id: string): AgentRecord {
+    const record = this.agents.get(id);
+    if (!record) throw notFound(`Agent ${id} not found`);
+    return record;
+  }
+
+  latestAgent(record: AgentRecord): BetaManagedAgentsAgent {
+    const latest = record.versions[record.versions.length - 1];
+    if (!latest) throw new Error(`agent ${record.id} has no versions`);
+    return latest;
+  }
+
+  agentVersion(record: AgentRecord, version: number | undefined): BetaManagedAgentsAgent {
+    if (version === undefined) return this.latestAgent(record);
+    const found = record.versions.find((v) => v.version === version);
+    if (!found) throw notFound(`Agent ${record.id} has no version ${version}`);
+    return found;
+  }
+
+  environment(id: string): EnvironmentRecord {
+    const record = this.environments.get(id);
+    if (!record) throw notFound(`Environment ${id} not found`, 'environment_not_found');
+    return record;
+  }
+
+  session(id: string): SessionRecord {
+    const record = this.sessions.get(id);
+    if (!record) throw notFound(`Session ${id} not found`);
+    return record;
+  }
+
+  /** Sessions are read-only once archived or terminated. */
+  writableSession(id: string): SessionRecord {
+    const record = this.session(id);
+    if (record.value.archived_at) throw badRequest(`Session ${id} is archived and read-only`);
+    if (record.value.status === 'terminated') throw badRequest(`Session ${id} is terminated`);
+    return record;
+  }
+}
