@@ -8,7 +8,6 @@ import type { Config, StorageSettings } from './config.js';
 import { type Connector, loadCatalogFile } from './connections/catalog.js';
 import { ConnectFlowService } from './connections/connect-flow.js';
 import { ConnectionsService } from './connections/connections-service.js';
-import { createOutboundHttp } from './connections/oauth/outbound-http.js';
 import { SlackConnectionNotices } from './connections/slack-notices.js';
 import { freePort } from './http.js';
 import { AdminDirectory } from './identity/admins.js';
@@ -16,6 +15,7 @@ import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-si
 import { type IdSource, randomIds } from './ids.js';
 import type { Logger } from './logger.js';
 import { embeddedMetricFormat, type Metrics, noMetrics } from './metrics.js';
+import { createOutboundHttp } from './net/outbound-http.js';
 import type { Services } from './services.js';
 import { ApprovalService } from './sessions/approvals.js';
 import { RelayManager } from './sessions/relay.js';

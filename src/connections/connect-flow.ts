@@ -5,6 +5,7 @@ import { type Principal, principalKey } from '../identity/principal.js';
 import { isSamePerson, type SlackSignIn } from '../identity/slack-sign-in.js';
 import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
+import { type OutboundHttp, UnsafeUrlError } from '../net/outbound-http.js';
 import type { ConnectFlow, Store } from '../store/index.js';
 import type { Connector } from './catalog.js';
 import {
@@ -23,7 +24,6 @@ import {
   TokenExchangeError,
 } from './oauth/authorization.js';
 import { discoverMcpAuthorization, OAuthSetupError, registerClient } from './oauth/discovery.js';
-import { type OutboundHttp, UnsafeUrlError } from './oauth/outbound-http.js';
 import { newSealKey, seal, unseal } from './sealed-box.js';
 
 /** Paths of the browser side (DESIGN.md §7). */

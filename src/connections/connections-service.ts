@@ -5,10 +5,10 @@ import type { Clock } from '../clock.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
+import type { OutboundHttp } from '../net/outbound-http.js';
 import type { Connection, RecordedListing, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { type Connector, mergeCatalog, unavailableReason } from './catalog.js';
-import type { OutboundHttp } from './oauth/outbound-http.js';
 import { type DiscoveredTool, discoverTools } from './tool-discovery.js';
 
 /** A connect link is good for this long, once. */

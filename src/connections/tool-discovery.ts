@@ -5,7 +5,7 @@ import {
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import { OutboundRequestError, UnsafeUrlError } from './oauth/outbound-http.js';
+import { OutboundRequestError, UnsafeUrlError } from '../net/outbound-http.js';
 
 export interface ToolAnnotationHints {
   readOnlyHint?: boolean;

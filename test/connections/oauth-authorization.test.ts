@@ -17,8 +17,8 @@ import {
   type TokenSet,
 } from '../../src/connections/oauth/authorization.js';
 import { discoverMcpAuthorization, registerClient } from '../../src/connections/oauth/discovery.js';
-import { createOutboundHttp, type OutboundHttp } from '../../src/connections/oauth/outbound-http.js';
 import { type ListeningServer, readBody } from '../../src/http.js';
+import { createOutboundHttp, type OutboundHttp } from '../../src/net/outbound-http.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
 const NOW = new Date('2026-03-01T12:00:00.000Z');

@@ -9,17 +9,9 @@ import {
   registerClient,
   resourceMetadataFromChallenge,
 } from '../../src/connections/oauth/discovery.js';
-import {
-  createOutboundHttp,
-  type OutboundHttp,
-  type ResolveHost,
-} from '../../src/connections/oauth/outbound-http.js';
-import {
-  normaliseResourceUrl,
-  sameResource,
-  wellKnownUrl,
-} from '../../src/connections/oauth/resource-url.js';
+import { normaliseResourceUrl, sameResource } from '../../src/connections/oauth/resource-url.js';
 import type { ListeningServer } from '../../src/http.js';
+import { createOutboundHttp, type OutboundHttp, type ResolveHost } from '../../src/net/outbound-http.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
 
@@ -162,6 +154,7 @@ describe('discoverMcpAuthorization', () => {
         issuer: base,
         authorization_endpoint: `${base}/authorize`,
         token_endpoint: 'https://10.0.0.5/token',
+        response_types_supported: ['code'],
         code_challenge_methods_supported: ['S256'],
       })),
     });
@@ -231,6 +224,7 @@ describe('discoverMcpAuthorization', () => {
         issuer: emulator.url,
         authorization_endpoint: `${emulator.url}/authorize`,
         token_endpoint: `${emulator.url}/token`,
+        response_types_supported: ['code'],
         code_challenge_methods_supported: ['S256'],
       })),
     });
@@ -245,10 +239,15 @@ describe('discoverMcpAuthorization', () => {
         resource: `${base}/mcp`,
         authorization_servers: [base],
       })),
+      // An OpenID provider's discovery document, with the fields OpenID Connect Discovery requires.
       'GET /.well-known/openid-configuration': json((base) => ({
         issuer: base,
         authorization_endpoint: `${base}/authorize`,
         token_endpoint: `${base}/token`,
+        jwks_uri: `${base}/jwks`,
+        response_types_supported: ['code'],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256'],
         code_challenge_methods_supported: ['S256'],
       })),
     });
@@ -339,15 +338,6 @@ describe('URL helpers', () => {
     expect(sameResource('https://mcp.example.com:8443/mcp', 'https://mcp.example.com/mcp')).toBe(false);
     expect(sameResource('http://mcp.example.com/mcp', 'https://mcp.example.com/mcp')).toBe(false);
     expect(normaliseResourceUrl('not a url')).toBeUndefined();
-  });
-
-  test('well-known URLs go between the host and the path (RFC 8414 §3.1)', () => {
-    expect(wellKnownUrl('https://as.example.com', 'oauth-authorization-server')).toBe(
-      'https://as.example.com/.well-known/oauth-authorization-server',
-    );
-    expect(wellKnownUrl('https://as.example.com/tenant/', 'openid-configuration')).toBe(
-      'https://as.example.com/.well-known/openid-configuration/tenant',
-    );
   });
 
   test('the resource_metadata parameter is read from quoted and unquoted challenges', () => {

@@ -11,7 +11,6 @@ import {
   exchangeCode,
 } from '../../src/connections/oauth/authorization.js';
 import { discoverMcpAuthorization, registerClient } from '../../src/connections/oauth/discovery.js';
-import { createOutboundHttp } from '../../src/connections/oauth/outbound-http.js';
 import {
   canonicalJson,
   type DiscoveredTool,
@@ -20,6 +19,7 @@ import {
   toolHash,
 } from '../../src/connections/tool-discovery.js';
 import { type ListeningServer, readBody } from '../../src/http.js';
+import { createOutboundHttp } from '../../src/net/outbound-http.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
 const CANARY_TOKEN = 'canary_at_0e5b7f9a4c';

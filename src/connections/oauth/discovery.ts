@@ -1,10 +1,16 @@
 import {
+  discoverAuthorizationServerMetadata,
+  discoverOAuthProtectedResourceMetadata,
+  registerClient as registerClientWithSdk,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { ZodError } from 'zod';
+import { type OutboundHttp, OutboundRequestError, UnsafeUrlError } from '../../net/outbound-http.js';
+import {
   AuthorizationServerMetadata,
   ClientRegistrationResponse,
   ProtectedResourceMetadata,
 } from './metadata-schemas.js';
-import { type HttpResult, type OutboundHttp, OutboundRequestError, UnsafeUrlError } from './outbound-http.js';
-import { sameResource, wellKnownUrl } from './resource-url.js';
+import { sameResource } from './resource-url.js';
 
 export type OAuthSetupErrorCode =
   | 'unsafe_url'
@@ -61,41 +67,29 @@ async function guarded<T>(step: () => Promise<T>): Promise<T> {
   }
 }
 
-/** GET `url` as JSON; undefined when it is not there (non-200, not JSON, or the network failed). */
-async function fetchMetadataDocument(http: OutboundHttp, url: string): Promise<unknown> {
-  await guarded(() => http.assertSafeUrl(url));
-  let result: HttpResult;
+type Found<T> = { kind: 'found'; value: T } | { kind: 'invalid' } | { kind: 'absent' };
+
+/**
+ * Runs one of the MCP SDK's discovery helpers through the guarded fetch. Its errors say what it
+ * fetched and may quote the server; they become one of our outcomes and never travel further: an
+ * unsafe URL is refused, a document that does not parse is invalid, anything else means not found.
+ */
+async function found<T>(discover: () => Promise<T | undefined>): Promise<Found<T>> {
   try {
-    result = await guarded(() => http.getJson(url));
+    const value = await guarded(discover);
+    return value === undefined ? { kind: 'absent' } : { kind: 'found', value };
   } catch (error) {
-    if (error instanceof OutboundRequestError) return undefined;
-    throw error;
+    if (error instanceof OAuthSetupError) throw error;
+    if (error instanceof ZodError || error instanceof SyntaxError) return { kind: 'invalid' };
+    return { kind: 'absent' };
   }
-  return result.status === 200 && typeof result.body === 'object' && result.body !== null
-    ? result.body
-    : undefined;
 }
 
-type Parsed<T> = { kind: 'found'; value: T } | { kind: 'invalid' } | { kind: 'absent' };
-
-/** The first candidate that parses; a JSON document that does not parse is remembered as invalid. */
-async function firstValidDocument<T>(
-  http: OutboundHttp,
-  candidates: readonly string[],
-  parse: (body: unknown) => { success: true; data: T } | { success: false },
-): Promise<Parsed<T>> {
-  let sawInvalid = false;
-  for (const url of new Set(candidates)) {
-    const body = await fetchMetadataDocument(http, url);
-    if (body === undefined) continue;
-    const parsed = parse(body);
-    if (parsed.success) return { kind: 'found', value: parsed.data };
-    sawInvalid = true;
-  }
-  return sawInvalid ? { kind: 'invalid' } : { kind: 'absent' };
-}
-
-/** RFC 9728 §5.1: the `resource_metadata` URL an MCP server names in its 401 challenge. */
+/**
+ * RFC 9728 §5.1: the `resource_metadata` URL an MCP server names in its 401 challenge. Kept rather
+ * than the SDK's parser, which reads only a header whose first challenge is Bearer: a server (or a
+ * proxy in front of it) may offer another scheme first.
+ */
 export function resourceMetadataFromChallenge(header: string | string[] | undefined): string | undefined {
   for (const value of Array.isArray(header) ? header : header ? [header] : []) {
     const match = /(?:^|[\s,])resource_metadata\s*=\s*(?:"([^"]*)"|([^\s,]+))/i.exec(value);
@@ -130,53 +124,63 @@ async function challengeMetadataUrl(http: OutboundHttp, mcpServerUrl: string): P
   }
 }
 
+/**
+ * RFC 9728 metadata of the MCP server: at its path-aware well-known URL or the origin's (the SDK's
+ * discovery), else at the URL its 401 challenge names. Deputy then insists on what the SDK leaves
+ * optional: at least one authorization server.
+ */
 async function protectedResourceMetadata(
   http: OutboundHttp,
   mcpServerUrl: string,
 ): Promise<ProtectedResourceMetadata> {
-  const parse = (body: unknown) => ProtectedResourceMetadata.safeParse(body);
-  const wellKnown = [
-    wellKnownUrl(mcpServerUrl, 'oauth-protected-resource'),
-    `${new URL(mcpServerUrl).origin}/.well-known/oauth-protected-resource`,
-  ];
-  let found = await firstValidDocument(http, wellKnown, parse);
-  if (found.kind !== 'found') {
+  const discover = (resourceMetadataUrl?: string) =>
+    found(async () => {
+      if (resourceMetadataUrl) await http.assertSafeUrl(resourceMetadataUrl);
+      return discoverOAuthProtectedResourceMetadata(
+        mcpServerUrl,
+        resourceMetadataUrl ? { resourceMetadataUrl } : {},
+        http.oauthFetch,
+      );
+    });
+  let document = await discover();
+  if (document.kind !== 'found') {
     const named = await challengeMetadataUrl(http, mcpServerUrl);
-    const fromChallenge = named ? await firstValidDocument(http, [named], parse) : found;
-    if (fromChallenge.kind !== 'absent') found = fromChallenge;
+    const fromChallenge = named ? await discover(named) : document;
+    if (fromChallenge.kind !== 'absent') document = fromChallenge;
   }
-  if (found.kind === 'found') return found.value;
-  if (found.kind === 'invalid') {
+  if (document.kind === 'absent') {
+    throw new OAuthSetupError(
+      'metadata_unavailable',
+      'The MCP server publishes no protected-resource metadata',
+    );
+  }
+  const parsed = document.kind === 'found' ? ProtectedResourceMetadata.safeParse(document.value) : undefined;
+  if (!parsed?.success) {
     throw new OAuthSetupError(
       'invalid_metadata',
       'The MCP server published unreadable protected-resource metadata',
     );
   }
-  throw new OAuthSetupError(
-    'metadata_unavailable',
-    'The MCP server publishes no protected-resource metadata',
-  );
+  return parsed.data;
 }
 
+/** RFC 8414 metadata, or OpenID Connect discovery's, of the issuer (the SDK's discovery, in its order). */
 async function authorizationServerMetadata(
   http: OutboundHttp,
   issuer: string,
 ): Promise<AuthorizationServerMetadata> {
-  const candidates = [
-    wellKnownUrl(issuer, 'oauth-authorization-server'),
-    wellKnownUrl(issuer, 'openid-configuration'),
-    `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`,
-  ];
-  const found = await firstValidDocument(http, candidates, (body) =>
-    AuthorizationServerMetadata.safeParse(body),
+  const document = await found(() =>
+    discoverAuthorizationServerMetadata(issuer, { fetchFn: http.oauthFetch }),
   );
-  if (found.kind === 'invalid') {
-    throw new OAuthSetupError('invalid_metadata', 'The authorization server published unreadable metadata');
-  }
-  if (found.kind === 'absent') {
+  if (document.kind === 'absent') {
     throw new OAuthSetupError('metadata_unavailable', 'The authorization server publishes no metadata');
   }
-  return found.value;
+  const parsed =
+    document.kind === 'found' ? AuthorizationServerMetadata.safeParse(document.value) : undefined;
+  if (!parsed?.success) {
+    throw new OAuthSetupError('invalid_metadata', 'The authorization server published unreadable metadata');
+  }
+  return parsed.data;
 }
 
 /**
@@ -250,35 +254,42 @@ export async function registerClient(
       'The authorization server offers no dynamic registration',
     );
   }
-  const metadata = {
-    redirect_uris: [client.redirectUri],
-    client_name: client.clientName,
-    token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    ...(client.scope ? { scope: client.scope } : {}),
+  await guarded(() => http.assertSafeUrl(endpoint));
+  let answered: number | undefined;
+  const fetchFn: typeof fetch = async (input, init) => {
+    const response = await http.oauthFetch(input, init);
+    answered = response.status;
+    return response;
   };
-  let result: HttpResult;
-  try {
-    result = await guarded(async () => {
-      await http.assertSafeUrl(endpoint);
-      return http.postJson(endpoint, metadata);
-    });
-  } catch (error) {
-    if (error instanceof OutboundRequestError) {
-      throw new OAuthSetupError('registration_failed', `Dynamic registration failed: ${error.kind}`);
-    }
-    throw error;
-  }
-  if (result.status < 200 || result.status > 299) {
-    throw new OAuthSetupError(
-      'registration_failed',
-      `Dynamic registration was refused with HTTP ${result.status}`,
-    );
-  }
-  const parsed = ClientRegistrationResponse.safeParse(result.body);
-  if (!parsed.success) {
-    throw new OAuthSetupError('registration_failed', 'Dynamic registration returned no client_id');
+  const registered = await found(() =>
+    registerClientWithSdk(server.issuer, {
+      metadata: {
+        issuer: server.issuer,
+        authorization_endpoint: server.authorizationEndpoint,
+        token_endpoint: server.tokenEndpoint,
+        registration_endpoint: endpoint,
+        response_types_supported: ['code'],
+      },
+      clientMetadata: {
+        redirect_uris: [client.redirectUri],
+        client_name: client.clientName,
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        ...(client.scope ? { scope: client.scope } : {}),
+      },
+      fetchFn,
+    }),
+  );
+  // The SDK refuses a non-2xx answer and one without a client_id; either way nothing was registered.
+  const parsed =
+    registered.kind === 'found' ? ClientRegistrationResponse.safeParse(registered.value) : undefined;
+  if (!parsed?.success) {
+    const why =
+      answered && (answered < 200 || answered > 299)
+        ? `was refused with HTTP ${answered}`
+        : 'returned no client';
+    throw new OAuthSetupError('registration_failed', `Dynamic registration ${why}`);
   }
   const method = parsed.data.token_endpoint_auth_method;
   if (method !== undefined && method !== 'none') {

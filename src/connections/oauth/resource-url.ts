@@ -15,13 +15,3 @@ export function sameResource(a: string, b: string): boolean {
   const left = normaliseResourceUrl(a);
   return left !== undefined && left === normaliseResourceUrl(b);
 }
-
-/**
- * RFC 8414 §3.1 / RFC 9728 §3.1: the well-known segment goes between the host and the path, with
- * a terminating slash of the path removed; `https://as.example/tenant` → `https://as.example/.well-known/x/tenant`.
- */
-export function wellKnownUrl(base: string, suffix: string): string {
-  const url = new URL(base);
-  const path = url.pathname.replace(/\/+$/, '');
-  return `${url.origin}/.well-known/${suffix}${path}`;
-}

@@ -1,6 +1,11 @@
 import { z } from 'zod';
+import {
+  type HttpResult,
+  type OutboundHttp,
+  OutboundRequestError,
+  UnsafeUrlError,
+} from '../../net/outbound-http.js';
 import { type ClientAuth, withClientAuth } from './client-auth.js';
-import { type HttpResult, type OutboundHttp, OutboundRequestError, UnsafeUrlError } from './outbound-http.js';
 
 export type TokenExchangeErrorCode =
   | 'timeout'

@@ -3,15 +3,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { listenOnLoopback } from '../../sandbox/http.js';
+import { type ListeningServer, readBody } from '../../src/http.js';
 import {
   createOutboundHttp,
   OutboundRequestError,
   type ResolveHost,
   UnsafeUrlError,
-} from '../../src/connections/oauth/outbound-http.js';
-import { urlGuardHook } from '../../src/connections/oauth/outbound-request.js';
-import { createGuardedLookup } from '../../src/connections/oauth/url-guard.js';
-import { type ListeningServer, readBody } from '../../src/http.js';
+} from '../../src/net/outbound-http.js';
+import { urlGuardHook } from '../../src/net/outbound-request.js';
+import { createGuardedLookup } from '../../src/net/url-guard.js';
 
 const CANARY_TOKEN = 'canary_at_5d1f0c7e2b';
 const CANARY_SECRET = 'canary_secret_93ab41';

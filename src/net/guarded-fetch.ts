@@ -58,7 +58,7 @@ function toResponse(opened: OpenedResponse, method: string): Response {
  */
 export function createGuardedFetch(
   open: (request: OutboundRequest) => Promise<OpenedResponse>,
-  limits: { maxResponseBytes: number },
+  limits: { maxResponseBytes: number; deadline: OutboundRequest['deadline'] },
 ): typeof fetch {
   const guarded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const request = input instanceof Request ? input : undefined;
@@ -81,7 +81,7 @@ export function createGuardedFetch(
         ...(body !== undefined ? { body } : {}),
         followRedirects: redirect === 'follow' && (method === 'GET' || method === 'HEAD'),
         ...(signal ? { signal } : {}),
-        deadline: 'streaming',
+        deadline: limits.deadline,
         maxResponseBytes: limits.maxResponseBytes,
       });
     } catch (error) {

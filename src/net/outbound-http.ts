@@ -45,8 +45,10 @@ export interface OutboundHttp {
   ): Promise<HttpResult>;
   /** Never follows a redirect, like postForm. */
   postJson(url: string, json: unknown, options?: { headers?: Record<string, string> }): Promise<HttpResult>;
-  /** fetch-compatible and guarded the same way, for the MCP SDK transport. */
+  /** fetch-compatible and guarded the same way, for the MCP SDK transport (streams may stay open). */
   fetch: typeof fetch;
+  /** fetch-compatible for the MCP SDK's OAuth helpers: the timeout bounds the whole exchange, 1 MiB at most. */
+  oauthFetch: typeof fetch;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -133,6 +135,11 @@ export function createOutboundHttp(policy: NetworkPolicy): OutboundHttp {
       ),
     fetch: createGuardedFetch(open, {
       maxResponseBytes: policy.maxResponseBytes ?? DEFAULT_MAX_MCP_RESPONSE_BYTES,
+      deadline: 'streaming',
+    }),
+    oauthFetch: createGuardedFetch(open, {
+      maxResponseBytes: policy.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      deadline: 'whole',
     }),
   };
 }
