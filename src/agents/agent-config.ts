@@ -1,64 +1,15 @@
 import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
-import { z } from 'zod';
-import type { CatalogTool } from '../store/index.js';
+import type { AgentConfig, CatalogTool } from '../store/index.js';
 
 /**
- * An agent as admins configure it (DESIGN.md §4): which allowed MCP servers, and per tool off, ask
- * or allow. A tool that is not listed is off. The setting is bound to the tool's description and
- * schema as the admin reviewed them (`reviewedHash`): if the server changes either, the tool is off
- * again until someone reviews it.
+ * An agent's configuration (`AgentConfig`, stored in store/agents.ts) compiled into what Managed
+ * Agents runs: which allowed MCP servers, and per tool off, ask or allow. A tool that is not listed
+ * is off. A setting is bound to the tool's description and schema as the admin reviewed them
+ * (`reviewedHash`): if the server changes either, the tool is off again until someone reviews it.
  */
 
-export const MODELS = ['claude-sonnet-4-6', 'claude-opus-5-5', 'claude-haiku-4-5'] as const;
-
 export type ToolSetting = 'off' | 'ask' | 'allow';
-
-const slackUserId = z.string().regex(/^[UW][A-Z0-9_]{2,}$/);
-const channelId = z.string().regex(/^[CGD][A-Z0-9_]{2,}$/);
-const userGroupId = z.string().regex(/^S[A-Z0-9_]{2,}$/);
-
-export const agentNameSchema = z
-  .string()
-  .regex(
-    /^[a-z0-9][a-z0-9-]{0,39}$/,
-    'Use 1–40 lower-case letters, digits and dashes, starting with a letter or digit.',
-  );
-
-export const agentConfigSchema = z.object({
-  name: agentNameSchema,
-  description: z.string().max(300),
-  model: z.enum(MODELS),
-  system: z.string().max(1500),
-  servers: z
-    .array(
-      z.object({
-        connectorId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/),
-        url: z.string().url(),
-        tools: z.record(
-          z.string().min(1).max(128),
-          z.object({ setting: z.enum(['ask', 'allow']), reviewedHash: z.string().min(1) }),
-        ),
-      }),
-    )
-    .max(20),
-  access: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('everyone') }),
-    z.object({
-      kind: z.literal('listed'),
-      users: z.array(slackUserId).max(100),
-      channels: z.array(channelId).max(100),
-      userGroups: z.array(userGroupId).max(20),
-    }),
-  ]),
-  /** Who may use tools that may write; absent: everyone who may run the agent. */
-  writers: z.array(slackUserId).max(100).optional(),
-  spendCeilingUsd: z.number().positive().max(10_000).optional(),
-  approverGroup: userGroupId.optional(),
-});
-
-export type AgentConfig = z.infer<typeof agentConfigSchema>;
-export type AgentServer = AgentConfig['servers'][number];
 
 type AgentCreateParams = Parameters<Anthropic['beta']['agents']['create']>[0];
 

@@ -6,8 +6,8 @@ import type { Clock } from '../clock.js';
 import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { Logger } from '../logger.js';
-import type { CatalogTool, RecordedListing, Store, StoredAgent } from '../store/index.js';
-import { type AgentConfig, compileAgent, diffConfigs, payloadHash, type ToolStatus } from './agent-config.js';
+import type { AgentConfig, CatalogTool, RecordedListing, Store, StoredAgent } from '../store/index.js';
+import { compileAgent, diffConfigs, payloadHash, type ToolStatus } from './agent-config.js';
 
 /** Someone saved the agent since this editor opened it. */
 export class AgentEditConflict extends Error {}

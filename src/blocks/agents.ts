@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { InputBlock, KnownBlock, ModalView, PlainTextOption, SectionBlock } from '@slack/types';
-import {
-  type AgentConfig,
-  MODELS,
-  mayWrite,
-  type ToolSetting,
-  type ToolStatus,
-} from '../agents/agent-config.js';
+import { mayWrite, type ToolSetting, type ToolStatus } from '../agents/agent-config.js';
 import type { Connector } from '../connections/catalog.js';
 import type { CatalogTool, StoredAgent } from '../store/index.js';
+import { type AgentConfig, MODELS } from '../store/index.js';
 import { context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
 import type { SlackMessage } from './messages.js';
 

@@ -22,9 +22,12 @@ export function principalKey(principal: Principal): string {
     : `T:${principal.teamId}:${principal.userId}`;
 }
 
-export function samePrincipal(a: Principal, b: Principal): boolean {
-  return principalKey(a) === principalKey(b);
-}
+/** A principal as stored (inside sessions, connections, flows): the same three fields, checked on read. */
+export const principalSchema = z.object({
+  enterpriseId: z.string().min(1).optional(),
+  teamId: z.string().min(1),
+  userId: z.string().min(1),
+}) satisfies z.ZodType<Principal>;
 
 const slackId = z.string().regex(/^[A-Z0-9][A-Z0-9_]{1,40}$/);
 const optionalSlackId = z

@@ -52,7 +52,7 @@ export class ApprovalService {
   async request(session: SessionRecord, call: HeldToolCall, correlationId: string): Promise<void> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const granted = await store.approvals.hasGrant(session.sessionId, call.mcp_server_name, call.name, now);
+    const granted = await store.grants.has(session.sessionId, call.mcp_server_name, call.name, now);
     const approval: Approval = {
       approvalId: this.deps.ids.next('apr'),
       sessionId: session.sessionId,
@@ -137,7 +137,7 @@ export class ApprovalService {
       return 'unknown';
     }
     if (decision === 'allow_15m') {
-      await this.deps.store.approvals.grant(
+      await this.deps.store.grants.grant(
         session.sessionId,
         approval.server,
         approval.tool,

@@ -60,8 +60,7 @@ export class SessionService {
     if (!agent) return { kind: 'no_agent', ...(agentName ? { name: agentName } : {}) };
     if (!(await this.deps.agents.mayRun(agent, principal, request.channelId)))
       return { kind: 'not_allowed', name: agent.name };
-    const { intent, created } = await this.deps.store.sessions.intent(
-      request.dedupeKey,
+    const { intent, created } = await this.deps.store.runIntents.record(
       {
         intentId: this.deps.ids.next('intent'),
         dedupeKey: request.dedupeKey,
@@ -80,7 +79,7 @@ export class SessionService {
     );
     if (missing.length > 0)
       return { kind: 'needs_connections', agentName: agent.name, missing, intentId: intent.intentId };
-    if (!(await this.deps.store.sessions.claimIntent(intent.dedupeKey, this.deps.clock.now())))
+    if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, this.deps.clock.now())))
       return { kind: 'duplicate' };
     return { kind: 'started', session: await this.start(intent, correlationId) };
   }
@@ -91,13 +90,12 @@ export class SessionService {
     intentId: string,
     correlationId: string,
   ): Promise<SessionRecord | undefined> {
-    const intent = await this.deps.store.sessions.intentById(intentId);
+    const intent = await this.deps.store.runIntents.byId(intentId);
     // Only the intent's own person can start it, still allowed to run the agent, and only once.
     if (!intent || principalKey(intent.principal) !== principalKey(principal)) return undefined;
     const agent = await this.deps.agents.get(intent.agentName);
     if (!agent || !(await this.deps.agents.mayRun(agent, principal, intent.channelId))) return undefined;
-    if (!(await this.deps.store.sessions.claimIntent(intent.dedupeKey, this.deps.clock.now())))
-      return undefined;
+    if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, this.deps.clock.now()))) return undefined;
     return this.start(intent, correlationId);
   }
 
@@ -211,7 +209,7 @@ export class SessionService {
     });
     record.threadTs = String(root.ts);
     await store.sessions.put(record);
-    await store.sessions.intentDone(intent.dedupeKey, session.id);
+    await store.runIntents.started(intent.dedupeKey, session.id);
     this.deps.relays.ensure(session.id);
     return record;
   }

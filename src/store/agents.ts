@@ -1,68 +1,97 @@
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AgentConfig } from '../agents/agent-config.js';
-import { applied, type DynamoHandle } from './dynamo.js';
+import { z } from 'zod';
+import { keys } from './keys.js';
+import { recordKind, type Table } from './table.js';
+
+/** The models an agent can be set up with. */
+export const MODELS = ['claude-sonnet-4-6', 'claude-opus-5-5', 'claude-haiku-4-5'] as const;
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9_]{2,}$/);
+const channelId = z.string().regex(/^[CGD][A-Z0-9_]{2,}$/);
+const userGroupId = z.string().regex(/^S[A-Z0-9_]{2,}$/);
+
+export const agentNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,39}$/,
+    'Use 1–40 lower-case letters, digits and dashes, starting with a letter or digit.',
+  );
+
+/**
+ * An agent as admins configure it (DESIGN: agents and permissions): which allowed MCP servers, and
+ * per tool ask or allow; a tool that is not listed is off. Each setting is bound to the tool's
+ * description and schema as the admin reviewed them (`reviewedHash`).
+ */
+export const agentConfigSchema = z.object({
+  name: agentNameSchema,
+  description: z.string().max(300),
+  model: z.enum(MODELS),
+  system: z.string().max(1500),
+  servers: z
+    .array(
+      z.object({
+        connectorId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/),
+        url: z.string().url(),
+        tools: z.record(
+          z.string().min(1).max(128),
+          z.object({ setting: z.enum(['ask', 'allow']), reviewedHash: z.string().min(1) }),
+        ),
+      }),
+    )
+    .max(20),
+  access: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('everyone') }),
+    z.object({
+      kind: z.literal('listed'),
+      users: z.array(slackUserId).max(100),
+      channels: z.array(channelId).max(100),
+      userGroups: z.array(userGroupId).max(20),
+    }),
+  ]),
+  /** Who may use tools that may write; absent: everyone who may run the agent. */
+  writers: z.array(slackUserId).max(100).optional(),
+  spendCeilingUsd: z.number().positive().max(10_000).optional(),
+  approverGroup: userGroupId.optional(),
+});
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type AgentServer = AgentConfig['servers'][number];
 
 /** A saved agent: the admins' configuration and the Managed Agents agent it was published as. */
-export interface StoredAgent {
-  name: string;
-  config: AgentConfig;
+const storedAgentSchema = z.object({
+  name: z.string(),
+  config: agentConfigSchema,
   /** Increments on every save; a save names the version it edited (optimistic concurrency). */
-  configVersion: number;
-  agentId: string;
-  agentVersion: number;
+  configVersion: z.number().int(),
+  agentId: z.string(),
+  agentVersion: z.number().int(),
   /** Fingerprint of the published servers and toolsets. */
-  payloadHash: string;
-  updatedBy: string;
-  updatedAt: string;
-}
-
-const key = (name: string) => ({ pk: 'AGENTS', sk: `AGENT#${name}` });
+  payloadHash: z.string(),
+  updatedBy: z.string(),
+  updatedAt: z.string(),
+});
+export type StoredAgent = z.infer<typeof storedAgentSchema>;
+const StoredAgentRecord = recordKind('agent', storedAgentSchema);
 
 export class Agents {
-  constructor(
-    private readonly dynamo: DynamoHandle,
-    private readonly table: string,
-  ) {}
+  constructor(private readonly table: Table) {}
 
-  async get(name: string): Promise<StoredAgent | undefined> {
-    const { Item } = await this.dynamo.doc.send(
-      new GetCommand({ TableName: this.table, Key: key(name), ConsistentRead: true }),
-    );
-    return Item ? strip(Item) : undefined;
+  get(name: string): Promise<StoredAgent | undefined> {
+    return this.table.get(StoredAgentRecord, keys.agent(name));
   }
 
-  async list(): Promise<StoredAgent[]> {
-    const { Items } = await this.dynamo.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :agent)',
-        ExpressionAttributeValues: { ':pk': 'AGENTS', ':agent': 'AGENT#' },
-        ConsistentRead: true,
-      }),
-    );
-    return (Items ?? []).map(strip);
+  list(): Promise<StoredAgent[]> {
+    return this.table.query(StoredAgentRecord, keys.agents());
   }
 
   /** Writes the agent if its stored version is still `previousVersion` (undefined: it must be new). */
   put(agent: StoredAgent, previousVersion: number | undefined): Promise<boolean> {
-    return applied(
-      this.dynamo.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { ...key(agent.name), ...agent },
-          ...(previousVersion === undefined
-            ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : {
-                ConditionExpression: 'configVersion = :previous',
-                ExpressionAttributeValues: { ':previous': previousVersion },
-              }),
-        }),
-      ),
+    return this.table.putIf(
+      { ...keys.agent(agent.name), ...agent },
+      previousVersion === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : {
+            ConditionExpression: 'configVersion = :previous',
+            ExpressionAttributeValues: { ':previous': previousVersion },
+          },
     );
   }
-}
-
-function strip(item: Record<string, unknown>): StoredAgent {
-  const { pk: _pk, sk: _sk, ...agent } = item;
-  return agent as unknown as StoredAgent;
 }

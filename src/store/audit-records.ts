@@ -1,90 +1,65 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoHandle } from './dynamo.js';
+import { z } from 'zod';
+import { keys } from './keys.js';
+import { recordKind, type Table } from './table.js';
 
 export type AuditOutcome = 'success' | 'refused' | 'failure';
 
 /** One security-relevant event, tied to a human where one is known. Never updated or deleted. */
-export interface AuditRecord {
-  id: string;
+const auditRecordSchema = z.object({
+  id: z.string(),
   /** ISO 8601 time. */
-  at: string;
-  action: string;
-  outcome: AuditOutcome;
+  at: z.string(),
+  action: z.string(),
+  outcome: z.enum(['success', 'refused', 'failure']),
   /** The principal key of the human it is recorded against; absent when none is known (e.g. a forged request). */
-  principalKey?: string;
+  principalKey: z.string().optional(),
   /** What it acted on: a vault id, a route, a session id. */
-  target?: string;
-  correlationId: string;
+  target: z.string().optional(),
+  correlationId: z.string(),
   /** Plain, non-secret facts. */
-  details?: Record<string, string | number | boolean | null>;
-}
-
-const NOBODY = '-';
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+});
+export type AuditRecord = z.infer<typeof auditRecordSchema>;
+const AuditRecordKind = recordKind('audit', auditRecordSchema);
 
 /**
  * The audit table's only writer. It offers append and queries and nothing else: no update, no delete.
  * Items are keyed by principal and time, with indexes by target (gsi1) and correlation id (gsi2).
  */
 export class AuditRecords {
-  constructor(
-    private readonly dynamo: DynamoHandle,
-    private readonly table: string,
-  ) {}
+  constructor(private readonly table: Table) {}
 
   async append(record: AuditRecord): Promise<void> {
-    const sk = `${record.at}#${record.id}`;
-    await this.dynamo.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          pk: `P#${record.principalKey ?? NOBODY}`,
-          sk,
-          gsi1pk: `T#${record.target ?? NOBODY}`,
-          gsi1sk: sk,
-          gsi2pk: `C#${record.correlationId}`,
-          gsi2sk: sk,
-          ...record,
-        },
-        // An id collision must never overwrite history.
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
+    const key = keys.audit(record.principalKey, record.at, record.id);
+    await this.table.put(
+      {
+        ...key,
+        ...keys.auditByTarget(record.target, key.sk),
+        ...keys.auditByCorrelation(record.correlationId, key.sk),
+        ...record,
+      },
+      // An id collision must never overwrite history.
+      { ConditionExpression: 'attribute_not_exists(pk)' },
     );
   }
 
   byPrincipal(principalKey: string | undefined): Promise<AuditRecord[]> {
-    return this.query(undefined, 'pk', `P#${principalKey ?? NOBODY}`);
+    return this.table.query(AuditRecordKind, { ...keys.auditOfPrincipal(principalKey), allPages: true });
   }
 
   byTarget(target: string): Promise<AuditRecord[]> {
-    return this.query('gsi1', 'gsi1pk', `T#${target}`);
+    return this.table.query(AuditRecordKind, {
+      index: 'gsi1',
+      partition: keys.auditByTarget(target, '').gsi1pk,
+      allPages: true,
+    });
   }
 
   byCorrelation(correlationId: string): Promise<AuditRecord[]> {
-    return this.query('gsi2', 'gsi2pk', `C#${correlationId}`);
+    return this.table.query(AuditRecordKind, {
+      index: 'gsi2',
+      partition: keys.auditByCorrelation(correlationId, '').gsi2pk,
+      allPages: true,
+    });
   }
-
-  private async query(index: string | undefined, attribute: string, value: string): Promise<AuditRecord[]> {
-    const records: AuditRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.dynamo.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          ...(index ? { IndexName: index } : {}),
-          KeyConditionExpression: '#k = :v',
-          ExpressionAttributeNames: { '#k': attribute },
-          ExpressionAttributeValues: { ':v': value },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(toRecord(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return records;
-  }
-}
-
-function toRecord(item: Record<string, unknown>): AuditRecord {
-  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, ...record } = item;
-  return record as unknown as AuditRecord;
 }

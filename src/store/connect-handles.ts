@@ -1,66 +1,46 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Principal } from '../identity/principal.js';
-import { applied, type DynamoHandle, epochSeconds } from './dynamo.js';
+import { z } from 'zod';
+import { principalSchema } from '../identity/principal.js';
+import { epochSeconds } from './dynamo.js';
+import { keys } from './keys.js';
+import { fromItem, recordKind, type Table } from './table.js';
 import { EXPIRY_ATTRIBUTE } from './tables.js';
 
 /**
  * What a "Connect" button's link stands for. The item is keyed by a hash of the handle, so the
  * store never holds the link itself; the first open consumes it.
  */
-export interface ConnectHandle {
-  handleHash: string;
-  principal: Principal;
-  connectorId: string;
+const connectHandleSchema = z.object({
+  handleHash: z.string(),
+  principal: principalSchema,
+  connectorId: z.string(),
   /** Where the "Connect" message can be updated in place (a Slack response_url), if known. */
-  responseUrl?: string;
-  expiresAtMs: number;
-}
-
-const key = (handleHash: string) => ({ pk: `HANDLE#${handleHash}`, sk: 'HANDLE' });
+  responseUrl: z.string().optional(),
+  expiresAtMs: z.number(),
+});
+export type ConnectHandle = z.infer<typeof connectHandleSchema>;
+const ConnectHandleRecord = recordKind('connect link', connectHandleSchema);
 
 export class ConnectHandles {
-  constructor(
-    private readonly dynamo: DynamoHandle,
-    private readonly table: string,
-  ) {}
+  constructor(private readonly table: Table) {}
 
   async create(handle: ConnectHandle): Promise<void> {
-    await this.dynamo.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { ...key(handle.handleHash), ...handle, [EXPIRY_ATTRIBUTE]: epochSeconds(handle.expiresAtMs) },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
+    await this.table.put(
+      {
+        ...keys.connectHandle(handle.handleHash),
+        ...handle,
+        [EXPIRY_ATTRIBUTE]: epochSeconds(handle.expiresAtMs),
+      },
+      { ConditionExpression: 'attribute_not_exists(pk)' },
     );
   }
 
   /** Marks the handle used and returns it, once, while it is unexpired; undefined otherwise. */
   async consume(handleHash: string, nowMs: number): Promise<ConnectHandle | undefined> {
-    let item: Record<string, unknown> | undefined;
-    const ok = await applied(
-      this.dynamo.doc
-        .send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: key(handleHash),
-            UpdateExpression: 'SET usedAtMs = :now',
-            ConditionExpression:
-              'attribute_exists(pk) AND attribute_not_exists(usedAtMs) AND expiresAtMs > :now',
-            ExpressionAttributeValues: { ':now': nowMs },
-            ReturnValues: 'ALL_NEW',
-          }),
-        )
-        .then((result) => {
-          item = result.Attributes;
-        }),
-    );
-    if (!ok || !item) return undefined;
-    return {
-      handleHash,
-      principal: item.principal as Principal,
-      connectorId: String(item.connectorId),
-      ...(typeof item.responseUrl === 'string' ? { responseUrl: item.responseUrl } : {}),
-      expiresAtMs: Number(item.expiresAtMs),
-    };
+    const item = await this.table.updateIfReturning(keys.connectHandle(handleHash), {
+      UpdateExpression: 'SET usedAtMs = :now',
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAtMs) AND expiresAtMs > :now',
+      ExpressionAttributeValues: { ':now': nowMs },
+    });
+    return item ? fromItem(ConnectHandleRecord, item) : undefined;
   }
 }

@@ -1,105 +1,67 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Principal } from '../identity/principal.js';
-import { applied, type DynamoHandle } from './dynamo.js';
+import { z } from 'zod';
+import { principalSchema } from '../identity/principal.js';
+import { keys } from './keys.js';
+import { recordKind, type Table } from './table.js';
 
 export type ConnectionStatus = 'connected' | 'needs_reconnect' | 'disconnected';
 
 /** A person's connection to one connector: which vault credential holds it. Never the token. */
-export interface Connection {
-  principalKey: string;
-  principal: Principal;
-  connectorId: string;
-  status: ConnectionStatus;
-  vaultId: string;
-  credentialId: string;
-  mcpServerUrl: string;
-  authType: 'mcp_oauth' | 'static_bearer';
-  connectedAt: string;
-  updatedAt: string;
-}
-
-const key = (principalKey: string, connectorId: string) => ({
-  pk: `PRINCIPAL#${principalKey}`,
-  sk: `CONN#${connectorId}`,
+const connectionSchema = z.object({
+  principalKey: z.string(),
+  principal: principalSchema,
+  connectorId: z.string(),
+  status: z.enum(['connected', 'needs_reconnect', 'disconnected']),
+  vaultId: z.string(),
+  credentialId: z.string(),
+  mcpServerUrl: z.string(),
+  authType: z.enum(['mcp_oauth', 'static_bearer']),
+  connectedAt: z.string(),
+  updatedAt: z.string(),
 });
+export type Connection = z.infer<typeof connectionSchema>;
+const ConnectionRecord = recordKind('connection', connectionSchema);
 
 export class Connections {
-  constructor(
-    private readonly dynamo: DynamoHandle,
-    private readonly table: string,
-  ) {}
+  constructor(private readonly table: Table) {}
 
-  async get(principalKey: string, connectorId: string): Promise<Connection | undefined> {
-    const { Item } = await this.dynamo.doc.send(
-      new GetCommand({ TableName: this.table, Key: key(principalKey, connectorId), ConsistentRead: true }),
-    );
-    return Item ? toConnection(Item) : undefined;
+  get(principalKey: string, connectorId: string): Promise<Connection | undefined> {
+    return this.table.get(ConnectionRecord, keys.connection(principalKey, connectorId));
   }
 
-  async list(principalKey: string): Promise<Connection[]> {
-    const { Items } = await this.dynamo.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :conn)',
-        ExpressionAttributeValues: { ':pk': `PRINCIPAL#${principalKey}`, ':conn': 'CONN#' },
-        ConsistentRead: true,
-      }),
-    );
-    return (Items ?? []).map(toConnection);
+  list(principalKey: string): Promise<Connection[]> {
+    return this.table.query(ConnectionRecord, keys.connectionsOf(principalKey));
   }
 
   /** Records the connection; indexed by credential id so a webhook about a credential finds it. */
   async put(connection: Connection): Promise<void> {
-    await this.dynamo.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          ...key(connection.principalKey, connection.connectorId),
-          gsi1pk: `CRED#${connection.credentialId}`,
-          gsi1sk: 'CONN',
-          ...connection,
-        },
-      }),
-    );
+    await this.table.put({
+      ...keys.connection(connection.principalKey, connection.connectorId),
+      ...keys.connectionByCredential(connection.credentialId),
+      ...connection,
+    });
   }
 
   async byCredential(credentialId: string): Promise<Connection | undefined> {
-    const { Items } = await this.dynamo.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :cred',
-        ExpressionAttributeValues: { ':cred': `CRED#${credentialId}` },
-      }),
-    );
-    const [item] = Items ?? [];
-    return item ? toConnection(item) : undefined;
+    const [connection] = await this.table.query(ConnectionRecord, {
+      index: 'gsi1',
+      partition: keys.connectionByCredential(credentialId).gsi1pk,
+    });
+    return connection;
   }
 
   /** Changes the status if the connection still holds `credentialId`; false if it has moved on. */
-  async setStatus(
+  setStatus(
     principalKey: string,
     connectorId: string,
     credentialId: string,
     status: ConnectionStatus,
     at: string,
-  ) {
-    return applied(
-      this.dynamo.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: key(principalKey, connectorId),
-          UpdateExpression: 'SET #status = :status, updatedAt = :at',
-          ConditionExpression: 'credentialId = :cred',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status, ':at': at, ':cred': credentialId },
-        }),
-      ),
-    );
+  ): Promise<boolean> {
+    return this.table.updateIf(keys.connection(principalKey, connectorId), {
+      UpdateExpression: 'SET #status = :status, updatedAt = :at',
+      ConditionExpression: 'credentialId = :cred',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':status': status, ':at': at, ':cred': credentialId },
+    });
   }
-}
-
-function toConnection(item: Record<string, unknown>): Connection {
-  const { pk: _pk, sk: _sk, gsi1pk: _g, gsi1sk: _s, ...connection } = item;
-  return connection as unknown as Connection;
 }

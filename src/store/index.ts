@@ -1,16 +1,23 @@
 import { Agents } from './agents.js';
+import { AllowList } from './allow-list.js';
+import { Approvals } from './approvals.js';
 import { AuditRecords } from './audit-records.js';
 import { ConnectFlows } from './connect-flows.js';
 import { ConnectHandles } from './connect-handles.js';
 import { Connections } from './connections.js';
 import type { DynamoHandle } from './dynamo.js';
-import { Approvals, Sessions } from './sessions.js';
-import { AllowList, Leases, OAuthClients, WebhookReceipts } from './small-records.js';
+import { Grants } from './grants.js';
+import { Leases } from './leases.js';
+import { OAuthClients } from './oauth-clients.js';
+import { RunIntents } from './run-intents.js';
+import { Sessions } from './sessions.js';
+import { Table } from './table.js';
 import { ensureTables, type TableNames, tableNames } from './tables.js';
 import { ToolCatalog } from './tool-catalog.js';
 import { VaultMappings } from './vault-mappings.js';
+import { WebhookReceipts } from './webhook-receipts.js';
 
-/** Everything the app keeps, by kind. The only door to DynamoDB (DESIGN.md §1). */
+/** Everything the app keeps, by record kind. The only door to DynamoDB. */
 export interface Store {
   readonly vaultMappings: VaultMappings;
   readonly audit: AuditRecords;
@@ -23,26 +30,31 @@ export interface Store {
   readonly allowList: AllowList;
   readonly leases: Leases;
   readonly agents: Agents;
+  readonly runIntents: RunIntents;
   readonly sessions: Sessions;
   readonly approvals: Approvals;
+  readonly grants: Grants;
   readonly tables: TableNames;
 }
 
 export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
+  const main = new Table(dynamo, tables.main);
   return {
-    vaultMappings: new VaultMappings(dynamo, tables.main),
-    audit: new AuditRecords(dynamo, tables.audit),
-    connectHandles: new ConnectHandles(dynamo, tables.main),
-    connectFlows: new ConnectFlows(dynamo, tables.main),
-    connections: new Connections(dynamo, tables.main),
-    toolCatalog: new ToolCatalog(dynamo, tables.main),
-    webhookReceipts: new WebhookReceipts(dynamo, tables.main),
-    oauthClients: new OAuthClients(dynamo, tables.main),
-    allowList: new AllowList(dynamo, tables.main),
-    leases: new Leases(dynamo, tables.main),
-    agents: new Agents(dynamo, tables.main),
-    sessions: new Sessions(dynamo, tables.main),
-    approvals: new Approvals(dynamo, tables.main),
+    vaultMappings: new VaultMappings(main),
+    audit: new AuditRecords(new Table(dynamo, tables.audit)),
+    connectHandles: new ConnectHandles(main),
+    connectFlows: new ConnectFlows(main),
+    connections: new Connections(main),
+    toolCatalog: new ToolCatalog(main),
+    webhookReceipts: new WebhookReceipts(main),
+    oauthClients: new OAuthClients(main),
+    allowList: new AllowList(main),
+    leases: new Leases(main),
+    agents: new Agents(main),
+    runIntents: new RunIntents(main),
+    sessions: new Sessions(main),
+    approvals: new Approvals(main),
+    grants: new Grants(main),
     tables,
   };
 }
@@ -54,13 +66,17 @@ export async function openStore(dynamo: DynamoHandle, prefix: string): Promise<S
   return createStore(dynamo, tables);
 }
 
-export type { StoredAgent } from './agents.js';
+export type { AgentConfig, AgentServer, StoredAgent } from './agents.js';
+export { agentConfigSchema, agentNameSchema, MODELS } from './agents.js';
+export type { AllowedServer } from './allow-list.js';
+export type { Approval, ApprovalStatus } from './approvals.js';
 export type { AuditOutcome, AuditRecord } from './audit-records.js';
 export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
-export type { Approval, ApprovalStatus, RunIntent, SessionRecord, SessionStatus } from './sessions.js';
-export type { AllowedServer } from './small-records.js';
+export type { RunIntent } from './run-intents.js';
+export type { SessionRecord, SessionStatus } from './sessions.js';
+export { StoredRecordInvalid } from './table.js';
 export type { CatalogTool, RecordedListing, SeenTool } from './tool-catalog.js';
 export type { VaultMapping } from './vault-mappings.js';

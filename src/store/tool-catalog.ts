@@ -1,18 +1,22 @@
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { DynamoHandle } from './dynamo.js';
+import { z } from 'zod';
+import { keys } from './keys.js';
+import { recordKind, type Table } from './table.js';
 
 /** One tool of an MCP server as last seen. `changed` is set when its description or schema hash moved. */
-export interface CatalogTool {
-  serverUrl: string;
-  name: string;
-  description: string;
-  annotations: Record<string, unknown>;
-  hash: string;
-  firstSeenAt: string;
-  lastSeenAt: string;
-  changed: boolean;
-  changedAt?: string;
-}
+const catalogToolSchema = z.object({
+  serverUrl: z.string(),
+  name: z.string(),
+  description: z.string(),
+  annotations: z.record(z.string(), z.unknown()),
+  hash: z.string(),
+  firstSeenAt: z.string(),
+  lastSeenAt: z.string(),
+  changed: z.boolean(),
+  changedAt: z.string().optional(),
+});
+export type CatalogTool = z.infer<typeof catalogToolSchema>;
+const CatalogToolRecord = recordKind('catalog tool', catalogToolSchema);
+const RefreshedRecord = recordKind('catalog refresh', z.object({ refreshedAt: z.string() }));
 
 export interface RecordedListing {
   tools: CatalogTool[];
@@ -29,14 +33,9 @@ export interface SeenTool {
   hash: string;
 }
 
-const toolKey = (serverUrl: string, name: string) => ({ pk: `SERVER#${serverUrl}`, sk: `TOOL#${name}` });
-
 /** The tool catalog per MCP server, refreshed whenever a fresh token lets Deputy list the tools. */
 export class ToolCatalog {
-  constructor(
-    private readonly dynamo: DynamoHandle,
-    private readonly table: string,
-  ) {}
+  constructor(private readonly table: Table) {}
 
   /** Records a fresh listing; says which tools are new and which changed since last seen. */
   async record(serverUrl: string, tools: SeenTool[], at: string): Promise<RecordedListing> {
@@ -44,10 +43,7 @@ export class ToolCatalog {
     const added: string[] = [];
     const changed: string[] = [];
     for (const tool of tools) {
-      const { Item } = await this.dynamo.doc.send(
-        new GetCommand({ TableName: this.table, Key: toolKey(serverUrl, tool.name), ConsistentRead: true }),
-      );
-      const previous = Item as CatalogTool | undefined;
+      const previous = await this.table.get(CatalogToolRecord, keys.catalogTool(serverUrl, tool.name));
       const movedNow = previous !== undefined && previous.hash !== tool.hash;
       if (!previous) added.push(tool.name);
       if (movedNow) changed.push(tool.name);
@@ -60,37 +56,19 @@ export class ToolCatalog {
         changed: movedNow || (previous?.changed ?? false),
         ...(movedNow ? { changedAt: at } : previous?.changedAt ? { changedAt: previous.changedAt } : {}),
       };
-      await this.dynamo.doc.send(
-        new PutCommand({ TableName: this.table, Item: { ...toolKey(serverUrl, tool.name), ...entry } }),
-      );
+      await this.table.put({ ...keys.catalogTool(serverUrl, tool.name), ...entry });
       recorded.push(entry);
     }
-    await this.dynamo.doc.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: { pk: `SERVER#${serverUrl}`, sk: 'REFRESHED', serverUrl, refreshedAt: at },
-      }),
-    );
+    await this.table.put({ ...keys.catalogRefreshed(serverUrl), serverUrl, refreshedAt: at });
     return { tools: recorded, added, changed };
   }
 
   /** When the server's tools were last listed, if ever. */
   async refreshedAt(serverUrl: string): Promise<string | undefined> {
-    const { Item } = await this.dynamo.doc.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `SERVER#${serverUrl}`, sk: 'REFRESHED' } }),
-    );
-    return typeof Item?.refreshedAt === 'string' ? Item.refreshedAt : undefined;
+    return (await this.table.get(RefreshedRecord, keys.catalogRefreshed(serverUrl)))?.refreshedAt;
   }
 
-  async list(serverUrl: string): Promise<CatalogTool[]> {
-    const { Items } = await this.dynamo.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        ConsistentRead: true,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tool)',
-        ExpressionAttributeValues: { ':pk': `SERVER#${serverUrl}`, ':tool': 'TOOL#' },
-      }),
-    );
-    return (Items ?? []).map(({ pk: _pk, sk: _sk, ...tool }) => tool as CatalogTool);
+  list(serverUrl: string): Promise<CatalogTool[]> {
+    return this.table.query(CatalogToolRecord, keys.catalogTools(serverUrl));
   }
 }

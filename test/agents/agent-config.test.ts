@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { type AgentConfig, compileAgent, diffConfigs, mayWrite } from '../../src/agents/agent-config.js';
-import type { CatalogTool } from '../../src/store/index.js';
+import { compileAgent, diffConfigs, mayWrite } from '../../src/agents/agent-config.js';
+import type { AgentConfig, CatalogTool } from '../../src/store/index.js';
 
 const URL_A = 'https://a.example/mcp';
 const tool = (name: string, hash: string, annotations: Record<string, unknown> = {}): CatalogTool => ({

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { slashCommandBody } from '../../sandbox/slack/payloads.js';
-import type { AgentConfig, ToolSetting } from '../../src/agents/agent-config.js';
+import type { ToolSetting } from '../../src/agents/agent-config.js';
 import { ManualClock } from '../../src/clock.js';
 import { randomIds } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
 import { embeddedMetricFormat, RELAY_LAG_METRIC } from '../../src/metrics.js';
 import { buildServices } from '../../src/runtime.js';
-import type { SessionRecord } from '../../src/store/index.js';
+import type { AgentConfig, SessionRecord } from '../../src/store/index.js';
 import { connectLink, runConnect } from '../support/connect.js';
 import { eventually, type Harness, joinWorkspace, startHarness, vaultIdOf } from '../support/harness.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Screen } from '../../sandbox/workspace/render.js';
-import { MODELS } from '../../src/agents/agent-config.js';
 import { BasicsBlocks } from '../../src/blocks/agents.js';
+import { MODELS } from '../../src/store/index.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
 /**

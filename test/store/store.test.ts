@@ -1,5 +1,7 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { AuditRecord } from '../../src/store/index.js';
+import { type AuditRecord, StoredRecordInvalid } from '../../src/store/index.js';
+import { keys } from '../../src/store/keys.js';
 import { ENGINES, openTestStorage, type TestStorage } from '../support/storage.js';
 
 const alice = { teamId: 'T1', userId: 'U_ALICE' };
@@ -71,5 +73,26 @@ describe.each(ENGINES)('store on %s', (engine) => {
   test('the audit store offers no way to change or remove a record', () => {
     const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(storage.store.audit));
     expect(methods.filter((m) => /update|delete|remove|put|set/i.test(m))).toEqual([]);
+  });
+
+  test('every record read back is parsed as its kind: an item of the wrong shape is refused, not used', async () => {
+    const put = (item: Record<string, unknown>) =>
+      storage.dynamo.doc.send(new PutCommand({ TableName: storage.store.tables.main, Item: item }));
+    // A session whose owner is not a principal, as a tampered or half-migrated item would be.
+    await put({ ...keys.session('ses_bad'), sessionId: 'ses_bad', principal: 'U_ALICE', status: 'running' });
+    await expect(storage.store.sessions.get('ses_bad')).rejects.toBeInstanceOf(StoredRecordInvalid);
+    await put({ ...keys.connection('T:T1:U_BAD', 'notion'), status: 'connected' });
+    await expect(storage.store.connections.list('T:T1:U_BAD')).rejects.toThrow(/connection/);
+    await put({ ...keys.vaultMapping('T:T1:U_BAD'), status: 'ready', principalKey: 'T:T1:U_BAD' });
+    await expect(storage.store.vaultMappings.get('T:T1:U_BAD')).rejects.toBeInstanceOf(StoredRecordInvalid);
+  });
+
+  test('records come back without the attributes that only locate them (keys, index keys, expiry)', async () => {
+    const mappings = storage.store.vaultMappings;
+    await mappings.claim('T:T1:U_KEYS', alice, 'claim_k', 1000);
+    const mapping = await mappings.get('T:T1:U_KEYS');
+    expect(Object.keys(mapping ?? {}).sort()).toEqual(
+      ['claimId', 'leaseUntil', 'principal', 'principalKey', 'status'].sort(),
+    );
   });
 });

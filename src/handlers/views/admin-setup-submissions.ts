@@ -1,13 +1,6 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
-import {
-  type AgentConfig,
-  agentConfigSchema,
-  agentNameSchema,
-  MODELS,
-  mayWrite,
-  type ToolSetting,
-} from '../../agents/agent-config.js';
+import { mayWrite, type ToolSetting } from '../../agents/agent-config.js';
 import { AgentEditConflict } from '../../agents/agent-service.js';
 import {
   type Basics,
@@ -23,6 +16,7 @@ import {
 } from '../../blocks/agents.js';
 import { principalFromInteraction } from '../../identity/principal.js';
 import type { Services } from '../../services.js';
+import { type AgentConfig, agentConfigSchema, agentNameSchema, MODELS } from '../../store/index.js';
 import { isAdmin } from '../admin-guard.js';
 import { metadataJson, ViewState } from '../view-state.js';
 

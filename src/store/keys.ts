@@ -1,0 +1,112 @@
+/**
+ * Every key the store writes, one function per record kind, so the key space of both tables reads
+ * in one place and no module spells another's key. The strings are what is stored in production:
+ * changing one orphans the items written under the old one.
+ */
+
+/** A table key: partition and sort. */
+export interface Key {
+  pk: string;
+  sk: string;
+  [attribute: string]: string;
+}
+
+/** Sort keys that order by time as strings: epoch milliseconds, zero-padded. */
+export const sortableMs = (ms: number) => String(ms).padStart(15, '0');
+
+export const keys = {
+  /** The principal's vault mapping (one per principal). */
+  vaultMapping: (principalKey: string): Key => ({ pk: `PRINCIPAL#${principalKey}`, sk: 'VAULT' }),
+  /** A principal's connection to one connector; the partition lists them all. */
+  connection: (principalKey: string, connectorId: string): Key => ({
+    pk: `PRINCIPAL#${principalKey}`,
+    sk: `CONN#${connectorId}`,
+  }),
+  connectionsOf: (principalKey: string) => ({ partition: `PRINCIPAL#${principalKey}`, sortPrefix: 'CONN#' }),
+  /** gsi1: the connection a vault credential belongs to. */
+  connectionByCredential: (credentialId: string) => ({ gsi1pk: `CRED#${credentialId}`, gsi1sk: 'CONN' }),
+
+  /** A Connect link, by the hash of its handle (the link itself is never stored). */
+  connectHandle: (handleHash: string): Key => ({ pk: `HANDLE#${handleHash}`, sk: 'HANDLE' }),
+  connectFlow: (flowId: string): Key => ({ pk: `FLOW#${flowId}`, sk: 'FLOW' }),
+  /** gsi1: a connect flow by the `state` a callback brings back. */
+  connectFlowByState: (state: string) => ({ gsi1pk: `FLOWSTATE#${state}`, gsi1sk: 'FLOW' }),
+  oauthClient: (issuer: string, redirectUri: string): Key => ({
+    pk: `OAUTHCLIENT#${issuer}`,
+    sk: redirectUri,
+  }),
+
+  /** One tool of an MCP server's catalog; the partition holds them all and the refresh marker. */
+  catalogTool: (serverUrl: string, tool: string): Key => ({ pk: `SERVER#${serverUrl}`, sk: `TOOL#${tool}` }),
+  catalogTools: (serverUrl: string) => ({ partition: `SERVER#${serverUrl}`, sortPrefix: 'TOOL#' }),
+  catalogRefreshed: (serverUrl: string): Key => ({ pk: `SERVER#${serverUrl}`, sk: 'REFRESHED' }),
+
+  allowedServer: (id: string): Key => ({ pk: 'ALLOWLIST', sk: `SERVER#${id}` }),
+  allowList: () => ({ partition: 'ALLOWLIST' }),
+  agent: (name: string): Key => ({ pk: 'AGENTS', sk: `AGENT#${name}` }),
+  agents: () => ({ partition: 'AGENTS', sortPrefix: 'AGENT#' }),
+
+  webhookReceipt: (webhookId: string): Key => ({ pk: `WEBHOOK#${webhookId}`, sk: 'WEBHOOK' }),
+  lease: (name: string): Key => ({ pk: `LEASE#${name}`, sk: 'LEASE' }),
+
+  /** A run request, by the Slack delivery that made it. */
+  runIntent: (dedupeKey: string): Key => ({ pk: `INTENT#${dedupeKey}`, sk: 'INTENT' }),
+  /** gsi1: a run request by its id (what a session's metadata and the Run-without button carry). */
+  runIntentById: (intentId: string) => ({ gsi1pk: `INTENTID#${intentId}`, gsi1sk: 'INTENT' }),
+
+  session: (sessionId: string): Key => ({ pk: `SESSION#${sessionId}`, sk: 'SESSION' }),
+  /** gsi1: a person's sessions, newest first by creation time. */
+  sessionsOfOwner: (principalKey: string, createdAt: string) => ({
+    gsi1pk: `OWNER#${principalKey}`,
+    gsi1sk: createdAt,
+  }),
+  /** The sessions whose relay may still have work. */
+  activeSession: (sessionId: string): Key => ({ pk: 'ACTIVESESSIONS', sk: sessionId }),
+  activeSessions: () => ({ partition: 'ACTIVESESSIONS' }),
+  /** A Slack thread that belongs to a session (its DM thread, or a shared result's thread). */
+  sessionThread: (channelId: string, threadTs: string): Key => ({
+    pk: `THREAD#${channelId}#${threadTs}`,
+    sk: 'THREAD',
+  }),
+
+  approval: (approvalId: string): Key => ({ pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' }),
+  /** gsi1: a session's approvals. */
+  approvalsOfSession: (sessionId: string, toolUseId: string) => ({
+    gsi1pk: `APPROVALS#${sessionId}`,
+    gsi1sk: toolUseId,
+  }),
+  /** One approval per tool call: the claim that makes a re-seen call ask once. */
+  approvalOfToolUse: (sessionId: string, toolUseId: string): Key => ({
+    pk: `TOOLUSE#${sessionId}#${toolUseId}`,
+    sk: 'TOOLUSE',
+  }),
+  /** Undecided approvals in expiry order, for the sweep. */
+  pendingApproval: (expiresAtMs: number, approvalId: string): Key => ({
+    pk: 'PENDINGAPPROVALS',
+    sk: `${sortableMs(expiresAtMs)}#${approvalId}`,
+  }),
+  pendingApprovals: (dueBeforeMs: number) => ({
+    partition: 'PENDINGAPPROVALS',
+    sortBelow: sortableMs(dueBeforeMs),
+  }),
+  /** A standing "approve for 15 minutes" for one tool in one session. */
+  grant: (sessionId: string, server: string, tool: string): Key => ({
+    pk: `GRANT#${sessionId}#${server}#${tool}`,
+    sk: 'GRANT',
+  }),
+
+  /** Audit table: a principal's records in time order, and the indexes by target and correlation id. */
+  audit: (principalKey: string | undefined, at: string, id: string) => {
+    const sk = `${at}#${id}`;
+    return { pk: `P#${principalKey ?? NOBODY}`, sk };
+  },
+  auditOfPrincipal: (principalKey: string | undefined) => ({ partition: `P#${principalKey ?? NOBODY}` }),
+  auditByTarget: (target: string | undefined, sk: string) => ({
+    gsi1pk: `T#${target ?? NOBODY}`,
+    gsi1sk: sk,
+  }),
+  auditByCorrelation: (correlationId: string, sk: string) => ({ gsi2pk: `C#${correlationId}`, gsi2sk: sk }),
+} as const;
+
+/** Where audit records with no known human (a forged request) are kept. */
+const NOBODY = '-';

@@ -1,0 +1,192 @@
+import {
+  DeleteCommand,
+  type DeleteCommandInput,
+  GetCommand,
+  PutCommand,
+  type PutCommandInput,
+  QueryCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { z } from 'zod';
+import { applied, type DynamoHandle } from './dynamo.js';
+import type { Key } from './keys.js';
+import { EXPIRY_ATTRIBUTE } from './tables.js';
+
+/** The attributes that locate an item rather than describe it: never part of a record. */
+const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', EXPIRY_ATTRIBUTE] as const;
+
+/** A stored item that does not parse as its kind: corrupt or tampered, and never used as if it did. */
+export class StoredRecordInvalid extends Error {
+  constructor(readonly kind: string) {
+    super(`a stored ${kind} record does not have the shape Deputy writes`);
+    this.name = 'StoredRecordInvalid';
+  }
+}
+
+/** One kind of record: its name (for errors) and the schema every read is parsed with. */
+export interface RecordKind<S extends z.ZodType> {
+  readonly name: string;
+  readonly schema: S;
+}
+
+export function recordKind<S extends z.ZodType>(name: string, schema: S): RecordKind<S> {
+  return { name, schema };
+}
+
+/** A record from a raw item: key attributes dropped, the rest parsed by the kind's schema. */
+export function fromItem<S extends z.ZodType>(
+  kind: RecordKind<S>,
+  item: Record<string, unknown>,
+): z.infer<S> {
+  const record: Record<string, unknown> = { ...item };
+  for (const attribute of KEY_ATTRIBUTES) delete record[attribute];
+  const parsed = kind.schema.safeParse(record);
+  if (!parsed.success) throw new StoredRecordInvalid(kind.name);
+  return parsed.data;
+}
+
+export interface PartitionQuery {
+  /** The index to query; the table's own key when absent. */
+  index?: 'gsi1' | 'gsi2';
+  partition: string;
+  /** Only sort keys that start with this. */
+  sortPrefix?: string;
+  /** Only sort keys below this. */
+  sortBelow?: string;
+  newestFirst?: boolean;
+  limit?: number;
+  /** Every page, not only the first (for indexes that may hold more than a page). */
+  allPages?: boolean;
+}
+
+type Condition = Pick<
+  PutCommandInput,
+  'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
+type Update = Pick<
+  UpdateCommandInput,
+  'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+>;
+
+/**
+ * One DynamoDB table as the store's modules use it: single-item operations and key queries only
+ * (so the same code runs on AWS, DynamoDB Local and dynalite), every read parsed as its record kind.
+ * Reads are strongly consistent except on indexes, where DynamoDB offers none.
+ */
+export class Table {
+  constructor(
+    private readonly dynamo: DynamoHandle,
+    readonly name: string,
+  ) {}
+
+  async get<S extends z.ZodType>(kind: RecordKind<S>, key: Key): Promise<z.infer<S> | undefined> {
+    const { Item } = await this.dynamo.doc.send(
+      new GetCommand({ TableName: this.name, Key: key, ConsistentRead: true }),
+    );
+    return Item ? fromItem(kind, Item) : undefined;
+  }
+
+  async query<S extends z.ZodType>(kind: RecordKind<S>, query: PartitionQuery): Promise<z.infer<S>[]> {
+    const items = await this.queryItems(query);
+    return items.map((item) => fromItem(kind, item));
+  }
+
+  /** Raw items of a partition, for the index items that are not records (a session's thread, an active mark). */
+  async queryItems(query: PartitionQuery): Promise<Record<string, unknown>[]> {
+    const pk = query.index ? `${query.index}pk` : 'pk';
+    const sk = query.index ? `${query.index}sk` : 'sk';
+    const sortCondition = query.sortPrefix
+      ? ' AND begins_with(#sk, :sort)'
+      : query.sortBelow
+        ? ' AND #sk < :sort'
+        : '';
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.dynamo.doc.send(
+        new QueryCommand({
+          TableName: this.name,
+          ...(query.index ? { IndexName: query.index } : { ConsistentRead: true }),
+          KeyConditionExpression: `#pk = :partition${sortCondition}`,
+          ExpressionAttributeNames: { '#pk': pk, ...(sortCondition ? { '#sk': sk } : {}) },
+          ExpressionAttributeValues: {
+            ':partition': query.partition,
+            ...(sortCondition ? { ':sort': query.sortPrefix ?? query.sortBelow } : {}),
+          },
+          ...(query.newestFirst ? { ScanIndexForward: false } : {}),
+          ...(query.limit ? { Limit: query.limit } : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = query.allPages ? page.LastEvaluatedKey : undefined;
+    } while (start);
+    return items;
+  }
+
+  /** Raw item at `key`, for index items that are not records. */
+  async getItem(key: Key): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.dynamo.doc.send(
+      new GetCommand({ TableName: this.name, Key: key, ConsistentRead: true }),
+    );
+    return Item;
+  }
+
+  async put(item: Record<string, unknown>, condition: Condition = {}): Promise<void> {
+    await this.dynamo.doc.send(new PutCommand({ TableName: this.name, Item: item, ...condition }));
+  }
+
+  /** A conditional put: true when written, false when its condition did not hold. */
+  putIf(item: Record<string, unknown>, condition: Condition): Promise<boolean> {
+    return applied(this.put(item, condition));
+  }
+
+  async update(key: Key, update: Update): Promise<Record<string, unknown> | undefined> {
+    const { Attributes } = await this.dynamo.doc.send(
+      new UpdateCommand({ TableName: this.name, Key: key, ...update, ReturnValues: 'ALL_NEW' }),
+    );
+    return Attributes;
+  }
+
+  /** A conditional update: true when applied, false when its condition did not hold. */
+  updateIf(key: Key, update: Update): Promise<boolean> {
+    return applied(this.update(key, update));
+  }
+
+  /** A conditional update that returns the item as updated, or undefined when its condition did not hold. */
+  async updateIfReturning(key: Key, update: Update): Promise<Record<string, unknown> | undefined> {
+    let item: Record<string, unknown> | undefined;
+    await applied(
+      this.update(key, update).then((updated) => {
+        item = updated;
+      }),
+    );
+    return item;
+  }
+
+  /** Deletes the item; returns what it held, if anything. */
+  async delete(
+    key: Key,
+    condition: Pick<
+      DeleteCommandInput,
+      'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    > = {},
+  ): Promise<Record<string, unknown> | undefined> {
+    const { Attributes } = await this.dynamo.doc.send(
+      new DeleteCommand({ TableName: this.name, Key: key, ...condition, ReturnValues: 'ALL_OLD' }),
+    );
+    return Attributes;
+  }
+
+  /** A conditional delete: true when deleted, false when its condition did not hold. */
+  deleteIf(
+    key: Key,
+    condition: Pick<
+      DeleteCommandInput,
+      'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+  ): Promise<boolean> {
+    return applied(this.delete(key, condition));
+  }
+}
