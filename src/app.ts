@@ -2,9 +2,9 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { AuditAction } from './audit/audit-log.js';
+import { systemClock, withDeadline } from './clock.js';
 import { registerListeners } from './handlers/index.js';
 import { listen } from './http.js';
-import { InFlight } from './in-flight.js';
 import { ANTHROPIC_WEBHOOK_PATH, anthropicWebhookRoute } from './ingress/anthropic-webhook.js';
 import { createHttpFront, RefusalAudit, SLACK_EVENTS_PATH } from './ingress/http-front.js';
 import type { Services } from './services.js';
@@ -24,7 +24,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export function createSlackApp(
   slack: SlackConnection,
   services: Services,
-): { app: App; receiver: HTTPReceiver; inFlight: InFlight } {
+): { app: App; receiver: HTTPReceiver } {
   const receiver = new HTTPReceiver({
     signingSecret: slack.signingSecret,
     // The HTTP front verifies every request first, with the injected clock and a two-sided window.
@@ -59,25 +59,34 @@ export function createSlackApp(
     logger: services.logger,
     clientOptions: { ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}) },
   });
-  const inFlight = configureApp(app, services);
-  return { app, receiver, inFlight };
+  configureApp(app, services);
+  return { app, receiver };
 }
 
 /**
  * What every Deputy Bolt app gets, whatever its receiver: correlation ids, error logging, listeners,
- * and a count of listener work still running (for a graceful stop).
+ * and listener work counted as the runtime's work until it ends (for a graceful stop, and for tests
+ * waiting on a request's effects).
  */
-export function configureApp(app: App, services: Services): InFlight {
-  const inFlight = new InFlight();
+export function configureApp(app: App, services: Services): void {
   app.use(async ({ context, next }) => {
     context.correlationId = services.ids.next('req');
-    await inFlight.track(next());
+    await services.work.track(next);
   });
   app.error(async (error) => {
     services.logger.error('unhandled listener error', { error: String(error) });
   });
   registerListeners(app, services);
-  return inFlight;
+}
+
+/**
+ * Listener work still running after its ack, given this long to finish at a stop. Real time, as the
+ * orchestrator's stop timeout is.
+ */
+function drained(services: Services): Promise<void> {
+  return withDeadline(systemClock, services.work.settled(), SHUTDOWN_GRACE_MS, 'draining').catch(
+    () => undefined,
+  );
 }
 
 /** A running Deputy app, over HTTP or Socket Mode. */
@@ -99,7 +108,7 @@ export async function startDeputy(options: {
   port?: number;
   host?: string;
 }): Promise<Deputy> {
-  const { app, receiver, inFlight } = createSlackApp(options.slack, options.services);
+  const { app, receiver } = createSlackApp(options.slack, options.services);
   const refusals = new RefusalAudit(options.services, {
     action: AuditAction.SignatureRefused,
     target: SLACK_EVENTS_PATH,
@@ -122,7 +131,7 @@ export async function startDeputy(options: {
       // Stop taking requests, let acknowledged work finish (bounded), then drop what is left.
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeIdleConnections();
-      await inFlight.drained(SHUTDOWN_GRACE_MS);
+      await drained(options.services);
       server.closeAllConnections();
       await closed;
     },
@@ -144,14 +153,14 @@ export async function startSocketMode(options: {
     logger: options.services.logger,
     clientOptions: { ...(options.slack.apiUrl ? { slackApiUrl: options.slack.apiUrl } : {}) },
   });
-  const inFlight = configureApp(app, options.services);
+  configureApp(app, options.services);
   await app.start();
   return {
     url: 'socket-mode',
     app,
     close: async () => {
       await app.stop();
-      await inFlight.drained(SHUTDOWN_GRACE_MS);
+      await drained(options.services);
     },
   };
 }

@@ -22,6 +22,7 @@ import { RelayManager } from './sessions/relay.js';
 import { SessionService } from './sessions/session-service.js';
 import { type DynamoHandle, openDynamo, openStore, type Store } from './store/index.js';
 import { VaultService } from './vaults/vault-service.js';
+import { Work } from './work.js';
 
 /** The catalog shipped with Deputy, used when DEPUTY_CONNECTORS_FILE is not set. */
 export const DEFAULT_CONNECTORS_FILE = new URL('../connectors.yml', import.meta.url).pathname;
@@ -75,7 +76,9 @@ export interface ServiceParts {
 
 /** Wires the services from their parts. The one place that decides which implementation is used. */
 export function buildServices(parts: ServiceParts): Services {
-  const { store, anthropic, clock, ids, logger, publicBaseUrl } = parts;
+  const { store, anthropic, ids, logger, publicBaseUrl } = parts;
+  const work = new Work(logger);
+  const clock = work.clock(parts.clock);
   const audit = new AuditLog({ store, clock, ids, logger });
   const vaults = new VaultService({ store, anthropic, audit, clock, ids, logger });
   const http = createOutboundHttp({
@@ -122,6 +125,7 @@ export function buildServices(parts: ServiceParts): Services {
     approvals,
     connections,
     clock,
+    work,
     ids,
     logger,
     metrics: parts.metrics ?? noMetrics,
@@ -157,6 +161,7 @@ export function buildServices(parts: ServiceParts): Services {
     agents,
     audit,
     clock,
+    work,
     ids,
     logger,
     settings: {
@@ -170,6 +175,8 @@ export function buildServices(parts: ServiceParts): Services {
 export interface Runtime {
   readonly deputy: RunningApp;
   readonly services: Services;
+  /** Resolves once the work requests started has ended or waits only on time or the outside world. */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -263,7 +270,7 @@ export async function startRuntime(
     const address = options.address ?? (await listeningAddress(config, environment));
     const dynamo = options.dynamo ?? (await openDynamo(options.storage ?? config.storage));
     if (!options.dynamo) opened.push(dynamo);
-    const store = await openStore(dynamo, config.storage.tablePrefix);
+    const store = await openStore(dynamo, config.storage.tablePrefix, clock);
     const services = buildServices({
       store,
       anthropic: new Anthropic(external.anthropic),
@@ -287,12 +294,15 @@ export async function startRuntime(
     // release their leases so another replica resumes them from their cursors, then storage.
     opened.push({ close: () => services.relays.close() });
     // Held tool calls nobody decided expire into denies; sessions another replica let go are adopted.
-    const sweep = setInterval(() => {
-      void services.approvals.expireDue('sweep').catch(() => 0);
-      void services.relays.resumeActive().catch(() => 0);
+    const sweep = services.clock.setInterval(async () => {
+      await services.approvals.expireDue('sweep').catch((error: unknown) => {
+        logger.warn('expiring approvals failed', { error: String(error) });
+      });
+      await services.relays.resumeActive().catch((error: unknown) => {
+        logger.warn('adopting sessions failed', { error: String(error) });
+      });
     }, SWEEP_MS);
-    sweep.unref();
-    opened.push({ close: async () => clearInterval(sweep) });
+    opened.push({ close: async () => sweep.cancel() });
     const deputy = options.socketMode
       ? await startSocketMode({
           slack: { ...external.slack, appToken: socketModeToken(config) },
@@ -307,7 +317,7 @@ export async function startRuntime(
     opened.push(deputy);
     // Sessions a previous process was relaying go on from their cursors.
     await services.relays.resumeActive();
-    return { deputy, services, close: () => closeAll(opened) };
+    return { deputy, services, settled: () => services.work.settled(), close: () => closeAll(opened) };
   } catch (error) {
     await closeAll(opened);
     throw error;

@@ -15,6 +15,7 @@ import type { RelayManager } from './sessions/relay.js';
 import type { SessionService } from './sessions/session-service.js';
 import type { Store } from './store/index.js';
 import type { VaultService } from './vaults/vault-service.js';
+import type { Work } from './work.js';
 
 /** What listeners and routes are given: every dependency passed in, none imported as a singleton. */
 export interface Services {
@@ -34,7 +35,10 @@ export interface Services {
   approvals: ApprovalService;
   relays: RelayManager;
   audit: AuditLog;
+  /** The clock every service is given: sleeps rest the work that sleeps (see Work.clock). */
   clock: Clock;
+  /** Work started and not finished: listener work, relays, sweeps. */
+  work: Work;
   ids: IdSource;
   logger: Logger;
   settings: { publicBaseUrl: string; allowPrivateNetwork: boolean; webhookSigningKey?: string };

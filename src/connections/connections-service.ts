@@ -77,6 +77,9 @@ export interface ConnectionsServiceOptions {
  * the vault credential each connection lives in (DESIGN.md §3). Tokens pass through in memory only.
  */
 export class ConnectionsService {
+  /** The last save queued in this process per lease name: saves here wait their turn without polling. */
+  private readonly saving = new Map<string, Promise<unknown>>();
+
   constructor(private readonly deps: ConnectionsServiceOptions) {}
 
   async catalog(): Promise<Connector[]> {
@@ -245,9 +248,19 @@ export class ConnectionsService {
 
   /**
    * Runs `work` holding a lease on `name`, so two saves for one person and connector (two links
-   * clicked, a retried paste) cannot interleave their archive, create and record steps.
+   * clicked, a retried paste) cannot interleave their archive, create and record steps. Saves in
+   * this process queue behind each other; another process's lease is waited out on the clock.
    */
-  private async exclusively<T>(name: string, work: () => Promise<T>): Promise<T> {
+  private exclusively<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.saving.get(name) ?? Promise.resolve();
+    const turn = previous.catch(() => undefined).then(() => this.underLease(name, work));
+    this.saving.set(name, turn);
+    return turn.finally(() => {
+      if (this.saving.get(name) === turn) this.saving.delete(name);
+    });
+  }
+
+  private async underLease<T>(name: string, work: () => Promise<T>): Promise<T> {
     const { store, clock, ids } = this.deps;
     const owner = ids.next('lease');
     for (
@@ -256,7 +269,7 @@ export class ConnectionsService {
       attempt += 1
     ) {
       if (attempt >= 100) throw new Error('another save of this connection is still running');
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await clock.sleep(100);
     }
     try {
       return await work();

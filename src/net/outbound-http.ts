@@ -99,15 +99,14 @@ export function createOutboundHttp(policy: NetworkPolicy): OutboundHttp {
       const host = bareHostname(parsed);
       // IP literals were checked by checkUrlShape; names must resolve, and only to public addresses.
       if (isIP(host) !== 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new UnsafeUrlError('unresolvable', host)), timeoutMs);
+      // A deadline on network I/O, in real time like got's own timeouts on the requests themselves.
+      const lookup = resolvePublicAddresses(resolveHost, host);
+      const timedOut = new Promise<never>((_, reject) => {
+        AbortSignal.timeout(timeoutMs).addEventListener('abort', () =>
+          reject(new UnsafeUrlError('unresolvable', host)),
+        );
       });
-      try {
-        await Promise.race([resolvePublicAddresses(resolveHost, host), deadline]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await Promise.race([lookup, timedOut]);
     },
     getJson: (url, options) =>
       exchange({ url, method: 'GET', headers: {}, followRedirects: true }, options?.headers),

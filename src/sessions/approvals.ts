@@ -106,6 +106,7 @@ export class ApprovalService {
       });
       return 'not_allowed';
     }
+    if (approval.status === 'expired') return 'expired';
     if (approval.status !== 'pending') return 'already_decided';
     if (approval.expiresAtMs <= this.deps.clock.now()) return 'expired';
     // What is allowed must be what was shown, and still waiting (security R32).
@@ -119,9 +120,8 @@ export class ApprovalService {
         this.deps.clock.now(),
       ))
     ) {
-      return (await this.deps.store.approvals.get(approvalId))?.status === 'pending'
-        ? 'expired'
-        : 'already_decided';
+      const now = (await this.deps.store.approvals.get(approvalId))?.status;
+      return now === 'pending' || now === 'expired' ? 'expired' : 'already_decided';
     }
     const decided = { ...approval, status, decidedBy: clicker.userId } as const;
     if (

@@ -7,12 +7,13 @@ import {
   resultShareMessage,
   sessionRootMessage,
 } from '../blocks/sessions.js';
-import type { Clock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SessionRecord, SessionStatus, Store } from '../store/index.js';
+import type { Work } from '../work.js';
 import type { ApprovalService, HeldToolCall } from './approvals.js';
 
 /** How long a relay's lease lasts without renewal; another process may take over after that. */
@@ -27,6 +28,7 @@ export interface RelayDeps {
   approvals: ApprovalService;
   connections: ConnectionsService;
   clock: Clock;
+  work: Work;
   ids: IdSource;
   logger: Logger;
   metrics: Metrics;
@@ -59,18 +61,19 @@ export class RelayManager {
       return;
     }
     const entry = { stop: new AbortController(), again: false, done: Promise.resolve() };
-    entry.done = new SessionRelay(this.deps, sessionId, entry.stop.signal)
-      .run()
-      .then((outcome) => {
+    this.running.set(sessionId, entry);
+    entry.done = this.deps.work.track(async () => {
+      try {
+        const outcome = await new SessionRelay(this.deps, sessionId, entry.stop.signal).run();
         // Another process holds the lease (or a dead one did): try again once it may have lapsed.
-        if (outcome === 'lease_held') setTimeout(() => this.ensure(sessionId), LEASE_MS).unref();
-      })
-      .catch((error: unknown) => this.deps.logger.error('relay failed', { sessionId, error: String(error) }))
-      .finally(() => {
+        if (outcome === 'lease_held') this.deps.clock.setTimeout(() => this.ensure(sessionId), LEASE_MS);
+      } catch (error) {
+        this.deps.logger.error('relay failed', { sessionId, error: String(error) });
+      } finally {
         this.running.delete(sessionId);
         if (entry.again && !entry.stop.signal.aborted) this.ensure(sessionId);
-      });
-    this.running.set(sessionId, entry);
+      }
+    });
   }
 
   /**
@@ -85,16 +88,16 @@ export class RelayManager {
     return adopted.length;
   }
 
-  /** Resolves when no relay is running (tests wait on this; so does a stop). */
-  async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
+  /** Whether this process is relaying the session now. */
+  isRelaying(sessionId: string): boolean {
+    return this.running.has(sessionId);
   }
 
   /** Stops every relay (their leases are released; another process resumes from the cursor). */
   async close(): Promise<void> {
     this.closed = true;
     for (const relay of this.running.values()) relay.stop.abort();
-    await this.idle();
+    while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
     this.closed = false;
   }
 }
@@ -108,7 +111,7 @@ class SessionRelay {
   private readonly owner: string;
   private progress: string[] = [];
   private progressTs: string | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
+  private flushTimer: Timer | undefined;
 
   constructor(
     private readonly deps: RelayDeps,
@@ -125,11 +128,9 @@ class SessionRelay {
     // Stops on the manager's signal, or when the lease could not be renewed (someone else may relay now).
     const stop = new AbortController();
     this.signal.addEventListener('abort', () => stop.abort(), { once: true });
-    const renew = setInterval(() => {
-      store.leases
-        .acquire(lease, this.owner, clock.now(), LEASE_MS)
-        .then((held) => held || stop.abort())
-        .catch(() => stop.abort());
+    const renew = clock.setInterval(async () => {
+      const held = await store.leases.acquire(lease, this.owner, clock.now(), LEASE_MS).catch(() => false);
+      if (!held) stop.abort();
     }, LEASE_MS / 3);
     let stream: ({ controller: AbortController } & AsyncIterable<unknown>) | undefined;
     try {
@@ -158,8 +159,12 @@ class SessionRelay {
       }
       // Nothing has happened since the last turn ended (no follow-up queued): nothing to wait for.
       if (atRest(history.at(-1))) return 'ended';
-      for await (const raw of stream) {
-        const event = raw as SessionEvent;
+      // Waiting for the session's next event is waiting on the outside world, not work in progress.
+      const live = stream[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await this.deps.work.resting(live.next());
+        if (next.done) break;
+        const event = next.value as SessionEvent;
         if (!event.id || seen.has(event.id)) continue;
         seen.add(event.id);
         const result = await this.handle(session, event);
@@ -171,7 +176,7 @@ class SessionRelay {
       if (stop.signal.aborted) return 'ended';
       throw error;
     } finally {
-      clearInterval(renew);
+      renew.cancel();
       stream?.controller.abort();
       await this.flushProgress().catch((error: unknown) =>
         this.deps.logger.warn('progress not written', { error: String(error) }),
@@ -200,9 +205,10 @@ class SessionRelay {
       }
       case 'agent.mcp_tool_use': {
         const call = event as unknown as HeldToolCall & { evaluated_permission?: string };
-        if (call.evaluated_permission === 'ask')
+        if (call.evaluated_permission === 'ask') {
+          await this.flushProgress();
           await this.deps.approvals.request(session, call, event.id ?? session.sessionId);
-        else this.note(`Used \`${call.mcp_server_name}.${call.name}\``);
+        } else this.note(`Used \`${call.mcp_server_name}.${call.name}\``);
         break;
       }
       case 'agent.mcp_tool_result':
@@ -298,15 +304,17 @@ class SessionRelay {
   /** Progress lines wait up to a second and go out together, editing one message. */
   private note(line: string): void {
     this.progress.push(line);
-    this.flushTimer ??= setTimeout(() => {
-      this.flushProgress().catch((error: unknown) =>
-        this.deps.logger.warn('progress not written', { error: String(error) }),
-      );
-    }, PROGRESS_FLUSH_MS);
+    this.flushTimer ??= this.deps.clock.setTimeout(
+      () =>
+        this.flushProgress().catch((error: unknown) =>
+          this.deps.logger.warn('progress not written', { error: String(error) }),
+        ),
+      PROGRESS_FLUSH_MS,
+    );
   }
 
   private async flushProgress(): Promise<void> {
-    clearTimeout(this.flushTimer);
+    this.flushTimer?.cancel();
     this.flushTimer = undefined;
     if (this.progress.length === 0) return;
     const session = await this.deps.store.sessions.get(this.sessionId);

@@ -230,7 +230,7 @@ export class SessionService {
         const found = await this.findByIntent(intentId);
         if (found) return found;
         if (attempt >= 3) throw error;
-        await new Promise((resolve) => setTimeout(resolve, retryAfterMs(error) ?? 250 * 2 ** attempt));
+        await this.deps.clock.sleep(retryAfterMs(error) ?? 250 * 2 ** attempt);
       }
     }
   }

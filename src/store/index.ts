@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { Agents } from './agents.js';
 import { AllowList } from './allow-list.js';
 import { Approvals } from './approvals.js';
@@ -60,9 +61,9 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
 }
 
 /** Creates the tables if needed and returns the store over them. */
-export async function openStore(dynamo: DynamoHandle, prefix: string): Promise<Store> {
+export async function openStore(dynamo: DynamoHandle, prefix: string, clock: Clock): Promise<Store> {
   const tables = tableNames(prefix);
-  await ensureTables(dynamo.client, tables);
+  await ensureTables(dynamo.client, tables, clock);
   return createStore(dynamo, tables);
 }
 

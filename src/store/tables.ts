@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import type { Clock } from '../clock.js';
 
 /**
  * Two tables: `main` holds the app's state; `audit` is append-only, kept apart so production IAM can
@@ -51,7 +52,7 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
  * Creates the tables when missing (development, tests, the sandbox). Production creates them in
  * infra/ and its task role may not create tables, so an existing table is only described.
  */
-export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
+export async function ensureTables(client: DynamoDBClient, names: TableNames, clock: Clock): Promise<void> {
   for (const input of tableDefinitions(names)) {
     if (!(await tableExists(client, input.TableName ?? ''))) {
       try {
@@ -65,7 +66,7 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
       const indexesReady = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE');
       if (Table?.TableStatus === 'ACTIVE' && indexesReady) break;
       if (attempt > 200) throw new Error(`table ${input.TableName} did not become active`);
-      await new Promise((r) => setTimeout(r, 50));
+      await clock.sleep(50);
     }
   }
 }

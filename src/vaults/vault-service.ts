@@ -50,6 +50,8 @@ export interface VaultServiceOptions {
 export class VaultService {
   private readonly leaseMs: number;
   private readonly waitMs: number;
+  /** Ensures in progress in this process, by principal: concurrent requests share one. */
+  private readonly ensuring = new Map<string, Promise<UserVault & { created: boolean }>>();
 
   constructor(private readonly deps: VaultServiceOptions) {
     this.leaseMs = deps.claimLeaseMs ?? 15_000;
@@ -80,8 +82,23 @@ export class VaultService {
     return summaries;
   }
 
-  /** The principal's verified vault, created (or adopted) on first need. */
-  async ensure(principal: Principal, correlationId: string): Promise<UserVault & { created: boolean }> {
+  /**
+   * The principal's verified vault, created (or adopted) on first need. Requests in this process
+   * share one attempt; across processes the claim in the store decides.
+   */
+  ensure(principal: Principal, correlationId: string): Promise<UserVault & { created: boolean }> {
+    const key = principalKey(principal);
+    const current = this.ensuring.get(key);
+    if (current) return current.then((vault) => ({ ...vault, created: false }));
+    const attempt = this.ensureOnce(principal, correlationId).finally(() => this.ensuring.delete(key));
+    this.ensuring.set(key, attempt);
+    return attempt;
+  }
+
+  private async ensureOnce(
+    principal: Principal,
+    correlationId: string,
+  ): Promise<UserVault & { created: boolean }> {
     const key = principalKey(principal);
     const mappings = this.deps.store.vaultMappings;
     const started = this.deps.clock.now();
@@ -105,7 +122,7 @@ export class VaultService {
       if (this.deps.clock.now() - started > this.waitMs || attempt > 200) {
         throw new VaultBusyError('vault creation is taking longer than expected');
       }
-      await sleep(Math.min(25 * 2 ** Math.min(attempt, 4), 400));
+      await this.deps.clock.sleep(Math.min(25 * 2 ** Math.min(attempt, 4), 400));
     }
   }
 
@@ -211,5 +228,3 @@ export class VaultService {
 function toUserVault(vault: { id: string; display_name: string; created_at: string }): UserVault {
   return { id: vault.id, displayName: vault.display_name, createdAt: vault.created_at };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

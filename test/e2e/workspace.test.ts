@@ -8,7 +8,7 @@ import { type SandboxRuntime, startSandboxRuntime } from '../../sandbox/runtime.
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { type DynamoHandle, startEmbeddedDynamo } from '../../src/store/dynamo.js';
-import { eventually } from '../support/harness.js';
+import { settleSandbox } from '../support/harness.js';
 
 /**
  * The sandbox workspace page driven in headless Chromium the way people use it: each person in
@@ -119,6 +119,8 @@ describe('the sandbox workspace page in a browser', () => {
     await flow.getByRole('heading', { name: 'Connected' }).waitFor();
     await shot(flow, 'connected-page');
     await flow.close();
+    // What the app still does after the page (the DM, the Home tab) ends before the page is checked.
+    await settleSandbox(runtime);
 
     await openApp(alice.page, 'Messages');
     await alice.page.locator('.ws-msg', { hasText: 'Notion (sandbox)' }).first().waitFor();
@@ -138,6 +140,7 @@ describe('the sandbox workspace page in a browser', () => {
     await shot(ada.page, 'admin-tools-write-on-ask');
     await modal(ada.page).getByRole('button', { name: 'Save agent' }).click();
     await modal(ada.page).waitFor({ state: 'detached' });
+    await settleSandbox(runtime);
     await openApp(ada.page, 'Messages');
     await ada.page.locator('.ws-msg', { hasText: 'Saved agent researcher' }).waitFor();
     await shot(ada.page, 'admin-agent-saved');
@@ -146,6 +149,8 @@ describe('the sandbox workspace page in a browser', () => {
     await alice.page.locator('[data-region="sidebar"] [data-nav]').first().click();
     await type(alice.page, '/agent run --agent researcher create a page titled Launch plan');
     await alice.page.locator('.ws-ephemeral').last().waitFor();
+    // The session runs until it holds the write for Alice, and the thread holds the approval.
+    await settleSandbox(runtime);
     await openApp(alice.page, 'Messages');
     await alice.page.locator('[data-region="main"] .ws-replies').last().click();
     const thread = alice.page.locator('[data-region="thread"]');
@@ -180,12 +185,15 @@ describe('the sandbox workspace page in a browser', () => {
 
     // ---- Alice approves; the page is created in her account and the result arrives.
     await approval.getByRole('button', { name: 'Approve', exact: true }).click();
+    await approval.getByRole('button', { name: 'Approve', exact: true }).waitFor({ state: 'detached' });
+    await settleSandbox(runtime);
     await thread.locator('.ws-msg', { hasText: 'Created "Launch plan"' }).waitFor();
     expect(launchPlans()).toHaveLength(1);
     await shot(alice.page, 'alice-approved-result');
 
     // ---- Alice shares the result to #general; Bob's reply in its thread does not steer her agent.
     await thread.getByRole('button', { name: 'Share to channel' }).click();
+    await settleSandbox(runtime);
     await bob.page.locator('[data-region="sidebar"] [data-nav]').first().click();
     const shared = bob.page.locator('[data-region="main"] .ws-msg', { hasText: 'shared a result' });
     await shared.waitFor();
@@ -195,11 +203,9 @@ describe('the sandbox workspace page in a browser', () => {
       .locator('[data-region="thread"] .ws-ephemeral', { hasText: 'can steer this agent' })
       .waitFor();
     await shot(bob.page, 'bob-steer-refused');
+    await settleSandbox(runtime);
     const [session] = sandbox.managedAgents.sessions();
-    const prompts = await eventually(
-      () => sandbox.managedAgents.events(session?.id ?? '').filter((e) => e.type === 'user.message'),
-      'the session events',
-    );
+    const prompts = sandbox.managedAgents.events(session?.id ?? '').filter((e) => e.type === 'user.message');
     expect(prompts).toHaveLength(1);
 
     for (const person of [alice, ada, bob]) await person.context.close();

@@ -3,7 +3,7 @@ import { ProviderEmulator } from '../../sandbox/provider/emulator.js';
 import type { ToolSetting } from '../../src/agents/agent-config.js';
 import { confirmationValue, settingValue, toolBlockId } from '../../src/blocks/agents.js';
 import { connectLink, runConnect } from '../support/connect.js';
-import { eventually, type Harness, startHarness } from '../support/harness.js';
+import { type Harness, startHarness } from '../support/harness.js';
 
 let h: Harness;
 let extra: ProviderEmulator;
@@ -302,12 +302,9 @@ describe('admins only', () => {
     before.allowList = await h.store.allowList.list();
     const refusalsBefore = (await h.store.audit.byPrincipal(`T:${h.sandbox.slack.teamId}:U_BOB`)).length;
     await h.driver.blockAction('U_BOB', { actionId: 'admin_servers_remove', value: 'kept' });
-    await eventually(
-      async () =>
-        (await h.store.audit.byPrincipal(`T:${h.sandbox.slack.teamId}:U_BOB`)).length > refusalsBefore
-          ? true
-          : undefined,
-      'the refused click',
+    await h.settle();
+    expect((await h.store.audit.byPrincipal(`T:${h.sandbox.slack.teamId}:U_BOB`)).length).toBeGreaterThan(
+      refusalsBefore,
     );
     expect(agentRequests().length).toBe(before.agents);
     expect(await h.store.agents.get('researcher')).toEqual(before.stored);

@@ -240,20 +240,29 @@ describe('refusals', () => {
     });
   });
 
-  test('a reused link and an expired link both get 410', async () => {
-    const link = await connectLink(h, 'U_BOB', 'notion');
-    const first = await browserSignedInAs(h, 'U_BOB').get(link);
-    expect(first.hops[0]?.status).toBe(303);
-    const again = await browserSignedInAs(h, 'U_BOB').get(link);
-    expect(again.status).toBe(410);
-    expect(again.html).toContain('This link has expired');
+  test('a reused link, an expired link and an unknown one all get 410 (on a fresh clock and sandbox)', async () => {
+    const own = await startHarness();
+    try {
+      const link = await connectLink(own, 'U_BOB', 'notion');
+      const first = await browserSignedInAs(own, 'U_BOB').get(link);
+      expect(first.hops[0]?.status).toBe(303);
+      const again = await browserSignedInAs(own, 'U_BOB').get(link);
+      expect(again.status).toBe(410);
+      expect(again.html).toContain('This link has expired');
 
-    const late = await connectLink(h, 'U_BOB', 'notion');
-    h.clock.advance(10 * 60 * 1000 + 1);
-    const expired = await browserSignedInAs(h, 'U_BOB').get(late);
-    expect(expired.status).toBe(410);
-    const never = await browserSignedInAs(h, 'U_BOB').get(`${h.url}/connect/${'x'.repeat(43)}`);
-    expect(never.status).toBe(410);
+      const late = await connectLink(own, 'U_BOB', 'notion');
+      own.clock.advance(10 * 60 * 1000 - 1);
+      const stillGood = await browserSignedInAs(own, 'U_BOB').get(late, { stopAt: () => true });
+      expect(stillGood.hops[0]?.status).toBe(303);
+      const later = await connectLink(own, 'U_BOB', 'notion');
+      own.clock.advance(10 * 60 * 1000 + 1);
+      const expired = await browserSignedInAs(own, 'U_BOB').get(later);
+      expect(expired.status).toBe(410);
+      const never = await browserSignedInAs(own, 'U_BOB').get(`${own.url}/connect/${'x'.repeat(43)}`);
+      expect(never.status).toBe(410);
+    } finally {
+      await own.close();
+    }
   });
 
   test('a callback carrying another flow’s state: a clear page, that flow ends, nothing stored, its owner told', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { slashCommandBody } from '../../sandbox/slack/payloads.js';
 import type { ToolSetting } from '../../src/agents/agent-config.js';
 import { ManualClock } from '../../src/clock.js';
@@ -8,13 +8,14 @@ import { embeddedMetricFormat, RELAY_LAG_METRIC } from '../../src/metrics.js';
 import { buildServices } from '../../src/runtime.js';
 import type { AgentConfig, SessionRecord } from '../../src/store/index.js';
 import { connectLink, runConnect } from '../support/connect.js';
-import { eventually, type Harness, joinWorkspace, startHarness, vaultIdOf } from '../support/harness.js';
+import { type Harness, joinWorkspace, startHarness, vaultIdOf } from '../support/harness.js';
 
 let h: Harness;
 const metricLines: string[] = [];
 const admin = () => ({ teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' });
 
-beforeAll(async () => {
+/** A sandbox where Alice and Bob have connected Notion and the agents these tests run exist. */
+async function sessionsHarness(): Promise<Harness> {
   const clock = new ManualClock(Date.now());
   h = await startHarness({
     clock,
@@ -31,8 +32,14 @@ beforeAll(async () => {
   await saveAgent('asker', { search: 'allow', create_page: 'ask' });
   await saveAgent('writer-on', { create_page: 'allow' }, ['U_ALICE']);
   await saveAgent('writer-off', { search: 'allow' }, ['U_ALICE']);
+  return h;
+}
+
+let shared: Harness;
+beforeAll(async () => {
+  shared = await sessionsHarness();
 });
-afterAll(() => h.close());
+afterAll(() => shared.close());
 
 /** An agent saved as an admin would through /agent setup (that flow has its own tests). */
 async function saveAgent(
@@ -66,13 +73,13 @@ async function saveAgent(
 }
 
 /**
- * `/agent run` as `userId` types it in `channelId`; waits for the reply, then for the turn to end, or
- * (`until: 'approval'`) for the tool call it holds for a decision.
+ * `/agent run` as `userId` types it in `channelId`; waits for the reply, then until the turn has
+ * ended or holds a tool call for a decision.
  */
 async function run(
   userId: string,
   text: string,
-  options: { channelId?: string; until?: 'done' | 'approval' } = {},
+  options: { channelId?: string } = {},
 ): Promise<{ reply: string; session?: SessionRecord }> {
   const sent = await h.driver.command(userId, `run ${text}`, { channelId: options.channelId ?? 'C_GENERAL' });
   expect(sent.status).toBe(200);
@@ -81,14 +88,8 @@ async function run(
   const prompt = text.replace(/^--agent\s+\S+\s*/, '');
   const owned = await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:${userId}`, 100);
   const session = owned.find((s) => s.prompt === prompt);
-  if (session && options.until === 'approval') {
-    await eventually(async () => {
-      const [approval] = await h.store.approvals.forSession(session.sessionId);
-      return approval?.messageTs ? approval : undefined;
-    }, 'the approval message');
-  } else {
-    await h.services.relays.idle();
-  }
+  // The turn has ended, or the session waits for a decision with the approval posted.
+  await h.settle();
   return { reply: JSON.stringify(reply.body), session };
 }
 
@@ -149,9 +150,7 @@ describe('sessions are bound to the invoker’s vault', () => {
 
 describe('approvals', () => {
   test('only the owner decides; 10 concurrent Approves and a Deny send exactly one confirmation', async () => {
-    const { session } = await run('U_ALICE', '--agent asker create a page titled Held', {
-      until: 'approval',
-    });
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Held');
     if (!session) throw new Error('no session');
     const [approval] = await h.store.approvals.forSession(session.sessionId);
     expect(approval).toMatchObject({ status: 'pending', server: 'notion', tool: 'create_page' });
@@ -173,19 +172,26 @@ describe('approvals', () => {
       ),
       h.driver.blockAction('U_ALICE', { actionId: 'session_deny', value: approval?.approvalId }, where),
     ]);
-    await new Promise((r) => setTimeout(r, 300));
-    await h.services.relays.idle();
+    await h.settle();
     expect(confirmationsSent(session.sessionId)).toHaveLength(1);
     const decided = await h.store.approvals.get(approval?.approvalId ?? '');
     expect(['allowed', 'denied']).toContain(decided?.status);
     const update = h.sandbox.slack.callsTo('chat.update').find((c) => c.body.ts === approval?.messageTs);
     expect(String(update?.body.text)).toMatch(/Approved by <@U_ALICE>|Denied by <@U_ALICE>/);
   });
+});
 
-  test('a click after the request expired is refused and sends nothing', async () => {
-    const { session } = await run('U_ALICE', '--agent asker create a page titled Late', {
-      until: 'approval',
-    });
+describe('approvals when time passes (each test on a fresh clock and sandbox)', () => {
+  beforeEach(async () => {
+    h = await sessionsHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+    h = shared;
+  });
+
+  test('a click after the request expired is refused, and only the expiry’s deny is ever sent', async () => {
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Late');
     if (!session) throw new Error('no session');
     const [approval] = await h.store.approvals.forSession(session.sessionId);
     h.clock.advance(15 * 60 * 1000 + 1);
@@ -197,26 +203,28 @@ describe('approvals', () => {
     );
     const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === clicked.responseUrl);
     expect(String(reply.body.text)).toContain('expired');
-    expect(confirmationsSent(session.sessionId)).toEqual([]);
-    expect(await h.services.approvals.expireDue('test')).toBeGreaterThanOrEqual(1);
-    await h.services.relays.idle();
+    await h.settle();
+    expect(confirmationsSent(session.sessionId).map((r) => r.body)).toEqual([
+      { events: [expect.objectContaining({ result: 'deny', tool_use_id: approval?.toolUseId })] },
+    ]);
   });
 
-  test('an undecided request expires into a deny with a message', async () => {
-    const { session } = await run('U_ALICE', '--agent asker create a page titled Forgotten', {
-      until: 'approval',
-    });
+  test('an undecided request expires into a deny with a message when the sweep next runs', async () => {
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Forgotten');
     if (!session) throw new Error('no session');
     const [approval] = await h.store.approvals.forSession(session.sessionId);
-    h.clock.advance(16 * 60 * 1000);
-    expect(await h.services.approvals.expireDue('test')).toBe(1);
-    const [sent] = confirmationsSent(session.sessionId);
+    h.clock.advance(15 * 60 * 1000 - 1);
+    await h.settle();
+    expect(confirmationsSent(session.sessionId)).toEqual([]);
+    h.clock.advance(60 * 1000);
+    await h.settle();
+    const [sent, ...more] = confirmationsSent(session.sessionId);
+    expect(more).toEqual([]);
     expect(sent?.body).toMatchObject({
       events: [{ type: 'user.tool_confirmation', result: 'deny', tool_use_id: approval?.toolUseId }],
     });
     const update = h.sandbox.slack.callsTo('chat.update').find((c) => c.body.ts === approval?.messageTs);
     expect(String(update?.body.text)).toContain('Expired');
-    await h.services.relays.idle();
     expect(
       h.sandbox.providers.notion.calls.some((c) => (c.arguments as { title?: string }).title === 'Forgotten'),
     ).toBe(false);
@@ -225,9 +233,7 @@ describe('approvals', () => {
 
 describe('stop', () => {
   test('only the owner can stop a session; Stop interrupts it', async () => {
-    const { session } = await run('U_ALICE', '--agent asker create a page titled Stopped', {
-      until: 'approval',
-    });
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Stopped');
     if (!session) throw new Error('no session');
     const root = { channelId: session.dmChannelId, messageTs: session.threadTs };
     const interrupts = () =>
@@ -252,7 +258,7 @@ describe('stop', () => {
     const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === stopped.responseUrl);
     expect(reply.body.text).toBe('Stopping the agent.');
     expect(interrupts()).toHaveLength(1);
-    await h.services.relays.idle();
+    await h.settle();
     expect(
       h.sandbox.providers.notion.calls.some((c) => (c.arguments as { title?: string }).title === 'Stopped'),
     ).toBe(false);
@@ -312,7 +318,7 @@ describe('missing connections, failures and listing', () => {
     ]);
     await h.sandbox.slack.waitFor('response_url', (c) => String(c.body.text).includes('without them'));
     await h.sandbox.slack.waitFor('response_url', (c) => String(c.body.text).includes('already started'));
-    await h.services.relays.idle();
+    await h.settle();
     const created = h.sandbox.managedAgents.sessions().slice(before);
     expect(created).toHaveLength(1);
     expect(created[0]?.vault_ids).toEqual([await vaultIdOf(h, 'U_CAROL')]);
@@ -341,9 +347,7 @@ describe('missing connections, failures and listing', () => {
 
 describe('exactly once and resumable', () => {
   test('a relay stopped mid-session resumes from its cursor: nothing repeated, nothing missed', async () => {
-    const { session } = await run('U_ALICE', '--agent asker create a page titled Resumed', {
-      until: 'approval',
-    });
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Resumed');
     if (!session) throw new Error('no session');
     const [approval] = await h.store.approvals.forSession(session.sessionId);
     await h.services.relays.close();
@@ -358,7 +362,7 @@ describe('exactly once and resumable', () => {
     const before = threadMessages(session).length;
     // A process starting up resumes every session still marked active.
     expect(await h.services.relays.resumeActive()).toBeGreaterThanOrEqual(1);
-    await h.services.relays.idle();
+    await h.settle();
     const after = threadMessages(session);
     const texts = after.map((m) => String(m.text));
     // The approval message (updated in place with the decision) once, the result once.
@@ -382,14 +386,12 @@ describe('exactly once and resumable', () => {
       publicBaseUrl: h.url,
       allowPrivateNetwork: true,
     });
-    const { session } = await run('U_ALICE', '--agent asker create a page titled Handed over', {
-      until: 'approval',
-    });
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Handed over');
     if (!session) throw new Error('no session');
     // While this replica relays it, the other one leaves it alone (the lease).
     await h.services.relays.ensure(session.sessionId);
     await other.relays.resumeActive();
-    await other.relays.idle();
+    await other.work.settled();
     // Graceful shutdown: the relay stops and releases its lease; the other replica's sweep adopts it.
     await h.services.relays.close();
     const [approval] = await h.store.approvals.forSession(session.sessionId);
@@ -401,7 +403,7 @@ describe('exactly once and resumable', () => {
     );
     await h.sandbox.managedAgents.settled(session.sessionId);
     expect(await other.relays.resumeActive()).toBeGreaterThanOrEqual(1);
-    await other.relays.idle();
+    await h.settle(other);
     const texts = threadMessages(session).map((m) => String(m.text));
     expect(texts.filter((t) => t.includes('Created "Handed over"'))).toHaveLength(1);
     expect((await h.store.sessions.get(session.sessionId))?.status).toBe('idle');
@@ -452,8 +454,7 @@ describe('exactly once and resumable', () => {
       contentType: 'application/x-www-form-urlencoded',
       headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' },
     });
-    await new Promise((r) => setTimeout(r, 300));
-    await h.services.relays.idle();
+    await h.settle();
     expect(h.sandbox.managedAgents.sessions().length).toBe(sessionsBefore + 1);
   });
 

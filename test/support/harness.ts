@@ -30,6 +30,13 @@ export interface Harness {
   readonly logLines: string[];
   /** Every item in the main and audit tables, raw. */
   scanTables(): Promise<Record<string, unknown>[]>;
+  /**
+   * Waits until nothing happens any more without someone acting or the clock moving: Deputy's work
+   * has ended or waits (on time, or for a session's next event), every emulated session waits on
+   * nobody but a person, and every event of Deputy's sessions has been relayed to Slack. `replica`:
+   * another set of services over the same table whose relays count instead.
+   */
+  settle(replica?: Services): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -74,6 +81,7 @@ export async function startHarness(
     anthropic: new Anthropic({ ...sandbox.anthropicOptions, maxRetries: 0 }),
     clock,
     logLines,
+    settle: (replica) => settleSandbox(runtime, replica),
     scanTables: async () => {
       const items: Record<string, unknown>[] = [];
       for (const table of [store.tables.main, store.tables.audit]) {
@@ -87,6 +95,33 @@ export async function startHarness(
       await dynamo.close();
     },
   };
+}
+
+/** Harness.settle for any sandbox runtime (the browser test starts its own). */
+export async function settleSandbox(runtime: SandboxRuntime, replica?: Services): Promise<void> {
+  const { managedAgents } = runtime.sandbox;
+  const { work, relays } = replica ?? runtime.services;
+  const store = runtime.services.store;
+  for (;;) {
+    await work.settled();
+    const sessions = managedAgents.sessions();
+    await Promise.all(sessions.map((s) => managedAgents.settled(s.id)));
+    const behind: string[] = [];
+    for (const { id } of sessions) {
+      const relayed = await store.sessions.get(id);
+      const last = managedAgents.events(id).at(-1)?.id;
+      if (relayed && last && relayed.cursor !== last) behind.push(id);
+    }
+    if (behind.length === 0 && !work.busy) return;
+    const unrelayed = behind.filter((id) => !relays.isRelaying(id));
+    if (unrelayed.length > 0 && !work.busy) {
+      throw new Error(
+        `events of ${unrelayed.join(', ')} were never relayed and no relay runs: did the test stop the relays, or must the clock pass a lease?`,
+      );
+    }
+    // An event on its way to a relay, or work that has just started: look again when work moves.
+    await work.nextChange();
+  }
 }
 
 /** A new person in the sandbox workspace, a member of #general. */
@@ -108,19 +143,4 @@ export async function vaultIdOf(h: Harness, userId: string): Promise<string> {
   const mapping = await h.store.vaultMappings.get(`T:${h.sandbox.slack.teamId}:${userId}`);
   if (mapping?.status !== 'ready') throw new Error(`${userId} has no vault`);
   return mapping.vaultId;
-}
-
-/** Waits until `probe` returns something other than undefined (polling; no timing assertions). */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  ms = 5000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

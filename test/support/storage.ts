@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/clock.js';
 import { randomBase58 } from '../../src/ids.js';
 import { connectDynamo, type DynamoHandle, startEmbeddedDynamo } from '../../src/store/dynamo.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -18,7 +19,7 @@ export async function openTestStorage(engine: EngineName = 'dynalite'): Promise<
     engine === 'dynalite'
       ? await startEmbeddedDynamo()
       : connectDynamo({ endpoint: dynamoDbLocalEndpoint(), region: 'local', local: true });
-  const store = await openStore(dynamo, `t${randomBase58(8)}-`);
+  const store = await openStore(dynamo, `t${randomBase58(8)}-`, systemClock);
   return { dynamo, store, close: () => dynamo.close() };
 }
 

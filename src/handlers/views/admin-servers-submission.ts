@@ -52,8 +52,8 @@ export function adminServersSubmission(services: Services) {
     }
     try {
       if (authType === 'mcp_oauth')
-        await withinBudget(discoverMcpAuthorization(services.http, url.toString()));
-      else await withinBudget(services.http.assertSafeUrl(url.toString()));
+        await withinBudget(services.clock, discoverMcpAuthorization(services.http, url.toString()));
+      else await withinBudget(services.clock, services.http.assertSafeUrl(url.toString()));
     } catch (error) {
       const reason =
         error instanceof OAuthSetupError

@@ -42,6 +42,7 @@ export function pasteTokenSubmission(services: Services) {
     let tools: DiscoveredTool[];
     try {
       tools = await withinBudget(
+        services.clock,
         services.connections.checkPastedToken(principal, connector, token.data, correlationId),
       );
     } catch (error) {

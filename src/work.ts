@@ -1,0 +1,95 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Clock, Timer } from './clock.js';
+import type { Logger } from './logger.js';
+
+interface Unit {
+  /** How many waits of this unit are for time or the outside world rather than for its own work. */
+  resting: number;
+}
+
+/**
+ * The work the runtime has started and not finished: listener work after Slack's ack, relays
+ * writing session events, sweeps. A unit that waits only on time (a clock sleep or timer) or on the
+ * outside world (a relay waiting for the session's next event) rests meanwhile.
+ *
+ * `settled()` is how a shutdown drains and how tests wait for a request's effects, instead of
+ * sleeping: it resolves once every unit rests or has ended.
+ */
+export class Work {
+  private readonly units = new Set<Unit>();
+  private readonly context = new AsyncLocalStorage<Unit>();
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Runs `work` as one unit, counted until it ends. */
+  track<T>(work: () => Promise<T>): Promise<T> {
+    const unit: Unit = { resting: 0 };
+    this.units.add(unit);
+    this.changed();
+    return this.context.run(unit, async () => {
+      try {
+        return await work();
+      } finally {
+        this.units.delete(unit);
+        this.changed();
+      }
+    });
+  }
+
+  /** Awaits `promise` with the current unit resting: it waits on time or on the outside world. */
+  async resting<T>(promise: Promise<T>): Promise<T> {
+    const unit = this.context.getStore();
+    if (!unit) return promise;
+    unit.resting += 1;
+    this.changed();
+    try {
+      return await promise;
+    } finally {
+      unit.resting -= 1;
+      this.changed();
+    }
+  }
+
+  /** Whether any unit is doing something now (not resting). */
+  get busy(): boolean {
+    for (const unit of this.units) if (unit.resting === 0) return true;
+    return false;
+  }
+
+  /** Resolves once nothing is busy, checked again after a turn of the event loop (work chains its next step). */
+  async settled(): Promise<void> {
+    for (;;) {
+      while (this.busy) await this.nextChange();
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!this.busy) return;
+    }
+  }
+
+  /** Resolves at the next start, end or rest of any unit. */
+  nextChange(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * The clock as work sees it: sleeps rest the unit that sleeps, and what a timer runs is a unit of
+   * its own. Every service is given this clock, so waiting on time never counts as being busy.
+   */
+  clock(base: Clock): Clock {
+    const run = (task: () => unknown) => () => {
+      this.track(async () => {
+        await task();
+      }).catch((error: unknown) => this.logger.error('timed work failed', { error: String(error) }));
+    };
+    return {
+      now: () => base.now(),
+      setTimeout: (task, ms): Timer => base.setTimeout(run(task), ms),
+      setInterval: (task, ms): Timer => base.setInterval(run(task), ms),
+      sleep: (ms) => this.resting(base.sleep(ms)),
+    };
+  }
+
+  private changed(): void {
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}
