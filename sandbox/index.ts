@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientOptions } from '@anthropic-ai/sdk';
-import type { SlackConnection } from '../src/app.js';
 import type { Clock } from '../src/clock.js';
 import type { Connector } from '../src/connections/catalog.js';
 import type { SlackSignInSettings } from '../src/identity/slack-sign-in.js';
 import { opaqueToken } from '../src/ids.js';
 import type { Logger } from '../src/logger.js';
+import type { SlackConnection } from '../src/slack/client.js';
 import { ManagedAgentsEmulator } from './managed-agents/emulator.js';
 import { ProviderEmulator } from './provider/emulator.js';
 import { SlackEmulator } from './slack/emulator.js';
 
-/** The emulated providers, one per way of connecting (DESIGN.md §3). */
+/** The emulated providers, one per way of connecting (docs/architecture.md#connect-flows). */
 export interface SandboxProviders {
   /** MCP OAuth: discovery, dynamic client registration, PKCE, `resource`. */
   notion: ProviderEmulator;
@@ -20,7 +20,10 @@ export interface SandboxProviders {
   linear: ProviderEmulator;
 }
 
-/** The emulated outside world that `npm start` without credentials runs against (DESIGN.md §8). */
+/**
+ * The emulated outside world that `npm start` without credentials runs against
+ * (docs/architecture.md#the-sandbox).
+ */
 export interface Sandbox {
   readonly slack: SlackEmulator;
   readonly managedAgents: ManagedAgentsEmulator;

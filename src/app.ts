@@ -3,19 +3,13 @@ import { createServer } from 'node:http';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { AuditAction } from './audit/audit-log.js';
 import { systemClock, withDeadline } from './clock.js';
-import { registerListeners } from './handlers/index.js';
+import { registerListeners, type Surfaces } from './handlers/index.js';
 import { listen } from './http.js';
 import { ANTHROPIC_WEBHOOK_PATH, anthropicWebhookRoute } from './ingress/anthropic-webhook.js';
 import { createHttpFront, RefusalAudit, SLACK_EVENTS_PATH } from './ingress/http-front.js';
 import type { Services } from './services.js';
+import type { SlackConnection } from './slack/client.js';
 import { connectRoutes } from './web/connect-routes.js';
-
-export interface SlackConnection {
-  signingSecret: string;
-  botToken: string;
-  /** Web API base ending in `/`; Slack's own when absent. */
-  apiUrl?: string;
-}
 
 /** How long a stop waits for listener work that is still running after its ack. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -44,12 +38,13 @@ export function createSlackApp(
         logger: services.logger,
       }),
       anthropicWebhookRoute({
-        ...services,
-        signingKey: services.settings.webhookSigningKey,
+        ...(services.verifyWebhook ? { verify: services.verifyWebhook } : {}),
+        connections: services.connections,
         refusals: new RefusalAudit(services, {
           action: AuditAction.WebhookRefused,
           target: ANTHROPIC_WEBHOOK_PATH,
         }),
+        logger: services.logger,
       }),
     ],
   });
@@ -76,7 +71,13 @@ export function configureApp(app: App, services: Services): void {
   app.error(async (error) => {
     services.logger.error('unhandled listener error', { error: String(error) });
   });
-  registerListeners(app, services);
+  registerListeners(app, surfacesOf(services));
+}
+
+/** What Slack's surfaces are given: the services they call and the outbox, never the store or a client. */
+function surfacesOf(services: Services): Surfaces {
+  const { sessions, approvals, connections, agents, agentSetup, servers, vaults, outbox, logger } = services;
+  return { sessions, approvals, connections, agents, agentSetup, servers, vaults, outbox, logger };
 }
 
 /**
@@ -101,7 +102,10 @@ export interface Deputy extends RunningApp {
   readonly server: Server;
 }
 
-/** Starts Deputy's HTTP surface (DESIGN.md §7 routes) on 127.0.0.1, or on `host` when given. */
+/**
+ * Starts Deputy's HTTP surface (docs/architecture.md#fixed-contracts) on 127.0.0.1, or on `host` when
+ * given.
+ */
 export async function startDeputy(options: {
   slack: SlackConnection;
   services: Services;

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The environment, validated once at start (DESIGN.md §7). Every variable is optional where the
- * sandbox has a default; a bad value stops the app with one message naming every bad variable.
+ * The environment, validated once at start (docs/architecture.md#fixed-contracts). Every variable is
+ * optional where the sandbox has a default; a bad value stops the app with one message naming every bad
+ * variable.
  */
 
 /** Variables whose values are secrets: never echoed, and handed to the logger as redaction canaries. */

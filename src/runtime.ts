@@ -1,25 +1,33 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { WebClient } from '@slack/web-api';
+import { AdminAccess } from './agents/admin-access.js';
 import { AgentService } from './agents/agent-service.js';
-import { type RunningApp, type SlackConnection, startDeputy, startSocketMode } from './app.js';
+import { ServerList } from './agents/server-list.js';
+import { AgentSetup } from './agents/setup.js';
+import { type RunningApp, startDeputy, startSocketMode } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config, StorageSettings } from './config.js';
 import { type Connector, loadCatalogFile } from './connections/catalog.js';
 import { ConnectFlowService } from './connections/connect-flow.js';
 import { ConnectionsService } from './connections/connections-service.js';
-import { SlackConnectionNotices } from './connections/slack-notices.js';
 import { freePort } from './http.js';
 import { AdminDirectory } from './identity/admins.js';
 import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-sign-in.js';
+import { Steering } from './identity/steering.js';
 import { type IdSource, randomIds } from './ids.js';
 import type { Logger } from './logger.js';
 import { embeddedMetricFormat, type Metrics, noMetrics } from './metrics.js';
 import { createOutboundHttp } from './net/outbound-http.js';
+import { SlackAgentNotices } from './outbox/agent-notices.js';
+import { SlackConnectionNotices } from './outbox/connection-notices.js';
+import { Outbox } from './outbox/outbox.js';
+import { SlackSessionNotices } from './outbox/session-notices.js';
 import type { Services } from './services.js';
 import { ApprovalService } from './sessions/approvals.js';
 import { RelayManager } from './sessions/relay.js';
 import { SessionService } from './sessions/session-service.js';
+import { createSlackClient, type SlackConnection } from './slack/client.js';
+import { SlackDirectory } from './slack/directory.js';
 import { type DynamoHandle, openDynamo, openStore, type Store } from './store/index.js';
 import { VaultService } from './vaults/vault-service.js';
 import { Work } from './work.js';
@@ -79,18 +87,28 @@ export function buildServices(parts: ServiceParts): Services {
   const { store, anthropic, ids, logger, publicBaseUrl } = parts;
   const work = new Work(logger);
   const clock = work.clock(parts.clock);
+  const slack = createSlackClient(parts.slack, logger);
+  const outbox = new Outbox({ slack, logger });
+  const directory = new SlackDirectory(slack);
   const audit = new AuditLog({ store, clock, ids, logger });
   const vaults = new VaultService({ store, anthropic, audit, clock, ids, logger });
   const http = createOutboundHttp({
     allowPrivateNetwork: parts.allowPrivateNetwork,
     ...(parts.outboundTimeoutMs ? { timeoutMs: parts.outboundTimeoutMs } : {}),
   });
-  const slack = new WebClient(parts.slack.botToken, {
-    ...(parts.slack.apiUrl ? { slackApiUrl: parts.slack.apiUrl } : {}),
+  const admins = new AdminDirectory({ directory, admins: parts.admins, clock, logger });
+  const steering = new Steering({ directory, logger });
+  const agents = new AgentService({
+    store,
+    anthropic,
+    directory,
+    admins,
+    notices: new SlackAgentNotices({ outbox, logger }),
+    audit,
+    clock,
     logger,
   });
-  const admins = new AdminDirectory({ slack, admins: parts.admins, clock, logger });
-  const agents = new AgentService({ store, anthropic, slack, admins, audit, clock, logger });
+  const connectionNotices = new SlackConnectionNotices({ outbox, logger });
   const connections = new ConnectionsService({
     store,
     anthropic,
@@ -102,26 +120,40 @@ export function buildServices(parts: ServiceParts): Services {
     http,
     connectors: parts.connectors,
     publicBaseUrl,
+    notices: connectionNotices,
     drift: agents,
   });
-  const notices = new SlackConnectionNotices({ slack, connections, logger });
   const connectFlows = new ConnectFlowService({
     store,
     connections,
     ...(parts.signIn ? { signIn: createSlackSignIn(parts.signIn) } : {}),
     http,
-    notices,
+    notices: connectionNotices,
     audit,
     clock,
     ids,
     logger,
     publicBaseUrl,
   });
-  const approvals = new ApprovalService({ store, anthropic, slack, audit, clock, ids, logger });
+  const access = new AdminAccess({ admins, audit });
+  const sessionNotices = new SlackSessionNotices(outbox);
+  // Approvals resume the relay of a session a decision set running again; the relays ask approvals.
+  const relayOf: { current?: RelayManager } = {};
+  const approvals = new ApprovalService({
+    store,
+    anthropic,
+    notices: sessionNotices,
+    steering,
+    audit,
+    clock,
+    ids,
+    logger,
+    resume: (sessionId) => relayOf.current?.ensure(sessionId),
+  });
   const relays = new RelayManager({
     store,
     anthropic,
-    slack,
+    notices: sessionNotices,
     approvals,
     connections,
     clock,
@@ -130,10 +162,12 @@ export function buildServices(parts: ServiceParts): Services {
     logger,
     metrics: parts.metrics ?? noMetrics,
   });
+  relayOf.current = relays;
   const sessions = new SessionService({
     store,
     anthropic,
-    slack,
+    notices: sessionNotices,
+    steering,
     agents,
     connections,
     vaults,
@@ -145,30 +179,41 @@ export function buildServices(parts: ServiceParts): Services {
     ...(parts.environmentId ? { environmentId: parts.environmentId } : {}),
     ...(parts.defaultAgent ? { defaultAgent: parts.defaultAgent } : {}),
   });
+  const signingKey = parts.webhookSigningKey;
   return {
     store,
     anthropic,
-    slack,
-    http,
+    outbox,
+    vaults,
+    connections,
+    connectFlows,
+    agents,
+    agentSetup: new AgentSetup({ agents, connections, access, logger }),
+    servers: new ServerList({
+      store,
+      connections,
+      agents,
+      access,
+      http,
+      audit,
+      clock,
+      allowPrivateNetwork: parts.allowPrivateNetwork,
+    }),
     sessions,
     approvals,
     relays,
-    vaults,
-    connections,
-    notices,
-    connectFlows,
-    admins,
-    agents,
     audit,
     clock,
     work,
     ids,
     logger,
-    settings: {
-      publicBaseUrl,
-      allowPrivateNetwork: parts.allowPrivateNetwork,
-      ...(parts.webhookSigningKey ? { webhookSigningKey: parts.webhookSigningKey } : {}),
-    },
+    ...(signingKey
+      ? {
+          verifyWebhook: (body, headers) =>
+            anthropic.beta.webhooks.unwrap(body, { headers, key: signingKey }),
+        }
+      : {}),
+    settings: { publicBaseUrl },
   };
 }
 

@@ -1,15 +1,15 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { WebClient } from '@slack/web-api';
 import type { AgentService } from './agents/agent-service.js';
+import type { ServerList } from './agents/server-list.js';
+import type { AgentSetup } from './agents/setup.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { Clock } from './clock.js';
 import type { ConnectFlowService } from './connections/connect-flow.js';
 import type { ConnectionsService } from './connections/connections-service.js';
-import type { SlackConnectionNotices } from './connections/slack-notices.js';
-import type { AdminDirectory } from './identity/admins.js';
 import type { IdSource } from './ids.js';
+import type { WebhookVerifier } from './ingress/anthropic-webhook.js';
 import type { Logger } from './logger.js';
-import type { OutboundHttp } from './net/outbound-http.js';
+import type { Outbox } from './outbox/outbox.js';
 import type { ApprovalService } from './sessions/approvals.js';
 import type { RelayManager } from './sessions/relay.js';
 import type { SessionService } from './sessions/session-service.js';
@@ -17,20 +17,21 @@ import type { Store } from './store/index.js';
 import type { VaultService } from './vaults/vault-service.js';
 import type { Work } from './work.js';
 
-/** What listeners and routes are given: every dependency passed in, none imported as a singleton. */
+/**
+ * Everything the composition root wires, for the app's entry points (Slack's surfaces, the browser
+ * routes, webhooks, the sweep) and for tests. Each surface is handed only the part it uses.
+ */
 export interface Services {
   store: Store;
   anthropic: Anthropic;
-  /** For messages outside a request (DMs, Home tab); listeners use the client Bolt hands them. */
-  slack: WebClient;
-  /** The only way out to providers: https, public addresses (unless allowed), time limits. */
-  http: OutboundHttp;
+  /** The one way out to Slack. */
+  outbox: Outbox;
   vaults: VaultService;
   connections: ConnectionsService;
-  notices: SlackConnectionNotices;
   connectFlows: ConnectFlowService;
-  admins: AdminDirectory;
   agents: AgentService;
+  agentSetup: AgentSetup;
+  servers: ServerList;
   sessions: SessionService;
   approvals: ApprovalService;
   relays: RelayManager;
@@ -41,5 +42,7 @@ export interface Services {
   work: Work;
   ids: IdSource;
   logger: Logger;
-  settings: { publicBaseUrl: string; allowPrivateNetwork: boolean; webhookSigningKey?: string };
+  /** Verifies Anthropic's webhook deliveries; absent without ANTHROPIC_WEBHOOK_SIGNING_KEY. */
+  verifyWebhook?: WebhookVerifier;
+  settings: { publicBaseUrl: string };
 }

@@ -1,6 +1,7 @@
 /**
- * What the stacks must agree with the app on (DESIGN.md §6–§7, src/store/tables.ts, src/config.ts).
- * Kept in one place so the tests can check the synthesized templates against it.
+ * What the stacks must agree with the app on (docs/architecture.md#storage and #fixed-contracts,
+ * src/store/tables.ts, src/config.ts). Kept in one place so the tests can check the synthesized templates
+ * against it.
  */
 
 /** `DEPUTY_TABLE_PREFIX`'s default in src/config.ts. */

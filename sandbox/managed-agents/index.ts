@@ -1,5 +1,5 @@
 /**
- * Emulator of the Claude Managed Agents API (see DESIGN.md §8).
+ * Emulator of the Claude Managed Agents API (see docs/architecture.md#the-sandbox).
  *
  *   const emulator = await ManagedAgentsEmulator.start();
  *   const client = new Anthropic({ apiKey: emulator.apiKey, baseURL: emulator.url });

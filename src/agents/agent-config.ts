@@ -80,9 +80,10 @@ export function compileAgent(
 }
 
 /**
- * The agent as one person may use it (agent scope ∩ user scope, DESIGN.md §4): only the servers they
- * have connected, and no tool that may write unless they are among the agent's writers. The result
- * is what `agent_with_overrides` sends; it can only narrow what the agent allows, never widen it.
+ * The agent as one person may use it (agent scope ∩ user scope,
+ * docs/architecture.md#agents-and-permissions): only the servers they have connected, and no tool that may
+ * write unless they are among the agent's writers. The result is what `agent_with_overrides` sends; it can
+ * only narrow what the agent allows, never widen it.
  */
 export function narrowForUser(
   config: AgentConfig,
@@ -125,8 +126,8 @@ export function payloadHash(payload: AgentPayload): string {
 }
 
 /**
- * A tool may write unless the connector catalog vouches for it as read-only. The server's own
- * readOnlyHint is shown to admins but never spares a confirmation (DESIGN.md §4).
+ * A tool may write unless the connector catalog vouches for it as read-only. The server's own readOnlyHint
+ * is shown to admins but never spares a confirmation (docs/architecture.md#agents-and-permissions).
  */
 export function mayWrite(toolName: string, trustedReadOnly: readonly string[] = []): boolean {
   return !trustedReadOnly.includes(toolName);

@@ -1,13 +1,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { WebClient } from '@slack/web-api';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
-import { escapeMrkdwn } from '../blocks/elements.js';
 import type { Clock } from '../clock.js';
 import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { Logger } from '../logger.js';
+import type { SlackDirectory } from '../slack/directory.js';
 import type { AgentConfig, CatalogTool, RecordedListing, Store, StoredAgent } from '../store/index.js';
 import { compileAgent, diffConfigs, payloadHash, type ToolStatus } from './agent-config.js';
+import type { AgentNotices } from './notices.js';
 
 /** Someone saved the agent since this editor opened it. */
 export class AgentEditConflict extends Error {}
@@ -15,16 +15,18 @@ export class AgentEditConflict extends Error {}
 export interface AgentServiceOptions {
   store: Store;
   anthropic: Anthropic;
-  slack: WebClient;
+  directory: SlackDirectory;
   admins: AdminDirectory;
+  notices: AgentNotices;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
 }
 
 /**
- * Agents as Managed Agents agents (DESIGN.md §4): each save publishes a new version whose toolsets
- * enable only the tools admins set to ask or allow, and only while those tools are as reviewed.
+ * Agents as Managed Agents agents (docs/architecture.md#agents-and-permissions): each save
+ * publishes a new version whose toolsets enable only the tools admins set to ask or allow, and only
+ * while those tools are as reviewed.
  */
 export class AgentService {
   constructor(private readonly deps: AgentServiceOptions) {}
@@ -38,7 +40,7 @@ export class AgentService {
   }
 
   /** The catalogs of the agent's servers, by URL. */
-  async catalogs(config: Pick<AgentConfig, 'servers'>): Promise<Map<string, CatalogTool[]>> {
+  async catalogs(config: { servers: ReadonlyArray<{ url: string }> }): Promise<Map<string, CatalogTool[]>> {
     const entries = await Promise.all(
       config.servers.map(async (s) => [s.url, await this.deps.store.toolCatalog.list(s.url)] as const),
     );
@@ -122,12 +124,24 @@ export class AgentService {
     if (access.users.includes(principal.userId)) return true;
     if (channelId && access.channels.includes(channelId)) return true;
     for (const group of access.userGroups) {
-      const members = await this.deps.slack.usergroups.users
-        .list({ usergroup: group })
-        .catch(() => undefined);
-      if (members?.users?.includes(principal.userId)) return true;
+      // Fail closed: a group Slack does not answer about lets nobody in.
+      const members = await this.deps.directory.groupMembers(group).catch((): string[] => []);
+      if (members.includes(principal.userId)) return true;
     }
     return false;
+  }
+
+  /** `/agent agents`: the agents this person may run here, each with its tools' settings now. */
+  async runnableBy(
+    principal: Principal,
+    channelId: string,
+  ): Promise<Array<{ agent: StoredAgent; status: ToolStatus[] }>> {
+    const runnable: Array<{ agent: StoredAgent; status: ToolStatus[] }> = [];
+    for (const agent of await this.list()) {
+      if (await this.mayRun(agent, principal, channelId))
+        runnable.push({ agent, status: await this.status(agent) });
+    }
+    return runnable;
   }
 
   /**
@@ -195,6 +209,7 @@ export class AgentService {
     }
   }
 
+  /** The configured admins and whoever last saved each affected agent. */
   private async tellAdmins(
     serverUrl: string,
     affected: StoredAgent[],
@@ -206,29 +221,12 @@ export class AgentService {
       ...this.deps.admins.configured,
       ...affected.map((a) => a.updatedBy.split(':').at(-1) ?? ''),
     ]);
-    const names = affected.map((a) => a.name).join(', ');
-    const lines = [
-      `:warning: Tools changed on ${escapeMrkdwn(serverUrl)} (used by ${escapeMrkdwn(names)}).`,
-      ...(changed.length > 0
-        ? [
-            `Changed since review, now off until an admin reviews them again: ${changed.map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')}.`,
-          ]
-        : []),
-      ...(added.length > 0
-        ? [`New, and off until enabled: ${added.map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')}.`]
-        : []),
-      ...(republished.length > 0 ? [`Republished without them: ${republished.join(', ')}.`] : []),
-      'Review them with `/agent setup <name>`.',
-    ];
-    for (const userId of people) {
-      if (!userId) continue;
-      try {
-        const opened = await this.deps.slack.conversations.open({ users: userId });
-        if (opened.channel?.id)
-          await this.deps.slack.chat.postMessage({ channel: opened.channel.id, text: lines.join('\n') });
-      } catch (error) {
-        this.deps.logger.warn('drift notice failed', { error: String(error) });
-      }
-    }
+    await this.deps.notices.toolsChanged([...people].filter(Boolean), {
+      serverUrl,
+      agents: affected.map((a) => a.name),
+      changed,
+      added,
+      republished,
+    });
   }
 }

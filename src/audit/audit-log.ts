@@ -41,7 +41,10 @@ export interface AuditEvent {
   details?: AuditRecord['details'];
 }
 
-/** Appends audit records (DESIGN.md §2, security R45). A failed write throws: callers fail closed. */
+/**
+ * Appends audit records (docs/architecture.md#identity-and-the-vault-invariant, security R45). A failed
+ * write throws: callers fail closed.
+ */
 export class AuditLog {
   constructor(private readonly deps: { store: Store; clock: Clock; ids: IdSource; logger: Logger }) {}
 

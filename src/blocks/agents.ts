@@ -1,11 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { InputBlock, KnownBlock, ModalView, PlainTextOption, SectionBlock } from '@slack/types';
 import { mayWrite, type ToolSetting, type ToolStatus } from '../agents/agent-config.js';
+import type { ToolsChanged } from '../agents/notices.js';
+import type { ServerEntry } from '../agents/server-list.js';
+import {
+  confirmationValue,
+  type SaveOutcome,
+  type SetupMetadata,
+  settingValue,
+  type ToolsStep,
+  toolKey,
+} from '../agents/setup.js';
 import type { Connector } from '../connections/catalog.js';
-import type { CatalogTool, StoredAgent } from '../store/index.js';
-import { type AgentConfig, MODELS } from '../store/index.js';
+import { MODELS, type StoredAgent } from '../store/index.js';
 import { context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
-import type { SlackMessage } from './messages.js';
+import { plainText, type SlackMessage } from './messages.js';
 
 /** Callback, block and action ids of the admin modals; listeners and parsers use these. */
 export const AdminViews = {
@@ -59,14 +68,6 @@ function input(
     optional,
     ...(hint ? { hint: { type: 'plain_text', text: truncate(hint, 150) } } : {}),
   };
-}
-
-export interface ServerEntry {
-  connector: Connector;
-  /** Allow-list servers can be removed here; catalog-file ones are changed in the file. */
-  removable: boolean;
-  tools: CatalogTool[];
-  refreshedAt?: string;
 }
 
 /** `/agent servers`: the allowed MCP servers with their tool catalogs, and a form to add one. */
@@ -146,18 +147,6 @@ export function serversModal(entries: ServerEntry[], notice?: string): ModalView
       }),
     ],
   };
-}
-
-/** What the basics step carries to the tools step, through `private_metadata`. */
-export type Basics = Omit<AgentConfig, 'servers'> & { serverIds: string[] };
-
-export interface SetupMetadata {
-  step: 'basics' | 'tools';
-  /** The configuration version being edited; absent for a new agent. */
-  version?: number;
-  /** The name being edited (basics step of an edit). */
-  name?: string;
-  basics?: Basics;
 }
 
 /** Step 1 of `/agent setup`: what the agent is, which servers, who may run it. */
@@ -315,39 +304,9 @@ export function setupBasicsModal(servers: Connector[], existing?: { agent: Store
 
 const SETTING_TEXT: Record<ToolSetting, string> = { off: 'Off', ask: 'Ask each time', allow: 'Allow' };
 
-/**
- * A setting's option value names the tool version the admin was shown (`allow:<hash>`), so a choice
- * made on a description that has since changed is not applied to the new one.
- */
-export function settingValue(setting: ToolSetting, toolHash: string): string {
-  return setting === 'off' ? 'off' : `${setting}:${toolHash.slice(0, 16)}`;
-}
-
-/** The setting an option value chose, if it was made on `toolHash`; 'stale' if on another version. */
-export function readSetting(value: string | undefined, toolHash: string): ToolSetting | 'stale' | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'off') return 'off';
-  const [setting, hash] = value.split(':');
-  if (setting !== 'ask' && setting !== 'allow') return undefined;
-  return hash === toolHash.slice(0, 16) ? setting : 'stale';
-}
-
 /** A bounded block id for a tool input, whatever the tool's name (block ids are at most 255 characters). */
 export function toolBlockId(connectorId: string, toolName: string): string {
   return `${TOOL_BLOCK_PREFIX}${connectorId}:${createHash('sha256').update(toolName).digest('base64url').slice(0, 16)}`;
-}
-
-/** The confirmation's value names the exact tools it covers. */
-export function confirmationValue(tools: string[]): string {
-  return `confirm:${createHash('sha256')
-    .update(JSON.stringify([...tools].sort()))
-    .digest('base64url')
-    .slice(0, 22)}`;
-}
-
-export interface ToolsStepServer {
-  connector: Connector;
-  tools: CatalogTool[];
 }
 
 /** Blocks a modal may hold, less the intro and the room kept for the confirmation and notices. */
@@ -359,12 +318,8 @@ const TOOL_BLOCK_BUDGET = 100 - 6;
  * confirmation that letting a tool that may write run without asking takes; `notice` explains why
  * the step is shown again.
  */
-export function setupToolsModal(
-  metadata: SetupMetadata,
-  servers: ToolsStepServer[],
-  settings: ReadonlyMap<string, ToolSetting>,
-  options: { confirmWrites?: string[]; notice?: string; heldBack?: ReadonlySet<string> } = {},
-): ModalView {
+export function setupToolsModal(step: ToolsStep): ModalView {
+  const { metadata, servers, settings } = step;
   const blocks: KnownBlock[] = [];
   let hidden = 0;
   for (const { connector, tools } of servers) {
@@ -388,7 +343,7 @@ export function setupToolsModal(
       const notes = [
         writes ? 'may write' : 'read-only per the catalog',
         !writes || tool.annotations.readOnlyHint !== true ? undefined : 'the server says read-only',
-        options.heldBack?.has(key) ? 'changed since this agent’s review' : undefined,
+        step.heldBack?.has(key) ? 'changed since this agent’s review' : undefined,
       ].filter(Boolean);
       const choices = (['off', 'ask', 'allow'] as const).map((s) =>
         option(SETTING_TEXT[s], settingValue(s, tool.hash)),
@@ -410,7 +365,7 @@ export function setupToolsModal(
     }
   }
   if (hidden > 0) blocks.push(context(`${hidden} more tool(s) are not shown and stay off.`));
-  const confirmWrites = options.confirmWrites ?? [];
+  const confirmWrites = step.confirmWrites ?? [];
   if (confirmWrites.length > 0) {
     blocks.push(
       divider(),
@@ -441,16 +396,14 @@ export function setupToolsModal(
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
       section(
-        options.notice
-          ? `:warning: ${escapeMrkdwn(options.notice)}`
+        step.notice
+          ? `:warning: ${escapeMrkdwn(step.notice)}`
           : 'Every tool is *off* unless you choose otherwise. *Ask* holds each call for the person’s approval.',
       ),
       ...blocks,
     ],
   };
 }
-
-export const toolKey = (connectorId: string, tool: string) => `${connectorId}:${tool}`;
 
 /** `/agent agents`: the agents the caller may run, with their servers and each tool's setting. */
 export function agentsMessage(entries: Array<{ agent: StoredAgent; status: ToolStatus[] }>): SlackMessage {
@@ -478,6 +431,38 @@ export function agentsMessage(entries: Array<{ agent: StoredAgent; status: ToolS
     text: `Agents you can run: ${entries.map((e) => e.agent.name).join(', ')}`,
     blocks: [header('Agents you can run'), ...rows.slice(0, 48)],
   };
+}
+
+/** The DM admins get when a server's tools changed under their agents. */
+export function toolsChangedMessage(change: ToolsChanged): SlackMessage {
+  const list = (tools: string[]) => tools.map((t) => `\`${escapeMrkdwn(t)}\``).join(', ');
+  const lines = [
+    `:warning: Tools changed on ${escapeMrkdwn(change.serverUrl)} (used by ${escapeMrkdwn(change.agents.join(', '))}).`,
+    ...(change.changed.length > 0
+      ? [`Changed since review, now off until an admin reviews them again: ${list(change.changed)}.`]
+      : []),
+    ...(change.added.length > 0 ? [`New, and off until enabled: ${list(change.added)}.`] : []),
+    ...(change.republished.length > 0 ? [`Republished without them: ${change.republished.join(', ')}.`] : []),
+    'Review them with `/agent setup <name>`.',
+  ];
+  return plainText(lines.join('\n'));
+}
+
+/** How an agent's save went, for the admin who saved it (a DM: the modal closed before the save). */
+export function agentSavedMessage(outcome: SaveOutcome): SlackMessage {
+  const text =
+    outcome.kind === 'saved'
+      ? `Saved agent \`${outcome.agent.name}\` (configuration version ${outcome.agent.configVersion}, agent version ${outcome.agent.agentVersion}). See it with \`/agent agents\`.`
+      : outcome.kind === 'conflict'
+        ? `Someone saved \`${outcome.name}\` while you were editing it, so your changes were not saved. Run \`/agent setup ${outcome.name}\` again.`
+        : `Deputy could not save \`${outcome.name}\` (reference ${outcome.reference}). Nothing was changed.`;
+  return { text, blocks: [section(text)] };
+}
+
+/** `/agent setup NAME` for an agent that does not exist. */
+export function noSuchAgentMessage(name: string): SlackMessage {
+  const text = `There is no agent named \`${escapeMrkdwn(name.slice(0, 40))}\`. Use \`/agent setup\` to create one.`;
+  return { text, blocks: [section(text)] };
 }
 
 export function adminOnlyMessage(): SlackMessage {

@@ -1,5 +1,5 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView, SectionBlock } from '@slack/types';
-import type { ConnectorEntry } from '../connections/connections-service.js';
+import type { ConnectorEntry, ConnectorLink } from '../connections/connections-service.js';
 import { context, divider, escapeMrkdwn, header, section } from './elements.js';
 import type { SlackMessage } from './messages.js';
 
@@ -23,11 +23,6 @@ export const PASTE_TOKEN_CALLBACK = 'connect_paste_token_modal';
 export const PASTE_TOKEN_BLOCK = 'token_block';
 export const PASTE_TOKEN_ACTION = 'token_value';
 
-/** What each connector's button does, with a fresh link for the OAuth ones. */
-export interface EntryWithLink extends ConnectorEntry {
-  link?: string;
-}
-
 const STATE_TEXT = {
   connected: (e: ConnectorEntry) => `:white_check_mark: Connected since ${day(e.since)}`,
   needs_reconnect: () => ':warning: Needs reconnecting: its sign-in stopped working',
@@ -35,7 +30,7 @@ const STATE_TEXT = {
   unavailable: (e: ConnectorEntry) => `Unavailable: ${escapeMrkdwn(e.unavailableReason ?? 'not set up')}`,
 };
 
-function button(entry: EntryWithLink): Button | undefined {
+function button(entry: ConnectorLink): Button | undefined {
   const { connector, state } = entry;
   if (state === 'unavailable') return undefined;
   if (state === 'connected') {
@@ -77,7 +72,7 @@ function button(entry: EntryWithLink): Button | undefined {
   };
 }
 
-function connectorRows(entries: EntryWithLink[]): KnownBlock[] {
+function connectorRows(entries: ConnectorLink[]): KnownBlock[] {
   return entries.map((entry): SectionBlock => {
     const accessory = button(entry);
     return {
@@ -93,7 +88,7 @@ function connectorRows(entries: EntryWithLink[]): KnownBlock[] {
 }
 
 /** `/agent connect`: every connector, this person's state for it, and one button each. */
-export function connectMessage(entries: EntryWithLink[]): SlackMessage {
+export function connectMessage(entries: ConnectorLink[]): SlackMessage {
   const connected = entries.filter((e) => e.state === 'connected').length;
   return {
     text: `Your connections: ${connected} of ${entries.length} connected.`,
@@ -109,7 +104,7 @@ export function connectMessage(entries: EntryWithLink[]): SlackMessage {
   };
 }
 
-export function homeView(entries: EntryWithLink[]): HomeView {
+export function homeView(entries: ConnectorLink[]): HomeView {
   return {
     type: 'home',
     blocks: [
@@ -134,7 +129,7 @@ export function connectFailedNotice(connectorName: string, reason: string): Slac
   return { text, blocks: [section(escapeMrkdwn(text))] };
 }
 
-export function needsReconnectNotice(entry: EntryWithLink): SlackMessage {
+export function needsReconnectNotice(entry: ConnectorLink): SlackMessage {
   const text = `Your ${entry.connector.name} connection stopped working and needs reconnecting.`;
   const reconnect = button({ ...entry, state: 'needs_reconnect' });
   const actions: ActionsBlock | undefined = reconnect

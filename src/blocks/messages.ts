@@ -1,11 +1,17 @@
 import type { KnownBlock } from '@slack/types';
 import type { Principal } from '../identity/principal.js';
+import type { ConnectionSummary, VaultState } from '../vaults/vault-service.js';
 import { context, divider, escapeMrkdwn, fields, header, section, truncate } from './elements.js';
 
 /** A message as ack/respond/chat methods take it: text is the notification and screen-reader fallback. */
 export interface SlackMessage {
   text: string;
   blocks: KnownBlock[];
+}
+
+/** A message that is only text: the short private answers to a click. */
+export function plainText(text: string): SlackMessage {
+  return { text, blocks: [] };
 }
 
 /** The commands that exist today; each new subcommand adds its line here. */
@@ -47,17 +53,6 @@ export function unknownSubcommandMessage(subcommand: string): SlackMessage {
 export function tooLongMessage(length: number, limit: number): SlackMessage {
   const text = `That command is ${length.toLocaleString('en-US')} characters long; \`/agent\` takes at most ${limit.toLocaleString('en-US')}. Nothing was done.`;
   return { text, blocks: [section(text)] };
-}
-
-export type VaultState =
-  | { kind: 'ready'; vaultId: string; createdNow: boolean; createdAt: string }
-  | { kind: 'refused'; vaultId: string }
-  | { kind: 'unavailable'; reference: string };
-
-export interface ConnectionSummary {
-  serverUrl: string;
-  authType: string;
-  since: string;
 }
 
 export function statusMessage(input: {

@@ -1,9 +1,14 @@
 import type { ActionsBlock, Button, KnownBlock } from '@slack/types';
+import type { Principal } from '../identity/principal.js';
 import { redact } from '../redact.js';
 import type { Approval, SessionRecord, SessionStatus } from '../store/index.js';
-import { openLinkActionId } from './connections.js';
+import { ConnectActions, openLinkActionId } from './connections.js';
 import { context, escapeMrkdwn, section, truncate } from './elements.js';
-import type { SlackMessage } from './messages.js';
+import { plainText, type SlackMessage } from './messages.js';
+
+/** The answer to a click on someone else's session. */
+export const NOT_YOURS_TO_STEER =
+  'Only the person who started this session can do that. Nothing was changed.';
 
 /** Action ids of the session buttons; listeners register on these. */
 export const SessionActions = {
@@ -131,6 +136,76 @@ export function resultShareMessage(sessionId: string): SlackMessage {
       section(text),
       { type: 'actions', elements: [button(SessionActions.Share, 'Share to channel', sessionId)] },
     ],
+  };
+}
+
+/** A provider refused the person's connection mid-session: a Reconnect button in the thread. */
+export function reconnectInThreadMessage(
+  connector: { id: string; name: string },
+  link: string,
+): SlackMessage {
+  const text = `${connector.name} did not accept your connection. Reconnect it, then reply here to try again.`;
+  return {
+    text,
+    blocks: [
+      ...plainMessage(text).blocks,
+      {
+        type: 'actions',
+        elements: [
+          {
+            type: 'button',
+            action_id: ConnectActions.OpenLink,
+            text: { type: 'plain_text', text: truncate(`Reconnect ${connector.name}`, 75) },
+            url: link,
+            value: connector.id,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function problemMessage(description: string): SlackMessage {
+  return plainMessage(`The agent hit a problem: ${description}`);
+}
+
+export function ranUnderGrantMessage(approval: Pick<Approval, 'server' | 'tool'>): SlackMessage {
+  return plainText(`Ran ${approval.server} ${approval.tool} under your 15-minute approval.`);
+}
+
+/** The owner's result, shared to the channel the session ran from. */
+export function sharedResultMessage(owner: Principal, agentName: string, resultText: string): SlackMessage {
+  return {
+    text: `<@${owner.userId}> shared a result from ${agentName}`,
+    blocks: [
+      section(
+        `<@${owner.userId}> shared a result from *${escapeMrkdwn(agentName)}*:\n${escapeMrkdwn(resultText)}`,
+      ),
+    ],
+  };
+}
+
+/** The private answer to someone who replied in a session's thread without being its person. */
+export function steerRefusedMessage(owner: Principal): SlackMessage {
+  return plainText(`Only <@${owner.userId}> can steer this agent; your reply was not sent to it.`);
+}
+
+/** `/agent sessions`: the person's recent sessions, newest first. */
+export function recentSessionsMessage(
+  sessions: Array<Pick<SessionRecord, 'agentName' | 'status' | 'createdAt' | 'threadTs'>>,
+): SlackMessage {
+  if (sessions.length === 0)
+    return {
+      text: 'You have no sessions yet.',
+      blocks: [section('You have no sessions yet. Start one with `/agent run`.')],
+    };
+  const lines = sessions.map(
+    (s) =>
+      `• *${s.agentName}* · ${s.status} · ${s.createdAt.slice(0, 16).replace('T', ' ')} UTC · in your DM with me (thread ${s.threadTs})`,
+  );
+  return {
+    text: `Your ${sessions.length} most recent sessions.`,
+    blocks: [section(`*Your recent sessions*\n${lines.join('\n')}`)],
   };
 }
 

@@ -3,9 +3,9 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 
 /**
- * The connector catalog (DESIGN.md §3): which accounts people can connect, and how. It comes from a
- * YAML file merged with the admins' MCP server allow list in the store. Client secrets are never in
- * the file: `env:NAME` names the variable that holds them.
+ * The connector catalog (docs/architecture.md#connect-flows): which accounts people can connect, and how.
+ * It comes from a YAML file merged with the admins' MCP server allow list in the store. Client secrets are
+ * never in the file: `env:NAME` names the variable that holds them.
  */
 
 export type TokenEndpointAuth = 'client_secret_basic' | 'client_secret_post' | 'none';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
-import { type Principal, principalKey } from '../identity/principal.js';
-import { isSamePerson, type SlackSignIn } from '../identity/slack-sign-in.js';
+import { type Principal, principalKey, samePerson } from '../identity/principal.js';
+import type { SlackSignIn } from '../identity/slack-sign-in.js';
 import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { type OutboundHttp, UnsafeUrlError } from '../net/outbound-http.js';
@@ -14,6 +14,7 @@ import {
   CredentialNotStored,
   hashHandle,
 } from './connections-service.js';
+import type { ConnectionNotices } from './notices.js';
 import {
   buildAuthorizationUrl,
   type ClientAuth,
@@ -26,7 +27,7 @@ import {
 import { discoverMcpAuthorization, OAuthSetupError, registerClient } from './oauth/discovery.js';
 import { newSealKey, seal, unseal } from './sealed-box.js';
 
-/** Paths of the browser side (DESIGN.md §7). */
+/** Paths of the browser side (docs/architecture.md#fixed-contracts). */
 export const CONNECT_PATH = '/connect';
 export const SLACK_SIGN_IN_CALLBACK_PATH = '/auth/slack/callback';
 export const OAUTH_CALLBACK_PATH = '/oauth/callback';
@@ -57,19 +58,13 @@ export type FlowStep =
       clearFlowCookie?: string;
     };
 
-/** Tells the person in Slack how their connect ended (message in place, DM, Home tab). */
-export interface ConnectNotices {
-  connected(principal: Principal, connector: Connector, responseUrl?: string): Promise<void>;
-  failed(principal: Principal, connector: Connector, reason: string, responseUrl?: string): Promise<void>;
-}
-
 export interface ConnectFlowOptions {
   store: Store;
   connections: ConnectionsService;
   /** Absent when Sign in with Slack is not configured: then no connect can start. */
   signIn?: SlackSignIn;
   http: OutboundHttp;
-  notices: ConnectNotices;
+  notices: ConnectionNotices;
   audit: AuditLog;
   clock: Clock;
   ids: IdSource;
@@ -85,9 +80,9 @@ const callbackQuery = z.object({
 });
 
 /**
- * The connect flow in the browser (DESIGN.md §3): a single-use link, then Sign in with Slack (the
- * browser must be the link's person), then the provider's OAuth with state and PKCE S256, then the
- * token straight into that person's vault. Every step refuses with a fixed page and writes nothing
+ * The connect flow in the browser (docs/architecture.md#connect-flows): a single-use link, then Sign in
+ * with Slack (the browser must be the link's person), then the provider's OAuth with state and PKCE S256,
+ * then the token straight into that person's vault. Every step refuses with a fixed page and writes nothing
  * when its input is wrong.
  */
 export class ConnectFlowService {
@@ -161,7 +156,7 @@ export class ConnectFlowService {
       this.deps.logger.warn('sign in with slack failed', { error: String(error), flow: flow.flowId });
       return page(400, 'bad_request', connector.name, 'Signing in with Slack did not complete.');
     }
-    if (!isSamePerson(flow.principal, signedIn)) {
+    if (!samePerson(flow.principal, signedIn)) {
       await store.connectFlows.consume(flow.flowId);
       await this.audit(
         AuditAction.ConnectIdentityMismatch,
@@ -250,9 +245,7 @@ export class ConnectFlowService {
       await this.audit(AuditAction.ConnectFailed, 'refused', flow.principal, connector.id, flow.flowId, {
         reason,
       });
-      await this.deps.notices
-        .failed(flow.principal, connector, refusalText(reason), flow.responseUrl)
-        .catch(() => undefined);
+      await this.tellFailed(flow, connector, refusalText(reason));
       return page(502, 'refused', connector.name, refusalText(reason));
     }
     const moved = await store.connectFlows.toProviderStage(flow.flowId, flow.state, {
@@ -280,9 +273,7 @@ export class ConnectFlowService {
       await this.audit(AuditAction.ConnectFailed, 'failure', flow.principal, connector.id, flow.flowId, {
         reason,
       });
-      await this.deps.notices
-        .failed(flow.principal, connector, detail, flow.responseUrl)
-        .catch(() => undefined);
+      await this.tellFailed(flow, connector, detail);
       return page(status, pageName, connector.name, detail);
     };
     if (params.error) {
@@ -362,9 +353,7 @@ export class ConnectFlowService {
         `Deputy could not save your ${connector.name} connection. Please try again.`,
       );
     }
-    await this.deps.notices.connected(flow.principal, connector, flow.responseUrl).catch((error: unknown) => {
-      this.deps.logger.warn('connect notice failed', { error: String(error) });
-    });
+    await this.tellConnected(flow, connector);
     // A clean URL: the code leaves the address bar and history.
     return { kind: 'redirect', location: `${this.deps.publicBaseUrl}${CONNECT_PATH}/done/connected` };
   }
@@ -395,16 +384,37 @@ export class ConnectFlowService {
     });
     const connector = await this.deps.connections.connector(flow.connectorId);
     if (connector) {
-      await this.deps.notices
-        .failed(
-          flow.principal,
-          connector,
-          'the answer did not come back to the browser that started it.',
-          flow.responseUrl,
-        )
-        .catch(() => undefined);
+      await this.tellFailed(flow, connector, 'the answer did not come back to the browser that started it.');
     }
     return page(400, 'bad_request');
+  }
+
+  /** The person hears how their connect ended; a notice that cannot be sent does not change the outcome. */
+  private async tellConnected(flow: ConnectFlow, connector: Connector): Promise<void> {
+    try {
+      const views = { responseUrl: flow.responseUrl, home: true };
+      await this.deps.notices.connected(
+        flow.principal,
+        connector,
+        await this.deps.connections.refreshedViews(flow.principal, views),
+      );
+    } catch (error) {
+      this.deps.logger.warn('connect notice failed', { error: String(error) });
+    }
+  }
+
+  private async tellFailed(flow: ConnectFlow, connector: Connector, reason: string): Promise<void> {
+    try {
+      const views = { responseUrl: flow.responseUrl, home: false };
+      await this.deps.notices.failed(
+        flow.principal,
+        connector,
+        reason,
+        await this.deps.connections.refreshedViews(flow.principal, views),
+      );
+    } catch (error) {
+      this.deps.logger.warn('connect notice failed', { error: String(error) });
+    }
   }
 
   private clientAuth(connector: Connector): ClientAuth {

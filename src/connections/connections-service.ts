@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
-import type { Clock } from '../clock.js';
+import { type Clock, DeadlinePassed, withDeadline } from '../clock.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -9,6 +9,7 @@ import type { OutboundHttp } from '../net/outbound-http.js';
 import type { Connection, RecordedListing, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { type Connector, mergeCatalog, unavailableReason } from './catalog.js';
+import type { ConnectionNotices, RefreshedViews } from './notices.js';
 import { type DiscoveredTool, discoverTools } from './tool-discovery.js';
 
 /** A connect link is good for this long, once. */
@@ -23,6 +24,18 @@ export interface ConnectorEntry {
   since?: string;
   unavailableReason?: string;
 }
+
+/** A line of the overview with what its button needs: a fresh single-use link for the OAuth connectors. */
+export interface ConnectorLink extends ConnectorEntry {
+  link?: string;
+}
+
+/** A token pasted into the modal, checked against its server. */
+export type PastedTokenCheck =
+  | { kind: 'not_pasteable' }
+  | { kind: 'rejected'; connector: Connector }
+  | { kind: 'slow'; connector: Connector }
+  | { kind: 'accepted'; connector: Connector; tools: DiscoveredTool[] };
 
 /** The secret part of a new credential: held in memory only, on its way into the vault. */
 export type CredentialSecret =
@@ -40,8 +53,6 @@ export type CredentialSecret =
       };
     }
   | { type: 'static_bearer'; token: string };
-
-export class PastedTokenRejected extends Error {}
 
 /** The vault did not take the credential: the token exists only in this process, and may be revoked. */
 export class CredentialNotStored extends Error {
@@ -66,6 +77,7 @@ export interface ConnectionsServiceOptions {
   /** The catalog file's (or the sandbox's) connectors; merged with the store's allow list on read. */
   connectors: Connector[];
   publicBaseUrl: string;
+  notices: ConnectionNotices;
   /** Told whenever a server's tools are listed again, so agents can hold changed tools back. */
   drift?: {
     toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void>;
@@ -74,7 +86,8 @@ export interface ConnectionsServiceOptions {
 
 /**
  * People's connections: which connectors they have connected, the links that start a connect, and
- * the vault credential each connection lives in (DESIGN.md §3). Tokens pass through in memory only.
+ * the vault credential each connection lives in (docs/architecture.md#connect-flows). Tokens pass
+ * through in memory only.
  */
 export class ConnectionsService {
   /** The last save queued in this process per lease name: saves here wait their turn without polling. */
@@ -116,6 +129,56 @@ export class ConnectionsService {
       if (reason) return { connector, state: 'unavailable', unavailableReason: reason };
       return { connector, state: 'not_connected' };
     });
+  }
+
+  /** The overview with a fresh single-use link on each button that opens one (OAuth connectors not connected). */
+  async overviewWithLinks(principal: Principal, responseUrl?: string): Promise<ConnectorLink[]> {
+    const entries = await this.overview(principal);
+    return Promise.all(entries.map((entry) => this.withLink(principal, entry, responseUrl)));
+  }
+
+  /**
+   * `/agent connect`: the person's vault made ready first (connections live in it), their OAuth
+   * connections checked with Anthropic (so a dead one shows Reconnect), then the overview.
+   */
+  async connectOverview(
+    principal: Principal,
+    responseUrl: string,
+    correlationId: string,
+  ): Promise<ConnectorLink[]> {
+    await this.deps.vaults.ensure(principal, correlationId);
+    await this.checkConnections(principal, correlationId);
+    return this.overviewWithLinks(principal, responseUrl);
+  }
+
+  /** The views a notice refreshes: the `/agent connect` message when its response_url is known, and Home. */
+  async refreshedViews(
+    principal: Principal,
+    views: { responseUrl?: string | undefined; home: boolean },
+  ): Promise<RefreshedViews> {
+    const [message, home] = await Promise.all([
+      views.responseUrl ? this.overviewWithLinks(principal, views.responseUrl) : undefined,
+      views.home ? this.overviewWithLinks(principal) : undefined,
+    ]);
+    return {
+      ...(views.responseUrl && message
+        ? { message: { responseUrl: views.responseUrl, entries: message } }
+        : {}),
+      ...(home ? { home } : {}),
+    };
+  }
+
+  private async withLink(
+    principal: Principal,
+    entry: ConnectorEntry,
+    responseUrl?: string,
+  ): Promise<ConnectorLink> {
+    const needsLink =
+      (entry.state === 'not_connected' || entry.state === 'needs_reconnect') &&
+      entry.connector.auth.type !== 'static_token';
+    return needsLink
+      ? { ...entry, link: await this.mintLink(principal, entry.connector.id, responseUrl) }
+      : entry;
   }
 
   /**
@@ -278,18 +341,44 @@ export class ConnectionsService {
     }
   }
 
+  /** The connector a Connect button opens the pasted-token modal for, if it takes a pasted token. */
+  async pasteableConnector(connectorId: string): Promise<Connector | undefined> {
+    const connector = await this.connector(connectorId);
+    return connector?.auth.type === 'static_token' ? connector : undefined;
+  }
+
   /**
-   * Checks a pasted token against the server (listing its tools with it); refuses with
-   * PastedTokenRejected, storing nothing, when the server does not accept it.
+   * Checks a pasted token against the server (listing its tools with it). Nothing is stored; a
+   * token the server refuses is audited.
    */
-  async checkPastedToken(principal: Principal, connector: Connector, token: string, correlationId: string) {
+  async checkPastedToken(
+    principal: Principal,
+    connectorId: string,
+    token: string,
+    correlationId: string,
+    options: { answerWithinMs: number },
+  ): Promise<PastedTokenCheck> {
+    const connector = await this.pasteableConnector(connectorId);
+    if (!connector) return { kind: 'not_pasteable' };
+    const listing = discoverTools({
+      mcpServerUrl: connector.mcpServerUrl,
+      accessToken: token,
+      fetch: this.deps.http.fetch,
+    });
     try {
-      return await discoverTools({
-        mcpServerUrl: connector.mcpServerUrl,
-        accessToken: token,
-        fetch: this.deps.http.fetch,
-      });
-    } catch {
+      const tools = await withDeadline(
+        this.deps.clock,
+        listing,
+        options.answerWithinMs,
+        'checking the token',
+      );
+      return { kind: 'accepted', connector, tools };
+    } catch (error) {
+      if (error instanceof DeadlinePassed) {
+        listing.catch(() => undefined);
+        this.deps.logger.warn('pasted token check took too long', { correlationId });
+        return { kind: 'slow', connector };
+      }
       await this.deps.audit.record({
         action: AuditAction.ConnectionRefused,
         outcome: 'refused',
@@ -298,12 +387,94 @@ export class ConnectionsService {
         correlationId,
         details: { connector: connector.id, reason: 'token_not_accepted' },
       });
-      throw new PastedTokenRejected(`${connector.name} did not accept that token`);
+      return { kind: 'rejected', connector };
     }
   }
 
-  /** Archives the connection's credential and marks it disconnected. */
-  async disconnect(principal: Principal, connectorId: string, correlationId: string): Promise<boolean> {
+  /** A checked pasted token into the person's vault; they are told how it went. */
+  async savePastedToken(
+    principal: Principal,
+    accepted: Extract<PastedTokenCheck, { kind: 'accepted' }>,
+    token: string,
+    correlationId: string,
+  ): Promise<void> {
+    const { connector, tools } = accepted;
+    try {
+      await this.store(principal, connector, { type: 'static_bearer', token }, correlationId, tools);
+    } catch (error) {
+      this.deps.logger.error('saving a pasted token failed', { error: String(error), correlationId });
+      await this.deps.notices.failed(
+        principal,
+        connector,
+        'Deputy could not save it; please try again.',
+        await this.refreshedViews(principal, { home: false }),
+      );
+      return;
+    }
+    await this.deps.notices.connected(
+      principal,
+      connector,
+      await this.refreshedViews(principal, { home: true }),
+    );
+  }
+
+  /**
+   * Anthropic's `vault_credential.refresh_failed` webhook: the connection needs a reconnect, and its
+   * owner hears about it. A delivery is handled once (by its id), and its receipt is forgotten if the
+   * work fails, so the sender's retry is handled.
+   */
+  async credentialRefreshFailed(
+    deliveryId: string,
+    credentialId: string,
+    eventId: string,
+  ): Promise<'handled' | 'duplicate'> {
+    if (!(await this.deps.store.webhookReceipts.first(deliveryId, this.deps.clock.now()))) return 'duplicate';
+    try {
+      const connection = await this.deps.store.connections.byCredential(credentialId);
+      const connector = connection ? await this.connector(connection.connectorId) : undefined;
+      if (connection && connector && (await this.markNeedsReconnect(connection, 'refresh_failed', eventId))) {
+        const entry = await this.withLink(connection.principal, { connector, state: 'needs_reconnect' });
+        await this.deps.notices.needsReconnect(
+          connection.principal,
+          entry,
+          await this.refreshedViews(connection.principal, { home: true }),
+        );
+      }
+      return 'handled';
+    } catch (error) {
+      await this.deps.store.webhookReceipts.forget(deliveryId);
+      throw error;
+    }
+  }
+
+  /** A webhook delivery this process does not act on is still remembered, so a replay stays a no-op. */
+  async webhookSeen(deliveryId: string): Promise<'handled' | 'duplicate'> {
+    return (await this.deps.store.webhookReceipts.first(deliveryId, this.deps.clock.now()))
+      ? 'handled'
+      : 'duplicate';
+  }
+
+  /**
+   * Disconnect: archives the person's own credential for the connector and marks the connection
+   * disconnected; their Home tab is refreshed. Returns the overview for the message clicked in.
+   */
+  async disconnect(
+    principal: Principal,
+    connectorId: string,
+    responseUrl: string | undefined,
+    correlationId: string,
+  ): Promise<ConnectorLink[] | undefined> {
+    await this.archiveConnection(principal, connectorId, correlationId);
+    await this.deps.notices.refreshed(principal, await this.refreshedViews(principal, { home: true }));
+    return responseUrl ? this.overviewWithLinks(principal, responseUrl) : undefined;
+  }
+
+  /** Archives the connection's credential and marks it disconnected; false if there was nothing to do. */
+  private async archiveConnection(
+    principal: Principal,
+    connectorId: string,
+    correlationId: string,
+  ): Promise<boolean> {
     const connection = await this.deps.store.connections.get(principalKey(principal), connectorId);
     if (!connection || connection.status === 'disconnected') return false;
     // The vault check refuses (and audits) a connection whose vault is not this person's.

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { canonicalJson, sha256 } from '../fingerprint.js';
 import { OutboundRequestError, UnsafeUrlError } from '../net/outbound-http.js';
 
 export interface ToolAnnotationHints {
@@ -37,27 +37,13 @@ export class ToolDiscoveryError extends Error {
   }
 }
 
-/** JSON with object keys sorted at every depth, so equal schemas hash equally whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 /**
  * sha256 (hex) of the description, a newline, and the canonical JSON of the input schema. Canonical
  * JSON has no raw newline, so the split is unambiguous. A changed hash means the tool now tells
  * the model something different (a rug pull), whatever its name.
  */
 export function toolHash(description: string, inputSchema: unknown): string {
-  return createHash('sha256')
-    .update(`${description}\n${canonicalJson(inputSchema)}`)
-    .digest('hex');
+  return sha256(`${description}\n${canonicalJson(inputSchema)}`);
 }
 
 const REQUEST_TIMEOUT_MS = 20_000;

@@ -25,12 +25,12 @@ export class ViewState {
     this.values = parsed.success ? parsed.data : {};
   }
 
-  element(blockId: string): ElementState | undefined {
-    return this.values[blockId]?.[INPUT_ACTION];
+  element(blockId: string, actionId = INPUT_ACTION): ElementState | undefined {
+    return this.values[blockId]?.[actionId];
   }
 
-  text(blockId: string): string {
-    return (this.element(blockId)?.value ?? '').trim();
+  text(blockId: string, actionId = INPUT_ACTION): string {
+    return (this.element(blockId, actionId)?.value ?? '').trim();
   }
 
   selected(blockId: string): string | undefined {
@@ -46,17 +46,8 @@ export class ViewState {
     ];
   }
 
-  /** Block ids that start with `prefix`, for inputs made one per item (e.g. one per tool). */
-  blockIds(prefix: string): string[] {
-    return Object.keys(this.values).filter((id) => id.startsWith(prefix));
-  }
-}
-
-/** JSON from `private_metadata`, or undefined when it is not JSON. */
-export function metadataJson(text: string | undefined): unknown {
-  try {
-    return JSON.parse(text ?? '');
-  } catch {
-    return undefined;
+  /** The first input's block id (where an error about the whole form is shown). */
+  get firstBlockId(): string | undefined {
+    return Object.keys(this.values)[0];
   }
 }

@@ -1,6 +1,6 @@
-import type { WebClient } from '@slack/web-api';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import type { SlackDirectory } from '../slack/directory.js';
 import type { Principal } from './principal.js';
 
 /** How long a workspace admin answer from users.info is trusted (security R52: at most 5 minutes). */
@@ -14,7 +14,12 @@ export class AdminDirectory {
   private readonly cache = new Map<string, { admin: boolean; until: number }>();
 
   constructor(
-    private readonly deps: { slack: WebClient; admins: readonly string[]; clock: Clock; logger: Logger },
+    private readonly deps: {
+      directory: SlackDirectory;
+      admins: readonly string[];
+      clock: Clock;
+      logger: Logger;
+    },
   ) {}
 
   /** The users named in configuration; they are told of drift. */
@@ -28,10 +33,7 @@ export class AdminDirectory {
     const cached = this.cache.get(principal.userId);
     if (cached && cached.until > now) return cached.admin;
     try {
-      const { user } = await this.deps.slack.users.info({ user: principal.userId });
-      const admin = Boolean(
-        user && !user.deleted && (user.is_admin || user.is_owner || user.is_primary_owner),
-      );
+      const admin = await this.deps.directory.isAdminOrOwner(principal.userId);
       this.cache.set(principal.userId, { admin, until: now + ADMIN_CACHE_MS });
       return admin;
     } catch (error) {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * Who a request is from: taken only from a Slack-verified payload (DESIGN.md §2), never from
- * message text, button values or view state.
+ * Who a request is from: taken only from a Slack-verified payload
+ * (docs/architecture.md#identity-and-the-vault-invariant), never from message text, button values or view
+ * state.
  */
 export interface Principal {
   /** Set on Enterprise Grid, where one user ID is the same person across the org's workspaces. */
@@ -20,6 +21,17 @@ export function principalKey(principal: Principal): string {
   return principal.enterpriseId
     ? `E:${principal.enterpriseId}:${principal.userId}`
     : `T:${principal.teamId}:${principal.userId}`;
+}
+
+/**
+ * Whether two principals are the same person. On Enterprise Grid a user ID is org-wide, so the same
+ * org and user is the same person in any of the org's workspaces; elsewhere the workspace must be
+ * the same too. Every "is this the same person?" in Deputy asks this.
+ */
+export function samePerson(a: Principal, b: Principal): boolean {
+  if (a.userId !== b.userId) return false;
+  if (a.enterpriseId && b.enterpriseId) return a.enterpriseId === b.enterpriseId;
+  return a.teamId === b.teamId;
 }
 
 /** A principal as stored (inside sessions, connections, flows): the same three fields, checked on read. */

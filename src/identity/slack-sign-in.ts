@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { Principal } from './principal.js';
 
 /**
- * Sign in with Slack (OpenID Connect): how a browser proves which Slack user it belongs to before a
- * connect flow may continue (DESIGN.md §3, security R16). The id_token's claims are the only input.
+ * Sign in with Slack (OpenID Connect): how a browser proves which Slack user it belongs to before a connect
+ * flow may continue (docs/architecture.md#connect-flows, security R16). The id_token's claims are the only
+ * input.
  */
 export interface SlackSignIn {
   authorizationUrl(input: { redirectUri: string; state: string; nonce: string }): Promise<string>;
@@ -72,14 +73,4 @@ export function createSlackSignIn(settings: SlackSignInSettings): SlackSignIn {
       };
     },
   };
-}
-
-/**
- * Whether the signed-in browser is the person the link was made for. On Enterprise Grid a user ID is
- * org-wide, so the same org (or the same workspace) with the same user is the same person.
- */
-export function isSamePerson(linkFor: Principal, signedIn: Principal): boolean {
-  if (linkFor.userId !== signedIn.userId) return false;
-  if (linkFor.enterpriseId && signedIn.enterpriseId) return linkFor.enterpriseId === signedIn.enterpriseId;
-  return linkFor.teamId === signedIn.teamId;
 }

@@ -1,13 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type Anthropic from '@anthropic-ai/sdk';
 import type { CustomRoute } from '@slack/bolt';
 import { z } from 'zod';
-import type { Clock } from '../clock.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
-import type { SlackConnectionNotices } from '../connections/slack-notices.js';
 import { BodyTooLargeError, readBody } from '../http.js';
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/index.js';
 import type { RefusalAudit } from './http-front.js';
 
 export const ANTHROPIC_WEBHOOK_PATH = '/webhooks/anthropic';
@@ -21,15 +17,14 @@ const envelopeSchema = z.object({
     .passthrough(),
 });
 
+/** Verifies a delivery's Standard Webhooks signature over its raw body and returns its payload; throws if forged. */
+export type WebhookVerifier = (body: string, headers: Record<string, string>) => unknown;
+
 export interface AnthropicWebhookOptions {
-  anthropic: Anthropic;
-  /** `whsec_…`; without it the route refuses everything. */
-  signingKey?: string;
-  store: Store;
-  connections: ConnectionsService;
-  notices: SlackConnectionNotices;
+  /** Absent when no signing key is configured: the route then refuses everything. */
+  verify?: WebhookVerifier;
+  connections: Pick<ConnectionsService, 'credentialRefreshFailed' | 'webhookSeen'>;
   refusals: RefusalAudit;
-  clock: Clock;
   logger: Logger;
 }
 
@@ -56,7 +51,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  if (!options.signingKey) return plain(res, 404, 'Webhooks are not configured.');
+  if (!options.verify) return plain(res, 404, 'Webhooks are not configured.');
   let body: string;
   try {
     body = (await readBody(req, 256 * 1024)).toString('utf8');
@@ -72,7 +67,7 @@ async function handle(
   );
   let payload: unknown;
   try {
-    payload = options.anthropic.beta.webhooks.unwrap(body, { headers, key: options.signingKey });
+    payload = options.verify(body, headers);
   } catch {
     await options.refusals.refused('bad_signature');
     return plain(res, 401, 'Unauthorized.');
@@ -80,41 +75,13 @@ async function handle(
   const envelope = envelopeSchema.safeParse(payload);
   if (!envelope.success) return plain(res, 400, 'Malformed event.');
   // Senders retry with the same id; only the first delivery acts.
-  if (
-    !(await options.store.webhookReceipts.first(
-      headers['webhook-id'] ?? envelope.data.id,
-      options.clock.now(),
-    ))
-  ) {
-    return plain(res, 200, 'Already handled.');
-  }
+  const deliveryId = headers['webhook-id'] || envelope.data.id;
   const { data } = envelope.data;
-  try {
-    if (data.type === 'vault_credential.refresh_failed')
-      await reconnectNeeded(options, data.id, envelope.data.id);
-  } catch (error) {
-    // Not handled after all: let the sender's retry through.
-    await options.store.webhookReceipts.forget(headers['webhook-id'] ?? envelope.data.id);
-    throw error;
-  }
-  plain(res, 200, 'OK.');
-}
-
-/** A credential's refresh failed: its connection needs a reconnect, and its owner hears about it. */
-async function reconnectNeeded(
-  options: AnthropicWebhookOptions,
-  credentialId: string,
-  eventId: string,
-): Promise<void> {
-  const connection = await options.store.connections.byCredential(credentialId);
-  const connector = connection ? await options.connections.connector(connection.connectorId) : undefined;
-  if (
-    connection &&
-    connector &&
-    (await options.connections.markNeedsReconnect(connection, 'refresh_failed', eventId))
-  ) {
-    await options.notices.needsReconnect(connection.principal, connector);
-  }
+  const handled =
+    data.type === 'vault_credential.refresh_failed'
+      ? await options.connections.credentialRefreshFailed(deliveryId, data.id, envelope.data.id)
+      : await options.connections.webhookSeen(deliveryId);
+  plain(res, 200, handled === 'duplicate' ? 'Already handled.' : 'OK.');
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {

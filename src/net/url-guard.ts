@@ -36,22 +36,29 @@ export function bareHostname(url: URL): string {
 }
 
 /**
- * The checks that need no DNS: a parseable http(s) URL without userinfo, https unless private
- * networks are allowed, and an IP-literal host that is public. Node connects to IP literals
+ * The checks that need no DNS: a parseable http(s) URL without userinfo, https (plain http only to a
+ * local host, where private networks are allowed), and an IP-literal host that is public. Node connects to IP literals
  * without calling `lookup`, so this is also what guards them on every request and redirect hop.
  */
 export function checkUrlShape(url: string | URL, allowPrivateNetwork: boolean): URL {
   const parsed = typeof url === 'string' ? (URL.canParse(url) ? new URL(url) : undefined) : url;
   if (!parsed) throw new UnsafeUrlError('invalid_url');
   if (parsed.username || parsed.password) throw new UnsafeUrlError('invalid_url');
-  const httpAllowed = allowPrivateNetwork && parsed.protocol === 'http:';
-  if (parsed.protocol !== 'https:' && !httpAllowed) throw new UnsafeUrlError('not_https', parsed.host);
   const host = bareHostname(parsed);
   if (host === '') throw new UnsafeUrlError('invalid_url');
+  // Plain http is for the sandbox and tests: only where private networks are allowed, and only to a
+  // host that is not on the public internet.
+  const httpAllowed = allowPrivateNetwork && parsed.protocol === 'http:' && isLocalHost(host);
+  if (parsed.protocol !== 'https:' && !httpAllowed) throw new UnsafeUrlError('not_https', parsed.host);
   if (!allowPrivateNetwork && isIP(host) !== 0 && !isPublicAddress(host)) {
     throw new UnsafeUrlError('private_address', parsed.host);
   }
   return parsed;
+}
+
+/** `localhost`, or an IP literal that is not public (loopback, private, link-local…). */
+function isLocalHost(host: string): boolean {
+  return host === 'localhost' || (isIP(host) !== 0 && !isPublicAddress(host));
 }
 
 /** Every address of `hostname`, refusing the host if any of them is non-public (a mixed answer is a trap). */

@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
-import type { WebClient } from '@slack/web-api';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
-import { approvalMessage, decidedMessage } from '../blocks/sessions.js';
 import type { Clock } from '../clock.js';
-import { type Principal, principalKey } from '../identity/principal.js';
+import type { Principal } from '../identity/principal.js';
+import type { Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Approval, SessionRecord, Store } from '../store/index.js';
+import { heldToolCalls, type McpToolUse, sessionHistory } from './events.js';
+import type { SessionNotices } from './notices.js';
 
 /** How long a held tool call waits for a decision, and how long "approve for 15 minutes" lasts. */
 export const APPROVAL_TTL_MS = 15 * 60 * 1000;
@@ -22,34 +22,34 @@ export type DecisionOutcome =
   | 'changed'
   | 'unknown';
 
-/** A tool call the agent wants to make, as the session's event stream reports it. */
-export interface HeldToolCall {
-  id: string;
-  name: string;
-  mcp_server_name: string;
-  input: unknown;
-}
-
 export interface ApprovalServiceOptions {
   store: Store;
   anthropic: Anthropic;
-  slack: WebClient;
+  notices: SessionNotices;
+  steering: Steering;
   audit: AuditLog;
   clock: Clock;
   ids: IdSource;
   logger: Logger;
+  /** Called once a decision reached the session, which now runs again: its relay must see it. */
+  resume(sessionId: string): void;
 }
 
 /**
- * Human approval of held tool calls (DESIGN.md §5): only the session's owner, or the agent's
- * approver group, decides; a decision is one conditional write followed by exactly one
- * `user.tool_confirmation`; an undecided call expires into a deny.
+ * Human approval of held tool calls (docs/architecture.md#sessions): only the session's owner,
+ * or the agent's approver group, decides; a decision is one conditional write followed by exactly
+ * one `user.tool_confirmation`; an undecided call expires into a deny.
  */
 export class ApprovalService {
   constructor(private readonly deps: ApprovalServiceOptions) {}
 
   /** A held call: allowed at once under a standing grant, otherwise put to the owner with buttons. */
-  async request(session: SessionRecord, call: HeldToolCall, correlationId: string): Promise<void> {
+  async request(
+    session: SessionRecord,
+    call: McpToolUse,
+    argumentsHash: string,
+    correlationId: string,
+  ): Promise<void> {
     const { store, clock } = this.deps;
     const now = clock.now();
     const granted = await store.grants.has(session.sessionId, call.mcp_server_name, call.name, now);
@@ -59,7 +59,7 @@ export class ApprovalService {
       toolUseId: call.id,
       server: call.mcp_server_name,
       tool: call.name,
-      argumentsHash: hashArguments(call.input),
+      argumentsHash,
       status: granted ? 'allowed' : 'pending',
       channelId: session.dmChannelId,
       expiresAtMs: now + APPROVAL_TTL_MS,
@@ -76,12 +76,10 @@ export class ApprovalService {
         correlationId,
         session.principal,
       );
-      await this.post(session, {
-        text: `Ran ${approval.server} ${approval.tool} under your 15-minute approval.`,
-      });
+      await this.deps.notices.ranUnderGrant(session, approval);
       return;
     }
-    const posted = await this.post(session, approvalMessage(approval, call.input));
+    const posted = await this.deps.notices.approvalRequested(session, approval, call);
     if (posted) await store.approvals.setMessage(approval.approvalId, posted);
   }
 
@@ -95,7 +93,7 @@ export class ApprovalService {
     const approval = await this.deps.store.approvals.get(approvalId);
     const session = approval ? await this.deps.store.sessions.get(approval.sessionId) : undefined;
     if (!approval || !session) return 'unknown';
-    if (!(await this.mayDecide(session, clicker))) {
+    if (!(await this.deps.steering.mayAct(clicker, session, 'decide'))) {
       await this.deps.audit.record({
         action: AuditAction.ApprovalRefused,
         outcome: 'refused',
@@ -124,18 +122,9 @@ export class ApprovalService {
       return now === 'pending' || now === 'expired' ? 'expired' : 'already_decided';
     }
     const decided = { ...approval, status, decidedBy: clicker.userId } as const;
-    if (
-      !(await this.confirm(
-        session,
-        [decided],
-        decision === 'deny' ? 'deny' : 'allow',
-        `<@${clicker.userId}>`,
-        correlationId,
-        clicker,
-      ))
-    ) {
+    const result = decision === 'deny' ? 'deny' : 'allow';
+    if (!(await this.confirm(session, [decided], result, `<@${clicker.userId}>`, correlationId, clicker)))
       return 'unknown';
-    }
     if (decision === 'allow_15m') {
       await this.deps.store.grants.grant(
         session.sessionId,
@@ -145,6 +134,7 @@ export class ApprovalService {
       );
     }
     await this.showDecided(decided);
+    this.deps.resume(session.sessionId);
     return 'decided';
   }
 
@@ -152,7 +142,7 @@ export class ApprovalService {
   async approveAll(sessionId: string, clicker: Principal, correlationId: string): Promise<DecisionOutcome> {
     const session = await this.deps.store.sessions.get(sessionId);
     if (!session) return 'unknown';
-    if (!(await this.mayDecide(session, clicker))) return 'not_allowed';
+    if (!(await this.deps.steering.mayAct(clicker, session, 'decide'))) return 'not_allowed';
     const now = this.deps.clock.now();
     const pending = (await this.deps.store.approvals.forSession(sessionId)).filter(
       (a) => a.status === 'pending' && a.expiresAtMs > now,
@@ -170,6 +160,7 @@ export class ApprovalService {
     if (!(await this.confirm(session, won, 'allow', `<@${clicker.userId}>`, correlationId, clicker)))
       return 'unknown';
     for (const approval of won) await this.showDecided(approval);
+    this.deps.resume(session.sessionId);
     return 'decided';
   }
 
@@ -194,52 +185,21 @@ export class ApprovalService {
           await this.deps.store.approvals.settled(approval);
         continue;
       }
-      const owner = session.principal;
-      if (
-        await this.confirm(
-          session,
-          [{ ...approval, status: 'expired' }],
-          'deny',
-          'nobody in time',
-          correlationId,
-          owner,
-        )
-      ) {
-        await this.showDecided({ ...approval, status: 'expired' });
+      const gone = { ...approval, status: 'expired' } as const;
+      if (await this.confirm(session, [gone], 'deny', 'nobody in time', correlationId, session.principal)) {
+        await this.showDecided(gone);
+        this.deps.resume(session.sessionId);
         expired += 1;
       }
     }
     return expired;
   }
 
-  private async mayDecide(session: SessionRecord, clicker: Principal): Promise<boolean> {
-    if (principalKey(clicker) === session.principalKey) return true;
-    if (!session.approverGroup) return false;
-    const members = await this.deps.slack.usergroups.users
-      .list({ usergroup: session.approverGroup })
-      .catch(() => undefined);
-    return members?.users?.includes(clicker.userId) ?? false;
-  }
-
-  /** The held calls still waiting in the session, with the hash of their arguments as they are now. */
+  /** The held calls still waiting in the session, with the fingerprint of their arguments as they are now. */
   private async stillWaiting(session: SessionRecord): Promise<Map<string, string> | undefined> {
     try {
-      const calls = new Map<string, string>();
-      let waiting: string[] = [];
-      for await (const event of this.deps.anthropic.beta.sessions.events.list(session.sessionId, {
-        limit: 1000,
-      })) {
-        const e = event as unknown as {
-          id: string;
-          type: string;
-          input?: unknown;
-          stop_reason?: { type?: string; event_ids?: string[] };
-        };
-        if (e.type === 'agent.mcp_tool_use') calls.set(e.id, hashArguments(e.input));
-        if (e.type === 'session.status_idle')
-          waiting = e.stop_reason?.type === 'requires_action' ? (e.stop_reason.event_ids ?? []) : [];
-      }
-      return new Map(waiting.flatMap((id) => (calls.has(id) ? [[id, calls.get(id) ?? '']] : [])));
+      const held = heldToolCalls(await sessionHistory(this.deps.anthropic, session.sessionId));
+      return new Map(held.map(({ call, argumentsHash }) => [call.id, argumentsHash]));
     } catch (error) {
       this.deps.logger.warn('could not re-read the held calls', { error: String(error) });
       return undefined;
@@ -311,41 +271,10 @@ export class ApprovalService {
   }
 
   private async showDecided(approval: Approval): Promise<void> {
-    if (!approval.messageTs) return;
-    await this.deps.slack.chat
-      .update({ channel: approval.channelId, ts: approval.messageTs, ...decidedMessage(approval) })
+    await this.deps.notices
+      .decided(approval)
       .catch((error: unknown) =>
         this.deps.logger.warn('approval message not updated', { error: String(error) }),
       );
   }
-
-  private async post(
-    session: SessionRecord,
-    message: { text: string; blocks?: unknown[] },
-  ): Promise<string | undefined> {
-    const posted = await this.deps.slack.chat.postMessage({
-      channel: session.dmChannelId,
-      thread_ts: session.threadTs,
-      text: message.text,
-      ...(message.blocks ? { blocks: message.blocks as never } : {}),
-    });
-    return posted.ts;
-  }
-}
-
-/** What the person was shown, fingerprinted: canonical JSON (sorted keys) of the arguments. */
-export function hashArguments(input: unknown): string {
-  const canonical = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(canonical)
-      : value && typeof value === 'object'
-        ? Object.fromEntries(
-            Object.entries(value)
-              .sort(([a], [b]) => a.localeCompare(b))
-              .map(([k, v]) => [k, canonical(v)]),
-          )
-        : value;
-  return createHash('sha256')
-    .update(JSON.stringify(canonical(input) ?? null))
-    .digest('hex');
 }

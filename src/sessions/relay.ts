@@ -1,12 +1,4 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { WebClient } from '@slack/web-api';
-import { ConnectActions } from '../blocks/connections.js';
-import {
-  approveAllMessage,
-  plainMessage,
-  resultShareMessage,
-  sessionRootMessage,
-} from '../blocks/sessions.js';
 import type { Clock, Timer } from '../clock.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import type { IdSource } from '../ids.js';
@@ -14,7 +6,16 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SessionRecord, SessionStatus, Store } from '../store/index.js';
 import type { Work } from '../work.js';
-import type { ApprovalService, HeldToolCall } from './approvals.js';
+import type { ApprovalService } from './approvals.js';
+import {
+  atRest,
+  heldToolCalls,
+  isSessionEvent,
+  messageText,
+  type SessionEvent,
+  sessionHistory,
+} from './events.js';
+import type { SessionNotices } from './notices.js';
 
 /** How long a relay's lease lasts without renewal; another process may take over after that. */
 const LEASE_MS = 30_000;
@@ -24,7 +25,7 @@ const PROGRESS_FLUSH_MS = 1000;
 export interface RelayDeps {
   store: Store;
   anthropic: Anthropic;
-  slack: WebClient;
+  notices: SessionNotices;
   approvals: ApprovalService;
   connections: ConnectionsService;
   clock: Clock;
@@ -33,8 +34,6 @@ export interface RelayDeps {
   logger: Logger;
   metrics: Metrics;
 }
-
-type SessionEvent = { id?: string; type: string } & Record<string, unknown>;
 
 /**
  * Runs one relay per session in this process, and lets a stop wait for them. Which process relays a
@@ -51,7 +50,7 @@ export class RelayManager {
 
   /**
    * Starts relaying the session here unless this process already is; if it is, the running relay
-   * goes round once more when it ends (a follow-up sent mid-turn starts a turn it must see).
+   * goes round once more when it ends (a follow-up or a decision starts a turn it must see).
    */
   ensure(sessionId: string): void {
     if (this.closed) return;
@@ -93,12 +92,11 @@ export class RelayManager {
     return this.running.has(sessionId);
   }
 
-  /** Stops every relay (their leases are released; another process resumes from the cursor). */
+  /** Stops every relay for good (their leases are released; another process resumes from the cursor). */
   async close(): Promise<void> {
     this.closed = true;
     for (const relay of this.running.values()) relay.stop.abort();
     while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
-    this.closed = false;
   }
 }
 
@@ -109,6 +107,8 @@ export class RelayManager {
  */
 class SessionRelay {
   private readonly owner: string;
+  /** Every event seen so far, history then stream: held tool calls are read from it. */
+  private readonly events: SessionEvent[] = [];
   private progress: string[] = [];
   private progressTs: string | undefined;
   private flushTimer: Timer | undefined;
@@ -132,7 +132,7 @@ class SessionRelay {
       const held = await store.leases.acquire(lease, this.owner, clock.now(), LEASE_MS).catch(() => false);
       if (!held) stop.abort();
     }, LEASE_MS / 3);
-    let stream: ({ controller: AbortController } & AsyncIterable<unknown>) | undefined;
+    let stream: Awaited<ReturnType<Anthropic['beta']['sessions']['events']['stream']>> | undefined;
     try {
       // Open the stream first, then read the history: nothing falls between the two.
       stream = await this.deps.anthropic.beta.sessions.events.stream(
@@ -143,15 +143,11 @@ class SessionRelay {
       let session = await store.sessions.get(this.sessionId);
       if (!session) return 'ended';
       const seen = new Set<string>();
-      const history: SessionEvent[] = [];
-      for await (const event of this.deps.anthropic.beta.sessions.events.list(this.sessionId, {
-        limit: 1000,
-      })) {
-        history.push(event as unknown as SessionEvent);
-      }
+      const history = await sessionHistory(this.deps.anthropic, this.sessionId);
       const resumeAt = session.cursor ? history.findIndex((e) => e.id === session?.cursor) : -1;
       for (const [index, event] of history.entries()) {
-        if (event.id) seen.add(event.id);
+        seen.add(event.id);
+        this.events.push(event);
         if (index <= resumeAt) continue;
         const result = await this.handle(session, event);
         session = result.session;
@@ -164,9 +160,10 @@ class SessionRelay {
       for (;;) {
         const next = await this.deps.work.resting(live.next());
         if (next.done) break;
-        const event = next.value as SessionEvent;
-        if (!event.id || seen.has(event.id)) continue;
+        const event = next.value;
+        if (!isSessionEvent(event) || seen.has(event.id)) continue;
         seen.add(event.id);
+        this.events.push(event);
         const result = await this.handle(session, event);
         session = result.session;
         if (result.ended) return 'ended';
@@ -194,45 +191,42 @@ class SessionRelay {
     let next = session;
     switch (event.type) {
       case 'agent.message': {
-        const text = textOf(event.content);
+        const text = messageText(event);
         if (text) {
           await this.flushProgress();
-          await this.reply(session, { text, blocks: plainMessage(text).blocks });
+          await this.deps.notices.agentMessage(session, text);
           next = { ...next, resultText: text.slice(0, 3000) };
           await this.deps.store.sessions.update(session.sessionId, { resultText: next.resultText });
         }
         break;
       }
-      case 'agent.mcp_tool_use': {
-        const call = event as unknown as HeldToolCall & { evaluated_permission?: string };
-        if (call.evaluated_permission === 'ask') {
-          await this.flushProgress();
-          await this.deps.approvals.request(session, call, event.id ?? session.sessionId);
-        } else this.note(`Used \`${call.mcp_server_name}.${call.name}\``);
+      case 'agent.mcp_tool_use':
+        // A call held for a decision is put to the person when the session stops for it (below).
+        if (event.evaluated_permission !== 'ask')
+          this.note(`Used \`${event.mcp_server_name}.${event.name}\``);
         break;
-      }
       case 'agent.mcp_tool_result':
         if (event.is_error) this.note('A tool call failed or was denied.');
         break;
       case 'session.error':
         await this.flushProgress();
-        await this.reportError(session, event);
+        await this.reportError(session, event.error);
         break;
       case 'session.status_running':
         next = await this.setStatus(next, 'running');
         break;
       case 'session.status_idle': {
-        const reason = (event.stop_reason as { type?: string; event_ids?: string[] } | undefined) ?? {};
-        if (reason.type === 'requires_action') {
+        if (event.stop_reason.type === 'requires_action') {
+          await this.flushProgress();
+          const held = heldToolCalls(this.events);
+          for (const { call, argumentsHash } of held)
+            await this.deps.approvals.request(session, call, argumentsHash, event.id);
           next = await this.setStatus(next, 'waiting');
-          if ((reason.event_ids?.length ?? 0) > 1)
-            await this.reply(session, approveAllMessage(session.sessionId, reason.event_ids?.length ?? 0));
+          if (held.length > 1) await this.deps.notices.approvalsWaiting(session, held.length);
         } else {
           await this.flushProgress();
           next = await this.setStatus(next, 'idle');
-          if (session.channelId !== session.dmChannelId && !session.channelId.startsWith('D')) {
-            await this.reply(session, resultShareMessage(session.sessionId));
-          }
+          await this.deps.notices.turnEnded(session);
           ended = true;
         }
         break;
@@ -245,58 +239,35 @@ class SessionRelay {
       default:
         break;
     }
-    if (event.id) {
-      await this.deps.store.sessions.update(session.sessionId, { cursor: event.id });
-      next = { ...next, cursor: event.id };
-    }
-    const processedAt = typeof event.processed_at === 'string' ? Date.parse(event.processed_at) : Number.NaN;
+    await this.deps.store.sessions.update(session.sessionId, { cursor: event.id });
+    next = { ...next, cursor: event.id };
+    const processedAt =
+      'processed_at' in event && event.processed_at ? Date.parse(event.processed_at) : Number.NaN;
     if (Number.isFinite(processedAt)) this.deps.metrics.relayLag(this.deps.clock.now() - processedAt);
     return { session: next, ended };
   }
 
-  private async reportError(session: SessionRecord, event: SessionEvent): Promise<void> {
-    const error = (event.error ?? {}) as { type?: string; message?: string; mcp_server_name?: string };
-    if (error.type === 'mcp_authentication_failed_error' && error.mcp_server_name) {
+  private async reportError(
+    session: SessionRecord,
+    error: Extract<SessionEvent, { type: 'session.error' }>['error'],
+  ): Promise<void> {
+    if (error.type === 'mcp_authentication_failed_error') {
       const connector = await this.deps.connections.connector(error.mcp_server_name);
       if (connector) {
         const link = await this.deps.connections.mintLink(session.principal, connector.id);
-        await this.reply(session, {
-          text: `${connector.name} did not accept your connection. Reconnect it, then reply here to try again.`,
-          blocks: [
-            ...plainMessage(
-              `${connector.name} did not accept your connection. Reconnect it, then reply here to try again.`,
-            ).blocks,
-            {
-              type: 'actions',
-              elements: [
-                {
-                  type: 'button',
-                  action_id: ConnectActions.OpenLink,
-                  text: { type: 'plain_text', text: `Reconnect ${connector.name}`.slice(0, 75) },
-                  url: link,
-                  value: connector.id,
-                },
-              ],
-            },
-          ],
-        });
+        await this.deps.notices.reconnectNeeded(session, connector, link);
         return;
       }
     }
-    await this.reply(
-      session,
-      plainMessage(
-        `The agent hit a problem: ${String(error.message ?? error.type ?? 'unknown error').slice(0, 500)}`,
-      ),
-    );
+    await this.deps.notices.problem(session, String(error.message || error.type).slice(0, 500));
   }
 
   private async setStatus(session: SessionRecord, status: SessionStatus): Promise<SessionRecord> {
     if (session.status === status) return session;
     const next = { ...session, status };
     await this.deps.store.sessions.update(session.sessionId, { status });
-    await this.deps.slack.chat
-      .update({ channel: session.dmChannelId, ts: session.threadTs, ...sessionRootMessage(next) })
+    await this.deps.notices
+      .statusChanged(next)
       .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
     return next;
   }
@@ -319,46 +290,6 @@ class SessionRelay {
     if (this.progress.length === 0) return;
     const session = await this.deps.store.sessions.get(this.sessionId);
     if (!session) return;
-    const text = this.progress.join('\n');
-    if (this.progressTs) {
-      await this.deps.slack.chat.update({ channel: session.dmChannelId, ts: this.progressTs, text });
-    } else {
-      this.progressTs = (
-        await this.deps.slack.chat.postMessage({
-          channel: session.dmChannelId,
-          thread_ts: session.threadTs,
-          text,
-        })
-      ).ts;
-    }
+    this.progressTs = await this.deps.notices.progress(session, this.progress, this.progressTs);
   }
-
-  private async reply(session: SessionRecord, message: { text: string; blocks?: unknown[] }): Promise<void> {
-    await this.deps.slack.chat.postMessage({
-      channel: session.dmChannelId,
-      thread_ts: session.threadTs,
-      text: message.text,
-      ...(message.blocks ? { blocks: message.blocks as never } : {}),
-    });
-  }
-}
-
-/** Whether this last event leaves the session waiting for nobody: a finished turn, or the end. */
-function atRest(event: SessionEvent | undefined): boolean {
-  if (!event) return false;
-  if (event.type === 'session.status_terminated' || event.type === 'session.deleted') return true;
-  return (
-    event.type === 'session.status_idle' &&
-    (event.stop_reason as { type?: string } | undefined)?.type !== 'requires_action'
-  );
-}
-
-function textOf(content: unknown): string {
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((part) =>
-      part && typeof part === 'object' && 'text' in part ? String((part as { text: unknown }).text) : '',
-    )
-    .join('')
-    .trim();
 }

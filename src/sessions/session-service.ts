@@ -1,35 +1,55 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { WebClient } from '@slack/web-api';
 import { narrowForUser } from '../agents/agent-config.js';
 import type { AgentService } from '../agents/agent-service.js';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
-import { sessionRootMessage } from '../blocks/sessions.js';
 import type { Clock } from '../clock.js';
 import type { Connector } from '../connections/catalog.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import { type Principal, principalKey } from '../identity/principal.js';
+import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { RunIntent, SessionRecord, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
-import type { RelayManager } from './relay.js';
+import type { SessionNotices } from './notices.js';
 
 export type RunOutcome =
   | { kind: 'no_agent'; name?: string }
   | { kind: 'not_allowed'; name: string }
   | { kind: 'no_prompt' }
   | { kind: 'duplicate' }
-  | { kind: 'needs_connections'; agentName: string; missing: Connector[]; intentId: string }
+  | {
+      kind: 'needs_connections';
+      agentName: string;
+      /** Each connector not connected, with a Connect link where it connects through the browser. */
+      missing: Array<{ connector: Connector; link?: string }>;
+      intentId: string;
+    }
   | { kind: 'started'; session: SessionRecord };
+
+/** A reply in a session's thread. */
+export type FollowUpOutcome =
+  | { kind: 'not_a_session' }
+  | { kind: 'refused'; owner: Principal }
+  | { kind: 'empty' }
+  | { kind: 'sent' };
+
+/** Stop or Share on a session. */
+export type ControlOutcome = 'done' | 'not_allowed';
+
+/** The longest follow-up sent to an agent; the rest of a longer reply is dropped. */
+const MAX_FOLLOW_UP = 10_000;
 
 export interface SessionServiceOptions {
   store: Store;
   anthropic: Anthropic;
-  slack: WebClient;
+  notices: SessionNotices;
+  steering: Steering;
   agents: AgentService;
   connections: ConnectionsService;
   vaults: VaultService;
-  relays: RelayManager;
+  /** The relays: a session that starts or is steered again must be relayed. */
+  relays: { ensure(sessionId: string): void };
   audit: AuditLog;
   clock: Clock;
   ids: IdSource;
@@ -41,8 +61,9 @@ export interface SessionServiceOptions {
 }
 
 /**
- * `/agent run` (DESIGN.md §5): a session bound to the invoker's vault and nobody else's, running the
- * agent pinned by id and version and narrowed to what this person may use, created exactly once.
+ * Sessions (docs/architecture.md#sessions): `/agent run` starts one bound to the invoker's vault
+ * and nobody else's, running the agent pinned by id and version and narrowed to what this person
+ * may use, created exactly once; only its own person steers it afterwards (follow-ups, Stop, Share).
  */
 export class SessionService {
   constructor(private readonly deps: SessionServiceOptions) {}
@@ -77,8 +98,21 @@ export class SessionService {
       principal,
       agent.config.servers.map((s) => s.connectorId),
     );
-    if (missing.length > 0)
-      return { kind: 'needs_connections', agentName: agent.name, missing, intentId: intent.intentId };
+    if (missing.length > 0) {
+      const withLinks = await Promise.all(
+        missing.map(async (connector) =>
+          connector.auth.type === 'static_token'
+            ? { connector }
+            : { connector, link: await this.deps.connections.mintLink(principal, connector.id) },
+        ),
+      );
+      return {
+        kind: 'needs_connections',
+        agentName: agent.name,
+        missing: withLinks,
+        intentId: intent.intentId,
+      };
+    }
     if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, this.deps.clock.now())))
       return { kind: 'duplicate' };
     return { kind: 'started', session: await this.start(intent, correlationId) };
@@ -92,7 +126,7 @@ export class SessionService {
   ): Promise<SessionRecord | undefined> {
     const intent = await this.deps.store.runIntents.byId(intentId);
     // Only the intent's own person can start it, still allowed to run the agent, and only once.
-    if (!intent || principalKey(intent.principal) !== principalKey(principal)) return undefined;
+    if (!intent || !(await this.deps.steering.mayAct(principal, intent, 'start'))) return undefined;
     const agent = await this.deps.agents.get(intent.agentName);
     if (!agent || !(await this.deps.agents.mayRun(agent, principal, intent.channelId))) return undefined;
     if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, this.deps.clock.now()))) return undefined;
@@ -184,9 +218,14 @@ export class SessionService {
         droppedWriteTools: narrowed.droppedWriteTools.join(', '),
       },
     });
-    const dm = await this.deps.slack.conversations.open({ users: principal.userId });
-    const dmChannelId = dm.channel?.id;
-    if (!dmChannelId) throw new Error('conversations.open returned no channel');
+    const thread = await this.deps.notices.opened({
+      sessionId: session.id,
+      principal,
+      agentName: agent.name,
+      prompt: intent.prompt,
+      channelId: intent.channelId,
+      status: 'running',
+    });
     const record: SessionRecord = {
       sessionId: session.id,
       intentId: intent.intentId,
@@ -196,18 +235,13 @@ export class SessionService {
       agentId: agent.agentId,
       agentVersion: agent.agentVersion,
       channelId: intent.channelId,
-      dmChannelId,
-      threadTs: '',
+      dmChannelId: thread.dmChannelId,
+      threadTs: thread.threadTs,
       prompt: intent.prompt,
       status: 'running',
       ...(agent.config.approverGroup ? { approverGroup: agent.config.approverGroup } : {}),
       createdAt: new Date(clock.now()).toISOString(),
     };
-    const root = await this.deps.slack.chat.postMessage({
-      channel: dmChannelId,
-      ...sessionRootMessage(record),
-    });
-    record.threadTs = String(root.ts);
     await store.sessions.put(record);
     await store.runIntents.started(intent.dedupeKey, session.id);
     this.deps.relays.ensure(session.id);
@@ -243,6 +277,74 @@ export class SessionService {
       if (seen >= 200) break;
     }
     return undefined;
+  }
+
+  /** `/agent sessions`: the person's recent sessions, newest first. */
+  recent(principal: Principal): Promise<SessionRecord[]> {
+    return this.deps.store.sessions.byOwner(principalKey(principal));
+  }
+
+  /**
+   * A reply in a session's thread (the owner's DM, or a shared result in a channel): a follow-up for
+   * the agent when its own person writes it; anyone else is refused (and audited), and nothing is sent.
+   */
+  async followUp(
+    principal: Principal,
+    reply: { channelId: string; threadTs: string; text: string },
+    correlationId: string,
+  ): Promise<FollowUpOutcome> {
+    const session = await this.deps.store.sessions.byThread(reply.channelId, reply.threadTs);
+    if (!session) return { kind: 'not_a_session' };
+    if (!(await this.permitted(principal, session, 'follow_up', session.sessionId, correlationId)))
+      return { kind: 'refused', owner: session.principal };
+    const text = reply.text.slice(0, MAX_FOLLOW_UP);
+    if (!text) return { kind: 'empty' };
+    await this.deps.anthropic.beta.sessions.events.send(session.sessionId, {
+      events: [{ type: 'user.message', content: [{ type: 'text', text }] }],
+    });
+    this.deps.relays.ensure(session.sessionId);
+    return { kind: 'sent' };
+  }
+
+  /** Stop: the agent is interrupted (its own person only). */
+  async stop(principal: Principal, sessionId: string, correlationId: string): Promise<ControlOutcome> {
+    const session = await this.deps.store.sessions.get(sessionId);
+    if (!(await this.permitted(principal, session, 'stop', sessionId, correlationId))) return 'not_allowed';
+    await this.deps.anthropic.beta.sessions.events.send(sessionId, { events: [{ type: 'user.interrupt' }] });
+    return 'done';
+  }
+
+  /** Share to channel: the result goes to the channel it was run in, on its own person's explicit click. */
+  async share(principal: Principal, sessionId: string, correlationId: string): Promise<ControlOutcome> {
+    const session = await this.deps.store.sessions.get(sessionId);
+    if (!session || !(await this.permitted(principal, session, 'share', sessionId, correlationId)))
+      return 'not_allowed';
+    const sharedTs = await this.deps.notices.shared(session, session.resultText ?? '(no text)');
+    if (sharedTs) {
+      await this.deps.store.sessions.update(session.sessionId, { sharedTs });
+      // Replies in the shared result's thread reach this session too (and are refused unless its own).
+      await this.deps.store.sessions.indexThread(session.channelId, sharedTs, session.sessionId);
+    }
+    return 'done';
+  }
+
+  /** Whether the person may do this to the session; a refusal is audited. */
+  private async permitted(
+    principal: Principal,
+    session: SessionRecord | undefined,
+    act: SessionAct,
+    target: string,
+    correlationId: string,
+  ): Promise<boolean> {
+    if (session && (await this.deps.steering.mayAct(principal, session, act))) return true;
+    await this.deps.audit.record({
+      action: AuditAction.SessionSteerRefused,
+      outcome: 'refused',
+      principal,
+      target,
+      correlationId,
+    });
+    return false;
   }
 
   private async missingConnections(principal: Principal, connectorIds: string[]): Promise<Connector[]> {

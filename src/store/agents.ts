@@ -17,8 +17,8 @@ export const agentNameSchema = z
   );
 
 /**
- * An agent as admins configure it (DESIGN: agents and permissions): which allowed MCP servers, and
- * per tool ask or allow; a tool that is not listed is off. Each setting is bound to the tool's
+ * An agent as admins configure it (docs/architecture.md#agents-and-permissions): which allowed MCP servers,
+ * and per tool ask or allow; a tool that is not listed is off. Each setting is bound to the tool's
  * description and schema as the admin reviewed them (`reviewedHash`).
  */
 export const agentConfigSchema = z.object({

@@ -60,7 +60,7 @@ export async function startEmbeddedDynamo(path?: string): Promise<DynamoHandle> 
   };
 }
 
-/** Opens the storage the configuration names (DESIGN.md §6). */
+/** Opens the storage the configuration names (docs/architecture.md#storage). */
 export async function openDynamo(settings: StorageSettings): Promise<DynamoHandle> {
   if (settings.kind === 'embedded') return startEmbeddedDynamo(join(settings.dataDir, 'dynamodb'));
   return connectDynamo({ endpoint: settings.endpoint, region: settings.region });

@@ -1,6 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
-import type { ConnectionSummary } from '../blocks/messages.js';
 import type { Clock } from '../clock.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { IdSource } from '../ids.js';
@@ -13,6 +12,19 @@ export interface UserVault {
   displayName: string;
   createdAt: string;
 }
+
+/** One credential in a person's vault, as `/agent status` lists it (the API never returns secrets). */
+export interface ConnectionSummary {
+  serverUrl: string;
+  authType: string;
+  since: string;
+}
+
+/** The person's vault as `/agent status` shows it: ready, refused (it names someone else), or not reachable now. */
+export type VaultState =
+  | { kind: 'ready'; vaultId: string; createdNow: boolean; createdAt: string }
+  | { kind: 'refused'; vaultId: string }
+  | { kind: 'unavailable'; reference: string };
 
 /** The metadata key that names a vault's principal; checked before every use. */
 export const PRINCIPAL_METADATA_KEY = 'deputy_principal';
@@ -42,10 +54,10 @@ export interface VaultServiceOptions {
 }
 
 /**
- * One vault per principal (DESIGN.md §2). The vault is created on first need behind a conditional
- * claim in the store, so concurrent first requests create one vault. A request that finds a claim
- * whose lease ran out (its process died between creating the vault and recording it) takes the claim
- * over and adopts the orphan by its metadata instead of creating a second vault.
+ * One vault per principal (docs/architecture.md#identity-and-the-vault-invariant). The vault is created on
+ * first need behind a conditional claim in the store, so concurrent first requests create one vault. A
+ * request that finds a claim whose lease ran out (its process died between creating the vault and recording
+ * it) takes the claim over and adopts the orphan by its metadata instead of creating a second vault.
  */
 export class VaultService {
   private readonly leaseMs: number;
@@ -63,6 +75,28 @@ export class VaultService {
     const mapping = await this.deps.store.vaultMappings.get(principalKey(principal));
     if (mapping?.status !== 'ready') return undefined;
     return this.verified(principal, mapping.vaultId, correlationId);
+  }
+
+  /**
+   * The person's vault (created on first need) and its active credentials. A vault that fails its
+   * ownership check is reported as refused, never used.
+   */
+  async status(
+    principal: Principal,
+    correlationId: string,
+  ): Promise<{ vault: VaultState; connections: ConnectionSummary[] }> {
+    try {
+      const vault = await this.ensure(principal, correlationId);
+      return {
+        vault: { kind: 'ready', vaultId: vault.id, createdNow: vault.created, createdAt: vault.createdAt },
+        connections: await this.connections(vault.id),
+      };
+    } catch (error) {
+      if (error instanceof VaultMismatchError)
+        return { vault: { kind: 'refused', vaultId: error.vaultId }, connections: [] };
+      this.deps.logger.error('status could not reach the vault', { error: String(error), correlationId });
+      return { vault: { kind: 'unavailable', reference: correlationId }, connections: [] };
+    }
   }
 
   /** The vault's active credentials, as connection summaries (secrets are never returned by the API). */

@@ -13,7 +13,7 @@ import { PAGE_HEADERS, renderPage, sendPage } from './pages.js';
 
 type RouteRequest = IncomingMessage & { params?: Record<string, string | string[]> };
 
-/** The browser side of connecting an account (DESIGN.md §7 routes). */
+/** The browser side of connecting an account (docs/architecture.md#fixed-contracts). */
 export function connectRoutes(
   flows: ConnectFlowService,
   options: { publicBaseUrl: string; logger: Logger },

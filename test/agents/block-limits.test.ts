@@ -1,12 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import type { KnownBlock, ModalView } from '@slack/types';
-import {
-  type ServerEntry,
-  serversModal,
-  setupBasicsModal,
-  setupToolsModal,
-  type ToolsStepServer,
-} from '../../src/blocks/agents.js';
+import type { ServerEntry } from '../../src/agents/server-list.js';
+import type { ToolsStep, ToolsStepServer } from '../../src/agents/setup.js';
+import { serversModal, setupBasicsModal, setupToolsModal } from '../../src/blocks/agents.js';
 import type { Connector } from '../../src/connections/catalog.js';
 import type { CatalogTool } from '../../src/store/index.js';
 
@@ -72,10 +68,21 @@ describe('admin views stay within Block Kit limits', () => {
 
   test('the tools step, with 20 servers of 12 long-named tools and a long confirmation', () => {
     const writes = servers.flatMap((s) => s.tools.map((t) => t.name)).slice(0, 40);
+    const metadata: ToolsStep['metadata'] = {
+      step: 'tools',
+      basics: {
+        name: 'limits',
+        description: '',
+        model: 'claude-sonnet-4-6',
+        system: '',
+        serverIds: servers.map((s) => s.connector.id),
+        access: { kind: 'everyone' },
+      },
+    };
     checkView(
-      setupToolsModal({ step: 'tools' }, servers, new Map(), { confirmWrites: writes, notice: long(5000) }),
+      setupToolsModal({ metadata, servers, settings: new Map(), confirmWrites: writes, notice: long(5000) }),
     );
-    checkView(setupToolsModal({ step: 'tools' }, servers, new Map()));
+    checkView(setupToolsModal({ metadata, servers, settings: new Map() }));
   });
 
   test('the server list, with 60 servers', () => {

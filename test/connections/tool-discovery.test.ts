@@ -12,12 +12,12 @@ import {
 } from '../../src/connections/oauth/authorization.js';
 import { discoverMcpAuthorization, registerClient } from '../../src/connections/oauth/discovery.js';
 import {
-  canonicalJson,
   type DiscoveredTool,
   discoverTools,
   ToolDiscoveryError,
   toolHash,
 } from '../../src/connections/tool-discovery.js';
+import { canonicalJson } from '../../src/fingerprint.js';
 import { type ListeningServer, readBody } from '../../src/http.js';
 import { createOutboundHttp } from '../../src/net/outbound-http.js';
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ProviderEmulator } from '../../sandbox/provider/emulator.js';
 import type { ToolSetting } from '../../src/agents/agent-config.js';
-import { confirmationValue, settingValue, toolBlockId } from '../../src/blocks/agents.js';
+import { confirmationValue, settingValue } from '../../src/agents/setup.js';
+import { toolBlockId } from '../../src/blocks/agents.js';
 import { connectLink, runConnect } from '../support/connect.js';
 import { type Harness, startHarness } from '../support/harness.js';
 

@@ -40,7 +40,7 @@ function dms(userId: string) {
 describe('reconnect', () => {
   test('a refresh_failed webhook marks the connection and DMs its owner a Reconnect button; a replay does nothing', async () => {
     const connection = await connectNotion('U_ALICE', 'acct_alice');
-    const key = h.runtime.services.settings.webhookSigningKey ?? '';
+    const key = h.sandbox.webhookSigningKey;
     const event = h.sandbox.managedAgents.webhookEvent(
       'vault_credential.refresh_failed',
       connection.credentialId,
@@ -99,10 +99,7 @@ describe('reconnect', () => {
       `whsec_${Buffer.from('not-the-key-at-all-32-bytes-long').toString('base64')}`,
     );
     expect((await postWebhook(forged.body, forged.headers)).status).toBe(401);
-    const real = h.sandbox.managedAgents.signWebhook(
-      event,
-      h.runtime.services.settings.webhookSigningKey ?? '',
-    );
+    const real = h.sandbox.managedAgents.signWebhook(event, h.sandbox.webhookSigningKey);
     const tampered = real.body.replace(connection.credentialId, 'vcrd_someone_else');
     expect((await postWebhook(tampered, real.headers)).status).toBe(401);
     expect((await postWebhook(real.body, {})).status).toBe(401);
@@ -162,10 +159,9 @@ describe('disconnect', () => {
       { channelId: shown?.channel, messageTs: shown?.ts },
     );
     expect(clicked.status).toBe(200);
-    await h.sandbox.slack.waitFor(
-      'views.publish',
-      (c) => c.body.user_id === 'U_DIS' && !JSON.stringify(c.body).includes('Connected since'),
-    );
+    await h.settle();
+    const home = h.sandbox.slack.callsTo('views.publish').filter((c) => c.body.user_id === 'U_DIS');
+    expect(JSON.stringify(home.at(-1)?.body)).not.toContain('Connected since');
     const replaced = h.sandbox.slack.callsTo('response_url').slice(postsBefore).at(-1);
     if (!replaced) throw new Error('the message was not updated');
     expect(replaced.body.replace_original).toBe(true);

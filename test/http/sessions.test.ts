@@ -345,13 +345,37 @@ describe('missing connections, failures and listing', () => {
   });
 });
 
-describe('exactly once and resumable', () => {
-  test('a relay stopped mid-session resumes from its cursor: nothing repeated, nothing missed', async () => {
+/** Another replica: its own services over the same table and the same Slack and Anthropic. */
+function replica() {
+  return buildServices({
+    store: h.store,
+    anthropic: h.anthropic,
+    slack: h.sandbox.slackConnection,
+    clock: h.clock,
+    ids: randomIds,
+    logger: createLogger({ level: 'error', write: () => {} }),
+    connectors: h.sandbox.connectors,
+    admins: [],
+    publicBaseUrl: h.url,
+    allowPrivateNetwork: true,
+  });
+}
+
+describe('when a process stops relaying (each test on a fresh sandbox)', () => {
+  beforeEach(async () => {
+    h = await sessionsHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+    h = shared;
+  });
+
+  test('a process that starts up resumes a stopped relay from its cursor: nothing repeated, nothing missed', async () => {
     const { session } = await run('U_ALICE', '--agent asker create a page titled Resumed');
     if (!session) throw new Error('no session');
     const [approval] = await h.store.approvals.forSession(session.sessionId);
+    // This process stops relaying (a crash, say); the decision made now is relayed by nobody.
     await h.services.relays.close();
-    // Decided while no relay runs: the agent goes on and finishes unobserved.
     await h.services.approvals.decide(
       approval?.approvalId ?? '',
       { teamId: h.sandbox.slack.teamId, userId: 'U_ALICE' },
@@ -361,8 +385,9 @@ describe('exactly once and resumable', () => {
     await h.sandbox.managedAgents.settled(session.sessionId);
     const before = threadMessages(session).length;
     // A process starting up resumes every session still marked active.
-    expect(await h.services.relays.resumeActive()).toBeGreaterThanOrEqual(1);
-    await h.settle();
+    const restarted = replica();
+    expect(await restarted.relays.resumeActive()).toBeGreaterThanOrEqual(1);
+    await h.settle(restarted);
     const after = threadMessages(session);
     const texts = after.map((m) => String(m.text));
     // The approval message (updated in place with the decision) once, the result once.
@@ -370,32 +395,22 @@ describe('exactly once and resumable', () => {
     expect(texts.filter((t) => t.includes('create_page') && !t.startsWith('Created'))).toHaveLength(1);
     expect(texts.filter((t) => t.includes('Created "Resumed"'))).toHaveLength(1);
     expect(after.length).toBeGreaterThan(before);
+    await restarted.relays.close();
   });
 
   test('a replica that shuts down hands its relays over: another adopts them and goes on from the cursor', async () => {
-    // A second replica: its own services over the same table and the same Slack and Anthropic.
-    const other = buildServices({
-      store: h.store,
-      anthropic: h.anthropic,
-      slack: h.sandbox.slackConnection,
-      clock: h.clock,
-      ids: randomIds,
-      logger: createLogger({ level: 'error', write: () => {} }),
-      connectors: h.sandbox.connectors,
-      admins: [],
-      publicBaseUrl: h.url,
-      allowPrivateNetwork: true,
-    });
+    const other = replica();
     const { session } = await run('U_ALICE', '--agent asker create a page titled Handed over');
     if (!session) throw new Error('no session');
     // While this replica relays it, the other one leaves it alone (the lease).
-    await h.services.relays.ensure(session.sessionId);
+    h.services.relays.ensure(session.sessionId);
     await other.relays.resumeActive();
     await other.work.settled();
+    expect(other.relays.isRelaying(session.sessionId)).toBe(false);
     // Graceful shutdown: the relay stops and releases its lease; the other replica's sweep adopts it.
     await h.services.relays.close();
     const [approval] = await h.store.approvals.forSession(session.sessionId);
-    await other.approvals.decide(
+    await h.services.approvals.decide(
       approval?.approvalId ?? '',
       { teamId: h.sandbox.slack.teamId, userId: 'U_ALICE' },
       'allow',
@@ -407,8 +422,11 @@ describe('exactly once and resumable', () => {
     const texts = threadMessages(session).map((m) => String(m.text));
     expect(texts.filter((t) => t.includes('Created "Handed over"'))).toHaveLength(1);
     expect((await h.store.sessions.get(session.sessionId))?.status).toBe('idle');
+    await other.relays.close();
   });
+});
 
+describe('exactly once and resumable', () => {
   test('relay lag goes out as CloudWatch embedded metrics under the name the alarm watches', () => {
     const documents = metricLines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const lag = documents.filter((d) => RELAY_LAG_METRIC in d);

@@ -132,6 +132,9 @@ describe('assertSafeUrl', () => {
       await expect(sandbox.assertSafeUrl(url)).resolves.toBeUndefined();
     }
     expect((await refusal(sandbox.assertSafeUrl('ftp://127.0.0.1/'))).reason).toBe('not_https');
+    // Even there, plain http never goes to a host on the public internet.
+    for (const url of ['http://mcp.example.com/mcp', 'http://8.8.8.8/'])
+      expect((await refusal(sandbox.assertSafeUrl(url))).reason).toBe('not_https');
   });
 });
 

@@ -5,7 +5,10 @@ import { openStore, type Store } from '../../src/store/index.js';
 
 export type EngineName = 'dynalite' | 'DynamoDB Local';
 
-/** Both engines the storage suite must pass on (DESIGN.md §6): table names are unique per call. */
+/**
+ * Both engines the storage suite must pass on (docs/architecture.md#storage): table names are unique per
+ * call.
+ */
 export const ENGINES: EngineName[] = ['dynalite', 'DynamoDB Local'];
 
 export interface TestStorage {

@@ -1,25 +1,20 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { pasteTokenModal } from '../../blocks/connections.js';
-import type { Services } from '../../services.js';
+import type { Surfaces } from '../index.js';
 
-/** Opens the pasted-token modal for a static-token connector. */
-export function connectPasteToken(services: Services) {
-  return async ({
-    ack,
-    body,
-    action,
-    client,
-  }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
+/** Connect on a connector that takes a pasted token: opens the modal for it. */
+export function connectPasteToken({ connections, outbox }: Pick<Surfaces, 'connections' | 'outbox'>) {
+  return async ({ ack, body, action }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
     await ack();
-    const connector = await services.connections.connector(action.value ?? '');
+    const connector = await connections.pasteableConnector(action.value ?? '');
     if (connector?.auth.type !== 'static_token') return;
-    await client.views.open({
-      trigger_id: body.trigger_id,
-      view: pasteTokenModal({
+    await outbox.openView(
+      body.trigger_id,
+      pasteTokenModal({
         id: connector.id,
         name: connector.name,
         ...(connector.auth.help ? { help: connector.auth.help } : {}),
       }),
-    });
+    );
   };
 }

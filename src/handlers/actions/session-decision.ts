@@ -1,8 +1,9 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { SessionActions } from '../../blocks/sessions.js';
 import { principalFromInteraction } from '../../identity/principal.js';
-import type { Services } from '../../services.js';
 import type { Decision, DecisionOutcome } from '../../sessions/approvals.js';
+import { answerClick } from '../answer-click.js';
+import type { Surfaces } from '../index.js';
 
 const DECISIONS: Record<string, Decision> = {
   [SessionActions.Approve]: 'allow',
@@ -24,12 +25,11 @@ const REPLIES: Record<Exclude<DecisionOutcome, 'decided'>, string> = {
  * Approve, Deny, Approve for 15 minutes, and Approve all. Who clicked comes from the signed payload;
  * the button only names the approval (or session), never a person.
  */
-export function sessionDecision(services: Services) {
+export function sessionDecision({ approvals, outbox }: Pick<Surfaces, 'approvals' | 'outbox'>) {
   return async ({
     ack,
     body,
     action,
-    respond,
     context,
   }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
     await ack();
@@ -38,21 +38,8 @@ export function sessionDecision(services: Services) {
     const value = action.value ?? '';
     const outcome =
       action.action_id === SessionActions.ApproveAll
-        ? await services.approvals.approveAll(value, clicker, correlationId)
-        : await services.approvals.decide(
-            value,
-            clicker,
-            DECISIONS[action.action_id] ?? 'deny',
-            correlationId,
-          );
-    if (outcome !== 'decided') {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: REPLIES[outcome] }).catch(
-        () => undefined,
-      );
-      return;
-    }
-    const approval =
-      action.action_id === SessionActions.ApproveAll ? undefined : await services.store.approvals.get(value);
-    services.relays.ensure(approval?.sessionId ?? value);
+        ? await approvals.approveAll(value, clicker, correlationId)
+        : await approvals.decide(value, clicker, DECISIONS[action.action_id] ?? 'deny', correlationId);
+    if (outcome !== 'decided') await answerClick(outbox, body, REPLIES[outcome]);
   };
 }

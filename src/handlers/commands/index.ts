@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
-import type { Services } from '../../services.js';
+import type { Surfaces } from '../index.js';
 import { agentCommand } from './agent-command.js';
 
-export function register(app: App, services: Services): void {
-  app.command('/agent', agentCommand(services));
+export function register(app: App, surfaces: Surfaces): void {
+  app.command('/agent', agentCommand(surfaces));
 }

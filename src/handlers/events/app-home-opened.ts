@@ -1,12 +1,14 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
+import { homeView } from '../../blocks/connections.js';
 import { principalFromEvent } from '../../identity/principal.js';
-import type { Services } from '../../services.js';
+import type { Surfaces } from '../index.js';
 
 /** The Home tab shows the same connections as `/agent connect`, with fresh links each time it opens. */
-export function appHomeOpened(services: Services) {
+export function appHomeOpened({ connections, outbox }: Pick<Surfaces, 'connections' | 'outbox'>) {
   return async ({ body, event }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs) => {
     if (event.tab !== 'home') return;
     const principal = principalFromEvent(body);
-    if (principal) await services.notices.publishHome(principal);
+    if (principal)
+      await outbox.publishHome(principal.userId, homeView(await connections.overviewWithLinks(principal)));
   };
 }

@@ -1,12 +1,10 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
 import { PASTE_TOKEN_ACTION, PASTE_TOKEN_BLOCK } from '../../blocks/connections.js';
-import { PastedTokenRejected } from '../../connections/connections-service.js';
-import type { DiscoveredTool } from '../../connections/tool-discovery.js';
 import { principalFromInteraction } from '../../identity/principal.js';
-import type { Services } from '../../services.js';
-import { metadataJson } from '../view-state.js';
-import { withinBudget } from '../within-budget.js';
+import type { Surfaces } from '../index.js';
+import { SUBMISSION_BUDGET_MS } from '../slack-limits.js';
+import { ViewState } from '../view-state.js';
 
 /** `private_metadata` comes back through the client, so it is checked like any other input. */
 const metadataSchema = z.object({ connectorId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/) });
@@ -17,8 +15,8 @@ const tokenSchema = z
   .max(4000, 'That is too long to be a token.')
   .regex(/^\S+$/, 'A token has no spaces in it.');
 
-/** The pasted token: checked against the server, then straight into the submitter's vault. */
-export function pasteTokenSubmission(services: Services) {
+/** The pasted token: checked against the server, then (after the modal closes) into the submitter's vault. */
+export function pasteTokenSubmission({ connections }: Pick<Surfaces, 'connections'>) {
   return async ({
     ack,
     body,
@@ -28,43 +26,43 @@ export function pasteTokenSubmission(services: Services) {
     const correlationId = String(context.correlationId);
     const inlineError = (message: string) =>
       ack({ response_action: 'errors', errors: { [PASTE_TOKEN_BLOCK]: message } });
-    const metadata = metadataSchema.safeParse(metadataJson(view.private_metadata));
-    const connector = metadata.success
-      ? await services.connections.connector(metadata.data.connectorId)
-      : undefined;
-    if (connector?.auth.type !== 'static_token')
-      return inlineError('This connector cannot take a pasted token.');
+    const metadata = metadataSchema.safeParse(parseJson(view.private_metadata));
     const token = tokenSchema.safeParse(
-      view.state.values[PASTE_TOKEN_BLOCK]?.[PASTE_TOKEN_ACTION]?.value ?? '',
+      new ViewState(view.state.values).text(PASTE_TOKEN_BLOCK, PASTE_TOKEN_ACTION),
     );
-    if (!token.success) return inlineError(token.error.issues[0]?.message ?? 'That is not a token.');
+    if (!metadata.success) return inlineError('This connector cannot take a pasted token.');
     const principal = principalFromInteraction(body);
-    let tools: DiscoveredTool[];
-    try {
-      tools = await withinBudget(
-        services.clock,
-        services.connections.checkPastedToken(principal, connector, token.data, correlationId),
-      );
-    } catch (error) {
-      if (error instanceof PastedTokenRejected)
-        return inlineError(`${connector.name} did not accept that token.`);
-      services.logger.warn('pasted token check failed', { error: String(error), correlationId });
-      return inlineError(`${connector.name} did not answer in time. Please try again.`);
-    }
-    // Accepted: close the modal now, save after the ack, and tell the person how it went.
-    await ack();
-    try {
-      await services.connections.store(
-        principal,
-        connector,
-        { type: 'static_bearer', token: token.data },
-        correlationId,
-        tools,
-      );
-      await services.notices.connected(principal, connector);
-    } catch (error) {
-      services.logger.error('saving a pasted token failed', { error: String(error), correlationId });
-      await services.notices.failed(principal, connector, 'Deputy could not save it; please try again.');
+    if (!(await connections.pasteableConnector(metadata.data.connectorId)))
+      return inlineError('This connector cannot take a pasted token.');
+    if (!token.success) return inlineError(token.error.issues[0]?.message ?? 'That is not a token.');
+    const check = await connections.checkPastedToken(
+      principal,
+      metadata.data.connectorId,
+      token.data,
+      correlationId,
+      {
+        answerWithinMs: SUBMISSION_BUDGET_MS,
+      },
+    );
+    switch (check.kind) {
+      case 'not_pasteable':
+        return inlineError('This connector cannot take a pasted token.');
+      case 'rejected':
+        return inlineError(`${check.connector.name} did not accept that token.`);
+      case 'slow':
+        return inlineError(`${check.connector.name} did not answer in time. Please try again.`);
+      case 'accepted':
+        // Accepted: close the modal now, save after the ack; the person hears how it went.
+        await ack();
+        await connections.savePastedToken(principal, check, token.data, correlationId);
     }
   };
+}
+
+function parseJson(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text ?? '');
+  } catch {
+    return undefined;
+  }
 }

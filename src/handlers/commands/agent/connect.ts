@@ -1,19 +1,14 @@
+import { connectMessage } from '../../../blocks/connections.js';
 import type { SlackMessage } from '../../../blocks/messages.js';
-import type { Principal } from '../../../identity/principal.js';
-import type { Services } from '../../../services.js';
+import type { Surfaces } from '../../index.js';
+import type { CommandContext } from './context.js';
 
-/**
- * `/agent connect`: every connector with the caller's state and one button each. The caller's vault
- * is made ready first (connections live in it), and OAuth connections are checked with Anthropic so
- * a dead one shows "Reconnect".
- */
+/** `/agent connect`: every connector with the caller's state and one button each. */
 export async function agentConnect(
-  services: Services,
-  principal: Principal,
-  responseUrl: string,
-  correlationId: string,
+  { connections }: Pick<Surfaces, 'connections'>,
+  command: CommandContext,
 ): Promise<SlackMessage> {
-  await services.vaults.ensure(principal, correlationId);
-  await services.connections.checkConnections(principal, correlationId);
-  return services.notices.connectMessage(principal, responseUrl);
+  return connectMessage(
+    await connections.connectOverview(command.principal, command.responseUrl, command.correlationId),
+  );
 }

@@ -1,19 +1,19 @@
 import type { SlackMessage } from '../../../blocks/messages.js';
 import { missingConnectionsMessage, plainMessage } from '../../../blocks/sessions.js';
-import type { Principal } from '../../../identity/principal.js';
-import type { Services } from '../../../services.js';
+import { isDirectMessage } from '../../../outbox/outbox.js';
+import type { Surfaces } from '../../index.js';
+import type { CommandContext } from './context.js';
 
 /** `/agent run [--agent NAME] PROMPT`: what the person sees right after the ack. */
 export async function agentRun(
-  services: Services,
-  principal: Principal,
-  request: { text: string; channelId: string; triggerId: string },
-  correlationId: string,
+  { sessions }: Pick<Surfaces, 'sessions'>,
+  command: CommandContext,
+  text: string,
 ): Promise<SlackMessage | undefined> {
-  const outcome = await services.sessions.run(
-    principal,
-    { text: request.text, channelId: request.channelId, dedupeKey: request.triggerId },
-    correlationId,
+  const outcome = await sessions.run(
+    command.principal,
+    { text, channelId: command.channelId, dedupeKey: command.triggerId },
+    command.correlationId,
   );
   switch (outcome.kind) {
     case 'no_prompt':
@@ -28,20 +28,15 @@ export async function agentRun(
       return plainMessage(`You may not run ${outcome.name} here. /agent agents lists the ones you can.`);
     case 'duplicate':
       return undefined;
-    case 'needs_connections': {
-      const missing = await Promise.all(
-        outcome.missing.map(async (connector) => ({
-          name: connector.name,
-          ...(connector.auth.type === 'static_token'
-            ? {}
-            : { link: await services.connections.mintLink(principal, connector.id) }),
-        })),
+    case 'needs_connections':
+      return missingConnectionsMessage(
+        outcome.agentName,
+        outcome.missing.map(({ connector, link }) => ({ name: connector.name, ...(link ? { link } : {}) })),
+        outcome.intentId,
       );
-      return missingConnectionsMessage(outcome.agentName, missing, outcome.intentId);
-    }
     case 'started':
       return plainMessage(
-        outcome.session.channelId.startsWith('D')
+        isDirectMessage(outcome.session.channelId)
           ? `Started ${outcome.session.agentName}; follow along in the thread.`
           : `Started ${outcome.session.agentName}. Follow along in your DM with me; the result can be shared here when it is done.`,
       );

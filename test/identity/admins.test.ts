@@ -4,6 +4,7 @@ import { SlackEmulator } from '../../sandbox/slack/emulator.js';
 import { ManualClock } from '../../src/clock.js';
 import { AdminDirectory } from '../../src/identity/admins.js';
 import { createLogger } from '../../src/logger.js';
+import { SlackDirectory } from '../../src/slack/directory.js';
 
 let slack: SlackEmulator;
 beforeAll(async () => {
@@ -14,7 +15,7 @@ afterAll(() => slack.close());
 function directory(clock: ManualClock, admins: string[] = []) {
   const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
   return new AdminDirectory({
-    slack: client,
+    directory: new SlackDirectory(client),
     admins,
     clock,
     logger: createLogger({ level: 'error', write: () => {} }),

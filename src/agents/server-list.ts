@@ -1,0 +1,181 @@
+import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import { type Clock, withDeadline } from '../clock.js';
+import type { Connector } from '../connections/catalog.js';
+import type { ConnectionsService } from '../connections/connections-service.js';
+import { discoverMcpAuthorization, OAuthSetupError } from '../connections/oauth/discovery.js';
+import type { Principal } from '../identity/principal.js';
+import type { OutboundHttp } from '../net/outbound-http.js';
+import { checkUrlShape, UnsafeUrlError } from '../net/url-guard.js';
+import type { CatalogTool, Store } from '../store/index.js';
+import type { AdminAccess } from './admin-access.js';
+import type { AgentService } from './agent-service.js';
+
+/** One allowed MCP server as `/agent servers` lists it. */
+export interface ServerEntry {
+  connector: Connector;
+  /** Allow-list servers can be removed there; catalog-file ones are changed in the file. */
+  removable: boolean;
+  tools: CatalogTool[];
+  refreshedAt?: string;
+}
+
+/** The add-a-server form as submitted. */
+export interface ServerForm {
+  name: string;
+  url: string;
+  authType: string | undefined;
+}
+
+export type ServerListOutcome =
+  | { kind: 'not_admin' }
+  | { kind: 'list'; entries: ServerEntry[]; notice?: string };
+
+export type AddServerOutcome =
+  | { kind: 'not_admin' }
+  | { kind: 'invalid'; field: 'name' | 'url' | 'auth'; message: string }
+  | { kind: 'added'; entries: ServerEntry[] };
+
+/** The admins' allow list of MCP servers: who may change it and what a server must pass to be on it. */
+export class ServerList {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      connections: ConnectionsService;
+      agents: AgentService;
+      access: AdminAccess;
+      http: OutboundHttp;
+      audit: AuditLog;
+      clock: Clock;
+      allowPrivateNetwork: boolean;
+    },
+  ) {}
+
+  /** `/agent servers`: the allowed servers with their tool catalogs. */
+  async open(admin: Principal, correlationId: string): Promise<ServerListOutcome> {
+    if (!(await this.deps.access.authorize(admin, '/agent servers', correlationId)))
+      return { kind: 'not_admin' };
+    return { kind: 'list', entries: await this.entries() };
+  }
+
+  /**
+   * Add server: a name, a URL that passes the outbound guard and is not on the list, and metadata
+   * that answers within `checkWithinMs` (OAuth servers: discovery must succeed).
+   */
+  async add(
+    admin: Principal,
+    form: ServerForm,
+    correlationId: string,
+    options: { checkWithinMs: number },
+  ): Promise<AddServerOutcome> {
+    const invalid = (field: 'name' | 'url' | 'auth', message: string) =>
+      ({ kind: 'invalid', field, message }) as const;
+    if (!(await this.deps.access.authorize(admin, 'allow list', correlationId))) return { kind: 'not_admin' };
+    const name = form.name.trim();
+    if (!name || name.length > 60) return invalid('name', 'Give the server a name of up to 60 characters.');
+    const authType = form.authType;
+    if (authType !== 'mcp_oauth' && authType !== 'static_token')
+      return invalid('auth', 'Choose how people connect.');
+    let url: URL;
+    try {
+      url = checkUrlShape(form.url.trim(), this.deps.allowPrivateNetwork);
+    } catch (error) {
+      if (!(error instanceof UnsafeUrlError)) throw error;
+      if (error.reason === 'not_https') return invalid('url', 'The URL must start with https://.');
+      if (error.reason === 'invalid_url') return invalid('url', 'That is not a URL.');
+      return invalid('url', 'That address is not allowed: it must be a public https server.');
+    }
+    const catalog = await this.deps.connections.catalog();
+    if (catalog.some((c) => c.mcpServerUrl === url.toString() || c.name.toLowerCase() === name.toLowerCase()))
+      return invalid('url', 'That server (or one with that name) is already on the list.');
+    try {
+      const check: Promise<unknown> =
+        authType === 'mcp_oauth'
+          ? discoverMcpAuthorization(this.deps.http, url.toString())
+          : this.deps.http.assertSafeUrl(url.toString());
+      await withDeadline(this.deps.clock, check, options.checkWithinMs, 'checking the server');
+    } catch (error) {
+      const reason =
+        error instanceof OAuthSetupError
+          ? error.message
+          : 'it did not answer in time, or its address is not allowed';
+      return invalid('url', `Could not use this server’s OAuth metadata: ${reason}`.slice(0, 150));
+    }
+    const id = uniqueId(name, new Set(catalog.map((c) => c.id)));
+    const added = await this.deps.store.allowList.add({
+      id,
+      name,
+      url: url.toString(),
+      authType,
+      addedBy: admin.userId,
+      addedAt: new Date(this.deps.clock.now()).toISOString(),
+    });
+    if (!added) return invalid('name', 'Another admin just added a server with that name.');
+    await this.deps.audit.record({
+      action: AuditAction.AllowListChanged,
+      outcome: 'success',
+      principal: admin,
+      target: url.toString(),
+      correlationId,
+      details: { added: id, authType },
+    });
+    return { kind: 'added', entries: await this.entries() };
+  }
+
+  /** Remove: an allow-list server leaves the list, unless agents still use it. */
+  async remove(admin: Principal, serverId: string, correlationId: string): Promise<ServerListOutcome> {
+    if (!(await this.deps.access.authorize(admin, 'allow list', correlationId))) return { kind: 'not_admin' };
+    const server = (await this.deps.store.allowList.list()).find((s) => s.id === serverId);
+    // A server in use stays: removing it from the list must not leave agents running with it.
+    const users = server
+      ? (await this.deps.agents.list()).filter((a) => a.config.servers.some((s) => s.url === server.url))
+      : [];
+    if (server && users.length > 0) {
+      return {
+        kind: 'list',
+        entries: await this.entries(),
+        notice: `${server.name} is used by ${users.map((a) => a.name).join(', ')}; take it out of those agents first.`,
+      };
+    }
+    if (await this.deps.store.allowList.remove(serverId)) {
+      await this.deps.audit.record({
+        action: AuditAction.AllowListChanged,
+        outcome: 'success',
+        principal: admin,
+        target: serverId,
+        correlationId,
+        details: { removed: serverId },
+      });
+    }
+    return { kind: 'list', entries: await this.entries() };
+  }
+
+  private async entries(): Promise<ServerEntry[]> {
+    const catalog = await this.deps.connections.catalog();
+    return Promise.all(
+      catalog.map(async (connector) => {
+        const [tools, refreshedAt] = await Promise.all([
+          this.deps.store.toolCatalog.list(connector.mcpServerUrl),
+          this.deps.store.toolCatalog.refreshedAt(connector.mcpServerUrl),
+        ]);
+        return {
+          connector,
+          removable: connector.source === 'allow_list',
+          tools,
+          ...(refreshedAt ? { refreshedAt } : {}),
+        };
+      }),
+    );
+  }
+}
+
+function uniqueId(name: string, taken: Set<string>): string {
+  const base =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 32) || 'server';
+  let id = base;
+  for (let n = 2; taken.has(id); n += 1) id = `${base}-${n}`;
+  return id;
+}

@@ -1,0 +1,30 @@
+import type { Principal } from '../identity/principal.js';
+import type { Connector } from './catalog.js';
+import type { ConnectorLink } from './connections-service.js';
+
+/** What the person's `/agent connect` message and Home tab should show again, if anything. */
+export interface RefreshedViews {
+  /** The ephemeral `/agent connect` message, replaced in place through its response_url. */
+  message?: { responseUrl: string; entries: ConnectorLink[] };
+  home?: ConnectorLink[];
+}
+
+/**
+ * What people are told in Slack about their connections (the outbox says it). Owned here, where
+ * the rules decide when to tell them; connections never render or send a message themselves.
+ */
+export interface ConnectionNotices {
+  /** A connect finished: a DM saying so, and the views refreshed. */
+  connected(principal: Principal, connector: Connector, refreshed: RefreshedViews): Promise<void>;
+  /** A connect did not finish: a DM saying why, and the views refreshed. */
+  failed(
+    principal: Principal,
+    connector: Connector,
+    reason: string,
+    refreshed: RefreshedViews,
+  ): Promise<void>;
+  /** A connection stopped working: a DM with a way to reconnect, and the views refreshed. */
+  needsReconnect(principal: Principal, entry: ConnectorLink, refreshed: RefreshedViews): Promise<void>;
+  /** The views refreshed, nothing else said. */
+  refreshed(principal: Principal, refreshed: RefreshedViews): Promise<void>;
+}

@@ -1,0 +1,25 @@
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { principalFromInteraction } from '../../identity/principal.js';
+import { answerClick } from '../answer-click.js';
+import type { Surfaces } from '../index.js';
+
+/** Run without them: starts a run whose connections are missing, with only those its person has. */
+export function sessionRunWithout({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'outbox'>) {
+  return async ({
+    ack,
+    body,
+    action,
+    context,
+  }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
+    await ack();
+    const session = await sessions.runWithout(
+      principalFromInteraction(body),
+      action.value ?? '',
+      String(context.correlationId),
+    );
+    const reply = session
+      ? `Started ${session.agentName} without them. Follow along in your DM with me.`
+      : 'That run was already started, or is not yours.';
+    await answerClick(outbox, body, reply);
+  };
+}

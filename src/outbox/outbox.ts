@@ -1,0 +1,131 @@
+import type { HomeView, ModalView } from '@slack/types';
+import type { WebClient } from '@slack/web-api';
+import type { SlackMessage } from '../blocks/messages.js';
+import type { Logger } from '../logger.js';
+
+/** A message Slack holds: where, and its ts. */
+export interface MessageRef {
+  channelId: string;
+  ts: string;
+}
+
+/** Where a private answer to someone's request goes. */
+export interface PrivateReplyTarget {
+  /** The request's response_url, when it came with one. */
+  responseUrl?: string | undefined;
+  channelId: string;
+  userId: string;
+}
+
+/** Whether a conversation is a direct message (an IM with the app). */
+export function isDirectMessage(channelId: string): boolean {
+  return channelId.startsWith('D');
+}
+
+/**
+ * The one way out to Slack: every message, edit, ephemeral, response_url answer, modal and Home tab
+ * Deputy writes goes through here (the handlers with what they render, the services through their
+ * notices, which render in this folder). It is where Slack's rate limits and retries are handled.
+ */
+export class Outbox {
+  constructor(private readonly deps: { slack: WebClient; logger: Logger; fetch?: typeof fetch }) {}
+
+  /** The person's DM with the app. */
+  async directMessageChannel(userId: string): Promise<string> {
+    const opened = await this.deps.slack.conversations.open({ users: userId });
+    if (!opened.channel?.id) throw new Error('conversations.open returned no channel');
+    return opened.channel.id;
+  }
+
+  /** A message to the person, in their DM with the app. */
+  async toPerson(userId: string, message: SlackMessage): Promise<MessageRef | undefined> {
+    return this.post(await this.directMessageChannel(userId), message);
+  }
+
+  /** A message in a conversation, or in a thread of it. */
+  async post(channelId: string, message: SlackMessage, threadTs?: string): Promise<MessageRef | undefined> {
+    const posted = await this.deps.slack.chat.postMessage({
+      channel: channelId,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+      ...wire(message),
+    });
+    return posted.ts ? { channelId, ts: posted.ts } : undefined;
+  }
+
+  async update(ref: MessageRef, message: SlackMessage): Promise<void> {
+    await this.deps.slack.chat.update({ channel: ref.channelId, ts: ref.ts, ...wire(message) });
+  }
+
+  /** A message only `userId` sees, in a conversation (or one of its threads). */
+  async ephemeral(
+    to: { channelId: string; userId: string; threadTs?: string },
+    message: SlackMessage,
+  ): Promise<void> {
+    await this.deps.slack.chat.postEphemeral({
+      channel: to.channelId,
+      user: to.userId,
+      ...(to.threadTs ? { thread_ts: to.threadTs } : {}),
+      ...wire(message),
+    });
+  }
+
+  /** An answer through a request's response_url: privately, as a new message or in place of the one clicked. */
+  async respond(
+    responseUrl: string,
+    message: SlackMessage,
+    options: { replaceOriginal: boolean },
+  ): Promise<void> {
+    const response = await (this.deps.fetch ?? fetch)(responseUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        response_type: 'ephemeral',
+        replace_original: options.replaceOriginal,
+        ...wire(message),
+      }),
+    });
+    if (!response.ok) throw new Error(`the response_url answered HTTP ${response.status}`);
+  }
+
+  /**
+   * Answers the person privately: through the request's response_url, else an ephemeral message in
+   * the channel, else a DM from the app (a response_url expires after 30 minutes or 5 uses, and
+   * postEphemeral fails where the bot is not a member).
+   */
+  async privately(to: PrivateReplyTarget, message: SlackMessage): Promise<void> {
+    if (to.responseUrl) {
+      try {
+        await this.respond(to.responseUrl, message, { replaceOriginal: false });
+        return;
+      } catch (error) {
+        this.deps.logger.warn('response_url reply failed; falling back to an ephemeral message', {
+          error: String(error),
+        });
+      }
+    }
+    try {
+      await this.ephemeral(to, message);
+      return;
+    } catch (error) {
+      this.deps.logger.warn('ephemeral reply failed; falling back to a DM', { error: String(error) });
+    }
+    await this.toPerson(to.userId, message);
+  }
+
+  async openView(triggerId: string, view: ModalView): Promise<void> {
+    await this.deps.slack.views.open({ trigger_id: triggerId, view });
+  }
+
+  async updateView(viewId: string, view: ModalView): Promise<void> {
+    await this.deps.slack.views.update({ view_id: viewId, view });
+  }
+
+  async publishHome(userId: string, view: HomeView): Promise<void> {
+    await this.deps.slack.views.publish({ user_id: userId, view });
+  }
+}
+
+/** A message as Slack's methods take it: a text-only message sends no blocks at all. */
+function wire(message: SlackMessage): { text: string; blocks?: SlackMessage['blocks'] } {
+  return message.blocks.length > 0 ? { text: message.text, blocks: message.blocks } : { text: message.text };
+}

@@ -1,0 +1,101 @@
+import { plainText } from '../blocks/messages.js';
+import {
+  approvalMessage,
+  approveAllMessage,
+  decidedMessage,
+  plainMessage,
+  problemMessage,
+  ranUnderGrantMessage,
+  reconnectInThreadMessage,
+  resultShareMessage,
+  sessionRootMessage,
+  sharedResultMessage,
+} from '../blocks/sessions.js';
+import type { Connector } from '../connections/catalog.js';
+import type { McpToolUse } from '../sessions/events.js';
+import type { SessionNotices, SessionThread, ShownSession } from '../sessions/notices.js';
+import type { Approval } from '../store/index.js';
+import { isDirectMessage, type Outbox } from './outbox.js';
+
+/** A session's messages, rendered and sent: the root in the owner's DM, and the thread under it. */
+export class SlackSessionNotices implements SessionNotices {
+  constructor(private readonly outbox: Outbox) {}
+
+  async opened(session: Omit<ShownSession, 'dmChannelId' | 'threadTs'>): Promise<SessionThread> {
+    const dmChannelId = await this.outbox.directMessageChannel(session.principal.userId);
+    const root = await this.outbox.post(dmChannelId, sessionRootMessage(session));
+    if (!root) throw new Error('chat.postMessage returned no ts for the session root');
+    return { dmChannelId, threadTs: root.ts };
+  }
+
+  async statusChanged(session: ShownSession): Promise<void> {
+    await this.outbox.update(
+      { channelId: session.dmChannelId, ts: session.threadTs },
+      sessionRootMessage(session),
+    );
+  }
+
+  async agentMessage(session: ShownSession, text: string): Promise<void> {
+    await this.inThread(session, plainMessage(text));
+  }
+
+  async progress(session: ShownSession, lines: string[], ts?: string): Promise<string | undefined> {
+    const message = plainText(lines.join('\n'));
+    if (ts) {
+      await this.outbox.update({ channelId: session.dmChannelId, ts }, message);
+      return ts;
+    }
+    return (await this.inThread(session, message))?.ts;
+  }
+
+  async approvalRequested(
+    session: ShownSession,
+    approval: Approval,
+    call: McpToolUse,
+  ): Promise<string | undefined> {
+    return (await this.inThread(session, approvalMessage(approval, call.input)))?.ts;
+  }
+
+  async approvalsWaiting(session: ShownSession, count: number): Promise<void> {
+    await this.inThread(session, approveAllMessage(session.sessionId, count));
+  }
+
+  async ranUnderGrant(session: ShownSession, approval: Approval): Promise<void> {
+    await this.inThread(session, ranUnderGrantMessage(approval));
+  }
+
+  async decided(approval: Approval): Promise<void> {
+    if (!approval.messageTs) return;
+    await this.outbox.update(
+      { channelId: approval.channelId, ts: approval.messageTs },
+      decidedMessage(approval),
+    );
+  }
+
+  async turnEnded(session: ShownSession): Promise<void> {
+    // Run from a channel: offer to share the result there. Run in the DM itself, there is nothing to share to.
+    if (session.channelId !== session.dmChannelId && !isDirectMessage(session.channelId))
+      await this.inThread(session, resultShareMessage(session.sessionId));
+  }
+
+  async reconnectNeeded(session: ShownSession, connector: Connector, link: string): Promise<void> {
+    await this.inThread(session, reconnectInThreadMessage(connector, link));
+  }
+
+  async problem(session: ShownSession, description: string): Promise<void> {
+    await this.inThread(session, problemMessage(description));
+  }
+
+  async shared(session: ShownSession, resultText: string): Promise<string | undefined> {
+    return (
+      await this.outbox.post(
+        session.channelId,
+        sharedResultMessage(session.principal, session.agentName, resultText),
+      )
+    )?.ts;
+  }
+
+  private inThread(session: ShownSession, message: Parameters<Outbox['post']>[1]) {
+    return this.outbox.post(session.dmChannelId, message, session.threadTs);
+  }
+}

@@ -1,0 +1,44 @@
+import type { Connector } from '../connections/catalog.js';
+import type { Approval, SessionRecord } from '../store/index.js';
+import type { McpToolUse } from './events.js';
+
+/** Where a session lives in Slack: the owner's DM with the app and the thread root there. */
+export interface SessionThread {
+  dmChannelId: string;
+  threadTs: string;
+}
+
+/** The fields of a session its messages show. */
+export type ShownSession = Pick<
+  SessionRecord,
+  'sessionId' | 'agentName' | 'prompt' | 'status' | 'channelId' | 'dmChannelId' | 'threadTs' | 'principal'
+>;
+
+/**
+ * What a session tells people in Slack (the outbox says it). Owned here, where the rules decide what
+ * to say and when; sessions never render or send a message themselves.
+ */
+export interface SessionNotices {
+  /** Opens the session's thread in the owner's DM: its root message, with the agent, prompt and status. */
+  opened(session: Omit<ShownSession, 'dmChannelId' | 'threadTs'>): Promise<SessionThread>;
+  /** The root message again, for a new status. */
+  statusChanged(session: ShownSession): Promise<void>;
+  agentMessage(session: ShownSession, text: string): Promise<void>;
+  /** Progress lines: a new message, or (given its ts) the same message edited. Returns its ts. */
+  progress(session: ShownSession, lines: string[], ts?: string): Promise<string | undefined>;
+  /** A held tool call put to the owner with Approve and Deny. Returns the message's ts. */
+  approvalRequested(session: ShownSession, approval: Approval, call: McpToolUse): Promise<string | undefined>;
+  /** Several calls wait at once: one button approves them all. */
+  approvalsWaiting(session: ShownSession, count: number): Promise<void>;
+  /** A held call ran under the owner's standing 15-minute approval. */
+  ranUnderGrant(session: ShownSession, approval: Approval): Promise<void>;
+  /** The approval message once decided: its buttons give way to the outcome and who decided. */
+  decided(approval: Approval): Promise<void>;
+  /** The turn ended: run from a channel, the result may be shared there. */
+  turnEnded(session: ShownSession): Promise<void>;
+  /** A provider refused the person's connection mid-session: a Reconnect button in the thread. */
+  reconnectNeeded(session: ShownSession, connector: Connector, link: string): Promise<void>;
+  problem(session: ShownSession, description: string): Promise<void>;
+  /** The owner's Share: the result posted in the channel the session ran from. Returns the post's ts. */
+  shared(session: ShownSession, resultText: string): Promise<string | undefined>;
+}

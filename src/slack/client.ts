@@ -1,0 +1,18 @@
+import { WebClient } from '@slack/web-api';
+import type { Logger } from '../logger.js';
+
+/** How Deputy reaches its Slack workspace. */
+export interface SlackConnection {
+  signingSecret: string;
+  botToken: string;
+  /** Web API base ending in `/`; Slack's own when absent. */
+  apiUrl?: string;
+}
+
+/** The bot's Web API client. The outbox writes with it and the directory reads with it; nothing else calls it. */
+export function createSlackClient(connection: SlackConnection, logger: Logger): WebClient {
+  return new WebClient(connection.botToken, {
+    ...(connection.apiUrl ? { slackApiUrl: connection.apiUrl } : {}),
+    logger,
+  });
+}
