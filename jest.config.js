@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 // The pinned AWS SDK supports Node 20; its notice about future releases is noise in every run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -19,4 +21,7 @@ export default {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 20000,
+  // The suites mostly wait on sockets (the app, the emulators, DynamoDB, a browser), so two run side by
+  // side even on two cores; jest's own default (one less than the cores) would run them one at a time.
+  maxWorkers: Math.max(2, availableParallelism() - 1),
 };

@@ -121,7 +121,7 @@ export function settingValue(setting: ToolSetting, toolHash: string): string {
 }
 
 /** The setting an option value chose, if it was made on `toolHash`; 'stale' if on another version. */
-export function readSetting(value: string | undefined, toolHash: string): ToolSetting | 'stale' | undefined {
+function readSetting(value: string | undefined, toolHash: string): ToolSetting | 'stale' | undefined {
   if (value === undefined) return undefined;
   if (value === 'off') return 'off';
   const [setting, hash] = value.split(':');

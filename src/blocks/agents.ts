@@ -45,8 +45,6 @@ export const ServerBlocks = { name: 'server_name', url: 'server_url', auth: 'ser
 export const INPUT_ACTION = 'value';
 export const CONFIRM_WRITES_BLOCK = 'confirm_writes';
 export const TOOL_BLOCK_PREFIX = 'tool:';
-/** Modals hold at most 100 blocks; tools past this many are left off and said so. */
-export const MAX_TOOLS_SHOWN = 80;
 
 const option = (text: string, value: string): PlainTextOption => ({
   text: { type: 'plain_text', text: truncate(text, 75) },

@@ -12,7 +12,7 @@ export interface Key {
 }
 
 /** Sort keys that order by time as strings: epoch milliseconds, zero-padded. */
-export const sortableMs = (ms: number) => String(ms).padStart(15, '0');
+const sortableMs = (ms: number) => String(ms).padStart(15, '0');
 
 export const keys = {
   /** The principal's vault mapping (one per principal). */
