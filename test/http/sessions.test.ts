@@ -41,6 +41,17 @@ beforeAll(async () => {
 });
 afterAll(() => shared.close());
 
+/** The tests of the calling describe each get their own sandbox and clock (they stop relays or move time). */
+function eachOnItsOwnSandbox(): void {
+  beforeEach(async () => {
+    h = await sessionsHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+    h = shared;
+  });
+}
+
 /** An agent saved as an admin would through /agent setup (that flow has its own tests). */
 async function saveAgent(
   name: string,
@@ -182,13 +193,7 @@ describe('approvals', () => {
 });
 
 describe('approvals when time passes (each test on a fresh clock and sandbox)', () => {
-  beforeEach(async () => {
-    h = await sessionsHarness();
-  });
-  afterEach(async () => {
-    await h.close();
-    h = shared;
-  });
+  eachOnItsOwnSandbox();
 
   test('a click after the request expired is refused, and only the expiry’s deny is ever sent', async () => {
     const { session } = await run('U_ALICE', '--agent asker create a page titled Late');
@@ -362,13 +367,7 @@ function replica() {
 }
 
 describe('when a process stops relaying (each test on a fresh sandbox)', () => {
-  beforeEach(async () => {
-    h = await sessionsHarness();
-  });
-  afterEach(async () => {
-    await h.close();
-    h = shared;
-  });
+  eachOnItsOwnSandbox();
 
   test('a process that starts up resumes a stopped relay from its cursor: nothing repeated, nothing missed', async () => {
     const { session } = await run('U_ALICE', '--agent asker create a page titled Resumed');
