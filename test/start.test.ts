@@ -8,9 +8,9 @@ import { SlackEmulator } from '../sandbox/slack/emulator.js';
 import { freePort } from '../src/http.js';
 import { type ProcessOutput, watchOutput } from './support/process-output.js';
 
-/** `npm start` runs `tsx scripts/start.ts`; these run the same entry point as a child process. */
+/** `npm start` runs `node --import tsx scripts/start.ts`; these run the same command as a child process. */
 function npmStart(env: Record<string, string>): { child: ChildProcess; output: ProcessOutput } {
-  const child = spawn(join('node_modules', '.bin', 'tsx'), ['scripts/start.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
