@@ -1,43 +1,30 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { slashCommandBody } from '../../sandbox/slack/payloads.js';
-import type { ToolSetting } from '../../src/agents/agent-config.js';
-import { ManualClock } from '../../src/clock.js';
 import { randomIds } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
 import { embeddedMetricFormat, RELAY_LAG_METRIC } from '../../src/metrics.js';
 import { buildServices } from '../../src/runtime.js';
-import type { AgentConfig, SessionRecord } from '../../src/store/index.js';
-import { connectLink, runConnect } from '../support/connect.js';
-import { type Harness, joinWorkspace, startHarness, vaultIdOf } from '../support/harness.js';
+import type { SessionRecord } from '../../src/store/index.js';
+import { type Harness, joinWorkspace, vaultIdOf } from '../support/harness.js';
+import {
+  eventsSent,
+  runAgent,
+  startSessionsHarness,
+  threadMessages as threadMessagesOf,
+} from '../support/sessions.js';
 
 let h: Harness;
 const metricLines: string[] = [];
-const admin = () => ({ teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' });
 
 /** A sandbox where Alice and Bob have connected Notion and the agents these tests run exist. */
-async function sessionsHarness(): Promise<Harness> {
-  const clock = new ManualClock(Date.now());
-  h = await startHarness({
-    clock,
-    metrics: embeddedMetricFormat({ clock, write: (line) => metricLines.push(line) }),
+const sessionsHarness = () =>
+  startSessionsHarness({
+    metrics: (clock) => embeddedMetricFormat({ clock, write: (line) => metricLines.push(line) }),
   });
-  for (const [userId, account] of [
-    ['U_ALICE', 'acct_alice'],
-    ['U_BOB', 'acct_bob'],
-  ] as const) {
-    const run = await runConnect(h, await connectLink(h, userId, 'notion'), { signedInAs: userId, account });
-    expect(run.page.url).toBe(`${h.url}/connect/done/connected`);
-  }
-  await saveAgent('reader', { search: 'allow' });
-  await saveAgent('asker', { search: 'allow', create_page: 'ask' });
-  await saveAgent('writer-on', { create_page: 'allow' }, ['U_ALICE']);
-  await saveAgent('writer-off', { search: 'allow' }, ['U_ALICE']);
-  return h;
-}
 
 let shared: Harness;
 beforeAll(async () => {
-  shared = await sessionsHarness();
+  shared = h = await sessionsHarness();
 });
 afterAll(() => shared.close());
 
@@ -52,72 +39,10 @@ function eachOnItsOwnSandbox(): void {
   });
 }
 
-/** An agent saved as an admin would through /agent setup (that flow has its own tests). */
-async function saveAgent(
-  name: string,
-  tools: Record<string, Exclude<ToolSetting, 'off'>>,
-  writers?: string[],
-) {
-  const notion = h.sandbox.providers.notion;
-  const catalog = await h.store.toolCatalog.list(notion.mcpUrl);
-  const config: AgentConfig = {
-    name,
-    description: '',
-    model: 'claude-sonnet-4-6',
-    system: '',
-    servers: [
-      {
-        connectorId: 'notion',
-        url: notion.mcpUrl,
-        tools: Object.fromEntries(
-          Object.entries(tools).map(([tool, setting]) => [
-            tool,
-            { setting, reviewedHash: catalog.find((t) => t.name === tool)?.hash ?? '' },
-          ]),
-        ),
-      },
-    ],
-    access: { kind: 'everyone' },
-    ...(writers ? { writers } : {}),
-  };
-  await h.services.agents.save(admin(), config, undefined, 'setup');
-}
-
-/**
- * `/agent run` as `userId` types it in `channelId`; waits for the reply, then until the turn has
- * ended or holds a tool call for a decision.
- */
-async function run(
-  userId: string,
-  text: string,
-  options: { channelId?: string } = {},
-): Promise<{ reply: string; session?: SessionRecord }> {
-  const sent = await h.driver.command(userId, `run ${text}`, { channelId: options.channelId ?? 'C_GENERAL' });
-  expect(sent.status).toBe(200);
-  const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl, 10_000);
-  // The test clock stands still, so sessions are told apart by their prompt rather than their time.
-  const prompt = text.replace(/^--agent\s+\S+\s*/, '');
-  const owned = await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:${userId}`, 100);
-  const session = owned.find((s) => s.prompt === prompt);
-  // The turn has ended, or the session waits for a decision with the approval posted.
-  await h.settle();
-  return { reply: JSON.stringify(reply.body), session };
-}
-
-function threadMessages(session: SessionRecord) {
-  return h.sandbox.slack
-    .messages(session.dmChannelId)
-    .filter((m) => m.thread_ts === session.threadTs && m.ts !== session.threadTs);
-}
-
-function confirmationsSent(sessionId: string) {
-  return h.sandbox.managedAgents.requests.filter(
-    (r) =>
-      r.method === 'POST' &&
-      r.path === `/v1/sessions/${sessionId}/events` &&
-      JSON.stringify(r.body).includes('user.tool_confirmation'),
-  );
-}
+const run = (userId: string, text: string, options: { channelId?: string } = {}) =>
+  runAgent(h, userId, text, options);
+const threadMessages = (session: SessionRecord) => threadMessagesOf(h, session);
+const confirmationsSent = (sessionId: string) => eventsSent(h, sessionId, 'user.tool_confirmation');
 
 describe('sessions are bound to the invoker’s vault', () => {
   test('two people in one channel each get their own vault, and every MCP call carries their own token', async () => {

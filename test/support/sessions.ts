@@ -1,0 +1,104 @@
+import { expect } from '@jest/globals';
+import type { ToolSetting } from '../../src/agents/agent-config.js';
+import { ManualClock } from '../../src/clock.js';
+import type { Metrics } from '../../src/metrics.js';
+import type { AgentConfig, SessionRecord } from '../../src/store/index.js';
+import { connectLink, runConnect } from './connect.js';
+import { type Harness, startHarness } from './harness.js';
+
+/**
+ * A sandbox where Alice and Bob have connected Notion, and these agents exist: `reader` (search
+ * allowed), `asker` (search allowed, create_page on ask), `writer-on` and `writer-off` (Alice writes).
+ */
+export async function startSessionsHarness(options: { metrics?: (clock: ManualClock) => Metrics } = {}) {
+  const clock = new ManualClock(Date.now());
+  const h = await startHarness({ clock, ...(options.metrics ? { metrics: options.metrics(clock) } : {}) });
+  for (const [userId, account] of [
+    ['U_ALICE', 'acct_alice'],
+    ['U_BOB', 'acct_bob'],
+  ] as const) {
+    const run = await runConnect(h, await connectLink(h, userId, 'notion'), { signedInAs: userId, account });
+    expect(run.page.url).toBe(`${h.url}/connect/done/connected`);
+  }
+  await saveAgent(h, 'reader', { search: 'allow' });
+  await saveAgent(h, 'asker', { search: 'allow', create_page: 'ask' });
+  await saveAgent(h, 'writer-on', { create_page: 'allow' }, ['U_ALICE']);
+  await saveAgent(h, 'writer-off', { search: 'allow' }, ['U_ALICE']);
+  return h;
+}
+
+/** An agent saved as an admin would through /agent setup (that flow has its own tests). */
+export async function saveAgent(
+  h: Harness,
+  name: string,
+  tools: Record<string, Exclude<ToolSetting, 'off'>>,
+  writers?: string[],
+): Promise<void> {
+  const notion = h.sandbox.providers.notion;
+  const catalog = await h.store.toolCatalog.list(notion.mcpUrl);
+  const config: AgentConfig = {
+    name,
+    description: '',
+    model: 'claude-sonnet-4-6',
+    system: '',
+    servers: [
+      {
+        connectorId: 'notion',
+        url: notion.mcpUrl,
+        tools: Object.fromEntries(
+          Object.entries(tools).map(([tool, setting]) => [
+            tool,
+            { setting, reviewedHash: catalog.find((t) => t.name === tool)?.hash ?? '' },
+          ]),
+        ),
+      },
+    ],
+    access: { kind: 'everyone' },
+    ...(writers ? { writers } : {}),
+  };
+  await h.services.agents.save(
+    { teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' },
+    config,
+    undefined,
+    'setup',
+  );
+}
+
+/**
+ * `/agent run` as `userId` types it in `channelId`; waits for the reply, then until the turn has
+ * ended or holds a tool call for a decision.
+ */
+export async function runAgent(
+  h: Harness,
+  userId: string,
+  text: string,
+  options: { channelId?: string } = {},
+): Promise<{ reply: string; session?: SessionRecord }> {
+  const sent = await h.driver.command(userId, `run ${text}`, { channelId: options.channelId ?? 'C_GENERAL' });
+  expect(sent.status).toBe(200);
+  const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl, 10_000);
+  // The test clock stands still, so sessions are told apart by their prompt rather than their time.
+  const prompt = text.replace(/^--agent\s+\S+\s*/, '');
+  const owned = await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:${userId}`, 100);
+  const session = owned.find((s) => s.prompt === prompt);
+  // The turn has ended, or the session waits for a decision with the approval posted.
+  await h.settle();
+  return { reply: JSON.stringify(reply.body), session };
+}
+
+/** The replies in the session's DM thread (not its root). */
+export function threadMessages(h: Harness, session: SessionRecord) {
+  return h.sandbox.slack
+    .messages(session.dmChannelId)
+    .filter((m) => m.thread_ts === session.threadTs && m.ts !== session.threadTs);
+}
+
+/** The events of `type` Deputy sent to the session, as the Managed Agents API received them. */
+export function eventsSent(h: Harness, sessionId: string, type: string) {
+  return h.sandbox.managedAgents.requests.filter(
+    (r) =>
+      r.method === 'POST' &&
+      r.path === `/v1/sessions/${sessionId}/events` &&
+      JSON.stringify(r.body ?? {}).includes(`"${type}"`),
+  );
+}
