@@ -7,6 +7,7 @@ import { registerListeners, type Surfaces } from './handlers/index.js';
 import { listen } from './http.js';
 import { ANTHROPIC_WEBHOOK_PATH, anthropicWebhookRoute } from './ingress/anthropic-webhook.js';
 import { createHttpFront, RefusalAudit, SLACK_EVENTS_PATH } from './ingress/http-front.js';
+import { takeEachDeliveryOnce } from './ingress/slack-deliveries.js';
 import type { Services } from './services.js';
 import type { SlackConnection } from './slack/client.js';
 import { connectRoutes } from './web/connect-routes.js';
@@ -59,15 +60,16 @@ export function createSlackApp(
 }
 
 /**
- * What every Deputy Bolt app gets, whatever its receiver: correlation ids, error logging, listeners,
- * and listener work counted as the runtime's work until it ends (for a graceful stop, and for tests
- * waiting on a request's effects).
+ * What every Deputy Bolt app gets, whatever its receiver: correlation ids, each delivery taken once,
+ * error logging, listeners, and listener work counted as the runtime's work until it ends (for a
+ * graceful stop, and for tests waiting on a request's effects).
  */
 export function configureApp(app: App, services: Services): void {
   app.use(async ({ context, next }) => {
     context.correlationId = services.ids.next('req');
     await services.work.track(next);
   });
+  app.use(takeEachDeliveryOnce(services));
   app.error(async (error) => {
     services.logger.error('unhandled listener error', { error: String(error) });
   });

@@ -338,10 +338,11 @@ export async function startRuntime(
     // Closed in reverse: the server stops and drains first, then the periodic work, then the relays
     // release their leases so another replica resumes them from their cursors, then storage.
     opened.push({ close: () => services.relays.close() });
-    // Held tool calls nobody decided expire into denies; sessions another replica let go are adopted.
+    // Held tool calls nobody decided expire into denies, decisions a dead process left are delivered,
+    // and sessions another replica let go are adopted.
     const sweep = services.clock.setInterval(async () => {
-      await services.approvals.expireDue('sweep').catch((error: unknown) => {
-        logger.warn('expiring approvals failed', { error: String(error) });
+      await services.approvals.sweep('sweep').catch((error: unknown) => {
+        logger.warn('sweeping approvals failed', { error: String(error) });
       });
       await services.relays.resumeActive().catch((error: unknown) => {
         logger.warn('adopting sessions failed', { error: String(error) });

@@ -22,6 +22,14 @@ export interface DriverResponse {
   /** The body parsed as JSON, when it is JSON. */
   json?: unknown;
   headers: Headers;
+  /** What was sent, so the same delivery can be sent again (`redeliver`). */
+  request: SendRequest;
+}
+
+/** How Slack marks a delivery it sends again: `X-Slack-Retry-Num` and `X-Slack-Retry-Reason`. */
+export interface Redelivery {
+  retryNum?: number;
+  retryReason?: 'http_timeout' | 'http_error' | 'too_many_requests' | 'unknown_error';
 }
 
 export interface SlackDriverOptions {
@@ -124,7 +132,24 @@ export class SlackDriver {
       text,
       ...(json === undefined ? {} : { json }),
       headers: response.headers,
+      request,
     };
+  }
+
+  /**
+   * The same delivery again, as Slack sends it after a timeout or an error: the same body, signed
+   * anew, marked with the retry headers (or, without them, a plain duplicate).
+   */
+  redeliver(request: SendRequest, retry: Redelivery = {}): Promise<DriverResponse> {
+    const { timestampSeconds: _signedAt, ...again } = request;
+    return this.send({
+      ...again,
+      headers: {
+        ...request.headers,
+        ...retryHeaders(retry.retryNum),
+        ...(retry.retryReason ? { 'x-slack-retry-reason': retry.retryReason } : {}),
+      },
+    });
   }
 
   /** A person typing `/agent <text>` (or `command`) in a channel (default: the first they are in). */
@@ -182,7 +207,8 @@ export class SlackDriver {
       ...(value === undefined ? {} : { value }),
       ...(action.selectedOption === undefined ? {} : { selected_option: action.selectedOption }),
       ...action.fields,
-      action_ts: `${(this.clock.now() / 1000).toFixed(6)}`,
+      // Unique per click, as Slack's are, even when the clock stands still.
+      action_ts: this.slack.workspace.nextTs(),
     };
     const triggerId = this.slack.newTriggerId({
       userId,

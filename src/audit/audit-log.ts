@@ -29,6 +29,9 @@ export const AuditAction = {
   SessionSteerRefused: 'session.steer_refused',
   ApprovalRefused: 'approval.refused',
   ApprovalDecided: 'approval.decided',
+  ApprovalClosed: 'approval.closed',
+  SessionStopped: 'session.stopped',
+  SessionShared: 'session.shared',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 

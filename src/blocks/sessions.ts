@@ -10,6 +10,10 @@ import { plainText, type SlackMessage } from './messages.js';
 export const NOT_YOURS_TO_STEER =
   'Only the person who started this session can do that. Nothing was changed.';
 
+/** The answer to a click that did not come from the message Deputy posted for it. */
+export const NOT_FROM_ITS_MESSAGE =
+  'This click did not come from the message Deputy posted for it, so nothing was changed.';
+
 /** Action ids of the session buttons; listeners register on these. */
 export const SessionActions = {
   Approve: 'session_approve',
@@ -36,26 +40,29 @@ const button = (actionId: string, text: string, value: string, style?: 'primary'
   ...(style ? { style } : {}),
 });
 
-/** The thread root in the owner's DM: agent, prompt, status, and Stop while it runs. */
+/**
+ * The thread root in the owner's DM: agent, prompt and status, with Stop while it runs and, once a
+ * turn is done, Share to channel (when `shareable`: run from a channel) until it was shared.
+ */
 export function sessionRootMessage(
-  session: Pick<SessionRecord, 'agentName' | 'prompt' | 'status' | 'sessionId'>,
+  session: Pick<SessionRecord, 'agentName' | 'prompt' | 'status' | 'sessionId' | 'channelId' | 'sharedTs'>,
+  options: { shareable: boolean },
 ): SlackMessage {
   const running = session.status === 'running' || session.status === 'waiting';
   const text = `Agent ${session.agentName}: ${STATUS_TEXT[session.status]}`;
+  const buttons = running
+    ? [button(SessionActions.Stop, 'Stop', session.sessionId, 'danger')]
+    : options.shareable && !session.sharedTs
+      ? [button(SessionActions.Share, 'Share to channel', session.sessionId)]
+      : [];
   return {
     text,
     blocks: [
       section(
         `*${escapeMrkdwn(session.agentName)}* · ${STATUS_TEXT[session.status]}\n>${escapeMrkdwn(truncate(session.prompt, 1500)).replace(/\n/g, '\n>')}`,
       ),
-      ...(running
-        ? [
-            {
-              type: 'actions',
-              elements: [button(SessionActions.Stop, 'Stop', session.sessionId, 'danger')],
-            } satisfies ActionsBlock,
-          ]
-        : []),
+      ...(buttons.length > 0 ? [{ type: 'actions', elements: buttons } satisfies ActionsBlock] : []),
+      ...(session.sharedTs ? [context(`Shared in <#${session.channelId}>.`)] : []),
       context('Runs with *your* connected accounts only. Replies in this thread go to the agent.'),
     ],
   };
@@ -97,16 +104,21 @@ export function approvalMessage(
   };
 }
 
-/** The approval message once decided: the buttons are gone; the outcome and who decided remain. */
+/**
+ * The approval message once settled: the buttons are gone; the outcome and who decided remain, or
+ * why it no longer waits.
+ */
 export function decidedMessage(
-  approval: Pick<Approval, 'server' | 'tool' | 'status' | 'decidedBy'>,
+  approval: Pick<Approval, 'server' | 'tool' | 'status' | 'decidedBy' | 'closedReason'>,
 ): SlackMessage {
   const outcome =
     approval.status === 'allowed'
       ? `:white_check_mark: Approved by <@${approval.decidedBy}>`
       : approval.status === 'denied'
         ? `:no_entry: Denied by <@${approval.decidedBy}>`
-        : ':hourglass: Expired: nobody decided in time, so it was denied';
+        : approval.status === 'expired'
+          ? ':hourglass: Expired: nobody decided in time, so it was denied'
+          : `:heavy_minus_sign: No longer waiting: ${approval.closedReason === 'session_ended' ? 'the agent stopped' : 'the agent moved on'} before this was carried out, so it did not run`;
   const text = `${approval.server} ${approval.tool}: ${outcome}`;
   return {
     text,
@@ -124,17 +136,6 @@ export function approveAllMessage(sessionId: string, count: number): SlackMessag
         type: 'actions',
         elements: [button(SessionActions.ApproveAll, `Approve all ${count}`, sessionId, 'primary')],
       },
-    ],
-  };
-}
-
-export function resultShareMessage(sessionId: string): SlackMessage {
-  const text = 'Done. Share the result with the channel you ran it in?';
-  return {
-    text,
-    blocks: [
-      section(text),
-      { type: 'actions', elements: [button(SessionActions.Share, 'Share to channel', sessionId)] },
     ],
   };
 }

@@ -7,7 +7,6 @@ import {
   problemMessage,
   ranUnderGrantMessage,
   reconnectInThreadMessage,
-  resultShareMessage,
   sessionRootMessage,
   sharedResultMessage,
 } from '../blocks/sessions.js';
@@ -23,15 +22,17 @@ export class SlackSessionNotices implements SessionNotices {
 
   async opened(session: Omit<ShownSession, 'dmChannelId' | 'threadTs'>): Promise<SessionThread> {
     const dmChannelId = await this.outbox.directMessageChannel(session.principal.userId);
-    const root = await this.outbox.post(dmChannelId, sessionRootMessage(session));
+    const root = await this.outbox.post(dmChannelId, sessionRootMessage(session, { shareable: false }));
     if (!root) throw new Error('chat.postMessage returned no ts for the session root');
     return { dmChannelId, threadTs: root.ts };
   }
 
   async statusChanged(session: ShownSession): Promise<void> {
+    // Run from a channel, a finished result may be shared there; run in the DM itself, there is nowhere to.
+    const shareable = session.channelId !== session.dmChannelId && !isDirectMessage(session.channelId);
     await this.outbox.update(
       { channelId: session.dmChannelId, ts: session.threadTs },
-      sessionRootMessage(session),
+      sessionRootMessage(session, { shareable }),
     );
   }
 
@@ -56,8 +57,8 @@ export class SlackSessionNotices implements SessionNotices {
     return (await this.inThread(session, approvalMessage(approval, call.input)))?.ts;
   }
 
-  async approvalsWaiting(session: ShownSession, count: number): Promise<void> {
-    await this.inThread(session, approveAllMessage(session.sessionId, count));
+  async approvalsWaiting(session: ShownSession, count: number): Promise<string | undefined> {
+    return (await this.inThread(session, approveAllMessage(session.sessionId, count)))?.ts;
   }
 
   async ranUnderGrant(session: ShownSession, approval: Approval): Promise<void> {
@@ -70,12 +71,6 @@ export class SlackSessionNotices implements SessionNotices {
       { channelId: approval.channelId, ts: approval.messageTs },
       decidedMessage(approval),
     );
-  }
-
-  async turnEnded(session: ShownSession): Promise<void> {
-    // Run from a channel: offer to share the result there. Run in the DM itself, there is nothing to share to.
-    if (session.channelId !== session.dmChannelId && !isDirectMessage(session.channelId))
-      await this.inThread(session, resultShareMessage(session.sessionId));
   }
 
   async reconnectNeeded(session: ShownSession, connector: Connector, link: string): Promise<void> {

@@ -2,10 +2,13 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type {
   BetaManagedAgentsAgentMCPToolUseEvent,
   BetaManagedAgentsAgentMessageEvent,
+  BetaManagedAgentsEventParams,
   BetaManagedAgentsSessionEvent,
   BetaManagedAgentsStreamSessionEvents,
 } from '@anthropic-ai/sdk/resources/beta/sessions/events';
+import type { Clock } from '../clock.js';
 import { fingerprint } from '../fingerprint.js';
+import { failedCall, retryAfterMs } from '../outcome.js';
 
 /** A session's event, as the SDK types it: the relay and approvals switch on its `type`. */
 export type SessionEvent = BetaManagedAgentsSessionEvent;
@@ -34,21 +37,48 @@ export function isSessionEvent(event: StreamEvent): event is StreamEvent & Sessi
 
 /**
  * The one reader of held tool calls: the MCP tool calls the latest `session.status_idle` in `events`
- * says the session waits on (its `requires_action` event ids), each with its arguments' fingerprint.
- * None when the session last went idle for another reason.
+ * says the session waits on (its `requires_action` event ids) and that have no confirmation yet,
+ * each with its arguments' fingerprint. None when the session last went idle for another reason, or
+ * ended.
  */
 export function heldToolCalls(events: readonly SessionEvent[]): HeldToolCall[] {
   const calls = new Map<string, McpToolUse>();
+  const confirmed = confirmedToolUses(events);
   let waitingOn: readonly string[] = [];
   for (const event of events) {
     if (event.type === 'agent.mcp_tool_use') calls.set(event.id, event);
     else if (event.type === 'session.status_idle')
       waitingOn = event.stop_reason.type === 'requires_action' ? event.stop_reason.event_ids : [];
+    else if (event.type === 'session.status_terminated' || event.type === 'session.deleted') waitingOn = [];
   }
   return waitingOn.flatMap((id) => {
     const call = calls.get(id);
-    return call ? [{ call, argumentsHash: fingerprint(call.input) }] : [];
+    return call && !confirmed.has(id) ? [{ call, argumentsHash: fingerprint(call.input) }] : [];
   });
+}
+
+/** The tool uses the session already has a `user.tool_confirmation` for. */
+export function confirmedToolUses(events: readonly SessionEvent[]): Set<string> {
+  return new Set(events.flatMap((e) => (e.type === 'user.tool_confirmation' ? [e.tool_use_id] : [])));
+}
+
+/** What a session waits on, read from its events: the calls held for a decision, and those confirmed. */
+export interface SessionWait {
+  /** Held tool use id → fingerprint of its arguments. */
+  held: Map<string, string>;
+  confirmed: Set<string>;
+  /** The session has ended, or its turn ended: it waits on no call. */
+  atRest: boolean;
+}
+
+export function sessionWait(events: readonly SessionEvent[]): SessionWait {
+  return {
+    held: new Map(heldToolCalls(events).map(({ call, argumentsHash }) => [call.id, argumentsHash])),
+    confirmed: confirmedToolUses(events),
+    atRest: atRest(
+      events.findLast((e) => e.type.startsWith('session.status_') || e.type === 'session.deleted'),
+    ),
+  };
 }
 
 /** Whether this event leaves the session waiting for nobody: a turn that ended, or the session's end. */
@@ -64,4 +94,47 @@ export function messageText(event: BetaManagedAgentsAgentMessageEvent): string {
     .map((block) => (block.type === 'text' ? block.text : ''))
     .join('')
     .trim();
+}
+
+/** A send not answered by then has an unknown outcome. */
+export const SEND_TIMEOUT_MS = 20 * 1000;
+const SEND_ATTEMPTS = 3;
+
+/**
+ * Sends user events that must reach the session once. The SDK's own retries are off: an attempt
+ * whose outcome is unknown (a timeout, a dropped connection, a 5xx) is settled by reading the
+ * session's events for `landed`, and sent again only when they are not there; a 429 waits as asked.
+ * A refusal is thrown at once.
+ */
+export async function sendReconciled(
+  deps: { anthropic: Anthropic; clock: Clock },
+  sessionId: string,
+  events: BetaManagedAgentsEventParams[],
+  landed: (history: readonly SessionEvent[]) => boolean,
+): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await deps.anthropic.beta.sessions.events.send(
+        sessionId,
+        { events },
+        { maxRetries: 0, timeout: SEND_TIMEOUT_MS },
+      );
+      return;
+    } catch (error) {
+      const failed = failedCall(error);
+      if (failed === 'refused' || attempt >= SEND_ATTEMPTS) throw error;
+      if (failed === 'unknown' && landed(await sessionHistory(deps.anthropic, sessionId))) return;
+      await deps.clock.sleep(retryAfterMs(error) ?? 250 * 2 ** attempt);
+    }
+  }
+}
+
+/** Whether the session's current turn was already interrupted (a `user.interrupt` since it last started running). */
+export function interruptedThisTurn(history: readonly SessionEvent[]): boolean {
+  for (let i = history.length - 1; i >= 0; i -= 1) {
+    const event = history[i];
+    if (event?.type === 'user.interrupt') return true;
+    if (event?.type === 'session.status_running') return false;
+  }
+  return false;
 }

@@ -8,10 +8,34 @@ export interface SessionThread {
   threadTs: string;
 }
 
+/** A message in Slack: where a click came from, or where Deputy posted something. */
+export interface MessageRef {
+  channelId: string;
+  messageTs: string;
+}
+
+/** Whether a click came from exactly the message Deputy posted (both known, and the same). */
+export function sameMessage(posted: MessageRef | undefined, clickedOn: MessageRef | undefined): boolean {
+  return (
+    posted !== undefined &&
+    clickedOn !== undefined &&
+    posted.channelId === clickedOn.channelId &&
+    posted.messageTs === clickedOn.messageTs
+  );
+}
+
 /** The fields of a session its messages show. */
 export type ShownSession = Pick<
   SessionRecord,
-  'sessionId' | 'agentName' | 'prompt' | 'status' | 'channelId' | 'dmChannelId' | 'threadTs' | 'principal'
+  | 'sessionId'
+  | 'agentName'
+  | 'prompt'
+  | 'status'
+  | 'channelId'
+  | 'dmChannelId'
+  | 'threadTs'
+  | 'principal'
+  | 'sharedTs'
 >;
 
 /**
@@ -21,21 +45,22 @@ export type ShownSession = Pick<
 export interface SessionNotices {
   /** Opens the session's thread in the owner's DM: its root message, with the agent, prompt and status. */
   opened(session: Omit<ShownSession, 'dmChannelId' | 'threadTs'>): Promise<SessionThread>;
-  /** The root message again, for a new status. */
+  /** The root message again, for a new status (or once its result was shared). */
   statusChanged(session: ShownSession): Promise<void>;
   agentMessage(session: ShownSession, text: string): Promise<void>;
   /** Progress lines: a new message, or (given its ts) the same message edited. Returns its ts. */
   progress(session: ShownSession, lines: string[], ts?: string): Promise<string | undefined>;
   /** A held tool call put to the owner with Approve and Deny. Returns the message's ts. */
   approvalRequested(session: ShownSession, approval: Approval, call: McpToolUse): Promise<string | undefined>;
-  /** Several calls wait at once: one button approves them all. */
-  approvalsWaiting(session: ShownSession, count: number): Promise<void>;
+  /** Several calls wait at once: one button approves them all. Returns the message's ts. */
+  approvalsWaiting(session: ShownSession, count: number): Promise<string | undefined>;
   /** A held call ran under the owner's standing 15-minute approval. */
   ranUnderGrant(session: ShownSession, approval: Approval): Promise<void>;
-  /** The approval message once decided: its buttons give way to the outcome and who decided. */
+  /**
+   * The approval message once settled: its buttons give way to the outcome and who decided, or to
+   * why it no longer waits.
+   */
   decided(approval: Approval): Promise<void>;
-  /** The turn ended: run from a channel, the result may be shared there. */
-  turnEnded(session: ShownSession): Promise<void>;
   /** A provider refused the person's connection mid-session: a Reconnect button in the thread. */
   reconnectNeeded(session: ShownSession, connector: Connector, link: string): Promise<void>;
   problem(session: ShownSession, description: string): Promise<void>;

@@ -216,23 +216,27 @@ class SessionRelay {
         next = await this.setStatus(next, 'running');
         break;
       case 'session.status_idle': {
+        await this.flushProgress();
+        // Calls the session stopped waiting on (it was stopped, or moved on) leave nothing live behind.
+        if (this.everHeld()) await this.settleApprovals(next, event.id);
         if (event.stop_reason.type === 'requires_action') {
-          await this.flushProgress();
           const held = heldToolCalls(this.events);
           for (const { call, argumentsHash } of held)
             await this.deps.approvals.request(session, call, argumentsHash, event.id);
           next = await this.setStatus(next, 'waiting');
-          if (held.length > 1) await this.deps.notices.approvalsWaiting(session, held.length);
+          if (held.length > 1) {
+            const approveAllTs = await this.deps.notices.approvalsWaiting(session, held.length);
+            if (approveAllTs) await this.deps.store.sessions.update(session.sessionId, { approveAllTs });
+          }
         } else {
-          await this.flushProgress();
           next = await this.setStatus(next, 'idle');
-          await this.deps.notices.turnEnded(session);
           ended = true;
         }
         break;
       }
       case 'session.status_terminated':
       case 'session.deleted':
+        if (this.everHeld()) await this.settleApprovals(next, event.id);
         next = await this.setStatus(next, 'done');
         ended = true;
         break;
@@ -245,6 +249,20 @@ class SessionRelay {
       'processed_at' in event && event.processed_at ? Date.parse(event.processed_at) : Number.NaN;
     if (Number.isFinite(processedAt)) this.deps.metrics.relayLag(this.deps.clock.now() - processedAt);
     return { session: next, ended };
+  }
+
+  /** Best effort: what is left open here is found by the sweep (the session refuses a stale confirmation). */
+  private async settleApprovals(session: SessionRecord, correlationId: string): Promise<void> {
+    await this.deps.approvals
+      .reconcile(session, this.events, correlationId)
+      .catch((error: unknown) => this.deps.logger.warn('approvals not settled', { error: String(error) }));
+  }
+
+  /** Whether the session ever held a call for a decision (only then can it have approvals to settle). */
+  private everHeld(): boolean {
+    return this.events.some(
+      (e) => e.type === 'session.status_idle' && e.stop_reason.type === 'requires_action',
+    );
   }
 
   private async reportError(

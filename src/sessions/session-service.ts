@@ -9,9 +9,11 @@ import { type Principal, principalKey } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
+import { failedCall, retryAfterMs } from '../outcome.js';
 import type { RunIntent, SessionRecord, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
-import type { SessionNotices } from './notices.js';
+import { interruptedThisTurn, sendReconciled } from './events.js';
+import { type MessageRef, type SessionNotices, sameMessage } from './notices.js';
 
 export type RunOutcome =
   | { kind: 'no_agent'; name?: string }
@@ -35,7 +37,7 @@ export type FollowUpOutcome =
   | { kind: 'sent' };
 
 /** Stop or Share on a session. */
-export type ControlOutcome = 'done' | 'not_allowed';
+export type ControlOutcome = 'done' | 'already' | 'not_running' | 'not_allowed' | 'wrong_message';
 
 /** The longest follow-up sent to an agent; the rest of a longer reply is dropped. */
 const MAX_FOLLOW_UP = 10_000;
@@ -258,9 +260,7 @@ export class SessionService {
       try {
         return await sessions.create(body, { maxRetries: 0 });
       } catch (error) {
-        const status = error instanceof Error && 'status' in error ? Number(error.status) : undefined;
-        const unknownOutcome = status === undefined || status === 408 || status === 429 || status >= 500;
-        if (!unknownOutcome) throw error;
+        if (failedCall(error) === 'refused') throw error;
         const found = await this.findByIntent(intentId);
         if (found) return found;
         if (attempt >= 3) throw error;
@@ -306,26 +306,105 @@ export class SessionService {
     return { kind: 'sent' };
   }
 
-  /** Stop: the agent is interrupted (its own person only). */
-  async stop(principal: Principal, sessionId: string, correlationId: string): Promise<ControlOutcome> {
+  /**
+   * Stop, clicked on the session's root message: the agent is interrupted, once per turn (its own
+   * person only).
+   */
+  async stop(
+    principal: Principal,
+    sessionId: string,
+    correlationId: string,
+    clickedOn: MessageRef | undefined,
+  ): Promise<ControlOutcome> {
     const session = await this.deps.store.sessions.get(sessionId);
-    if (!(await this.permitted(principal, session, 'stop', sessionId, correlationId))) return 'not_allowed';
-    await this.deps.anthropic.beta.sessions.events.send(sessionId, { events: [{ type: 'user.interrupt' }] });
+    const refused = await this.refusal(principal, session, 'stop', sessionId, correlationId, clickedOn);
+    if (refused) return refused;
+    if (!session || (session.status !== 'running' && session.status !== 'waiting')) return 'not_running';
+    if (!(await this.deps.store.sessions.claimStop(sessionId, this.deps.clock.now()))) return 'already';
+    await this.deps.audit.record({
+      action: AuditAction.SessionStopped,
+      outcome: 'success',
+      principal,
+      target: sessionId,
+      correlationId,
+    });
+    try {
+      await sendReconciled(this.deps, sessionId, [{ type: 'user.interrupt' }], interruptedThisTurn);
+    } catch (error) {
+      await this.deps.store.sessions.releaseStop(sessionId);
+      throw error;
+    }
     return 'done';
   }
 
-  /** Share to channel: the result goes to the channel it was run in, on its own person's explicit click. */
-  async share(principal: Principal, sessionId: string, correlationId: string): Promise<ControlOutcome> {
+  /**
+   * Share to channel, clicked on the session's root message: the result goes to the channel it was
+   * run in, once, on its own person's explicit click.
+   */
+  async share(
+    principal: Principal,
+    sessionId: string,
+    correlationId: string,
+    clickedOn: MessageRef | undefined,
+  ): Promise<ControlOutcome> {
     const session = await this.deps.store.sessions.get(sessionId);
-    if (!session || !(await this.permitted(principal, session, 'share', sessionId, correlationId)))
-      return 'not_allowed';
+    const refused = await this.refusal(principal, session, 'share', sessionId, correlationId, clickedOn);
+    if (refused || !session) return refused ?? 'not_allowed';
+    if (session.status === 'running' || session.status === 'waiting') return 'not_running';
+    // Claimed before posting: two clicks (or a retried delivery) post once. A post that then fails is
+    // not retried, as a post whose answer was lost may already be in the channel.
+    if (!(await this.deps.store.sessions.claimShare(sessionId, this.deps.clock.now()))) return 'already';
+    await this.deps.audit.record({
+      action: AuditAction.SessionShared,
+      outcome: 'success',
+      principal,
+      target: sessionId,
+      correlationId,
+      details: { channel: session.channelId },
+    });
     const sharedTs = await this.deps.notices.shared(session, session.resultText ?? '(no text)');
     if (sharedTs) {
       await this.deps.store.sessions.update(session.sessionId, { sharedTs });
       // Replies in the shared result's thread reach this session too (and are refused unless its own).
       await this.deps.store.sessions.indexThread(session.channelId, sharedTs, session.sessionId);
+      await this.deps.notices
+        .statusChanged({ ...session, sharedTs })
+        .catch((error: unknown) =>
+          this.deps.logger.warn('root message not updated', { error: String(error) }),
+        );
     }
     return 'done';
+  }
+
+  /**
+   * Why a click on Stop or Share is refused, if it is: it must come from the session's root message,
+   * by its own person. A refusal is audited.
+   */
+  private async refusal(
+    principal: Principal,
+    session: SessionRecord | undefined,
+    act: SessionAct,
+    target: string,
+    correlationId: string,
+    clickedOn: MessageRef | undefined,
+  ): Promise<'not_allowed' | 'wrong_message' | undefined> {
+    const root = session ? { channelId: session.dmChannelId, messageTs: session.threadTs } : undefined;
+    if (sameMessage(root, clickedOn))
+      return (await this.permitted(principal, session, act, target, correlationId))
+        ? undefined
+        : 'not_allowed';
+    await this.deps.audit.record({
+      action: AuditAction.SessionSteerRefused,
+      outcome: 'refused',
+      principal,
+      target,
+      correlationId,
+      details: {
+        reason: 'not_its_message',
+        container: clickedOn ? `${clickedOn.channelId}/${clickedOn.messageTs}` : 'none',
+      },
+    });
+    return 'wrong_message';
   }
 
   /** Whether the person may do this to the session; a refusal is audited. */
@@ -368,12 +447,4 @@ export function parseRun(text: string): { agentName?: string; prompt: string } {
   return match
     ? { agentName: (match[1] ?? '').toLowerCase(), prompt: (match[2] ?? '').trim() }
     : { prompt: text.trim() };
-}
-
-function retryAfterMs(error: unknown): number | undefined {
-  const headers =
-    error instanceof Error && 'headers' in error ? (error.headers as Headers | undefined) : undefined;
-  const value = headers?.get?.('retry-after');
-  const seconds = value ? Number(value) : Number.NaN;
-  return Number.isFinite(seconds) ? Math.min(seconds * 1000, 30_000) : undefined;
 }

@@ -12,6 +12,7 @@ import { Leases } from './leases.js';
 import { OAuthClients } from './oauth-clients.js';
 import { RunIntents } from './run-intents.js';
 import { Sessions } from './sessions.js';
+import { SlackDeliveries } from './slack-deliveries.js';
 import { Table } from './table.js';
 import { ensureTables, type TableNames, tableNames } from './tables.js';
 import { ToolCatalog } from './tool-catalog.js';
@@ -34,6 +35,7 @@ export interface Store {
   readonly runIntents: RunIntents;
   readonly sessions: Sessions;
   readonly approvals: Approvals;
+  readonly slackDeliveries: SlackDeliveries;
   readonly grants: Grants;
   readonly tables: TableNames;
 }
@@ -55,6 +57,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     runIntents: new RunIntents(main),
     sessions: new Sessions(main),
     approvals: new Approvals(main),
+    slackDeliveries: new SlackDeliveries(main),
     grants: new Grants(main),
     tables,
   };
@@ -70,7 +73,13 @@ export async function openStore(dynamo: DynamoHandle, prefix: string, clock: Clo
 export type { AgentConfig, AgentServer, StoredAgent } from './agents.js';
 export { agentConfigSchema, agentNameSchema, MODELS } from './agents.js';
 export type { AllowedServer } from './allow-list.js';
-export type { Approval, ApprovalStatus } from './approvals.js';
+export {
+  type Approval,
+  type ApprovalStatus,
+  awaitsDelivery,
+  type ClosedReason,
+  isOpen,
+} from './approvals.js';
 export type { AuditOutcome, AuditRecord } from './audit-records.js';
 export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';

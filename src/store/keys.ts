@@ -47,6 +47,8 @@ export const keys = {
   agents: () => ({ partition: 'AGENTS', sortPrefix: 'AGENT#' }),
 
   webhookReceipt: (webhookId: string): Key => ({ pk: `WEBHOOK#${webhookId}`, sk: 'WEBHOOK' }),
+  /** A Slack delivery (event, command or interaction) by its identity. */
+  slackDelivery: (deliveryKey: string): Key => ({ pk: `DELIVERY#${deliveryKey}`, sk: 'DELIVERY' }),
   lease: (name: string): Key => ({ pk: `LEASE#${name}`, sk: 'LEASE' }),
 
   /** A run request, by the Slack delivery that made it. */
@@ -80,15 +82,15 @@ export const keys = {
     pk: `TOOLUSE#${sessionId}#${toolUseId}`,
     sk: 'TOOLUSE',
   }),
-  /** Undecided approvals in expiry order, for the sweep. */
-  pendingApproval: (expiresAtMs: number, approvalId: string): Key => ({
+  /**
+   * Open approvals (undecided, or decided and not yet delivered) in expiry order, for the sweep. The
+   * partition keeps the name it had when it held only undecided ones.
+   */
+  openApproval: (expiresAtMs: number, approvalId: string): Key => ({
     pk: 'PENDINGAPPROVALS',
     sk: `${sortableMs(expiresAtMs)}#${approvalId}`,
   }),
-  pendingApprovals: (dueBeforeMs: number) => ({
-    partition: 'PENDINGAPPROVALS',
-    sortBelow: sortableMs(dueBeforeMs),
-  }),
+  openApprovals: () => ({ partition: 'PENDINGAPPROVALS' }),
   /** A standing "approve for 15 minutes" for one tool in one session. */
   grant: (sessionId: string, server: string, tool: string): Key => ({
     pk: `GRANT#${sessionId}#${server}#${tool}`,

@@ -25,8 +25,13 @@ const sessionRecordSchema = z.object({
   createdAt: z.string(),
   /** The id of the last session event relayed to Slack (the relay resumes after it). */
   cursor: z.string().optional(),
-  /** The channel message the result was shared as, if it was. */
+  /** When its owner's Share was taken (once per session), and the channel message it became. */
+  shareClaimedAt: z.string().optional(),
   sharedTs: z.string().optional(),
+  /** When its owner's Stop was taken for the current turn (cleared when the turn ends). */
+  stopRequestedAt: z.string().optional(),
+  /** The newest "Approve all" message: a click on Approve all must come from it. */
+  approveAllTs: z.string().optional(),
   /** The agent's last message, for sharing. */
   resultText: z.string().optional(),
 });
@@ -81,16 +86,45 @@ export class Sessions {
 
   async update(
     sessionId: string,
-    fields: Partial<Pick<SessionRecord, 'status' | 'cursor' | 'sharedTs' | 'resultText'>>,
+    fields: Partial<Pick<SessionRecord, 'status' | 'cursor' | 'sharedTs' | 'resultText' | 'approveAllTs'>>,
   ): Promise<void> {
     const names = Object.keys(fields);
     if (names.length === 0) return;
     if (fields.status) await this.markActive(sessionId, fields.status);
+    // A turn that ended takes its Stop with it: the next turn may be stopped again.
+    const turnOver = fields.status !== undefined && !relayed(fields.status);
     await this.table.update(keys.session(sessionId), {
-      UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
+      UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}${turnOver ? ' REMOVE stopRequestedAt' : ''}`,
       ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
       ExpressionAttributeValues: Object.fromEntries(Object.entries(fields).map(([n, v]) => [`:${n}`, v])),
       ConditionExpression: 'attribute_exists(pk)',
+    });
+  }
+
+  /** Takes the session's one Share; false when it was taken before. */
+  claimShare(sessionId: string, nowMs: number): Promise<boolean> {
+    return this.claimOnce(sessionId, 'shareClaimedAt', nowMs);
+  }
+
+  /** Takes Stop for the session's current turn; false when a Stop was taken and the turn has not ended. */
+  claimStop(sessionId: string, nowMs: number): Promise<boolean> {
+    return this.claimOnce(sessionId, 'stopRequestedAt', nowMs);
+  }
+
+  /** Gives Stop back: the turn ended, or the interrupt could not be sent. */
+  async releaseStop(sessionId: string): Promise<void> {
+    await this.table.update(keys.session(sessionId), {
+      UpdateExpression: 'REMOVE stopRequestedAt',
+      ConditionExpression: 'attribute_exists(pk)',
+    });
+  }
+
+  private claimOnce(sessionId: string, field: 'shareClaimedAt' | 'stopRequestedAt', nowMs: number) {
+    return this.table.updateIf(keys.session(sessionId), {
+      UpdateExpression: 'SET #claim = :at',
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#claim)',
+      ExpressionAttributeNames: { '#claim': field },
+      ExpressionAttributeValues: { ':at': new Date(nowMs).toISOString() },
     });
   }
 

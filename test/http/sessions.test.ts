@@ -4,7 +4,7 @@ import { randomIds } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
 import { embeddedMetricFormat, RELAY_LAG_METRIC } from '../../src/metrics.js';
 import { buildServices } from '../../src/runtime.js';
-import type { SessionRecord } from '../../src/store/index.js';
+import type { Approval, SessionRecord } from '../../src/store/index.js';
 import { type Harness, joinWorkspace, vaultIdOf } from '../support/harness.js';
 import {
   eventsSent,
@@ -199,10 +199,11 @@ describe('follow-ups and sharing', () => {
   test('a reply in a shared result’s thread by someone else gets a private refusal and sends nothing', async () => {
     const { session } = await run('U_ALICE', '--agent reader search welcome');
     if (!session) throw new Error('no session');
-    const clicked = await h.driver.blockAction('U_ALICE', {
-      actionId: 'session_share',
-      value: session.sessionId,
-    });
+    const clicked = await h.driver.blockAction(
+      'U_ALICE',
+      { actionId: 'session_share', value: session.sessionId },
+      { channelId: session.dmChannelId, messageTs: session.threadTs },
+    );
     await h.sandbox.slack.waitFor(
       'response_url',
       (c) => c.body.url === clicked.responseUrl && c.body.text === 'Shared.',
@@ -275,6 +276,12 @@ describe('missing connections, failures and listing', () => {
   });
 });
 
+/** Where the approval's card is: a decision made as a click on it would be. */
+const onItsMessage = (approval: Approval | undefined) => ({
+  channelId: approval?.channelId ?? '',
+  messageTs: approval?.messageTs ?? '',
+});
+
 /** Another replica: its own services over the same table and the same Slack and Anthropic. */
 function replica() {
   return buildServices({
@@ -305,6 +312,7 @@ describe('when a process stops relaying (each test on a fresh sandbox)', () => {
       { teamId: h.sandbox.slack.teamId, userId: 'U_ALICE' },
       'allow',
       'test',
+      onItsMessage(approval),
     );
     await h.sandbox.managedAgents.settled(session.sessionId);
     const before = threadMessages(session).length;
@@ -339,6 +347,7 @@ describe('when a process stops relaying (each test on a fresh sandbox)', () => {
       { teamId: h.sandbox.slack.teamId, userId: 'U_ALICE' },
       'allow',
       'test',
+      onItsMessage(approval),
     );
     await h.sandbox.managedAgents.settled(session.sessionId);
     expect(await other.relays.resumeActive()).toBeGreaterThanOrEqual(1);

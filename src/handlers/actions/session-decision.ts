@@ -1,8 +1,9 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { SessionActions } from '../../blocks/sessions.js';
+import { NOT_FROM_ITS_MESSAGE, SessionActions } from '../../blocks/sessions.js';
 import { principalFromInteraction } from '../../identity/principal.js';
 import type { Decision, DecisionOutcome } from '../../sessions/approvals.js';
 import { answerClick } from '../answer-click.js';
+import { clickedMessage } from '../clicked-message.js';
 import type { Surfaces } from '../index.js';
 
 const DECISIONS: Record<string, Decision> = {
@@ -12,7 +13,11 @@ const DECISIONS: Record<string, Decision> = {
 };
 
 const REPLIES: Record<Exclude<DecisionOutcome, 'decided'>, string> = {
+  recorded: 'Your decision is recorded and will reach the agent shortly.',
   already_decided: 'This was already decided.',
+  closed:
+    'This request is no longer waiting (the agent stopped before it was decided), so nothing was approved.',
+  wrong_message: NOT_FROM_ITS_MESSAGE,
   expired: 'This request expired before it was decided, so it was denied.',
   changed:
     'This call is no longer waiting as shown (it changed or was already resolved), so nothing was approved.',
@@ -22,8 +27,8 @@ const REPLIES: Record<Exclude<DecisionOutcome, 'decided'>, string> = {
 };
 
 /**
- * Approve, Deny, Approve for 15 minutes, and Approve all. Who clicked comes from the signed payload;
- * the button only names the approval (or session), never a person.
+ * Approve, Deny, Approve for 15 minutes, and Approve all. Who clicked, and on which message, come from
+ * the signed payload; the button only names the approval (or session), never a person.
  */
 export function sessionDecision({ approvals, outbox }: Pick<Surfaces, 'approvals' | 'outbox'>) {
   return async ({
@@ -36,10 +41,17 @@ export function sessionDecision({ approvals, outbox }: Pick<Surfaces, 'approvals
     const correlationId = String(context.correlationId);
     const clicker = principalFromInteraction(body);
     const value = action.value ?? '';
+    const clickedOn = clickedMessage(body);
     const outcome =
       action.action_id === SessionActions.ApproveAll
-        ? await approvals.approveAll(value, clicker, correlationId)
-        : await approvals.decide(value, clicker, DECISIONS[action.action_id] ?? 'deny', correlationId);
+        ? await approvals.approveAll(value, clicker, correlationId, clickedOn)
+        : await approvals.decide(
+            value,
+            clicker,
+            DECISIONS[action.action_id] ?? 'deny',
+            correlationId,
+            clickedOn,
+          );
     if (outcome !== 'decided') await answerClick(outbox, body, REPLIES[outcome]);
   };
 }
