@@ -42,21 +42,58 @@ export interface ManagedAgentsEmulatorOptions {
 }
 
 /**
- * A failure to inject: the next matching request(s) get this error. With `afterHandling`, the
- * request is carried out first and only the response is lost, as when a connection drops after
- * the API acted (the case idempotent clients must survive).
+ * A failure to inject: the next matching request(s) fail. By default with an error status, which
+ * the SDK retries as it retries the real API's (429, 5xx and 529 say `x-should-retry: true`, as the
+ * API does). `drop` closes the connection without an answer; `hang` gives no answer until released
+ * (the client's timeout, or a process frozen mid-call). With `afterHandling`, the request is carried
+ * out first and only the answer is lost: the case idempotent clients must survive.
  */
 export interface InjectedFault {
   method?: string;
   /** The path from `/v1/…` on; a string matches exactly. */
   path: string | RegExp;
-  status: number;
+  /** The error status (default 500); ignored with `drop` or `hang`. */
+  status?: number;
   message?: string;
   /** How many requests fail (default 1). */
   times?: number;
   afterHandling?: boolean;
+  drop?: boolean;
+  hang?: boolean;
   /** Extra response headers, e.g. `retry-after` on a 429. */
   headers?: Record<string, string>;
+}
+
+/** What an injected fault lets a test wait on and control. */
+export interface FaultHandle {
+  /** Resolves when a request first met the fault (after it was carried out, with `afterHandling`). */
+  readonly reached: Promise<void>;
+  /** Answers the requests a `hang` holds, with the fault's status (or drops them, with `drop`). */
+  release(): void;
+  /** The API works again: requests still to come no longer fail. */
+  clear(): void;
+}
+
+/**
+ * Named points where the API can fail, as the product calls it: each is a method and path.
+ * `failAt('session.create', { afterHandling: true, drop: true })` commits a session and loses the answer.
+ */
+export const FAIL_POINTS = {
+  'vault.create': { method: 'POST', path: /^\/v1\/vaults$/ },
+  'credential.create': { method: 'POST', path: /^\/v1\/vaults\/[^/]+\/credentials$/ },
+  'agent.create': { method: 'POST', path: /^\/v1\/agents$/ },
+  'agent.update': { method: 'POST', path: /^\/v1\/agents\/[^/]+$/ },
+  'session.create': { method: 'POST', path: /^\/v1\/sessions$/ },
+  'session.events.send': { method: 'POST', path: /^\/v1\/sessions\/[^/]+\/events$/ },
+  'session.events.list': { method: 'GET', path: /^\/v1\/sessions\/[^/]+\/events$/ },
+} as const satisfies Record<string, { method: string; path: RegExp }>;
+export type FailPoint = keyof typeof FAIL_POINTS;
+
+interface ArmedFault extends InjectedFault {
+  times: number;
+  reached(): void;
+  held: Array<() => void>;
+  released: boolean;
 }
 
 /** One request as the emulator received it, for tests to assert what a client sent. */
@@ -81,7 +118,7 @@ export interface RecordedRequest {
  */
 export class ManagedAgentsEmulator {
   private readonly recorded: RecordedRequest[] = [];
-  private readonly faults: InjectedFault[] = [];
+  private readonly faults: ArmedFault[] = [];
   private currentScript: AgentScript;
 
   private constructor(
@@ -145,8 +182,35 @@ export class ManagedAgentsEmulator {
   }
 
   /** Makes the next matching request(s) fail; see InjectedFault. */
-  injectFault(fault: InjectedFault): void {
-    this.faults.push({ ...fault, times: fault.times ?? 1 });
+  injectFault(fault: InjectedFault): FaultHandle {
+    let reached = () => {};
+    const armed: ArmedFault = {
+      ...fault,
+      times: fault.times ?? 1,
+      reached: () => reached(),
+      held: [],
+      released: false,
+    };
+    const whenReached = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    this.faults.push(armed);
+    return {
+      reached: whenReached,
+      release: () => {
+        armed.released = true;
+        for (const answer of armed.held.splice(0)) answer();
+      },
+      clear: () => {
+        const index = this.faults.indexOf(armed);
+        if (index >= 0) this.faults.splice(index, 1);
+      },
+    };
+  }
+
+  /** Makes the next request(s) at a named point fail; see FAIL_POINTS and InjectedFault. */
+  failAt(point: FailPoint, fault: Omit<InjectedFault, 'method' | 'path'> = {}): FaultHandle {
+    return this.injectFault({ ...FAIL_POINTS[point], ...fault });
   }
 
   // ── Inspection (in-process only; nothing here is reachable over HTTP) ──
@@ -294,7 +358,7 @@ export class ManagedAgentsEmulator {
       const route = this.router.match(method, path);
       if (!route) throw notFound(`No such endpoint: ${method} ${path}`);
       const fault = this.takeFault(method, path);
-      if (fault && !fault.afterHandling) throw faultError(fault);
+      if (fault && !fault.afterHandling) await this.fail(fault, res);
       const result = await route.handler({
         params: route.params,
         query: new Query(url.searchParams),
@@ -303,9 +367,10 @@ export class ManagedAgentsEmulator {
         res,
       });
       if (result === RESPONDED) return;
-      if (fault) throw faultError(fault);
+      if (fault) await this.fail(fault, res);
       sendJson(res, 200, result, { 'request-id': requestId });
     } catch (error) {
+      if (error === DROPPED) return;
       const apiError = toApiError(error);
       if (!res.headersSent) {
         sendJson(res, apiError.status, apiError.envelope(requestId), {
@@ -320,7 +385,7 @@ export class ManagedAgentsEmulator {
     }
   }
 
-  private takeFault(method: string, path: string): InjectedFault | undefined {
+  private takeFault(method: string, path: string): ArmedFault | undefined {
     const index = this.faults.findIndex(
       (f) =>
         (f.method === undefined || f.method.toUpperCase() === method) &&
@@ -328,9 +393,20 @@ export class ManagedAgentsEmulator {
     );
     const fault = this.faults[index];
     if (!fault) return undefined;
-    fault.times = (fault.times ?? 1) - 1;
+    fault.times -= 1;
     if (fault.times <= 0) this.faults.splice(index, 1);
     return fault;
+  }
+
+  /** Fails a request as the fault says: an error thrown, or the connection dropped (after a hang). */
+  private async fail(fault: ArmedFault, res: ServerResponse): Promise<never> {
+    fault.reached();
+    if (fault.hang && !fault.released) await new Promise<void>((answer) => fault.held.push(answer));
+    if (fault.drop) {
+      res.destroy();
+      throw DROPPED;
+    }
+    throw faultError(fault);
   }
 
   private authenticate(req: IncomingMessage): void {
@@ -393,9 +469,18 @@ function parseJsonOrUndefined(raw: string): unknown {
   }
 }
 
+/** Thrown once a fault has dropped the connection: there is nothing left to answer. */
+const DROPPED = Symbol('dropped');
+
 function faultError(fault: InjectedFault): ApiError {
-  const message = fault.message ?? `Injected failure (${fault.status})`;
-  return new ApiError(fault.status, errorTypeFor(fault.status), message, undefined, fault.headers);
+  const status = fault.status ?? 500;
+  const message = fault.message ?? `Injected failure (${status})`;
+  // The API marks what is worth retrying; the SDK honours it over its own rules.
+  const retryable = status === 429 || status >= 500;
+  return new ApiError(status, errorTypeFor(status), message, undefined, {
+    ...(retryable ? { 'x-should-retry': 'true' } : {}),
+    ...fault.headers,
+  });
 }
 
 function toApiError(error: unknown): ApiError {

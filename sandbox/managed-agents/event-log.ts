@@ -22,8 +22,17 @@ export interface EventSubscriber {
 }
 
 interface Entry extends Sequenced {
+  /** The list position: processing order, which a queued event takes once processed. */
+  seq: number;
   event: StoredEvent;
 }
+
+/**
+ * Lists order events by `processed_at`, as the API does; a queued event (`processed_at: null`) sorts
+ * after every processed one (SQL's NULLS LAST), in the order it was sent, and moves to its processing
+ * time once the agent picks it up.
+ */
+const QUEUED = 1e12;
 
 /**
  * One session's event history plus its live subscribers. History is what `events.list`
@@ -45,7 +54,8 @@ export class SessionEventLog {
       ...fields,
       processed_at: options.queued ? null : this.state.now(),
     };
-    this.entries.push({ seq: this.state.nextSeq(), event });
+    const seq = this.state.nextSeq();
+    this.entries.push({ seq: options.queued ? QUEUED + seq : seq, event });
     this.broadcast(event);
     return structuredClone(event);
   }
@@ -54,6 +64,7 @@ export class SessionEventLog {
     const entry = this.entries.find((e) => e.event.id === id);
     if (!entry || entry.event.processed_at) return;
     entry.event.processed_at = this.state.now();
+    entry.seq = this.state.nextSeq();
     this.broadcast(entry.event);
   }
 
@@ -62,8 +73,9 @@ export class SessionEventLog {
     this.broadcast({ id: this.state.ids.next('sevt'), ...fields, processed_at: this.state.now() });
   }
 
+  /** Every event in `processed_at` order (queued ones last). */
   history(): readonly Entry[] {
-    return this.entries;
+    return [...this.entries].sort((a, b) => a.seq - b.seq);
   }
 
   subscribe(subscriber: EventSubscriber): () => void {

@@ -9,6 +9,9 @@
  * `emulator.script = ruleScript([...], fallback)` (see script.ts for the default rules).
  */
 export {
+  FAIL_POINTS,
+  type FailPoint,
+  type FaultHandle,
   type InjectedFault,
   MANAGED_AGENTS_BETA,
   ManagedAgentsEmulator,

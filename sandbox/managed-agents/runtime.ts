@@ -145,8 +145,9 @@ export class SessionRunner {
   private async runTurn(message: StoredEvent): Promise<void> {
     const abort = new AbortController();
     this.currentTurn = abort;
-    this.setRunning();
+    // The message is picked up, then the session runs: its turn follows it in processed_at order.
     this.record.log.markProcessed(message.id);
+    this.setRunning();
     let stopReason: StopReason = { type: 'end_turn' };
     try {
       await this.deps.script().respond(new ScriptedTurn(this, this.deps, this.record, message, abort.signal));

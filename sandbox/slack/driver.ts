@@ -30,6 +30,8 @@ export interface DriverResponse {
 export interface Redelivery {
   retryNum?: number;
   retryReason?: 'http_timeout' | 'http_error' | 'too_many_requests' | 'unknown_error';
+  /** Signed at this time (default: now, as Slack signs each attempt anew). */
+  timestampSeconds?: number;
 }
 
 export interface SlackDriverOptions {
@@ -141,9 +143,10 @@ export class SlackDriver {
    * anew, marked with the retry headers (or, without them, a plain duplicate).
    */
   redeliver(request: SendRequest, retry: Redelivery = {}): Promise<DriverResponse> {
-    const { timestampSeconds: _signedAt, ...again } = request;
+    const { timestampSeconds: _firstSignedAt, ...again } = request;
     return this.send({
       ...again,
+      ...timestamp(retry.timestampSeconds),
       headers: {
         ...request.headers,
         ...retryHeaders(retry.retryNum),

@@ -5,6 +5,7 @@ import type {
   BetaManagedAgentsEventParams,
   BetaManagedAgentsSessionEvent,
   BetaManagedAgentsStreamSessionEvents,
+  BetaManagedAgentsUserMessageEvent,
 } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type { Clock } from '../clock.js';
 import { fingerprint } from '../fingerprint.js';
@@ -88,8 +89,10 @@ export function atRest(event: SessionEvent | undefined): boolean {
   return event.type === 'session.status_idle' && event.stop_reason.type !== 'requires_action';
 }
 
-/** The text of an agent's message (its text blocks, joined). */
-export function messageText(event: BetaManagedAgentsAgentMessageEvent): string {
+/** The text of an agent's or a person's message (its text blocks, joined). */
+export function messageText(
+  event: Pick<BetaManagedAgentsAgentMessageEvent | BetaManagedAgentsUserMessageEvent, 'content'>,
+): string {
   return event.content
     .map((block) => (block.type === 'text' ? block.text : ''))
     .join('')
@@ -137,4 +140,27 @@ export function interruptedThisTurn(history: readonly SessionEvent[]): boolean {
     if (event?.type === 'session.status_running') return false;
   }
   return false;
+}
+
+/** The newest `user.message` the session has (processed or queued), to tell a follow-up's own echo from earlier ones. */
+export async function newestUserMessage(
+  anthropic: Anthropic,
+  sessionId: string,
+): Promise<string | undefined> {
+  const page = await anthropic.beta.sessions.events.list(sessionId, {
+    types: ['user.message'],
+    order: 'desc',
+    limit: 1,
+  });
+  return page.data[0]?.id;
+}
+
+/** Whether a `user.message` with exactly `text` came after the event `after` (or at all, without it). */
+export function userMessageAfter(
+  history: readonly SessionEvent[],
+  after: string | undefined,
+  text: string,
+): boolean {
+  const from = after === undefined ? 0 : history.findIndex((e) => e.id === after) + 1;
+  return history.slice(from).some((e) => e.type === 'user.message' && messageText(e) === text);
 }

@@ -243,11 +243,15 @@ class SessionRelay {
       default:
         break;
     }
-    await this.deps.store.sessions.update(session.sessionId, { cursor: event.id });
-    next = { ...next, cursor: event.id };
+    // The cursor moves only past processed events: lists order by processed_at, and a queued event
+    // (a follow-up sent while the agent works) takes its place in that order only once processed.
     const processedAt =
       'processed_at' in event && event.processed_at ? Date.parse(event.processed_at) : Number.NaN;
-    if (Number.isFinite(processedAt)) this.deps.metrics.relayLag(this.deps.clock.now() - processedAt);
+    if (Number.isFinite(processedAt)) {
+      await this.deps.store.sessions.update(session.sessionId, { cursor: event.id });
+      next = { ...next, cursor: event.id };
+      this.deps.metrics.relayLag(this.deps.clock.now() - processedAt);
+    }
     return { session: next, ended };
   }
 

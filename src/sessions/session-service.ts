@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import { failedCall, retryAfterMs } from '../outcome.js';
 import type { RunIntent, SessionRecord, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
-import { interruptedThisTurn, sendReconciled } from './events.js';
+import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
 import { type MessageRef, type SessionNotices, sameMessage } from './notices.js';
 
 export type RunOutcome =
@@ -299,9 +299,14 @@ export class SessionService {
       return { kind: 'refused', owner: session.principal };
     const text = reply.text.slice(0, MAX_FOLLOW_UP);
     if (!text) return { kind: 'empty' };
-    await this.deps.anthropic.beta.sessions.events.send(session.sessionId, {
-      events: [{ type: 'user.message', content: [{ type: 'text', text }] }],
-    });
+    // Marks where the session's messages stood, so a send whose answer is lost is found, not repeated.
+    const before = await newestUserMessage(this.deps.anthropic, session.sessionId);
+    await sendReconciled(
+      this.deps,
+      session.sessionId,
+      [{ type: 'user.message', content: [{ type: 'text', text }] }],
+      (history) => userMessageAfter(history, before, text),
+    );
     this.deps.relays.ensure(session.sessionId);
     return { kind: 'sent' };
   }

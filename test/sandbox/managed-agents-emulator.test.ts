@@ -776,7 +776,7 @@ describe('sessions', () => {
     expect((await client.beta.sessions.list({ agent_id: agent.id, statuses: ['running'] })).data).toEqual([]);
   });
 
-  test('initial_events are played in order, each as its own turn, and all of it is in events.list', async () => {
+  test('initial_events are played in order, each as its own turn, and events.list orders all of it by processed_at', async () => {
     const agent = await newAgent();
     const session = await client.beta.sessions.create({
       agent: agent.id,
@@ -790,12 +790,13 @@ describe('sessions', () => {
     const events = (await client.beta.sessions.events.list(session.id)).data;
     expect(events.map((e) => e.type)).toEqual([
       'user.message',
-      'user.message',
       'session.status_running',
       'span.model_request_start',
       'agent.message',
       'span.model_request_end',
       'session.status_idle',
+      // The second message waited in the queue; it was processed when its turn began.
+      'user.message',
       'session.status_running',
       'span.model_request_start',
       'agent.message',
@@ -833,16 +834,16 @@ describe('sessions', () => {
     const streamed = await readUntil(stream, turnEnded);
     expect(streamed.map((e) => e.type)).toEqual([
       'user.message',
-      'session.status_running',
       'user.message',
+      'session.status_running',
       'span.model_request_start',
       'agent.message',
       'span.model_request_end',
       'session.status_idle',
     ]);
-    // The echo comes twice with the same id: queued, then processed.
+    // The echo comes twice with the same id: queued, then processed as its turn begins.
     expect(streamed[0]).toMatchObject({ id: sent.data?.[0]?.id, processed_at: null });
-    expect(streamed[2]).toMatchObject({ id: sent.data?.[0]?.id, processed_at: expect.any(String) });
+    expect(streamed[1]).toMatchObject({ id: sent.data?.[0]?.id, processed_at: expect.any(String) });
     const idle = streamed[streamed.length - 1];
     expect(idle).toMatchObject({ stop_reason: { type: 'end_turn' }, stop_details: null });
     const end = streamed.find((e) => e.type === 'span.model_request_end');

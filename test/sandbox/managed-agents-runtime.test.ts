@@ -231,8 +231,8 @@ describe('scripted agent runtime against an MCP server', () => {
 
     expect(events.map((e) => e.type)).toEqual([
       'user.message',
-      'session.status_running',
       'user.message',
+      'session.status_running',
       'span.model_request_start',
       'agent.mcp_tool_use',
       'span.model_request_end',

@@ -1,0 +1,167 @@
+import { afterEach, beforeEach, expect, test } from '@jest/globals';
+import { DELIVERY_LEASE_MS } from '../../src/sessions/approvals.js';
+import type { SessionRecord } from '../../src/store/index.js';
+import type { Harness } from '../support/harness.js';
+import { startReplica } from '../support/replica.js';
+import { runAgent, startSessionsHarness } from '../support/sessions.js';
+
+/**
+ * Managed Agents misbehaving around sessions: down, answering 5xx, losing answers to calls it
+ * carried out, two replicas racing. Each test counts what reached the API (the emulator's event
+ * log, its sessions) and what the person's account saw (the provider's calls): nothing lost, nothing
+ * doubled.
+ */
+let h: Harness;
+beforeEach(async () => {
+  h = await startSessionsHarness();
+});
+afterEach(() => h.close());
+
+/** Moves the clock in one-second steps, letting Deputy's work settle after each (its retries sleep on it). */
+async function passTime(ms: number): Promise<void> {
+  for (let passed = 0; passed < ms; passed += 1000) {
+    h.clock.advance(1000);
+    await h.settle();
+  }
+}
+
+const sessionsAt = () => h.sandbox.managedAgents.sessions();
+const eventsOf = (sessionId: string, type: string) =>
+  h.sandbox.managedAgents.events(sessionId).filter((e) => e.type === type);
+const pagesTitled = (title: string) =>
+  h.sandbox.providers.notion.calls.filter(
+    (c) => c.tool === 'create_page' && (c.arguments as { title?: string }).title === title,
+  );
+
+async function reply(sent: { responseUrl: string }, text: string): Promise<void> {
+  await h.sandbox.slack.waitFor(
+    'response_url',
+    (c) => c.body.url === sent.responseUrl && JSON.stringify(c.body).includes(text),
+  );
+}
+
+async function heldSession(
+  title: string,
+): Promise<{ session: SessionRecord; approvalId: string; card: string }> {
+  const { session } = await runAgent(h, 'U_ALICE', `--agent asker create a page titled ${title}`);
+  if (!session) throw new Error('no session');
+  const [approval] = await h.store.approvals.forSession(session.sessionId);
+  if (!approval?.messageTs) throw new Error('no approval message');
+  return { session, approvalId: approval.approvalId, card: approval.messageTs };
+}
+
+test('Managed Agents answering 503 to session create, then recovering: one session starts', async () => {
+  h.sandbox.managedAgents.failAt('session.create', { status: 503, times: 2 });
+  const before = sessionsAt().length;
+  const sent = await h.driver.command('U_ALICE', 'run --agent reader search flaky', {
+    channelId: 'C_GENERAL',
+  });
+  await passTime(5000);
+  await reply(sent, 'Started reader');
+  expect(sessionsAt().length).toBe(before + 1);
+});
+
+test('Managed Agents down during /agent run: the person is told, and running again starts exactly one', async () => {
+  const down = h.sandbox.managedAgents.failAt('session.create', { status: 503, times: 1000 });
+  const before = sessionsAt().length;
+  const failed = await h.driver.command('U_ALICE', 'run --agent reader search outage', {
+    channelId: 'C_GENERAL',
+  });
+  await passTime(10_000);
+  await reply(failed, 'Something went wrong');
+  expect(sessionsAt().length).toBe(before);
+  expect(
+    (await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:U_ALICE`, 100)).map((s) => s.prompt),
+  ).not.toContain('search outage');
+
+  down.clear();
+  const again = await h.driver.command('U_ALICE', 'run --agent reader search outage', {
+    channelId: 'C_GENERAL',
+  });
+  await h.settle();
+  await reply(again, 'Started reader');
+  expect(sessionsAt().length).toBe(before + 1);
+});
+
+test('a lost answer to session create: the session is found by its intent, not made twice', async () => {
+  h.sandbox.managedAgents.failAt('session.create', { afterHandling: true, drop: true });
+  const before = sessionsAt().length;
+  const { reply: answer, session } = await runAgent(h, 'U_ALICE', '--agent reader search dropped create');
+  expect(answer).toContain('Started reader');
+  expect(sessionsAt().length).toBe(before + 1);
+  expect(eventsOf(session?.sessionId ?? '', 'agent.message')).toHaveLength(1);
+});
+
+test('a lost answer to a follow-up (user.message): it reaches the agent once', async () => {
+  const { session } = await runAgent(h, 'U_ALICE', '--agent reader search welcome');
+  if (!session) throw new Error('no session');
+  h.sandbox.managedAgents.failAt('session.events.send', { afterHandling: true, drop: true });
+  await h.driver.message('U_ALICE', 'search the archive too', {
+    channelId: session.dmChannelId,
+    threadTs: session.threadTs,
+  });
+  await h.settle();
+  const followUps = eventsOf(session.sessionId, 'user.message').filter((e) =>
+    JSON.stringify(e).includes('search the archive too'),
+  );
+  expect(followUps).toHaveLength(1);
+  expect(eventsOf(session.sessionId, 'agent.message')).toHaveLength(2);
+});
+
+test('a lost answer to a confirmation: exactly one reaches the session, and the write runs once', async () => {
+  const { session, approvalId, card } = await heldSession('Confirmed once');
+  h.sandbox.managedAgents.failAt('session.events.send', { afterHandling: true, drop: true });
+  await h.driver.blockAction(
+    'U_ALICE',
+    { actionId: 'session_approve', value: approvalId },
+    { channelId: session.dmChannelId, messageTs: card },
+  );
+  await h.settle();
+  expect(eventsOf(session.sessionId, 'user.tool_confirmation')).toHaveLength(1);
+  expect(pagesTitled('Confirmed once')).toHaveLength(1);
+  expect(await h.store.approvals.get(approvalId)).toMatchObject({
+    status: 'allowed',
+    deliveredAt: expect.any(String),
+  });
+  const update = h.sandbox.slack.callsTo('chat.update').filter((c) => c.body.ts === card);
+  expect(update.map((c) => String(c.body.text))).toEqual([expect.stringContaining('Approved by <@U_ALICE>')]);
+});
+
+test('the same approval decided from two replicas at once: one decision, one confirmation', async () => {
+  const { session, approvalId, card } = await heldSession('Raced');
+  const replica = await startReplica(h);
+  try {
+    const where = { channelId: session.dmChannelId, messageTs: card };
+    await Promise.all([
+      h.driver.blockAction('U_ALICE', { actionId: 'session_approve', value: approvalId }, where),
+      replica.driver.blockAction('U_ALICE', { actionId: 'session_deny', value: approvalId }, where),
+    ]);
+    await h.settle();
+    await h.settle(replica.services);
+    const [confirmation, ...more] = eventsOf(session.sessionId, 'user.tool_confirmation');
+    expect(more).toEqual([]);
+    const decided = await h.store.approvals.get(approvalId);
+    expect(confirmation).toMatchObject({ result: decided?.status === 'allowed' ? 'allow' : 'deny' });
+    expect(pagesTitled('Raced')).toHaveLength(decided?.status === 'allowed' ? 1 : 0);
+  } finally {
+    await replica.close();
+  }
+});
+
+test('a crash between recording a decision and sending it: the sweep delivers it once, after the lease', async () => {
+  const { session, approvalId } = await heldSession('Recovered');
+  // What the crash leaves: the decision recorded, its delivery leased to the process that died.
+  await h.store.approvals.decide(approvalId, 'allowed', 'U_ALICE', h.clock.now(), {
+    owner: 'dlv_dead',
+    untilMs: h.clock.now() + DELIVERY_LEASE_MS,
+  });
+  await passTime(DELIVERY_LEASE_MS - 1000);
+  expect(eventsOf(session.sessionId, 'user.tool_confirmation')).toEqual([]);
+  await passTime(31_000);
+  expect(eventsOf(session.sessionId, 'user.tool_confirmation')).toHaveLength(1);
+  expect(pagesTitled('Recovered')).toHaveLength(1);
+  const audited = (
+    await h.store.audit.byTarget((await h.store.approvals.get(approvalId))?.toolUseId ?? '')
+  ).filter((r) => r.action === 'approval.decided');
+  expect(audited).toHaveLength(1);
+});

@@ -1,0 +1,49 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { SlackDriver } from '../../sandbox/slack/driver.js';
+import { startDeputy } from '../../src/app.js';
+import { randomIds } from '../../src/ids.js';
+import { createLogger } from '../../src/logger.js';
+import { buildServices } from '../../src/runtime.js';
+import type { Services } from '../../src/services.js';
+import type { Harness } from './harness.js';
+
+/** Another Deputy process: its own services and HTTP surface over the same table, Slack and Anthropic. */
+export interface Replica {
+  readonly services: Services;
+  readonly url: string;
+  /** Slack delivering to this replica. */
+  readonly driver: SlackDriver;
+  close(): Promise<void>;
+}
+
+export async function startReplica(h: Harness): Promise<Replica> {
+  const environmentId = h.sandbox.managedAgents.environments()[0]?.id;
+  const services = buildServices({
+    store: h.store,
+    anthropic: new Anthropic(h.sandbox.anthropicOptions),
+    slack: h.sandbox.slackConnection,
+    clock: h.clock,
+    ids: randomIds,
+    logger: createLogger({ level: 'error', write: () => {} }),
+    connectors: h.sandbox.connectors,
+    admins: [],
+    publicBaseUrl: h.url,
+    allowPrivateNetwork: true,
+    ...(environmentId ? { environmentId } : {}),
+  });
+  const deputy = await startDeputy({ slack: h.sandbox.slackConnection, services });
+  return {
+    services,
+    url: deputy.url,
+    driver: new SlackDriver({
+      appUrl: deputy.url,
+      signingSecret: h.sandbox.signingSecret,
+      slack: h.sandbox.slack,
+      clock: h.clock,
+    }),
+    close: async () => {
+      await deputy.close();
+      await services.relays.close();
+    },
+  };
+}
