@@ -37,6 +37,7 @@ export function createSlackApp(
       ...connectRoutes(services.connectFlows, {
         publicBaseUrl: services.settings.publicBaseUrl,
         logger: services.logger,
+        work: services.work,
       }),
       anthropicWebhookRoute({
         ...(services.verifyWebhook ? { verify: services.verifyWebhook } : {}),
@@ -46,6 +47,7 @@ export function createSlackApp(
           target: ANTHROPIC_WEBHOOK_PATH,
         }),
         logger: services.logger,
+        work: services.work,
       }),
     ],
   });

@@ -25,3 +25,36 @@ export function retryAfterMs(error: unknown): number | undefined {
   const seconds = value ? Number(value) : Number.NaN;
   return Number.isFinite(seconds) ? Math.min(seconds * 1000, 30_000) : undefined;
 }
+
+/**
+ * Makes a call that must take effect exactly once, such as a create or a send that is not
+ * idempotent. The call is made without the client's own retries (pass `{ maxRetries: 0 }`); after a
+ * failure whose outcome is unknown (no answer, a timeout, a 5xx), and after a 409 when `conflicts`
+ * says a repeat would conflict with the call's own earlier attempt rather than duplicate it, `find`
+ * reads whether it took effect, and the call is made again only when it did not. A 429 waits as
+ * asked; a refusal is thrown at once.
+ */
+export async function exactlyOnce<T>(
+  clock: { sleep(ms: number): Promise<void> },
+  call: () => Promise<T>,
+  find: () => Promise<T | undefined>,
+  options: { attempts?: number; conflicts?: boolean } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 4;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      const failed = failedCall(error);
+      const ownConflict = options.conflicts === true && statusOf(error) === 409;
+      if (failed === 'unknown' || ownConflict) {
+        // Where a repeat would conflict rather than duplicate, a look that fails is as good as a miss.
+        const found = options.conflicts ? await find().catch(() => undefined) : await find();
+        if (found !== undefined) return found;
+      }
+      // A conflict that is not the call's own is someone else's: trying again cannot help.
+      if (failed === 'refused' || attempt >= attempts) throw error;
+      await clock.sleep(retryAfterMs(error) ?? 250 * 2 ** attempt);
+    }
+  }
+}

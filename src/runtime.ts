@@ -106,6 +106,7 @@ export function buildServices(parts: ServiceParts): Services {
     notices: new SlackAgentNotices({ outbox, logger }),
     audit,
     clock,
+    ids,
     logger,
   });
   const connectionNotices = new SlackConnectionNotices({ outbox, logger });

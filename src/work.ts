@@ -51,6 +51,11 @@ export class Work {
     }
   }
 
+  /** How many units have started and not ended (busy or resting). */
+  get inFlight(): number {
+    return this.units.size;
+  }
+
   /** Whether any unit is doing something now (not resting). */
   get busy(): boolean {
     for (const unit of this.units) if (unit.resting === 0) return true;

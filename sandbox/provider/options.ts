@@ -26,6 +26,11 @@ export interface ProviderBehaviour {
   /** Real milliseconds the token endpoint waits before answering; a large value is a hang. */
   tokenDelayMs: number;
   /**
+   * Waits after redeeming the code and issuing tokens, not before: a client that times out has lost
+   * tokens the provider issued (and a second redemption of the code revokes them, RFC 6749 §4.1.2).
+   */
+  tokenDelayAfterRedeem: boolean;
+  /**
    * Dynamic client registration: `open`; `forbidden` (advertised, but `/register` answers 403, as
    * Notion was seen to); `absent` (not advertised, 404), so a pre-registered client is needed.
    */
@@ -64,6 +69,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<ProviderBehaviour> = {
   resourceMismatch: false,
   tokenEndpoint: 'ok',
   tokenDelayMs: 0,
+  tokenDelayAfterRedeem: false,
   registration: 'open',
   revocation: true,
 };

@@ -22,7 +22,8 @@ export async function handleToken(
   const at = state.clock.now();
   const form = await readForm(req);
   const delay = state.behaviour.tokenDelayMs;
-  if (delay > 0 && !(await wait(delay))) return;
+  const delayAfterRedeem = state.behaviour.tokenDelayAfterRedeem;
+  if (delay > 0 && !delayAfterRedeem && !(await wait(delay))) return;
   const record = (fields: Omit<TokenRequestRecord, 'at' | 'codeVerifierPresent'>) =>
     state.records.tokenRequests.push({
       ...fields,
@@ -67,6 +68,7 @@ export async function handleToken(
   }
   const tokens = state.issueTokens(outcome.grant, outcome.scope);
   record({ ...fields, accountId: outcome.grant.accountId, outcome: 'issued' });
+  if (delay > 0 && delayAfterRedeem && !(await wait(delay))) return;
   sendNoStoreJson(res, 200, {
     access_token: tokens.access_token,
     token_type: 'Bearer',

@@ -1,9 +1,12 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import type { AgentUpdateParams } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey } from '../identity/principal.js';
+import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
+import { exactlyOnce } from '../outcome.js';
 import type { SlackDirectory } from '../slack/directory.js';
 import type { AgentConfig, CatalogTool, RecordedListing, Store, StoredAgent } from '../store/index.js';
 import { compileAgent, diffConfigs, payloadHash, type ToolStatus } from './agent-config.js';
@@ -20,6 +23,7 @@ export interface AgentServiceOptions {
   notices: AgentNotices;
   audit: AuditLog;
   clock: Clock;
+  ids: IdSource;
   logger: Logger;
 }
 
@@ -72,14 +76,19 @@ export class AgentService {
       system: config.system,
       mcp_servers: payload.mcp_servers,
       tools: payload.tools,
-      metadata: { deputy_agent: config.name },
+      // Names this save, so one whose answer was lost is found rather than made again.
+      metadata: { deputy_agent: config.name, deputy_save: this.deps.ids.next('save') },
     };
     const agents = this.deps.anthropic.beta.agents;
     let published: { id: string; version: number };
     try {
       published = existing
-        ? await agents.update(existing.agentId, { ...fields, version: existing.agentVersion })
-        : await agents.create(fields);
+        ? await this.publishOnce(existing.agentId, { ...fields, version: existing.agentVersion })
+        : await exactlyOnce(
+            this.deps.clock,
+            () => agents.create(fields, { maxRetries: 0 }),
+            () => this.findCreated(fields.metadata.deputy_save),
+          );
     } catch (error) {
       // Managed Agents refuses an update of a version that moved on: someone else saved first.
       if (error instanceof Error && 'status' in error && error.status === 409)
@@ -170,6 +179,31 @@ export class AgentService {
     }
   }
 
+  /**
+   * Updates the agent from `params.version` once: an update whose answer was lost, or a 409 that is
+   * its own earlier attempt, is recognised by the save id it wrote into the agent's metadata.
+   */
+  private publishOnce(agentId: string, params: AgentUpdateParams & { metadata: { deputy_save: string } }) {
+    const agents = this.deps.anthropic.beta.agents;
+    return exactlyOnce(
+      this.deps.clock,
+      () => agents.update(agentId, params, { maxRetries: 0 }),
+      async () => {
+        const agent = await agents.retrieve(agentId);
+        return agent.metadata?.deputy_save === params.metadata.deputy_save ? agent : undefined;
+      },
+      { conflicts: true },
+    );
+  }
+
+  /** The agent a create made, found by the save id in its metadata. */
+  private async findCreated(saveId: string) {
+    for await (const agent of this.deps.anthropic.beta.agents.list({ limit: 100 })) {
+      if (agent.metadata?.deputy_save === saveId) return agent;
+    }
+    return undefined;
+  }
+
   /** Publishes the agent again if its tools as compiled now differ from what was published. */
   private async republishIfDrifted(name: string, correlationId: string, attempt = 0): Promise<boolean> {
     const agent = await this.deps.store.agents.get(name);
@@ -177,10 +211,11 @@ export class AgentService {
     const payload = compileAgent(agent.config, await this.catalogs(agent.config));
     if (payloadHash(payload) === agent.payloadHash) return false;
     try {
-      const updated = await this.deps.anthropic.beta.agents.update(agent.agentId, {
+      const updated = await this.publishOnce(agent.agentId, {
         version: agent.agentVersion,
         mcp_servers: payload.mcp_servers,
         tools: payload.tools,
+        metadata: { deputy_agent: agent.name, deputy_save: this.deps.ids.next('save') },
       });
       const next = { ...agent, agentVersion: updated.version, payloadHash: payloadHash(payload) };
       // Same configuration version: this is Deputy holding tools back, not an admin's edit.

@@ -6,6 +6,7 @@ import { type Principal, principalKey } from '../identity/principal.js';
 import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { OutboundHttp } from '../net/outbound-http.js';
+import { exactlyOnce } from '../outcome.js';
 import type { Connection, RecordedListing, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { type Connector, mergeCatalog, unavailableReason } from './catalog.js';
@@ -238,13 +239,31 @@ export class ConnectionsService {
     );
     return this.exclusively(`${principalKey(principal)}#${connector.id}`, async () => {
       const archived = await this.archiveActive(principal, vault.id, connector, correlationId);
+      const credentials = this.deps.anthropic.beta.vaults.credentials;
+      // Names this save, so an attempt whose answer was lost (or a 409 that is its own earlier
+      // attempt) is found in the vault rather than taken for a failure, and its token not revoked.
+      const saveId = this.deps.ids.next('save');
       let created: { id: string };
       try {
-        created = await this.deps.anthropic.beta.vaults.credentials.create(vault.id, {
-          display_name: connector.name,
-          metadata: { deputy_connector: connector.id, deputy_principal: principalKey(principal) },
-          auth: credentialAuth(connector.mcpServerUrl, secret, this.deps.clock.now()),
-        });
+        created = await exactlyOnce(
+          this.deps.clock,
+          () =>
+            credentials.create(
+              vault.id,
+              {
+                display_name: connector.name,
+                metadata: {
+                  deputy_connector: connector.id,
+                  deputy_principal: principalKey(principal),
+                  deputy_save: saveId,
+                },
+                auth: credentialAuth(connector.mcpServerUrl, secret, this.deps.clock.now()),
+              },
+              { maxRetries: 0 },
+            ),
+          () => this.findSaved(vault.id, saveId),
+          { conflicts: true },
+        );
       } catch (error) {
         // The old credential is gone and no new one took its place: show the person a Reconnect.
         if (archived) await this.markStale(principalKey(principal), connector.id, archived);
@@ -274,6 +293,16 @@ export class ConnectionsService {
       });
       return connection;
     });
+  }
+
+  /** The active credential a save put into the vault, found by the save's id. */
+  private async findSaved(vaultId: string, saveId: string): Promise<{ id: string } | undefined> {
+    for await (const credential of this.deps.anthropic.beta.vaults.credentials.list(vaultId, {
+      limit: 100,
+    })) {
+      if (!credential.archived_at && credential.metadata?.deputy_save === saveId) return credential;
+    }
+    return undefined;
   }
 
   /** Archives the vault's active credential for the connector's server; returns its id, if there was one. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import { BodyTooLargeError, readBody } from '../http.js';
 import type { Logger } from '../logger.js';
+import type { Work } from '../work.js';
 import type { RefusalAudit } from './http-front.js';
 
 export const ANTHROPIC_WEBHOOK_PATH = '/webhooks/anthropic';
@@ -26,6 +27,8 @@ export interface AnthropicWebhookOptions {
   connections: Pick<ConnectionsService, 'credentialRefreshFailed' | 'webhookSeen'>;
   refusals: RefusalAudit;
   logger: Logger;
+  /** Counts the delivery's handling as the runtime's work (a stop drains it; tests wait on it). */
+  work: Pick<Work, 'track'>;
 }
 
 /**
@@ -38,10 +41,12 @@ export function anthropicWebhookRoute(options: AnthropicWebhookOptions): CustomR
     path: ANTHROPIC_WEBHOOK_PATH,
     method: 'POST',
     handler: (req, res) => {
-      handle(options, req, res).catch((error: unknown) => {
-        options.logger.error('anthropic webhook failed', { error: String(error) });
-        if (!res.headersSent) plain(res, 500, 'Internal error.');
-      });
+      options.work
+        .track(() => handle(options, req, res))
+        .catch((error: unknown) => {
+          options.logger.error('anthropic webhook failed', { error: String(error) });
+          if (!res.headersSent) plain(res, 500, 'Internal error.');
+        });
     },
   };
 }

@@ -9,7 +9,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type { Clock } from '../clock.js';
 import { fingerprint } from '../fingerprint.js';
-import { failedCall, retryAfterMs } from '../outcome.js';
+import { exactlyOnce } from '../outcome.js';
 
 /** A session's event, as the SDK types it: the relay and approvals switch on its `type`. */
 export type SessionEvent = BetaManagedAgentsSessionEvent;
@@ -101,13 +101,10 @@ export function messageText(
 
 /** A send not answered by then has an unknown outcome. */
 export const SEND_TIMEOUT_MS = 20 * 1000;
-const SEND_ATTEMPTS = 3;
 
 /**
- * Sends user events that must reach the session once. The SDK's own retries are off: an attempt
- * whose outcome is unknown (a timeout, a dropped connection, a 5xx) is settled by reading the
- * session's events for `landed`, and sent again only when they are not there; a 429 waits as asked.
- * A refusal is thrown at once.
+ * Sends user events that must reach the session once: an attempt whose answer is lost is settled by
+ * reading the session's events for `landed`, and sent again only when they are not there.
  */
 export async function sendReconciled(
   deps: { anthropic: Anthropic; clock: Clock },
@@ -115,21 +112,19 @@ export async function sendReconciled(
   events: BetaManagedAgentsEventParams[],
   landed: (history: readonly SessionEvent[]) => boolean,
 ): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
+  await exactlyOnce(
+    deps.clock,
+    async () => {
       await deps.anthropic.beta.sessions.events.send(
         sessionId,
         { events },
         { maxRetries: 0, timeout: SEND_TIMEOUT_MS },
       );
-      return;
-    } catch (error) {
-      const failed = failedCall(error);
-      if (failed === 'refused' || attempt >= SEND_ATTEMPTS) throw error;
-      if (failed === 'unknown' && landed(await sessionHistory(deps.anthropic, sessionId))) return;
-      await deps.clock.sleep(retryAfterMs(error) ?? 250 * 2 ** attempt);
-    }
-  }
+      return true;
+    },
+    async () => (landed(await sessionHistory(deps.anthropic, sessionId)) ? true : undefined),
+    { attempts: 3 },
+  );
 }
 
 /** Whether the session's current turn was already interrupted (a `user.interrupt` since it last started running). */

@@ -9,7 +9,7 @@ import { type Principal, principalKey } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
-import { failedCall, retryAfterMs } from '../outcome.js';
+import { exactlyOnce } from '../outcome.js';
 import type { RunIntent, SessionRecord, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
@@ -254,19 +254,12 @@ export class SessionService {
    * Creates the session, retrying 429/5xx (honouring retry-after) without ever making two: a
    * create whose outcome is unknown is looked up by its intent id before it is tried again.
    */
-  private async createOnce(body: Parameters<Anthropic['beta']['sessions']['create']>[0], intentId: string) {
-    const sessions = this.deps.anthropic.beta.sessions;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await sessions.create(body, { maxRetries: 0 });
-      } catch (error) {
-        if (failedCall(error) === 'refused') throw error;
-        const found = await this.findByIntent(intentId);
-        if (found) return found;
-        if (attempt >= 3) throw error;
-        await this.deps.clock.sleep(retryAfterMs(error) ?? 250 * 2 ** attempt);
-      }
-    }
+  private createOnce(body: Parameters<Anthropic['beta']['sessions']['create']>[0], intentId: string) {
+    return exactlyOnce(
+      this.deps.clock,
+      () => this.deps.anthropic.beta.sessions.create(body, { maxRetries: 0 }),
+      () => this.findByIntent(intentId),
+    );
   }
 
   private async findByIntent(intentId: string) {

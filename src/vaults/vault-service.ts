@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
+import { exactlyOnce } from '../outcome.js';
 import type { Store } from '../store/index.js';
 
 /** The vault as Deputy uses it: verified to name its principal. */
@@ -28,6 +29,8 @@ export type VaultState =
 
 /** The metadata key that names a vault's principal; checked before every use. */
 export const PRINCIPAL_METADATA_KEY = 'deputy_principal';
+/** The claim that created a vault: how a create whose answer was lost is found. */
+const CLAIM_METADATA_KEY = 'deputy_claim';
 
 /** The mapping points at a vault that does not name this principal (or no longer exists): refused. */
 export class VaultMismatchError extends Error {
@@ -170,17 +173,27 @@ export class VaultService {
     // Orphans exist only after a claimant died, so only a take-over pays for the search.
     const orphans = tookOver ? await this.orphansOf(key) : [];
     const [adopt, ...extra] = orphans;
+    // The claim's id goes into the metadata, so a create whose answer is lost is found, not repeated.
     const vault =
       adopt ??
-      (await this.deps.anthropic.beta.vaults.create({
-        display_name: `Deputy: ${principal.userId} (${principal.enterpriseId ?? principal.teamId})`,
-        metadata: {
-          [PRINCIPAL_METADATA_KEY]: key,
-          slack_team_id: principal.teamId,
-          slack_user_id: principal.userId,
-          ...(principal.enterpriseId ? { slack_enterprise_id: principal.enterpriseId } : {}),
-        },
-      }));
+      (await exactlyOnce(
+        this.deps.clock,
+        () =>
+          this.deps.anthropic.beta.vaults.create(
+            {
+              display_name: `Deputy: ${principal.userId} (${principal.enterpriseId ?? principal.teamId})`,
+              metadata: {
+                [PRINCIPAL_METADATA_KEY]: key,
+                [CLAIM_METADATA_KEY]: claimId,
+                slack_team_id: principal.teamId,
+                slack_user_id: principal.userId,
+                ...(principal.enterpriseId ? { slack_enterprise_id: principal.enterpriseId } : {}),
+              },
+            },
+            { maxRetries: 0 },
+          ),
+        async () => (await this.orphansOf(key)).find((v) => v.metadata?.[CLAIM_METADATA_KEY] === claimId),
+      ));
     const completed = await this.deps.store.vaultMappings.complete(
       key,
       claimId,
@@ -188,9 +201,11 @@ export class VaultService {
       this.deps.clock.now(),
     );
     if (!completed) {
-      // Our lease ran out and another request took over; it may have created a vault of its own, so
-      // ours must not linger as a second one.
-      if (!adopt) await this.archiveOrphan(principal, vault.id, undefined, correlationId);
+      // Our lease ran out and another request took over. It may have created a vault of its own, so
+      // ours must not linger as a second one; or it adopted ours, which is then the person's vault.
+      const winner = await this.deps.store.vaultMappings.get(key);
+      if (!adopt && winner?.status === 'ready' && winner.vaultId !== vault.id)
+        await this.archiveOrphan(principal, vault.id, winner.vaultId, correlationId);
       return undefined;
     }
     await this.deps.audit.record({

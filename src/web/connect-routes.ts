@@ -9,6 +9,7 @@ import {
   SLACK_SIGN_IN_CALLBACK_PATH,
 } from '../connections/connect-flow.js';
 import type { Logger } from '../logger.js';
+import type { Work } from '../work.js';
 import { PAGE_HEADERS, renderPage, sendPage } from './pages.js';
 
 type RouteRequest = IncomingMessage & { params?: Record<string, string | string[]> };
@@ -16,7 +17,12 @@ type RouteRequest = IncomingMessage & { params?: Record<string, string | string[
 /** The browser side of connecting an account (docs/architecture.md#fixed-contracts). */
 export function connectRoutes(
   flows: ConnectFlowService,
-  options: { publicBaseUrl: string; logger: Logger },
+  options: {
+    publicBaseUrl: string;
+    logger: Logger;
+    /** Counts each request's handling as the runtime's work (a stop drains it; tests wait on it). */
+    work: Pick<Work, 'track'>;
+  },
 ): CustomRoute[] {
   const secure = options.publicBaseUrl.startsWith('https:');
   // One cookie per flow, so two connects in one browser do not overwrite each other. `__Host-` pins
@@ -48,7 +54,8 @@ export function connectRoutes(
   const guarded =
     (route: string, handler: (req: RouteRequest) => Promise<FlowStep>) =>
     (req: RouteRequest, res: ServerResponse) => {
-      handler(req)
+      options.work
+        .track(() => handler(req))
         .then((step) => answer(res, step))
         .catch((error: unknown) => {
           // The route's template, not its path: a path may hold a connect link that still works.

@@ -132,7 +132,7 @@ describe('/agent setup', () => {
           ],
         },
       ],
-      metadata: { deputy_agent: 'researcher' },
+      metadata: { deputy_agent: 'researcher', deputy_save: expect.stringMatching(/^save_/) },
     });
     const stored = await h.store.agents.get('researcher');
     expect(stored).toMatchObject({

@@ -129,8 +129,7 @@ describe('when the vault refuses the new credential during a reconnect', () => {
     h.sandbox.managedAgents.injectFault({
       method: 'POST',
       path: `/v1/vaults/${connection.vaultId}/credentials`,
-      status: 500,
-      times: 3,
+      status: 400,
     });
     const run = await runConnect(h, await linkFor('U_FAULT'), { signedInAs: 'U_FAULT', account: 'acct_bob' });
     expect(run.page.status).toBe(502);

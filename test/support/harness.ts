@@ -144,3 +144,30 @@ export async function vaultIdOf(h: Harness, userId: string): Promise<string> {
   if (mapping?.status !== 'ready') throw new Error(`${userId} has no vault`);
   return mapping.vaultId;
 }
+
+/**
+ * Awaits `work` (a browser run, a request) while Deputy sleeps on the clock inside it (a retry's
+ * pause, a lease waited out): whenever Deputy's work rests and `work` is not done, the clock moves
+ * `stepMs`. `replica`: wait on that process's work instead (the harness's own may be frozen).
+ */
+export async function letTimePass<T>(
+  h: Harness,
+  work: Promise<T>,
+  options: { replica?: Services; stepMs?: number } = {},
+): Promise<T> {
+  let done = false;
+  const finished = work.finally(() => {
+    done = true;
+  });
+  const deputyWork = (options.replica ?? h.services).work;
+  for (let steps = 0; !done; steps += 1) {
+    await Promise.race([finished, h.settle(options.replica)]);
+    if (done) break;
+    if (steps > 1000) throw new Error('the work did not finish while time passed');
+    // Time moves only while Deputy waits in the middle of something; otherwise `work` is on its way
+    // to Deputy (a browser between two pages), and the next unit of work is awaited instead.
+    if (deputyWork.inFlight > 0) h.clock.advance(options.stepMs ?? 500);
+    else await Promise.race([finished, deputyWork.nextChange()]);
+  }
+  return finished;
+}
