@@ -38,10 +38,16 @@ export async function exactlyOnce<T>(
   clock: { sleep(ms: number): Promise<void> },
   call: () => Promise<T>,
   find: () => Promise<T | undefined>,
-  options: { attempts?: number; conflicts?: boolean } = {},
+  options: {
+    attempts?: number;
+    conflicts?: boolean;
+    /** Checked before each attempt after the first: false when another process took the work over. */
+    stillOurs?: () => Promise<boolean>;
+  } = {},
 ): Promise<T> {
   const attempts = options.attempts ?? 4;
   for (let attempt = 1; ; attempt += 1) {
+    if (attempt > 1 && options.stillOurs && !(await options.stillOurs())) throw new TakenOver();
     try {
       return await call();
     } catch (error) {
@@ -56,5 +62,13 @@ export async function exactlyOnce<T>(
       if (failed === 'refused' || attempt >= attempts) throw error;
       await clock.sleep(retryAfterMs(error) ?? 250 * 2 ** attempt);
     }
+  }
+}
+
+/** Another process took over the work this one was retrying (its lease lapsed meanwhile). */
+export class TakenOver extends Error {
+  constructor() {
+    super('another process took this over');
+    this.name = 'TakenOver';
   }
 }

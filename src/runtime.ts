@@ -339,11 +339,14 @@ export async function startRuntime(
     // Closed in reverse: the server stops and drains first, then the periodic work, then the relays
     // release their leases so another replica resumes them from their cursors, then storage.
     opened.push({ close: () => services.relays.close() });
-    // Held tool calls nobody decided expire into denies, decisions a dead process left are delivered,
-    // and sessions another replica let go are adopted.
+    // Held tool calls nobody decided expire into denies, decisions and starts a dead process left are
+    // finished, and sessions another replica let go are adopted.
     const sweep = services.clock.setInterval(async () => {
       await services.approvals.sweep('sweep').catch((error: unknown) => {
         logger.warn('sweeping approvals failed', { error: String(error) });
+      });
+      await services.sessions.repairStarts('sweep').catch((error: unknown) => {
+        logger.warn('repairing starts failed', { error: String(error) });
       });
       await services.relays.resumeActive().catch((error: unknown) => {
         logger.warn('adopting sessions failed', { error: String(error) });

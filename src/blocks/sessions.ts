@@ -140,6 +140,15 @@ export function approveAllMessage(sessionId: string, count: number): SlackMessag
   };
 }
 
+/** A run whose start was cut short made no session: the person may run it again. */
+export function runDidNotStartMessage(agentName: string, prompt: string): SlackMessage {
+  const text = `Your run of ${agentName} did not start: Deputy was interrupted before the session was created. Nothing ran; run it again with /agent run.`;
+  return {
+    text,
+    blocks: [section(`${escapeMrkdwn(text)}\n>${escapeMrkdwn(truncate(prompt, 500)).replace(/\n/g, '\n>')}`)],
+  };
+}
+
 /** A provider refused the person's connection mid-session: a Reconnect button in the thread. */
 export function reconnectInThreadMessage(
   connector: { id: string; name: string },

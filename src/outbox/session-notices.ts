@@ -7,18 +7,26 @@ import {
   problemMessage,
   ranUnderGrantMessage,
   reconnectInThreadMessage,
+  runDidNotStartMessage,
   sessionRootMessage,
   sharedResultMessage,
 } from '../blocks/sessions.js';
 import type { Connector } from '../connections/catalog.js';
 import type { McpToolUse } from '../sessions/events.js';
 import type { SessionNotices, SessionThread, ShownSession } from '../sessions/notices.js';
-import type { Approval } from '../store/index.js';
+import type { Approval, RunIntent } from '../store/index.js';
 import { isDirectMessage, type Outbox } from './outbox.js';
 
 /** A session's messages, rendered and sent: the root in the owner's DM, and the thread under it. */
 export class SlackSessionNotices implements SessionNotices {
   constructor(private readonly outbox: Outbox) {}
+
+  async didNotStart(intent: Pick<RunIntent, 'principal' | 'agentName' | 'prompt'>): Promise<void> {
+    await this.outbox.toPerson(
+      intent.principal.userId,
+      runDidNotStartMessage(intent.agentName, intent.prompt),
+    );
+  }
 
   async opened(session: Omit<ShownSession, 'dmChannelId' | 'threadTs'>): Promise<SessionThread> {
     const dmChannelId = await this.outbox.directMessageChannel(session.principal.userId);

@@ -1,5 +1,5 @@
 import type { Connector } from '../connections/catalog.js';
-import type { Approval, SessionRecord } from '../store/index.js';
+import type { Approval, RunIntent, SessionRecord } from '../store/index.js';
 import type { McpToolUse } from './events.js';
 
 /** Where a session lives in Slack: the owner's DM with the app and the thread root there. */
@@ -43,6 +43,8 @@ export type ShownSession = Pick<
  * to say and when; sessions never render or send a message themselves.
  */
 export interface SessionNotices {
+  /** A run whose start was cut short (Deputy stopped mid-way) made no session: its person is told. */
+  didNotStart(intent: Pick<RunIntent, 'principal' | 'agentName' | 'prompt'>): Promise<void>;
   /** Opens the session's thread in the owner's DM: its root message, with the agent, prompt and status. */
   opened(session: Omit<ShownSession, 'dmChannelId' | 'threadTs'>): Promise<SessionThread>;
   /** The root message again, for a new status (or once its result was shared). */

@@ -9,8 +9,8 @@ import { type Principal, principalKey } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
-import { exactlyOnce } from '../outcome.js';
-import type { RunIntent, SessionRecord, Store } from '../store/index.js';
+import { exactlyOnce, TakenOver } from '../outcome.js';
+import type { RunIntent, SessionRecord, StartLease, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
 import { type MessageRef, type SessionNotices, sameMessage } from './notices.js';
@@ -27,7 +27,9 @@ export type RunOutcome =
       missing: Array<{ connector: Connector; link?: string }>;
       intentId: string;
     }
-  | { kind: 'started'; session: SessionRecord };
+  | { kind: 'started'; session: SessionRecord }
+  /** This process was too slow and the sweep finished the start: the session opens from there. */
+  | { kind: 'recovered'; agentName: string };
 
 /** A reply in a session's thread. */
 export type FollowUpOutcome =
@@ -38,6 +40,13 @@ export type FollowUpOutcome =
 
 /** Stop or Share on a session. */
 export type ControlOutcome = 'done' | 'already' | 'not_running' | 'not_allowed' | 'wrong_message';
+
+/**
+ * How long a start may take before the sweep may finish it instead: well past the session create's
+ * four attempts of at most `CREATE_TIMEOUT_MS` each, so a live start is never overtaken.
+ */
+const START_LEASE_MS = 2 * 60 * 1000;
+const CREATE_TIMEOUT_MS = 20 * 1000;
 
 /** The longest follow-up sent to an agent; the rest of a longer reply is dropped. */
 const MAX_FOLLOW_UP = 10_000;
@@ -115,9 +124,12 @@ export class SessionService {
         intentId: intent.intentId,
       };
     }
-    if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, this.deps.clock.now())))
+    const lease = this.startLease();
+    if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, lease, this.deps.clock.now())))
       return { kind: 'duplicate' };
-    return { kind: 'started', session: await this.start(intent, correlationId) };
+    const session = await this.start(intent, lease, correlationId);
+    // Another process took the start over (this one was too slow): it opens the session.
+    return session ? { kind: 'started', session } : { kind: 'recovered', agentName: agent.name };
   }
 
   /** "Run without them": the intent, started with only the servers its owner has connected. */
@@ -131,12 +143,38 @@ export class SessionService {
     if (!intent || !(await this.deps.steering.mayAct(principal, intent, 'start'))) return undefined;
     const agent = await this.deps.agents.get(intent.agentName);
     if (!agent || !(await this.deps.agents.mayRun(agent, principal, intent.channelId))) return undefined;
-    if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, this.deps.clock.now()))) return undefined;
-    return this.start(intent, correlationId);
+    const lease = this.startLease();
+    if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, lease, this.deps.clock.now())))
+      return undefined;
+    return this.start(intent, lease, correlationId);
   }
 
-  private async start(intent: RunIntent, correlationId: string): Promise<SessionRecord> {
-    const { store, clock } = this.deps;
+  /**
+   * Starts a claimed intent's session. A failure is recorded on the intent (its person is told by
+   * the caller) and leaves the start open for the sweep, which checks no session was made after all.
+   */
+  private async start(
+    intent: RunIntent,
+    lease: StartLease,
+    correlationId: string,
+  ): Promise<SessionRecord | undefined> {
+    try {
+      return await this.createAndOpen(intent, lease, correlationId);
+    } catch (error) {
+      if (error instanceof TakenOver) return undefined;
+      await this.deps.store.runIntents
+        .failed(intent.dedupeKey, lease.owner, this.deps.clock.now())
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async createAndOpen(
+    intent: RunIntent,
+    lease: StartLease,
+    correlationId: string,
+  ): Promise<SessionRecord | undefined> {
+    const { store } = this.deps;
     const principal = intent.principal;
     const agent = await this.deps.agents.get(intent.agentName);
     if (!agent) throw new Error(`agent ${intent.agentName} is gone`);
@@ -203,62 +241,147 @@ export class SessionService {
         channel: intent.channelId,
       },
     });
-    const session = await this.createOnce(body, intent.intentId);
+    // Each retry first renews the start's lease: one that lapsed belongs to the sweep now.
+    const session = await this.createOnce(body, intent.intentId, () =>
+      store.runIntents.hold(intent.dedupeKey, this.renewed(lease)),
+    );
+    return this.open(
+      intent,
+      { sessionId: session.id, agentId: agent.agentId, agentVersion: agent.agentVersion },
+      lease,
+      correlationId,
+      {
+        vault: vault.id,
+        droppedServers: narrowed.droppedServers.join(', '),
+        droppedWriteTools: narrowed.droppedWriteTools.join(', '),
+      },
+    );
+  }
+
+  /**
+   * The rest of a start once its session exists: audited, its thread opened in the owner's DM, its
+   * record written, relayed. Only while this process holds the start's lease, so a process that
+   * wakes after the sweep took its start over opens nothing.
+   */
+  private async open(
+    intent: RunIntent,
+    created: { sessionId: string; agentId: string; agentVersion: number },
+    lease: StartLease,
+    correlationId: string,
+    details: Record<string, string>,
+  ): Promise<SessionRecord | undefined> {
+    const { store, clock } = this.deps;
+    const principal = intent.principal;
+    if (!(await store.runIntents.hold(intent.dedupeKey, this.renewed(lease), created.sessionId)))
+      return undefined;
     await this.deps.audit.record({
       action: AuditAction.SessionCreated,
       outcome: 'success',
       principal,
-      target: session.id,
+      target: created.sessionId,
       correlationId,
       details: {
-        agent: agent.name,
-        agentVersion: agent.agentVersion,
-        vault: vault.id,
+        agent: intent.agentName,
+        agentVersion: created.agentVersion,
         channel: intent.channelId,
         intent: intent.intentId,
-        droppedServers: narrowed.droppedServers.join(', '),
-        droppedWriteTools: narrowed.droppedWriteTools.join(', '),
+        ...details,
       },
     });
     const thread = await this.deps.notices.opened({
-      sessionId: session.id,
+      sessionId: created.sessionId,
       principal,
-      agentName: agent.name,
+      agentName: intent.agentName,
       prompt: intent.prompt,
       channelId: intent.channelId,
       status: 'running',
     });
+    const approverGroup = (await this.deps.agents.get(intent.agentName))?.config.approverGroup;
     const record: SessionRecord = {
-      sessionId: session.id,
+      sessionId: created.sessionId,
       intentId: intent.intentId,
       principal,
       principalKey: principalKey(principal),
-      agentName: agent.name,
-      agentId: agent.agentId,
-      agentVersion: agent.agentVersion,
+      agentName: intent.agentName,
+      agentId: created.agentId,
+      agentVersion: created.agentVersion,
       channelId: intent.channelId,
       dmChannelId: thread.dmChannelId,
       threadTs: thread.threadTs,
       prompt: intent.prompt,
       status: 'running',
-      ...(agent.config.approverGroup ? { approverGroup: agent.config.approverGroup } : {}),
+      ...(approverGroup ? { approverGroup } : {}),
       createdAt: new Date(clock.now()).toISOString(),
     };
     await store.sessions.put(record);
-    await store.runIntents.started(intent.dedupeKey, session.id);
-    this.deps.relays.ensure(session.id);
+    await store.runIntents.finished(intent.dedupeKey, clock.now());
+    this.deps.relays.ensure(created.sessionId);
     return record;
+  }
+
+  /**
+   * The sweep's half of starting exactly once: a start whose process died (its lease lapsed) is
+   * finished here. Its session, found by the intent id in its metadata, is opened as if the start had
+   * gone on; a start that never made one is closed, and its person told if nobody told them yet.
+   * Returns how many starts it settled.
+   */
+  async repairStarts(correlationId: string): Promise<number> {
+    const { store, clock } = this.deps;
+    let settled = 0;
+    for (const dedupeKey of await store.runIntents.open()) {
+      const intent = await store.runIntents.get(dedupeKey);
+      if (!intent || intent.openedAt !== undefined) {
+        await store.runIntents.unindex(dedupeKey);
+        continue;
+      }
+      if ((intent.startUntilMs ?? 0) > clock.now()) continue;
+      const lease = this.startLease();
+      if (!(await store.runIntents.takeOver(dedupeKey, lease, clock.now()))) continue;
+      const found = await this.findByIntent(intent.intentId);
+      settled += 1;
+      if (!found) {
+        await store.runIntents.finished(dedupeKey, clock.now());
+        if (intent.failedAtMs === undefined) await this.deps.notices.didNotStart(intent);
+        continue;
+      }
+      if (await store.sessions.get(found.id)) {
+        await store.runIntents.finished(dedupeKey, clock.now());
+        continue;
+      }
+      const agent = 'id' in found.agent ? found.agent : undefined;
+      await this.open(
+        intent,
+        { sessionId: found.id, agentId: agent?.id ?? '', agentVersion: agent?.version ?? 0 },
+        lease,
+        correlationId,
+        { recovered: 'true' },
+      );
+    }
+    return settled;
+  }
+
+  private startLease(): StartLease {
+    return this.renewed({ owner: this.deps.ids.next('start'), untilMs: 0 });
+  }
+
+  private renewed(lease: StartLease): StartLease {
+    return { owner: lease.owner, untilMs: this.deps.clock.now() + START_LEASE_MS };
   }
 
   /**
    * Creates the session, retrying 429/5xx (honouring retry-after) without ever making two: a
    * create whose outcome is unknown is looked up by its intent id before it is tried again.
    */
-  private createOnce(body: Parameters<Anthropic['beta']['sessions']['create']>[0], intentId: string) {
+  private createOnce(
+    body: Parameters<Anthropic['beta']['sessions']['create']>[0],
+    intentId: string,
+    stillOurs: () => Promise<boolean>,
+  ) {
     return exactlyOnce(
       this.deps.clock,
-      () => this.deps.anthropic.beta.sessions.create(body, { maxRetries: 0 }),
+      () => this.deps.anthropic.beta.sessions.create(body, { maxRetries: 0, timeout: CREATE_TIMEOUT_MS }),
       () => this.findByIntent(intentId),
+      { stillOurs },
     );
   }
 

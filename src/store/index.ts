@@ -85,7 +85,7 @@ export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
-export type { RunIntent } from './run-intents.js';
+export type { RunIntent, StartLease } from './run-intents.js';
 export type { SessionRecord, SessionStatus } from './sessions.js';
 export { StoredRecordInvalid } from './table.js';
 export type { CatalogTool, RecordedListing, SeenTool } from './tool-catalog.js';

@@ -53,6 +53,9 @@ export const keys = {
 
   /** A run request, by the Slack delivery that made it. */
   runIntent: (dedupeKey: string): Key => ({ pk: `INTENT#${dedupeKey}`, sk: 'INTENT' }),
+  /** Starts not yet finished (claimed, session not yet recorded), for the sweep. */
+  openStart: (dedupeKey: string): Key => ({ pk: 'OPENSTARTS', sk: dedupeKey }),
+  openStarts: () => ({ partition: 'OPENSTARTS' }),
   /** gsi1: a run request by its id (what a session's metadata and the Run-without button carry). */
   runIntentById: (intentId: string) => ({ gsi1pk: `INTENTID#${intentId}`, gsi1sk: 'INTENT' }),
 

@@ -20,9 +20,21 @@ const runIntentSchema = z.object({
   channelId: z.string(),
   /** Set once the session exists. */
   sessionId: z.string().optional(),
+  /** The start: when it was claimed, by whom and until when (a lease), and how it ended. */
+  startedAtMs: z.number().optional(),
+  startOwner: z.string().optional(),
+  startUntilMs: z.number().optional(),
+  failedAtMs: z.number().optional(),
+  openedAt: z.number().optional(),
 });
 export type RunIntent = z.infer<typeof runIntentSchema>;
 const RunIntentRecord = recordKind('run intent', runIntentSchema);
+
+/** Who is starting an intent's session, and until when nobody else may. */
+export interface StartLease {
+  owner: string;
+  untilMs: number;
+}
 
 /** How long an intent is kept: well past Slack's retries and any click on its "Run without them". */
 const INTENT_TTL_MS = 86_400_000;
@@ -55,20 +67,79 @@ export class RunIntents {
     return intent;
   }
 
-  /** Claims an intent for starting, once: a second click (or a retry) gets false. */
-  claim(dedupeKey: string, nowMs: number): Promise<boolean> {
-    return this.table.updateIf(keys.runIntent(dedupeKey), {
-      UpdateExpression: 'SET startedAtMs = :now',
+  /**
+   * Claims an intent for starting, once: a second click (or a retry) gets false. The claim is a lease
+   * (a process that dies while starting lets the sweep finish or fail the start once it lapses), and
+   * the intent joins the index of starts still open.
+   */
+  async claim(dedupeKey: string, lease: StartLease, nowMs: number): Promise<boolean> {
+    const claimed = await this.table.updateIf(keys.runIntent(dedupeKey), {
+      UpdateExpression: 'SET startedAtMs = :now, startOwner = :owner, startUntilMs = :until',
       ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(startedAtMs)',
-      ExpressionAttributeValues: { ':now': nowMs },
+      ExpressionAttributeValues: { ':now': nowMs, ':owner': lease.owner, ':until': lease.untilMs },
+    });
+    if (claimed) await this.table.put({ ...keys.openStart(dedupeKey), dedupeKey });
+    return claimed;
+  }
+
+  /** Takes over a start whose lease lapsed and that is not finished. */
+  takeOver(dedupeKey: string, lease: StartLease, nowMs: number): Promise<boolean> {
+    return this.table.updateIf(keys.runIntent(dedupeKey), {
+      UpdateExpression: 'SET startOwner = :owner, startUntilMs = :until',
+      ConditionExpression: 'startUntilMs <= :now AND attribute_not_exists(openedAt)',
+      ExpressionAttributeValues: { ':now': nowMs, ':owner': lease.owner, ':until': lease.untilMs },
     });
   }
 
-  /** Notes the session an intent became. */
-  async started(dedupeKey: string, sessionId: string): Promise<void> {
-    await this.table.update(keys.runIntent(dedupeKey), {
-      UpdateExpression: 'SET sessionId = :s',
-      ExpressionAttributeValues: { ':s': sessionId },
+  /**
+   * Renews the start's lease and notes its session, while `lease.owner` still holds it: false when
+   * another process took the start over (this one must then leave it alone).
+   */
+  hold(dedupeKey: string, lease: StartLease, sessionId?: string): Promise<boolean> {
+    return this.table.updateIf(keys.runIntent(dedupeKey), {
+      UpdateExpression: `SET startUntilMs = :until${sessionId ? ', sessionId = :session' : ''}`,
+      ConditionExpression: 'startOwner = :owner AND attribute_not_exists(openedAt)',
+      ExpressionAttributeValues: {
+        ':owner': lease.owner,
+        ':until': lease.untilMs,
+        ...(sessionId ? { ':session': sessionId } : {}),
+      },
     });
+  }
+
+  /**
+   * The start failed and its person was told. Its lease ends now: the sweep's next look checks that no
+   * session was made after all (a create whose answer was lost), and opens it if one was.
+   */
+  async failed(dedupeKey: string, owner: string, nowMs: number): Promise<void> {
+    await this.table.updateIf(keys.runIntent(dedupeKey), {
+      UpdateExpression: 'SET failedAtMs = :now, startUntilMs = :now',
+      ConditionExpression: 'startOwner = :owner AND attribute_not_exists(openedAt)',
+      ExpressionAttributeValues: { ':now': nowMs, ':owner': owner },
+    });
+  }
+
+  /** The start is over: its session is recorded and its thread open (or it never made one). */
+  async finished(dedupeKey: string, nowMs: number): Promise<void> {
+    await this.table.update(keys.runIntent(dedupeKey), {
+      UpdateExpression: 'SET openedAt = :now',
+      ExpressionAttributeValues: { ':now': nowMs },
+    });
+    await this.unindex(dedupeKey);
+  }
+
+  /** Drops a start from the open index (finished, or its intent gone). */
+  async unindex(dedupeKey: string): Promise<void> {
+    await this.table.delete(keys.openStart(dedupeKey));
+  }
+
+  /** Starts not yet finished, by dedupe key (the sweep finds those a dead process left). */
+  async open(): Promise<string[]> {
+    const items = await this.table.queryItems({ ...keys.openStarts(), allPages: true });
+    return items.map((item) => String(item.dedupeKey));
+  }
+
+  get(dedupeKey: string): Promise<RunIntent | undefined> {
+    return this.table.get(RunIntentRecord, keys.runIntent(dedupeKey));
   }
 }

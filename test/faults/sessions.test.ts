@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { DELIVERY_LEASE_MS } from '../../src/sessions/approvals.js';
 import type { SessionRecord } from '../../src/store/index.js';
 import type { Harness } from '../support/harness.js';
@@ -164,4 +164,92 @@ test('a crash between recording a decision and sending it: the sweep delivers it
     await h.store.audit.byTarget((await h.store.approvals.get(approvalId))?.toolUseId ?? '')
   ).filter((r) => r.action === 'approval.decided');
   expect(audited).toHaveLength(1);
+});
+
+describe('a process that dies while starting a session (each start frozen at session create)', () => {
+  const prompt = 'search frozen start';
+  const aliceRoots = () =>
+    h.sandbox.slack
+      .messages(h.sandbox.slack.dmChannelId('U_ALICE'))
+      .filter((m) => (m.thread_ts ?? m.ts) === m.ts && String(m.text).startsWith('Agent reader'));
+
+  test('a crash between creating a session and writing its row: the sweep opens that session, once', async () => {
+    const frozen = h.sandbox.managedAgents.failAt('session.create', { afterHandling: true, hang: true });
+    const rootsBefore = aliceRoots().length;
+    const sent = await h.driver.command('U_ALICE', `run --agent reader ${prompt}`, {
+      channelId: 'C_GENERAL',
+    });
+    await frozen.reached;
+    const made = sessionsAt().filter((s) => s.metadata?.deputy_principal?.endsWith(':U_ALICE'));
+    // The start's lease lapses; the sweep finds the session by its intent and opens it.
+    h.clock.advance(2 * 60 * 1000 + 30_000);
+    await h.sandbox.slack.waitFor('chat.postMessage', () => aliceRoots().length > rootsBefore);
+    // The frozen process wakes to a lost answer, finds its start taken over, and opens nothing.
+    frozen.release();
+    await h.settle();
+    expect(sessionsAt().filter((s) => s.metadata?.deputy_principal?.endsWith(':U_ALICE'))).toHaveLength(
+      made.length,
+    );
+    expect(aliceRoots().length).toBe(rootsBefore + 1);
+    const [record, ...more] = (
+      await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:U_ALICE`, 100)
+    ).filter((s) => s.prompt === prompt);
+    expect(more).toEqual([]);
+    expect(eventsOf(record?.sessionId ?? '', 'agent.message')).toHaveLength(1);
+    const created = (await h.store.audit.byTarget(record?.sessionId ?? '')).filter(
+      (r) => r.action === 'session.created',
+    );
+    expect(created).toHaveLength(1);
+    expect(h.sandbox.slack.callsTo('response_url').some((c) => c.body.url === sent.responseUrl)).toBe(true);
+  });
+
+  test('a crash before the create reached Managed Agents: no session, the person told once, and none made later', async () => {
+    const frozen = h.sandbox.managedAgents.failAt('session.create', { hang: true });
+    const before = sessionsAt().length;
+    await h.driver.command('U_ALICE', `run --agent reader ${prompt}`, { channelId: 'C_GENERAL' });
+    await frozen.reached;
+    h.clock.advance(2 * 60 * 1000 + 30_000);
+    const told = await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
+      String(c.body.text).includes('did not start'),
+    );
+    expect(String(told.body.text)).toContain('reader');
+    frozen.release();
+    await passTime(10_000);
+    expect(sessionsAt().length).toBe(before);
+    expect(
+      h.sandbox.slack
+        .callsTo('chat.postMessage')
+        .filter((c) => String(c.body.text).includes('did not start')),
+    ).toHaveLength(1);
+  });
+});
+
+test('a replica that dies relaying a session (no clean shutdown): another adopts it once the lease lapses, nothing missed', async () => {
+  const { session, approvalId, card } = await heldSession('Adopted');
+  // This process dies: its relays stop, and the lease stays with it, unrenewed.
+  await h.services.relays.close();
+  await h.store.leases.acquire(`relay#${session.sessionId}`, 'relay_dead', h.clock.now(), 30_000);
+  const replica = await startReplica(h);
+  try {
+    await replica.services.approvals.decide(
+      approvalId,
+      { teamId: h.sandbox.slack.teamId, userId: 'U_ALICE' },
+      'allow',
+      'test',
+      { channelId: session.dmChannelId, messageTs: card },
+    );
+    await h.sandbox.managedAgents.settled(session.sessionId);
+    // The replica's decision asked for a relay; the dead one's lease holds it off until it lapses.
+    expect(replica.services.relays.isRelaying(session.sessionId)).toBe(false);
+    h.clock.advance(31_000);
+    await h.settle(replica.services);
+    const texts = h.sandbox.slack
+      .messages(session.dmChannelId)
+      .filter((m) => m.thread_ts === session.threadTs && m.ts !== session.threadTs)
+      .map((m) => String(m.text));
+    expect(texts.filter((t) => t.includes('Created "Adopted"'))).toHaveLength(1);
+    expect((await h.store.sessions.get(session.sessionId))?.status).toBe('idle');
+  } finally {
+    await replica.close();
+  }
 });

@@ -34,6 +34,10 @@ export async function agentRun(
         outcome.missing.map(({ connector, link }) => ({ name: connector.name, ...(link ? { link } : {}) })),
         outcome.intentId,
       );
+    case 'recovered':
+      return plainMessage(
+        `Starting ${outcome.agentName} was interrupted, and Deputy finished it separately: your DM with me shows the session, or says it did not start.`,
+      );
     case 'started':
       return plainMessage(
         isDirectMessage(outcome.session.channelId)
