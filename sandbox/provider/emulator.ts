@@ -257,6 +257,17 @@ export class ProviderEmulator {
   }
 
   /**
+   * Whether a token was revoked (itself, or the grant behind it: a revocation, a replayed code),
+   * whatever its expiry. Unknown tokens are not revoked.
+   */
+  tokenRevoked(token: string): boolean {
+    const access = this.state.accessTokens.get(token);
+    const grantId = access?.grantId ?? this.state.refreshTokens.get(token)?.grantId;
+    const grant = grantId ? this.state.grants.get(grantId) : undefined;
+    return access?.revoked === true || grant?.revoked === true;
+  }
+
+  /**
    * What a user does in the provider's settings to get an API key to paste: a personal access token
    * for `accountId`, long-lived, with no OAuth client behind it.
    */

@@ -97,20 +97,28 @@ export async function startHarness(
   };
 }
 
+/** Per runtime: the last event of each session already seen relayed (so settling stays cheap). */
+const relayedUpTo = new WeakMap<SandboxRuntime, Map<string, string>>();
+
 /** Harness.settle for any sandbox runtime (the browser test starts its own). */
 export async function settleSandbox(runtime: SandboxRuntime, replica?: Services): Promise<void> {
   const { managedAgents } = runtime.sandbox;
   const { work, relays } = replica ?? runtime.services;
   const store = runtime.services.store;
+  const seen = relayedUpTo.get(runtime) ?? new Map<string, string>();
+  relayedUpTo.set(runtime, seen);
   for (;;) {
     await work.settled();
     const sessions = managedAgents.sessions();
     await Promise.all(sessions.map((s) => managedAgents.settled(s.id)));
     const behind: string[] = [];
     for (const { id } of sessions) {
-      const relayed = await store.sessions.get(id);
       const last = managedAgents.events(id).at(-1)?.id;
-      if (relayed && last && relayed.cursor !== last) behind.push(id);
+      // A session whose last event was seen relayed before, and that has none since, needs no read.
+      if (!last || seen.get(id) === last) continue;
+      const relayed = await store.sessions.get(id);
+      if (relayed && relayed.cursor !== last) behind.push(id);
+      else seen.set(id, last);
     }
     if (behind.length === 0 && !work.busy) return;
     const unrelayed = behind.filter((id) => !relays.isRelaying(id));
