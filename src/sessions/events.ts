@@ -76,10 +76,13 @@ export function sessionWait(events: readonly SessionEvent[]): SessionWait {
   return {
     held: new Map(heldToolCalls(events).map(({ call, argumentsHash }) => [call.id, argumentsHash])),
     confirmed: confirmedToolUses(events),
-    atRest: atRest(
-      events.findLast((e) => e.type.startsWith('session.status_') || e.type === 'session.deleted'),
-    ),
+    atRest: atRest(lastStatus(events)),
   };
+}
+
+/** The session's latest status event (its status as of `events`). */
+export function lastStatus(events: readonly SessionEvent[]): SessionEvent | undefined {
+  return events.findLast((e) => e.type.startsWith('session.status_') || e.type === 'session.deleted');
 }
 
 /** Whether this event leaves the session waiting for nobody: a turn that ended, or the session's end. */

@@ -11,6 +11,7 @@ import {
   atRest,
   heldToolCalls,
   isSessionEvent,
+  lastStatus,
   messageText,
   type SessionEvent,
   sessionHistory,
@@ -109,6 +110,8 @@ class SessionRelay {
   private readonly owner: string;
   /** Every event seen so far, history then stream: held tool calls are read from it. */
   private readonly events: SessionEvent[] = [];
+  /** User events sent and not yet processed (a follow-up queued while the agent works). */
+  private readonly queued = new Set<string>();
   private progress: string[] = [];
   private progressTs: string | undefined;
   private flushTimer: Timer | undefined;
@@ -145,28 +148,35 @@ class SessionRelay {
       const seen = new Set<string>();
       const history = await sessionHistory(this.deps.anthropic, this.sessionId);
       const resumeAt = session.cursor ? history.findIndex((e) => e.id === session?.cursor) : -1;
+      // All of the history is relayed, even past a turn that ended in it: later turns follow it.
+      let ended = false;
       for (const [index, event] of history.entries()) {
         seen.add(event.id);
-        this.events.push(event);
+        this.track(event);
         if (index <= resumeAt) continue;
         const result = await this.handle(session, event);
         session = result.session;
-        if (result.ended) return 'ended';
+        ended = result.ended;
       }
-      // Nothing has happened since the last turn ended (no follow-up queued): nothing to wait for.
-      if (atRest(history.at(-1))) return 'ended';
+      // Nothing has happened since the last turn ended and no follow-up waits in the queue.
+      if (this.restsAfter(ended || atRest(lastStatus(history)))) return 'ended';
       // Waiting for the session's next event is waiting on the outside world, not work in progress.
       const live = stream[Symbol.asyncIterator]();
       for (;;) {
         const next = await this.deps.work.resting(live.next());
         if (next.done) break;
         const event = next.value;
-        if (!isSessionEvent(event) || seen.has(event.id)) continue;
+        if (!isSessionEvent(event)) continue;
+        // A queued event comes again once processed (same id): it leaves the queue, and is not relayed twice.
+        if (seen.has(event.id)) {
+          this.noteQueue(event);
+          continue;
+        }
         seen.add(event.id);
-        this.events.push(event);
+        this.track(event);
         const result = await this.handle(session, event);
         session = result.session;
-        if (result.ended) return 'ended';
+        if (this.restsAfter(result.ended)) return 'ended';
       }
       return 'ended';
     } catch (error) {
@@ -253,6 +263,26 @@ class SessionRelay {
       this.deps.metrics.relayLag(this.deps.clock.now() - processedAt);
     }
     return { session: next, ended };
+  }
+
+  private track(event: SessionEvent): void {
+    this.events.push(event);
+    this.noteQueue(event);
+  }
+
+  /** Follow-ups sent while the agent works wait with `processed_at: null` until their turn. */
+  private noteQueue(event: SessionEvent): void {
+    if (!event.type.startsWith('user.')) return;
+    if ('processed_at' in event && event.processed_at) this.queued.delete(event.id);
+    else this.queued.add(event.id);
+  }
+
+  /** A turn that ended ends the relay only when nothing waits in the queue (or the session is gone). */
+  private restsAfter(turnEnded: boolean): boolean {
+    const gone = this.events.some(
+      (e) => e.type === 'session.status_terminated' || e.type === 'session.deleted',
+    );
+    return turnEnded && (gone || this.queued.size === 0);
   }
 
   /** Best effort: what is left open here is found by the sweep (the session refuses a stale confirmation). */

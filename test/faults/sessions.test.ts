@@ -253,3 +253,45 @@ test('a replica that dies relaying a session (no clean shutdown): another adopts
     await replica.close();
   }
 });
+
+test('a follow-up queued while the agent works (sent through another replica) is relayed, not skipped', async () => {
+  const { session, approvalId, card } = await heldSession('Queued');
+  const replica = await startReplica(h);
+  try {
+    // Alice writes while the agent waits for her decision; another replica takes her message.
+    await replica.driver.message('U_ALICE', 'and search the archive afterwards', {
+      channelId: session.dmChannelId,
+      threadTs: session.threadTs,
+    });
+    await replica.services.work.settled();
+    await h.settle();
+    const queued = eventsOf(session.sessionId, 'user.message').at(-1);
+    expect(queued).toMatchObject({ processed_at: null });
+    // She approves, through that replica too; the turn ends, and the queued message starts the next.
+    await replica.driver.blockAction(
+      'U_ALICE',
+      { actionId: 'session_approve', value: approvalId },
+      { channelId: session.dmChannelId, messageTs: card },
+    );
+    await replica.services.work.settled();
+    await h.settle();
+    const answers = eventsOf(session.sessionId, 'agent.message');
+    expect(answers).toHaveLength(2);
+    const thread = h.sandbox.slack
+      .messages(session.dmChannelId)
+      .filter((m) => m.thread_ts === session.threadTs)
+      .map((m) => String(m.text));
+    for (const answer of answers) {
+      const text =
+        answer.type === 'agent.message'
+          ? answer.content.map((b) => ('text' in b ? b.text : '')).join('')
+          : '';
+      expect(thread.filter((t) => t === text)).toHaveLength(1);
+    }
+    expect((await h.store.sessions.get(session.sessionId))?.cursor).toBe(
+      h.sandbox.managedAgents.events(session.sessionId).at(-1)?.id,
+    );
+  } finally {
+    await replica.close();
+  }
+});

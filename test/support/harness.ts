@@ -113,7 +113,11 @@ export async function settleSandbox(runtime: SandboxRuntime, replica?: Services)
     await Promise.all(sessions.map((s) => managedAgents.settled(s.id)));
     const behind: string[] = [];
     for (const { id } of sessions) {
-      const last = managedAgents.events(id).at(-1)?.id;
+      // The relay's cursor moves past processed events only (a queued one has no place yet).
+      const last = managedAgents
+        .events(id)
+        .filter((e) => 'processed_at' in e && e.processed_at)
+        .at(-1)?.id;
       // A session whose last event was seen relayed before, and that has none since, needs no read.
       if (!last || seen.get(id) === last) continue;
       const relayed = await store.sessions.get(id);
