@@ -23,15 +23,16 @@ const interactionDelivery = z.object({
 
 /**
  * What makes a Slack delivery the same one when it comes again: the event id of an event, the
- * trigger of a command, the person, action and action timestamp of a click, the trigger of any other
- * interaction (or, without one, the digest of the payload). Undefined for what changes nothing and
- * must be answered every time (an options request).
+ * person, action and action timestamp of a click, the trigger of any other interaction (or, without
+ * one, the digest of the payload). Undefined for a slash command, which is deduplicated where it acts
+ * (`/agent run` records its run intent under the trigger id; the rest only read, or open a modal
+ * Slack opens once per trigger), so its acknowledgement waits on no write; and for what changes
+ * nothing and must be answered every time (an options request).
  */
 export function deliveryKey(body: unknown): string | undefined {
   const event = eventDelivery.safeParse(body);
   if (event.success) return `event:${event.data.event_id}`;
-  const command = commandDelivery.safeParse(body);
-  if (command.success) return `command:${command.data.trigger_id}`;
+  if (commandDelivery.safeParse(body).success) return undefined;
   const click = clickDelivery.safeParse(body);
   if (click.success) {
     const [action] = click.data.actions;

@@ -88,3 +88,22 @@ test('a clock 301 s off: signed requests are refused (security R2) and change no
   );
   expect(refusals).toHaveLength(2);
 });
+
+test('the same click delivered twice (security R3): the second is acknowledged and does nothing', async () => {
+  const { session } = await runAgent(h, 'U_ALICE', '--agent asker create a page titled Clicked twice');
+  if (!session) throw new Error('no session');
+  const root = { channelId: session.dmChannelId, messageTs: session.threadTs };
+  const first = await h.driver.blockAction(
+    'U_ALICE',
+    { actionId: 'session_stop', value: session.sessionId },
+    root,
+  );
+  const again = await h.driver.redeliver(first.request, { retryNum: 1, retryReason: 'http_timeout' });
+  expect(again.status).toBe(200);
+  await h.settle();
+  const replies = h.sandbox.slack.callsTo('response_url').filter((c) => c.body.url === first.responseUrl);
+  expect(replies.map((c) => c.body.text)).toEqual(['Stopping the agent.']);
+  expect(
+    h.sandbox.managedAgents.events(session.sessionId).filter((e) => e.type === 'user.interrupt'),
+  ).toHaveLength(1);
+});
