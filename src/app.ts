@@ -4,8 +4,10 @@ import { App, HTTPReceiver } from '@slack/bolt';
 import { AuditAction } from './audit/audit-log.js';
 import { systemClock, withDeadline } from './clock.js';
 import { registerListeners, type Surfaces } from './handlers/index.js';
+import { answerListenerFailures, busyAnswers } from './handlers/listener-failures.js';
 import { listen } from './http.js';
 import { ANTHROPIC_WEBHOOK_PATH, anthropicWebhookRoute } from './ingress/anthropic-webhook.js';
+import { type DeliveryLimits, DeliveryQueue } from './ingress/delivery-queue.js';
 import { createHttpFront, RefusalAudit, SLACK_EVENTS_PATH } from './ingress/http-front.js';
 import { takeEachDeliveryOnce } from './ingress/slack-deliveries.js';
 import type { Services } from './services.js';
@@ -62,8 +64,8 @@ export function createSlackApp(
 }
 
 /**
- * What every Deputy Bolt app gets, whatever its receiver: correlation ids, each delivery taken once,
- * error logging, listeners, and listener work counted as the runtime's work until it ends (for a
+ * What every Deputy Bolt app gets, whatever its receiver: correlation ids, failures answered and
+ * logged, each delivery taken once, listeners, and listener work counted as the runtime's work until it ends (for a
  * graceful stop, and for tests waiting on a request's effects).
  */
 export function configureApp(app: App, services: Services): void {
@@ -71,7 +73,9 @@ export function configureApp(app: App, services: Services): void {
     context.correlationId = services.ids.next('req');
     await services.work.track(next);
   });
+  app.use(answerListenerFailures(services));
   app.use(takeEachDeliveryOnce(services));
+  // Only Deputy's own middleware above could still throw past answerListenerFailures.
   app.error(async (error) => {
     services.logger.error('unhandled listener error', { error: String(error) });
   });
@@ -115,19 +119,25 @@ export async function startDeputy(options: {
   services: Services;
   port?: number;
   host?: string;
+  /** How much Slack work this process takes on at once (tests set small limits to reach them). */
+  deliveryLimits?: DeliveryLimits;
 }): Promise<Deputy> {
-  const { app, receiver } = createSlackApp(options.slack, options.services);
-  const refusals = new RefusalAudit(options.services, {
+  const { services } = options;
+  const { app, receiver } = createSlackApp(options.slack, services);
+  const refusals = new RefusalAudit(services, {
     action: AuditAction.SignatureRefused,
     target: SLACK_EVENTS_PATH,
   });
   const server = createServer(
     createHttpFront({
       receiver,
+      app,
       signingSecret: options.slack.signingSecret,
-      clock: options.services.clock,
-      logger: options.services.logger,
+      clock: services.clock,
+      logger: services.logger,
       refusals,
+      queue: new DeliveryQueue(options.deliveryLimits),
+      busy: busyAnswers(services),
     }),
   );
   const listening = await listen(server, options.port ?? 0, options.host);
@@ -139,7 +149,7 @@ export async function startDeputy(options: {
       // Stop taking requests, let acknowledged work finish (bounded), then drop what is left.
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeIdleConnections();
-      await drained(options.services);
+      await drained(services);
       server.closeAllConnections();
       await closed;
     },

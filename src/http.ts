@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 
 /** A server listening on a port. */
@@ -44,6 +44,31 @@ export async function readBody(req: IncomingMessage, limit = 1_000_000): Promise
     chunks.push(buf);
   }
   return Buffer.concat(chunks);
+}
+
+/** A short plain-text answer that no cache keeps. */
+export function plainResponse(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * A 413 for a body that was only partly read: the rest is read and dropped while the answer goes
+ * out, and the connection closes after it, so a kept-alive connection is never left with unread
+ * bytes where the next request should start (Node's server would wait on them for good).
+ */
+export function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  plainResponse(res, 413, 'Request too large.', { connection: 'close' });
 }
 
 /** Text made safe to place in HTML, attributes included. */

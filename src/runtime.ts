@@ -15,6 +15,7 @@ import { AdminDirectory } from './identity/admins.js';
 import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-sign-in.js';
 import { Steering } from './identity/steering.js';
 import { type IdSource, randomIds } from './ids.js';
+import type { DeliveryLimits } from './ingress/delivery-queue.js';
 import type { Logger } from './logger.js';
 import { embeddedMetricFormat, type Metrics, noMetrics } from './metrics.js';
 import { createOutboundHttp } from './net/outbound-http.js';
@@ -296,6 +297,8 @@ export interface RuntimeOptions {
   outboundTimeoutMs?: number;
   /** Default: CloudWatch Embedded Metric Format on stdout. */
   metrics?: Metrics;
+  /** Default: DEFAULT_DELIVERY_LIMITS. */
+  deliveryLimits?: DeliveryLimits;
 }
 
 /** How often undecided approvals are checked for expiry and sessions without a relay are adopted. */
@@ -363,6 +366,7 @@ export async function startRuntime(
           services,
           port: address.port,
           host: options.host ?? '0.0.0.0',
+          ...(options.deliveryLimits ? { deliveryLimits: options.deliveryLimits } : {}),
         });
     opened.push(deputy);
     // Sessions a previous process was relaying go on from their cursors.

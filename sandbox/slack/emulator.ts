@@ -81,6 +81,7 @@ export class SlackEmulator {
   readonly verificationToken: string;
   private readonly log = new CallLog();
   private readonly faults = new FaultQueue();
+  private readonly holds = new FaultQueue<() => Promise<unknown>>();
   private readonly triggers: TriggerRegistry;
   private readonly responseUrls: ResponseUrlRegistry;
   private readonly scopes: string[];
@@ -280,6 +281,15 @@ export class SlackEmulator {
     this.faults.inject(method, failure, times);
   }
 
+  /**
+   * Holds each of the next `times` calls to `method` (or `response_url`) until what `wait` returns
+   * (called as the call arrives) settles, then answers it as usual: a Slack that is slow to answer.
+   * Held calls are recorded when they are answered.
+   */
+  hold(method: string, wait: () => Promise<unknown>, times = 1): void {
+    this.holds.inject(method, wait, times);
+  }
+
   // ---- interactions
 
   /** A response_url as Slack hands one out: 30 minutes, at most 5 posts. */
@@ -335,6 +345,7 @@ export class SlackEmulator {
   reset(options: { state?: boolean } = {}): void {
     this.log.clear();
     this.faults.clear();
+    this.holds.clear();
     if (options.state) {
       this.workspace.resetState();
       this.responseUrls.clear();
@@ -395,6 +406,9 @@ export class SlackEmulator {
       'x-oauth-scopes': this.scopes.join(','),
     };
 
+    await this.holds
+      .take(method)?.()
+      .catch(() => undefined);
     const fault = this.faults.take(method);
     if (fault) {
       const status = fault.httpStatus ?? (fault.error === 'ratelimited' ? 429 : 200);
@@ -440,6 +454,9 @@ export class SlackEmulator {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(text);
     };
 
+    await this.holds
+      .take('response_url')?.()
+      .catch(() => undefined);
     const fault = this.faults.take('response_url');
     if (fault) {
       const status = fault.httpStatus ?? (fault.error === 'ratelimited' ? 429 : 404);

@@ -7,23 +7,23 @@ export interface InjectedFailure {
   httpStatus?: number;
 }
 
-interface Pending {
-  failure: InjectedFailure;
+interface Pending<T> {
+  failure: T;
   remaining: number;
 }
 
-/** Failures queued per method, each answered `times` times, in the order injected. */
-export class FaultQueue {
-  private readonly pending = new Map<string, Pending[]>();
+/** Failures (or holds) queued per method, each used `times` times, in the order injected. */
+export class FaultQueue<T = InjectedFailure> {
+  private readonly pending = new Map<string, Pending<T>[]>();
 
-  inject(method: string, failure: InjectedFailure, times = 1): void {
+  inject(method: string, failure: T, times = 1): void {
     const list = this.pending.get(method) ?? [];
     list.push({ failure, remaining: times });
     this.pending.set(method, list);
   }
 
   /** The next failure for `method`, used up by this call. */
-  take(method: string): InjectedFailure | undefined {
+  take(method: string): T | undefined {
     const list = this.pending.get(method);
     const head = list?.[0];
     if (!list || !head) return undefined;

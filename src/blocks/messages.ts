@@ -95,4 +95,9 @@ export function errorMessage(reference: string): SlackMessage {
   return { text, blocks: [section(text)] };
 }
 
+/** A request refused because Deputy is at its limit of work in progress. */
+export function busyMessage(): SlackMessage {
+  return plainText('Deputy is busy right now and did not take this. Please try again in a minute.');
+}
+
 const day = (iso: string) => iso.slice(0, 10);

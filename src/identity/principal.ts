@@ -41,26 +41,31 @@ export const principalSchema = z.object({
   userId: z.string().min(1),
 }) satisfies z.ZodType<Principal>;
 
-const slackId = z.string().regex(/^[A-Z0-9][A-Z0-9_]{1,40}$/);
+/** A Slack id as Slack writes them (`U0123ABC`, `T…`, `E…`, `C…`): upper-case letters, digits and `_`. */
+export const slackIdSchema = z.string().regex(/^[A-Z0-9][A-Z0-9_]{1,40}$/);
 const optionalSlackId = z
   .string()
   .optional()
   .nullable()
   .transform((v) => v || undefined)
-  .pipe(slackId.optional());
+  .pipe(slackIdSchema.optional());
 
-const commandBody = z.object({ user_id: slackId, team_id: slackId, enterprise_id: optionalSlackId });
+const commandBody = z.object({
+  user_id: slackIdSchema,
+  team_id: slackIdSchema,
+  enterprise_id: optionalSlackId,
+});
 
 const interactionBody = z.object({
-  user: z.object({ id: slackId, team_id: optionalSlackId }),
-  team: z.object({ id: slackId, enterprise_id: optionalSlackId }).nullable().optional(),
-  enterprise: z.object({ id: slackId }).nullable().optional(),
+  user: z.object({ id: slackIdSchema, team_id: optionalSlackId }),
+  team: z.object({ id: slackIdSchema, enterprise_id: optionalSlackId }).nullable().optional(),
+  enterprise: z.object({ id: slackIdSchema }).nullable().optional(),
 });
 
 const eventBody = z.object({
-  team_id: slackId,
+  team_id: slackIdSchema,
   enterprise_id: optionalSlackId,
-  event: z.object({ user: z.union([slackId, z.object({ id: slackId })]).optional() }),
+  event: z.object({ user: z.union([slackIdSchema, z.object({ id: slackIdSchema })]).optional() }),
 });
 
 export class PrincipalError extends Error {}

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CustomRoute } from '@slack/bolt';
 import { z } from 'zod';
 import type { ConnectionsService } from '../connections/connections-service.js';
-import { BodyTooLargeError, readBody } from '../http.js';
+import { BodyTooLargeError, plainResponse as plain, readBody, refuseTooLarge } from '../http.js';
 import type { Logger } from '../logger.js';
 import type { Work } from '../work.js';
 import type { RefusalAudit } from './http-front.js';
@@ -16,6 +16,17 @@ const envelopeSchema = z.object({
   data: z
     .object({ type: z.string().min(1), id: z.string().min(1), vault_id: z.string().optional() })
     .passthrough(),
+});
+
+/**
+ * Standard Webhooks headers exactly as Anthropic sends them, each once: an id, whole seconds, and
+ * `v1,<base64>` signatures separated by spaces. Anything else is refused before the signature is
+ * computed (a `1795986541.5` timestamp would otherwise be read as 1795986541).
+ */
+const signatureHeaders = z.object({
+  'webhook-id': z.string().regex(/^[\x21-\x7e]{1,256}$/),
+  'webhook-timestamp': z.string().regex(/^\d{1,12}$/),
+  'webhook-signature': z.string().regex(/^v1,[A-Za-z0-9+/]{43}=( v1,[A-Za-z0-9+/]{43}=){0,7}$/),
 });
 
 /** Verifies a delivery's Standard Webhooks signature over its raw body and returns its payload; throws if forged. */
@@ -61,35 +72,34 @@ async function handle(
   try {
     body = (await readBody(req, 256 * 1024)).toString('utf8');
   } catch (error) {
-    if (error instanceof BodyTooLargeError) return plain(res, 413, 'Request too large.');
+    if (error instanceof BodyTooLargeError) return refuseTooLarge(req, res);
     throw error;
   }
-  const headers = Object.fromEntries(
-    ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => [
-      name,
-      String(req.headers[name] ?? ''),
-    ]),
-  );
-  let payload: unknown;
-  try {
-    payload = options.verify(body, headers);
-  } catch {
-    await options.refusals.refused('bad_signature');
+  const headers = signatureHeaders.safeParse(req.headers);
+  if (!headers.success) {
+    await options.refusals.refused('malformed_headers');
     return plain(res, 401, 'Unauthorized.');
   }
+  let payload: unknown;
+  try {
+    payload = options.verify(body, headers.data);
+  } catch (error) {
+    // The SDK verifies first, then parses: a SyntaxError means the signature held and the body is not JSON.
+    const signedButMalformed = error instanceof SyntaxError;
+    await options.refusals.refused(signedButMalformed ? 'malformed_body' : 'bad_signature');
+    return signedButMalformed ? plain(res, 400, 'Malformed event.') : plain(res, 401, 'Unauthorized.');
+  }
   const envelope = envelopeSchema.safeParse(payload);
-  if (!envelope.success) return plain(res, 400, 'Malformed event.');
+  if (!envelope.success) {
+    await options.refusals.refused('malformed_body');
+    return plain(res, 400, 'Malformed event.');
+  }
   // Senders retry with the same id; only the first delivery acts.
-  const deliveryId = headers['webhook-id'] || envelope.data.id;
+  const deliveryId = headers.data['webhook-id'];
   const { data } = envelope.data;
   const handled =
     data.type === 'vault_credential.refresh_failed'
       ? await options.connections.credentialRefreshFailed(deliveryId, data.id, envelope.data.id)
       : await options.connections.webhookSeen(deliveryId);
   plain(res, 200, handled === 'duplicate' ? 'Already handled.' : 'OK.');
-}
-
-function plain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(text);
 }

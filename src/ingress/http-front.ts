@@ -1,11 +1,13 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { HTTPReceiver } from '@slack/bolt';
+import type { App, HTTPReceiver } from '@slack/bolt';
 import type { AuditAction, AuditLog } from '../audit/audit-log.js';
-import type { Clock } from '../clock.js';
-import { BodyTooLargeError, mediaType, readBody } from '../http.js';
+import type { Clock, Timer } from '../clock.js';
+import type { BusyAnswers, DeliveryAnswer } from '../handlers/listener-failures.js';
+import { BodyTooLargeError, mediaType, plainResponse, readBody, refuseTooLarge } from '../http.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
-import { checkEnvelope } from './payloads.js';
+import type { DeliveryPlace, DeliveryQueue } from './delivery-queue.js';
+import { checkEnvelope, type SlackDelivery } from './payloads.js';
 import { checkSlackSignature, type SignatureRefusal } from './signature.js';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -13,22 +15,38 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 /** Slack's payloads are small; a larger body is refused before any work. */
 const BODY_LIMIT_BYTES = 256 * 1024;
 
+/**
+ * Slack gives up on an answer after 3 s (and retries an event); a delivery no listener has answered
+ * by then is acknowledged empty a little before, so Slack never sees a timeout.
+ */
+export const ACK_DEADLINE_MS = 2500;
+
 export interface HttpFrontOptions {
+  /** Serves every path but the Slack one (health, connect pages, webhooks). */
   receiver: HTTPReceiver;
+  /** Where a checked Slack delivery is dispatched. */
+  app: Pick<App, 'processEvent'>;
   signingSecret: string;
   clock: Clock;
   logger: Logger;
   refusals: RefusalAudit;
+  /** Bounds the work Slack deliveries make after their ack. */
+  queue: DeliveryQueue;
+  /** How a delivery refused as busy tells its person to try again. */
+  busy: BusyAnswers;
 }
 
 /**
  * The app's HTTP entry. For `POST /slack/events` it reads the raw bytes, checks Slack's signature
  * with the injected clock (refusing skew beyond 300 s in either direction, which Bolt's own check
- * does not), checks the envelope, and only then hands the request to Bolt's HTTPReceiver, which
- * reuses the buffered body. Every other path goes to the receiver's custom routes.
+ * does not), checks the envelope and every field a listener reads, takes a place in the delivery
+ * queue, and only then dispatches the delivery to Bolt (`app.processEvent`, as a Bolt receiver does),
+ * with an ack that answers Slack at once and then waits for a running slot. Every request is answered:
+ * a 4xx for what is refused, a 200 for what no listener answered or answered too late.
  *
- * The receiver is built with signatureVerification off because this front is the verifier: it is the
- * only listener any server is given (see startDeputy), and the tests send unsigned requests to prove it.
+ * Every other path goes to the receiver's custom routes. This front is the only listener any server
+ * is given (see startDeputy), so it is the only signature check; the tests send unsigned requests to
+ * prove it.
  */
 export function createHttpFront(options: HttpFrontOptions): RequestListener {
   const { receiver, logger } = options;
@@ -37,7 +55,7 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
     if (path === SLACK_EVENTS_PATH) {
       handleSlackRequest(options, req, res).catch((error: unknown) => {
         logger.error('slack request failed before dispatch', { error: String(error) });
-        if (!res.headersSent) plain(res, 500, 'Internal error.');
+        if (!res.headersSent) plainResponse(res, 500, 'Internal error.');
       });
       return;
     }
@@ -45,18 +63,18 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
       receiver.requestListener(req, res);
     } catch {
       // Bolt throws HTTPReceiverDeferredRequestError for paths it has no route for.
-      plain(res, 404, 'Not found.');
+      plainResponse(res, 404, 'Not found.');
     }
   };
 }
 
 async function handleSlackRequest(options: HttpFrontOptions, req: IncomingMessage, res: ServerResponse) {
-  if (req.method !== 'POST') return plain(res, 405, 'Use POST.', { allow: 'POST' });
+  if (req.method !== 'POST') return plainResponse(res, 405, 'Use POST.', { allow: 'POST' });
   let rawBody: Buffer;
   try {
     rawBody = await readBody(req, BODY_LIMIT_BYTES);
   } catch (error) {
-    if (error instanceof BodyTooLargeError) return plain(res, 413, 'Request too large.');
+    if (error instanceof BodyTooLargeError) return refuseTooLarge(req, res);
     throw error;
   }
   const refusal = checkSlackSignature(
@@ -70,33 +88,155 @@ async function handleSlackRequest(options: HttpFrontOptions, req: IncomingMessag
   );
   if (refusal) {
     await options.refusals.refused(refusal);
-    return plain(res, 401, 'Unauthorized.');
+    return plainResponse(res, 401, 'Unauthorized.');
   }
   const contentType = mediaType(req);
-  const problem = checkEnvelope(contentType, rawBody);
-  if (problem) {
-    options.logger.warn('refused malformed slack request', { status: problem.status, contentType });
-    return plain(res, problem.status, problem.message);
+  const checked = checkEnvelope(contentType, rawBody);
+  if ('problem' in checked) {
+    options.logger.warn('refused malformed slack request', { status: checked.problem.status, contentType });
+    return plainResponse(res, checked.problem.status, checked.problem.message);
   }
-  // Bolt parses form bodies only when the content type is exactly this; Slack may add a charset.
-  req.headers['content-type'] = contentType;
-  Object.assign(req, { rawBody });
-  options.receiver.requestListener(req, res);
+  const { delivery } = checked;
+  switch (delivery.kind) {
+    case 'ssl_check':
+      return plainResponse(res, 200, '');
+    case 'url_verification':
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      return res.end(JSON.stringify({ challenge: delivery.challenge }));
+    case 'app_rate_limited':
+      // Slack is dropping this workspace's events for a minute: nothing to act on, worth knowing.
+      options.logger.warn('Slack is rate limiting event deliveries (app_rate_limited)', {
+        teamId: delivery.teamId,
+      });
+      return plainResponse(res, 200, '');
+    default:
+      return dispatch(options, req, res, delivery);
+  }
 }
 
-function plain(
+async function dispatch(
+  options: HttpFrontOptions,
+  req: IncomingMessage,
   res: ServerResponse,
-  status: number,
-  text: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
+  delivery: Extract<SlackDelivery, { body: unknown }>,
+): Promise<void> {
+  const place = options.queue.enter();
+  if (!place) return refuseBusy(options, res, delivery);
+  const answer = new SlackAnswer(res, options, place);
+  try {
+    await options.app.processEvent({
+      body: delivery.body,
+      ack: answer.ack,
+      retryNum: retryNumber(req.headers['x-slack-retry-num']),
+      retryReason: singleHeader(req.headers['x-slack-retry-reason']),
+      customProperties: { delivery: answer },
+    });
+  } catch (error) {
+    // Bolt threw before any listener ran: a shape the envelope check let through. A defect to fix.
+    options.logger.error('slack request could not be dispatched', { error: String(error) });
+    answer.refuse(400, 'Malformed request.');
+  } finally {
+    answer.end();
+    place.leave();
+  }
 }
+
+/** Answers one delivery exactly once: by its ack, by the deadline, or at the end of its listeners. */
+class SlackAnswer implements DeliveryAnswer {
+  private done = false;
+  private readonly deadline: Timer;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly options: HttpFrontOptions,
+    private readonly place: DeliveryPlace,
+  ) {
+    this.deadline = options.clock.setTimeout(() => {
+      if (this.done) return;
+      options.logger.warn('no listener answered in time; acknowledged empty', {
+        deadlineMs: ACK_DEADLINE_MS,
+      });
+      this.send(undefined);
+    }, ACK_DEADLINE_MS);
+  }
+
+  get answered(): boolean {
+    return this.done;
+  }
+
+  /** Bolt's ack: answers Slack unless it already has its answer, then waits for a running slot. */
+  readonly ack = async (response?: unknown): Promise<void> => {
+    if (this.done) this.options.logger.debug('a listener acknowledged an answered delivery');
+    else this.send(response);
+    await this.place.run();
+  };
+
+  refuse(status: number, text: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.deadline.cancel();
+    plainResponse(this.res, status, text);
+  }
+
+  /** The listeners ended: a delivery none of them answered (no listener for it) gets its 200 now. */
+  end(): void {
+    this.deadline.cancel();
+    if (this.done) return;
+    this.options.logger.debug('no listener answered; acknowledged empty');
+    this.send(undefined);
+  }
+
+  /** As Bolt's HTTP receiver answers: empty, text, or JSON. */
+  private send(response: unknown): void {
+    this.done = true;
+    this.deadline.cancel();
+    if (response === undefined || response === '' || response === null) {
+      this.res.writeHead(200);
+      this.res.end();
+    } else if (typeof response === 'string') {
+      this.res.writeHead(200);
+      this.res.end(response);
+    } else {
+      this.res.writeHead(200, { 'content-type': 'application/json' });
+      this.res.end(JSON.stringify(response));
+    }
+  }
+}
+
+/**
+ * Every place in the queue is taken: the delivery is refused at once, in the way each kind can tell
+ * its person to try again. An event gets a 429, so Slack delivers it again later.
+ */
+function refuseBusy(
+  options: HttpFrontOptions,
+  res: ServerResponse,
+  delivery: Extract<SlackDelivery, { body: unknown }>,
+): void {
+  const refused = options.queue.refusedSoFar;
+  if (refused % 100 === 1)
+    options.logger.warn('busy: Slack deliveries refused', { kind: delivery.kind, refused });
+  if (delivery.kind === 'event') {
+    plainResponse(res, 429, 'Busy; deliver again later.', { 'retry-after': '60' });
+    return;
+  }
+  const body = delivery.body as { command?: unknown; type?: unknown; view?: unknown; response_url?: unknown };
+  const answer = options.busy.ack(body);
+  if (answer === undefined && typeof body.response_url === 'string') options.busy.tell(body.response_url);
+  res.writeHead(200, answer === undefined ? {} : { 'content-type': 'application/json' });
+  res.end(answer === undefined ? '' : JSON.stringify(answer));
+}
+
+function retryNumber(header: string | string[] | undefined): number | undefined {
+  const value = singleHeader(header);
+  return value && /^\d{1,3}$/.test(value) ? Number(value) : undefined;
+}
+
+function singleHeader(header: string | string[] | undefined): string | undefined {
+  return typeof header === 'string' ? header : undefined;
+}
+
+/** Why a webhook delivery was refused: forged, or signed but not what Anthropic sends. */
+export type WebhookRefusal = 'bad_signature' | 'malformed_headers' | 'malformed_body';
 
 /**
  * Audits refused signatures (Slack's or a webhook sender's) without letting a flood of forged
@@ -115,7 +255,7 @@ export class RefusalAudit {
   ) {}
 
   /** Logs the refusal and, within the rate, audits it. Never throws: a refusal must still answer 401. */
-  async refused(reason: SignatureRefusal | 'bad_signature'): Promise<void> {
+  async refused(reason: SignatureRefusal | WebhookRefusal): Promise<void> {
     const now = this.deps.clock.now();
     if (now - this.windowStart >= 60_000) {
       this.windowStart = now;

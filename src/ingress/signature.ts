@@ -9,6 +9,7 @@ export type SignatureRefusal =
   | 'timestamp_too_old'
   | 'timestamp_in_future'
   | 'unsupported_version'
+  | 'malformed_signature'
   | 'bad_signature';
 
 export interface SignedRequest {
@@ -18,7 +19,7 @@ export interface SignedRequest {
 }
 
 /**
- * Checks Slack's `v0` signature: HMAC-SHA256 of `v0:{timestamp}:{raw body bytes}` under the signing
+ * Checks Slack's `v0` signature, `v0=` and 64 lower-case hex digits in one header: HMAC-SHA256 of `v0:{timestamp}:{raw body bytes}` under the signing
  * secret, compared in constant time, with the timestamp within 300 s of `nowMs` in either direction.
  * Returns the refusal reason, or undefined when the request is genuine.
  */
@@ -34,6 +35,9 @@ export function checkSlackSignature(
   if (skew > SIGNATURE_TOLERANCE_SECONDS) return 'timestamp_too_old';
   if (skew < -SIGNATURE_TOLERANCE_SECONDS) return 'timestamp_in_future';
   if (!signatureHeader.startsWith('v0=')) return 'unsupported_version';
+  // Exactly Slack's form, one header (Node joins a repeated one with ", "), lower-case hex: a MAC
+  // hidden among other text is refused, not found.
+  if (!/^v0=[0-9a-f]{64}$/.test(signatureHeader)) return 'malformed_signature';
   const expected = createHmac('sha256', signingSecret)
     .update(`v0:${timestampHeader}:`)
     .update(request.rawBody)

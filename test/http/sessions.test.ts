@@ -390,7 +390,7 @@ describe('exactly once and resumable', () => {
       command: '/agent',
       channel: slack.channel('general'),
       responseUrl,
-      triggerId: 'trigger-duplicated-1',
+      triggerId: slack.newTriggerId({ userId: 'U_BOB' }),
     });
     const sessionsBefore = h.sandbox.managedAgents.sessions().length;
     await h.driver.send({ body, contentType: 'application/x-www-form-urlencoded' });

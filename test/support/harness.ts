@@ -6,10 +6,11 @@ import { SlackDriver } from '../../sandbox/slack/driver.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { randomBase58 } from '../../src/ids.js';
+import type { DeliveryLimits } from '../../src/ingress/delivery-queue.js';
 import { createLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { Services } from '../../src/services.js';
-import { startEmbeddedDynamo } from '../../src/store/dynamo.js';
+import { type DynamoHandle, startEmbeddedDynamo } from '../../src/store/dynamo.js';
 import type { Store } from '../../src/store/index.js';
 
 /**
@@ -26,8 +27,10 @@ export interface Harness {
   /** A separate SDK client for tests to inspect (and seed) the Managed Agents emulator. */
   readonly anthropic: Anthropic;
   readonly clock: ManualClock;
-  /** Every log line the app wrote. */
+  /** Every log line the app wrote (none when the harness was given its own `log`). */
   readonly logLines: string[];
+  /** The storage engine under the store (for instrumenting its client). */
+  readonly dynamo: DynamoHandle;
   /** Every item in the main and audit tables, raw. */
   scanTables(): Promise<Record<string, unknown>[]>;
   /**
@@ -46,6 +49,9 @@ export async function startHarness(
     environment?: Record<string, string>;
     outboundTimeoutMs?: number;
     metrics?: Metrics;
+    deliveryLimits?: DeliveryLimits;
+    /** Where log lines go instead of `logLines` (a long run that must not keep them). */
+    log?: (line: string) => void;
   } = {},
 ): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.now());
@@ -53,13 +59,14 @@ export async function startHarness(
   const config = loadConfig(environment);
   const logLines: string[] = [];
   const dynamo = await startEmbeddedDynamo();
-  const logger = createLogger({ level: 'debug', write: (line) => logLines.push(line) });
+  const logger = createLogger({ level: 'debug', write: options.log ?? ((line) => logLines.push(line)) });
   const runtime = await startSandboxRuntime(config, logger, {
     clock,
     dynamo,
     environment,
     ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.deliveryLimits ? { deliveryLimits: options.deliveryLimits } : {}),
   });
   const sandbox = runtime.sandbox;
   // Bolt checks its token with auth.test when the app is built; let it land before tests look at calls.
@@ -81,6 +88,7 @@ export async function startHarness(
     anthropic: new Anthropic({ ...sandbox.anthropicOptions, maxRetries: 0 }),
     clock,
     logLines,
+    dynamo,
     settle: (replica) => settleSandbox(runtime, replica),
     scanTables: async () => {
       const items: Record<string, unknown>[] = [];

@@ -1,0 +1,86 @@
+/**
+ * How much Slack work one process takes on at once. A delivery holds a place from its arrival until
+ * its listeners end; past the ack its work runs only while it holds one of `running` slots, the
+ * rest waiting in arrival order. With every place taken, a new delivery is refused at once (and told
+ * to try again) instead of queueing without bound: a burst then costs a refusal each, not memory and
+ * a backlog of storage calls.
+ */
+export interface DeliveryLimits {
+  /** Deliveries whose work after the ack runs at the same time. */
+  running: number;
+  /** Deliveries admitted beyond those, waiting for a slot (or still before their ack). */
+  waiting: number;
+}
+
+export const DEFAULT_DELIVERY_LIMITS: DeliveryLimits = { running: 32, waiting: 480 };
+
+export interface DeliveryPlace {
+  /** Resolves once this delivery holds a running slot (at once when one is free). */
+  run(): Promise<void>;
+  /** Gives the place (and its slot, if it held one) back; safe to call more than once. */
+  leave(): void;
+}
+
+export class DeliveryQueue {
+  private admitted = 0;
+  private running = 0;
+  private refused = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly limits: DeliveryLimits = DEFAULT_DELIVERY_LIMITS) {}
+
+  /** A place for one delivery, or undefined when every place is taken. */
+  enter(): DeliveryPlace | undefined {
+    if (this.admitted >= this.limits.running + this.limits.waiting) {
+      this.refused += 1;
+      return undefined;
+    }
+    this.admitted += 1;
+    let state: 'admitted' | 'waiting' | 'running' | 'left' = 'admitted';
+    let wake: (() => void) | undefined;
+    let started: Promise<void> | undefined;
+    return {
+      run: () => {
+        started ??= new Promise<void>((resolve) => {
+          if (this.running < this.limits.running) {
+            this.running += 1;
+            state = 'running';
+            resolve();
+            return;
+          }
+          state = 'waiting';
+          wake = () => {
+            state = 'running';
+            resolve();
+          };
+          this.waiters.push(wake);
+        });
+        return started;
+      },
+      leave: () => {
+        if (state === 'left') return;
+        if (state === 'running') this.release();
+        if (state === 'waiting' && wake) this.waiters.splice(this.waiters.indexOf(wake), 1);
+        state = 'left';
+        this.admitted -= 1;
+      },
+    };
+  }
+
+  /** Deliveries admitted and not yet ended. */
+  get inFlight(): number {
+    return this.admitted;
+  }
+
+  /** Deliveries refused because every place was taken, since the process started. */
+  get refusedSoFar(): number {
+    return this.refused;
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    // The slot passes straight to the next in line, so `running` never dips below a waiting queue.
+    if (next) next();
+    else this.running -= 1;
+  }
+}
