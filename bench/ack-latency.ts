@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: how long Slack waits for Deputy's ack of `/agent status`, measured through the
- * real HTTP surface (signed requests, signature check, envelope check, Bolt's HTTPReceiver, embedded
- * storage), side by side in one run with a bare Bolt app that acks the same command with a constant.
+ * real HTTP surface (signed requests, signature check, payload checks, the delivery queue, Bolt's
+ * dispatch, embedded storage), side by side in one run with a bare Bolt app that acks the same
+ * command with a constant.
  *
  * Requests alternate between the two apps so drift on the machine hits both alike. They are sent
  * from a worker thread (load-client.mjs), and each Deputy request's follow-up (vault check, reply

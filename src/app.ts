@@ -17,7 +17,10 @@ import { connectRoutes } from './web/connect-routes.js';
 /** How long a stop waits for listener work that is still running after its ack. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** The Bolt app with every listener registered, on an HTTPReceiver that the HTTP front feeds. */
+/**
+ * The Bolt app with every listener registered. The HTTP front dispatches Slack deliveries to it; its
+ * HTTPReceiver serves the other routes (health, connect pages, webhooks).
+ */
 export function createSlackApp(
   slack: SlackConnection,
   services: Services,

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { Logger } from './logger.js';
 
 /** A server listening on a port. */
 export interface ListeningServer {
@@ -46,6 +47,18 @@ export async function readBody(req: IncomingMessage, limit = 1_000_000): Promise
   return Buffer.concat(chunks);
 }
 
+/**
+ * The path and query of a request as sent. Read from the request target itself rather than through
+ * `new URL`, which throws on targets such as `//?x` (a throw in a request listener ends the process).
+ */
+export function requestTarget(req: IncomingMessage): { path: string; query: URLSearchParams } {
+  const target = req.url ?? '/';
+  const mark = target.indexOf('?');
+  return mark < 0
+    ? { path: target, query: new URLSearchParams() }
+    : { path: target.slice(0, mark), query: new URLSearchParams(target.slice(mark + 1)) };
+}
+
 /** A short plain-text answer that no cache keeps. */
 export function plainResponse(
   res: ServerResponse,
@@ -62,11 +75,35 @@ export function plainResponse(
 }
 
 /**
+ * The body of a request that a route will answer itself, or undefined once the request has been
+ * answered for it: a 413 when it is over `limit`, a 400 when the sender broke it off or it could not be
+ * read (the sender's doing, so a warning rather than an error).
+ */
+export async function readBodyOrRefuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  logger: Pick<Logger, 'warn'>,
+): Promise<Buffer | undefined> {
+  try {
+    return await readBody(req, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) refuseTooLarge(req, res);
+    else {
+      logger.warn('request body could not be read', { error: String(error) });
+      if (!res.headersSent && !res.destroyed)
+        plainResponse(res, 400, 'Bad request.', { connection: 'close' });
+    }
+    return undefined;
+  }
+}
+
+/**
  * A 413 for a body that was only partly read: the rest is read and dropped while the answer goes
  * out, and the connection closes after it, so a kept-alive connection is never left with unread
  * bytes where the next request should start (Node's server would wait on them for good).
  */
-export function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
   plainResponse(res, 413, 'Request too large.', { connection: 'close' });
 }

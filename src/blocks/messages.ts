@@ -95,6 +95,11 @@ export function errorMessage(reference: string): SlackMessage {
   return { text, blocks: [section(text)] };
 }
 
+/** A modal Slack would no longer open: its trigger lives 3 seconds and opens one modal. */
+export function formTimedOutMessage(): SlackMessage {
+  return plainText('Slack gives an app only 3 seconds to open a form, and they passed. Please try again.');
+}
+
 /** A request refused because Deputy is at its limit of work in progress. */
 export function busyMessage(): SlackMessage {
   return plainText('Deputy is busy right now and did not take this. Please try again in a minute.');

@@ -107,17 +107,19 @@ async function tellPerson(
   const ack = (args as AckArgs).ack;
   const answered = (args.context.delivery as DeliveryAnswer | undefined)?.answered ?? false;
   if (ack && !answered) {
-    if (body.command) {
-      await ack({ response_type: 'ephemeral', ...message });
-      return 'in the ack';
-    }
+    // Over HTTP the front says whether Slack has its answer; Socket Mode does not, and its ack refuses
+    // a second call, so there a refused ack means the listener had acked and the reply goes below.
     const firstInput = body.type === 'view_submission' ? firstInputOf(body.view) : undefined;
-    if (firstInput) {
-      await ack({ response_action: 'errors', errors: { [firstInput]: message.text } });
-      return 'in the modal';
-    }
-    // Socket Mode's ack refuses a second call; there, a listener that failed may have acked already.
-    await ack().catch(() => undefined);
+    const answer = body.command
+      ? { response_type: 'ephemeral', ...message }
+      : firstInput
+        ? { response_action: 'errors', errors: { [firstInput]: message.text } }
+        : undefined;
+    const acked = await ack(answer).then(
+      () => true,
+      () => false,
+    );
+    if (acked && answer) return body.command ? 'in the ack' : 'in the modal';
   }
   const responseUrl = body.response_url ?? body.response_urls?.[0]?.response_url;
   if (responseUrl) {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CustomRoute } from '@slack/bolt';
 import { z } from 'zod';
 import type { ConnectionsService } from '../connections/connections-service.js';
-import { BodyTooLargeError, plainResponse as plain, readBody, refuseTooLarge } from '../http.js';
+import { plainResponse as plain, readBodyOrRefuse } from '../http.js';
 import type { Logger } from '../logger.js';
 import type { Work } from '../work.js';
 import type { RefusalAudit } from './http-front.js';
@@ -68,13 +68,9 @@ async function handle(
   res: ServerResponse,
 ): Promise<void> {
   if (!options.verify) return plain(res, 404, 'Webhooks are not configured.');
-  let body: string;
-  try {
-    body = (await readBody(req, 256 * 1024)).toString('utf8');
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) return refuseTooLarge(req, res);
-    throw error;
-  }
+  const raw = await readBodyOrRefuse(req, res, 256 * 1024, options.logger);
+  if (!raw) return;
+  const body = raw.toString('utf8');
   const headers = signatureHeaders.safeParse(req.headers);
   if (!headers.success) {
     await options.refusals.refused('malformed_headers');

@@ -3,7 +3,7 @@ import type { App, HTTPReceiver } from '@slack/bolt';
 import type { AuditAction, AuditLog } from '../audit/audit-log.js';
 import type { Clock, Timer } from '../clock.js';
 import type { BusyAnswers, DeliveryAnswer } from '../handlers/listener-failures.js';
-import { BodyTooLargeError, mediaType, plainResponse, readBody, refuseTooLarge } from '../http.js';
+import { mediaType, plainResponse, readBodyOrRefuse, requestTarget } from '../http.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryPlace, DeliveryQueue } from './delivery-queue.js';
@@ -51,7 +51,7 @@ export interface HttpFrontOptions {
 export function createHttpFront(options: HttpFrontOptions): RequestListener {
   const { receiver, logger } = options;
   return (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const { path } = requestTarget(req);
     if (path === SLACK_EVENTS_PATH) {
       handleSlackRequest(options, req, res).catch((error: unknown) => {
         logger.error('slack request failed before dispatch', { error: String(error) });
@@ -70,13 +70,8 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
 
 async function handleSlackRequest(options: HttpFrontOptions, req: IncomingMessage, res: ServerResponse) {
   if (req.method !== 'POST') return plainResponse(res, 405, 'Use POST.', { allow: 'POST' });
-  let rawBody: Buffer;
-  try {
-    rawBody = await readBody(req, BODY_LIMIT_BYTES);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) return refuseTooLarge(req, res);
-    throw error;
-  }
+  const rawBody = await readBodyOrRefuse(req, res, BODY_LIMIT_BYTES, options.logger);
+  if (!rawBody) return;
   const refusal = checkSlackSignature(
     {
       rawBody,

@@ -65,7 +65,20 @@ const action = z.looseObject({
 
 const user = z.looseObject({ id, team_id: optionalId });
 const team = z.looseObject({ id, enterprise_id: optionalId }).nullable().optional();
+/**
+ * Bolt tells a body's kind by the first of these keys it finds (`event`, `command`, `name`,
+ * `actions`), before its `type`: a payload carrying one that does not belong to its kind would be
+ * dispatched as something else.
+ */
+const notAnotherKind = {
+  event: z.never().optional(),
+  command: z.never().optional(),
+  name: z.never().optional(),
+};
+
 const interactionCommon = {
+  ...notAnotherKind,
+  actions: z.never().optional(),
   user,
   team,
   enterprise: z.looseObject({ id }).nullable().optional(),
@@ -128,6 +141,7 @@ const withTeam = interactionSchema.refine((body) => Boolean(body.team?.id ?? bod
 });
 
 const slashCommandSchema = z.looseObject({
+  event: z.never().optional(),
   command: z.string().regex(/^\/[\w-]{1,32}$/),
   text: z.string().max(40_000),
   user_id: id,

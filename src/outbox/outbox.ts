@@ -2,6 +2,7 @@ import type { HomeView, ModalView } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../blocks/messages.js';
 import type { Logger } from '../logger.js';
+import { slackErrorCode } from '../slack/client.js';
 
 /** A message Slack holds: where, and its ts. */
 export interface MessageRef {
@@ -109,11 +110,31 @@ export class Outbox {
     } catch (error) {
       this.deps.logger.warn('ephemeral reply failed; falling back to a DM', { error: String(error) });
     }
-    await this.toPerson(to.userId, message);
+    try {
+      await this.toPerson(to.userId, message);
+    } catch (error) {
+      // Slack knows no such person (or none the app may write to): there is nobody left to tell.
+      const code = slackErrorCode(error);
+      if (!code || !UNREACHABLE.has(code)) throw error;
+      this.deps.logger.warn('the person cannot be reached in Slack; reply dropped', { error: code });
+    }
   }
 
-  async openView(triggerId: string, view: ModalView): Promise<void> {
-    await this.deps.slack.views.open({ trigger_id: triggerId, view });
+  /**
+   * Opens a modal on a trigger, which Slack takes once and within 3 s: `trigger_used` is the same
+   * request delivered again (its modal is open already), `trigger_expired` a trigger Slack no longer
+   * takes, so the person must start again.
+   */
+  async openView(triggerId: string, view: ModalView): Promise<'opened' | 'trigger_used' | 'trigger_expired'> {
+    try {
+      await this.deps.slack.views.open({ trigger_id: triggerId, view });
+      return 'opened';
+    } catch (error) {
+      const code = slackErrorCode(error);
+      if (code === 'exchanged_trigger_id') return 'trigger_used';
+      if (code === 'expired_trigger_id' || code === 'invalid_trigger_id') return 'trigger_expired';
+      throw error;
+    }
   }
 
   async updateView(viewId: string, view: ModalView): Promise<void> {
@@ -124,6 +145,15 @@ export class Outbox {
     await this.deps.slack.views.publish({ user_id: userId, view });
   }
 }
+
+/** Slack's answers when a person cannot be written to at all. */
+const UNREACHABLE = new Set([
+  'user_not_found',
+  'user_not_visible',
+  'user_disabled',
+  'account_inactive',
+  'cannot_dm_bot',
+]);
 
 /** A message as Slack's methods take it: a text-only message sends no blocks at all. */
 function wire(message: SlackMessage): { text: string; blocks?: SlackMessage['blocks'] } {

@@ -16,3 +16,10 @@ export function createSlackClient(connection: SlackConnection, logger: Logger): 
     logger,
   });
 }
+
+/** The `error` code of a Web API call Slack refused (`user_not_found`, `expired_trigger_id`, …). */
+export function slackErrorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('data' in error)) return undefined;
+  const data = (error as { data?: { error?: unknown } }).data;
+  return typeof data?.error === 'string' ? data.error : undefined;
+}

@@ -72,6 +72,15 @@ type Update = Pick<
  * (so the same code runs on AWS, DynamoDB Local and dynalite), every read parsed as its record kind.
  * Reads are strongly consistent except on indexes, where DynamoDB offers none.
  */
+/**
+ * Whether DynamoDB would take this key (a partition key of at most 2,048 bytes, a sort key of at most
+ * 1,024). A lookup by a key it would refuse, built from a name or id someone sent, finds nothing: no
+ * record can be stored under it.
+ */
+function storable(key: Key): boolean {
+  return Buffer.byteLength(key.pk) <= 2048 && Buffer.byteLength(key.sk) <= 1024;
+}
+
 export class Table {
   constructor(
     private readonly dynamo: DynamoHandle,
@@ -79,6 +88,7 @@ export class Table {
   ) {}
 
   async get<S extends z.ZodType>(kind: RecordKind<S>, key: Key): Promise<z.infer<S> | undefined> {
+    if (!storable(key)) return undefined;
     const { Item } = await this.dynamo.doc.send(
       new GetCommand({ TableName: this.name, Key: key, ConsistentRead: true }),
     );
@@ -121,6 +131,7 @@ export class Table {
 
   /** Raw item at `key`, for index items that are not records. */
   async getItem(key: Key): Promise<Record<string, unknown> | undefined> {
+    if (!storable(key)) return undefined;
     const { Item } = await this.dynamo.doc.send(
       new GetCommand({ TableName: this.name, Key: key, ConsistentRead: true }),
     );

@@ -8,6 +8,7 @@ import {
   OAUTH_CALLBACK_PATH,
   SLACK_SIGN_IN_CALLBACK_PATH,
 } from '../connections/connect-flow.js';
+import { requestTarget } from '../http.js';
 import type { Logger } from '../logger.js';
 import type { Work } from '../work.js';
 import { PAGE_HEADERS, renderPage, sendPage } from './pages.js';
@@ -64,7 +65,7 @@ export function connectRoutes(
         });
     };
 
-  const query = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://localhost').searchParams;
+  const query = (req: IncomingMessage) => requestTarget(req).query;
   const flowCookies =
     (req: IncomingMessage): FlowCookies =>
     (flowId) =>

@@ -1,4 +1,5 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { eventEnvelope, slashCommandBody, viewPayload } from '../../sandbox/slack/payloads.js';
 import { signSlackRequest } from '../../sandbox/slack/signing.js';
@@ -386,5 +387,52 @@ describe('a connection survives a refusal', () => {
     } finally {
       agent.destroy();
     }
+  });
+});
+
+describe('found by the fuzz suite', () => {
+  test('a request target `new URL` cannot parse (`//?a=1`) is answered, and the server goes on', async () => {
+    const url = new URL(h.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, path: '//?a=1', method: 'GET', timeout: 2000 },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(404);
+    expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+  });
+
+  test('/agent setup delivered twice opens one modal and logs no error', async () => {
+    const first = await h.driver.command('U_ADMIN', 'setup');
+    await h.settle();
+    await h.driver.redeliver(first.request, { retryNum: 1, retryReason: 'http_timeout' });
+    await h.settle();
+    const opened = h.sandbox.slack.calls.filter((c) => c.method === 'views.open');
+    expect(opened.map((c) => (c.response as { ok?: boolean }).ok)).toEqual([true, false]);
+    expect(unhandledLines()).toEqual([]);
+  });
+
+  test('a sender that breaks off in the middle of a body is a warning, never an error', async () => {
+    const url = new URL(h.url);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      'POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"type":',
+    );
+    // Let the server start reading the body, then break the connection off.
+    await new Promise((resolve) => setImmediate(resolve));
+    socket.destroy();
+    for (let turns = 0; !h.logLines.some((l) => l.includes('request body could not be read')); turns += 1) {
+      if (turns > 100_000) throw new Error('the broken-off request was never seen');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(unhandledLines()).toEqual([]);
   });
 });

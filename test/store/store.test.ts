@@ -87,6 +87,13 @@ describe.each(ENGINES)('store on %s', (engine) => {
     await expect(storage.store.vaultMappings.get('T:T1:U_BAD')).rejects.toBeInstanceOf(StoredRecordInvalid);
   });
 
+  test('a lookup by a key DynamoDB would refuse (a name or id someone sent, over its key limits) finds nothing', async () => {
+    // Issue 13: `/agent setup <3,000 characters>` reached DynamoDB as a key and failed with a 400.
+    await expect(storage.store.agents.get('a'.repeat(3000))).resolves.toBeUndefined();
+    await expect(storage.store.sessions.get(`sesn_${'é'.repeat(1500)}`)).resolves.toBeUndefined();
+    await expect(storage.store.approvals.get('x'.repeat(2001))).resolves.toBeUndefined();
+  });
+
   test('records come back without the attributes that only locate them (keys, index keys, expiry)', async () => {
     const mappings = storage.store.vaultMappings;
     await mappings.claim('T:T1:U_KEYS', alice, 'claim_k', 1000);

@@ -52,13 +52,18 @@ export async function startHarness(
     deliveryLimits?: DeliveryLimits;
     /** Where log lines go instead of `logLines` (a long run that must not keep them). */
     log?: (line: string) => void;
+    /**
+     * Storage already open, outside this process (a long run measuring the app's memory); closed by
+     * its owner. Default: a fresh in-memory dynalite.
+     */
+    dynamo?: DynamoHandle;
   } = {},
 ): Promise<Harness> {
   const clock = options.clock ?? new ManualClock(Date.now());
   const environment = { PORT: '0', DEPUTY_TABLE_PREFIX: `t${randomBase58(8)}-`, ...options.environment };
   const config = loadConfig(environment);
   const logLines: string[] = [];
-  const dynamo = await startEmbeddedDynamo();
+  const dynamo = options.dynamo ?? (await startEmbeddedDynamo());
   const logger = createLogger({ level: 'debug', write: options.log ?? ((line) => logLines.push(line)) });
   const runtime = await startSandboxRuntime(config, logger, {
     clock,
@@ -100,7 +105,7 @@ export async function startHarness(
     },
     close: async () => {
       await runtime.close();
-      await dynamo.close();
+      if (!options.dynamo) await dynamo.close();
     },
   };
 }

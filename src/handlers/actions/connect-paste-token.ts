@@ -1,5 +1,7 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { pasteTokenModal } from '../../blocks/connections.js';
+import { formTimedOutMessage } from '../../blocks/messages.js';
+import { answerClick } from '../answer-click.js';
 import type { Surfaces } from '../index.js';
 
 /** Connect on a connector that takes a pasted token: opens the modal for it. */
@@ -8,7 +10,7 @@ export function connectPasteToken({ connections, outbox }: Pick<Surfaces, 'conne
     await ack();
     const connector = await connections.pasteableConnector(action.value ?? '');
     if (connector?.auth.type !== 'static_token') return;
-    await outbox.openView(
+    const opened = await outbox.openView(
       body.trigger_id,
       pasteTokenModal({
         id: connector.id,
@@ -16,5 +18,6 @@ export function connectPasteToken({ connections, outbox }: Pick<Surfaces, 'conne
         ...(connector.auth.help ? { help: connector.auth.help } : {}),
       }),
     );
+    if (opened === 'trigger_expired') await answerClick(outbox, body, formTimedOutMessage().text);
   };
 }

@@ -1,5 +1,5 @@
 import { adminOnlyMessage, serversModal } from '../../../blocks/agents.js';
-import type { SlackMessage } from '../../../blocks/messages.js';
+import { formTimedOutMessage, type SlackMessage } from '../../../blocks/messages.js';
 import type { Surfaces } from '../../index.js';
 import type { CommandContext } from './context.js';
 
@@ -10,6 +10,6 @@ export async function agentServers(
 ): Promise<SlackMessage | undefined> {
   const outcome = await servers.open(command.principal, command.correlationId);
   if (outcome.kind === 'not_admin') return adminOnlyMessage();
-  await outbox.openView(command.triggerId, serversModal(outcome.entries));
-  return undefined;
+  const opened = await outbox.openView(command.triggerId, serversModal(outcome.entries));
+  return opened === 'trigger_expired' ? formTimedOutMessage() : undefined;
 }

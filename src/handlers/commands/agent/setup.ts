@@ -1,5 +1,5 @@
 import { adminOnlyMessage, noSuchAgentMessage, setupBasicsModal } from '../../../blocks/agents.js';
-import type { SlackMessage } from '../../../blocks/messages.js';
+import { formTimedOutMessage, type SlackMessage } from '../../../blocks/messages.js';
 import type { Surfaces } from '../../index.js';
 import type { CommandContext } from './context.js';
 
@@ -15,11 +15,12 @@ export async function agentSetup(
       return adminOnlyMessage();
     case 'no_such_agent':
       return noSuchAgentMessage(outcome.name);
-    case 'basics':
-      await outbox.openView(
+    case 'basics': {
+      const opened = await outbox.openView(
         command.triggerId,
         setupBasicsModal(outcome.servers, outcome.agent ? { agent: outcome.agent } : undefined),
       );
-      return undefined;
+      return opened === 'trigger_expired' ? formTimedOutMessage() : undefined;
+    }
   }
 }
