@@ -201,6 +201,14 @@ export async function buildCorpus(h: Harness): Promise<{ seeds: Seed[]; canaries
       item: { type: 'message', channel: 'C_GENERAL', ts: slack.workspace.nextTs() },
     }),
   );
+  // Lifecycle events, for someone Slack does not know and for another workspace, so that the run
+  // goes on for the people above (a mutation may still name one of them).
+  event(
+    'user_change',
+    envelope({ type: 'user_change', user: { id: 'U_GHOST', team_id: slack.teamId, deleted: true } }),
+  );
+  event('tokens_revoked', envelope({ type: 'tokens_revoked', tokens: { oauth: ['U_GHOST'], bot: [] } }));
+  event('app_uninstalled', { ...envelope({ type: 'app_uninstalled' }), team_id: 'T_OTHER' });
   event('url_verification', {
     token: slack.verificationToken,
     challenge: randomBase58(40),

@@ -22,7 +22,9 @@ import { createOutboundHttp } from './net/outbound-http.js';
 import { SlackAgentNotices } from './outbox/agent-notices.js';
 import { SlackConnectionNotices } from './outbox/connection-notices.js';
 import { Outbox } from './outbox/outbox.js';
+import { SlackPeopleNotices } from './outbox/people-notices.js';
 import { SlackSessionNotices } from './outbox/session-notices.js';
+import { PeopleService } from './people/people-service.js';
 import type { Services } from './services.js';
 import { ApprovalService } from './sessions/approvals.js';
 import { RelayManager } from './sessions/relay.js';
@@ -98,7 +100,7 @@ export function buildServices(parts: ServiceParts): Services {
     ...(parts.outboundTimeoutMs ? { timeoutMs: parts.outboundTimeoutMs } : {}),
   });
   const admins = new AdminDirectory({ directory, admins: parts.admins, clock, logger });
-  const steering = new Steering({ directory, logger });
+  const steering = new Steering({ directory, standing: store.standing, logger });
   const agents = new AgentService({
     store,
     anthropic,
@@ -181,6 +183,16 @@ export function buildServices(parts: ServiceParts): Services {
     ...(parts.environmentId ? { environmentId: parts.environmentId } : {}),
     ...(parts.defaultAgent ? { defaultAgent: parts.defaultAgent } : {}),
   });
+  const people = new PeopleService({
+    store,
+    connections,
+    sessions,
+    notices: new SlackPeopleNotices({ outbox, logger }),
+    audit,
+    clock,
+    logger,
+    admins: parts.admins,
+  });
   const signingKey = parts.webhookSigningKey;
   return {
     store,
@@ -203,6 +215,7 @@ export function buildServices(parts: ServiceParts): Services {
     }),
     sessions,
     approvals,
+    people,
     relays,
     audit,
     clock,

@@ -32,6 +32,10 @@ export const AuditAction = {
   ApprovalClosed: 'approval.closed',
   SessionStopped: 'session.stopped',
   SessionShared: 'session.shared',
+  PersonDeparted: 'person.departed',
+  PersonReturned: 'person.returned',
+  WorkspaceStopped: 'workspace.stopped',
+  StandingRefused: 'standing.refused',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 

@@ -1,7 +1,7 @@
 import type { ActionsBlock, Button, KnownBlock } from '@slack/types';
 import type { Principal } from '../identity/principal.js';
 import { redact } from '../redact.js';
-import type { Approval, SessionRecord, SessionStatus } from '../store/index.js';
+import type { Approval, SessionRecord, SessionStatus, StandingRefusal } from '../store/index.js';
 import { ConnectActions, openLinkActionId } from './connections.js';
 import { context, escapeMrkdwn, section, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
@@ -250,6 +250,20 @@ export function missingConnectionsMessage(
     },
   ];
   return { text, blocks };
+}
+
+const STANDING_REFUSALS: Record<StandingRefusal, string> = {
+  departed:
+    'Deputy no longer acts for you: your account left this workspace or revoked Deputy, so your connections were removed. Nothing was started.',
+  suspended:
+    'A Deputy admin has suspended Deputy for you. Nothing was started; ask an admin if this is a mistake.',
+  workspace_stopped:
+    'Deputy is switched off in this workspace (it was removed or its access revoked). Nothing was started.',
+};
+
+/** Why Deputy did not act for someone it no longer acts for. */
+export function standingRefusedMessage(refusal: StandingRefusal): SlackMessage {
+  return plainMessage(STANDING_REFUSALS[refusal]);
 }
 
 export function plainMessage(text: string): SlackMessage {

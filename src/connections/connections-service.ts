@@ -498,6 +498,35 @@ export class ConnectionsService {
     return responseUrl ? this.overviewWithLinks(principal, responseUrl) : undefined;
   }
 
+  /**
+   * Everything the person has connected, gone (they left, or an admin revoked them): each connection
+   * archived and marked disconnected, then every credential still active in their vault archived too,
+   * whatever made it. Never creates a vault. Returns how many credentials were archived.
+   */
+  async archiveAll(principal: Principal, reason: string, correlationId: string): Promise<number> {
+    let archived = 0;
+    for (const connection of await this.deps.store.connections.list(principalKey(principal))) {
+      if (await this.archiveConnection(principal, connection.connectorId, correlationId)) archived += 1;
+    }
+    const vault = await this.deps.vaults.find(principal, correlationId);
+    if (!vault) return archived;
+    const credentials = this.deps.anthropic.beta.vaults.credentials;
+    for await (const credential of credentials.list(vault.id, { limit: 100 })) {
+      if (credential.archived_at) continue;
+      await credentials.archive(credential.id, { vault_id: vault.id });
+      archived += 1;
+      await this.deps.audit.record({
+        action: AuditAction.CredentialArchived,
+        outcome: 'success',
+        principal,
+        target: credential.id,
+        correlationId,
+        details: { reason },
+      });
+    }
+    return archived;
+  }
+
   /** Archives the connection's credential and marks it disconnected; false if there was nothing to do. */
   private async archiveConnection(
     principal: Principal,

@@ -5,6 +5,7 @@ import type { AgentSetup } from '../agents/setup.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
+import type { PeopleService } from '../people/people-service.js';
 import type { ApprovalService } from '../sessions/approvals.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { VaultService } from '../vaults/vault-service.js';
@@ -21,6 +22,7 @@ import * as views from './views/index.js';
 export interface Surfaces {
   sessions: SessionService;
   approvals: ApprovalService;
+  people: PeopleService;
   connections: ConnectionsService;
   agents: AgentService;
   agentSetup: AgentSetup;

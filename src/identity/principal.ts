@@ -99,6 +99,13 @@ export function principalFromEvent(body: unknown): Principal | undefined {
   });
 }
 
+/** The person with `userId` in the workspace (and org) a verified event came from. */
+export function principalInEventWorkspace(body: unknown, userId: string): Principal | undefined {
+  const parsed = eventBody.safeParse(body);
+  if (!parsed.success || !slackIdSchema.safeParse(userId).success) return undefined;
+  return compact({ enterpriseId: parsed.data.enterprise_id, teamId: parsed.data.team_id, userId });
+}
+
 function compact(principal: Principal): Principal {
   return principal.enterpriseId ? principal : { teamId: principal.teamId, userId: principal.userId };
 }

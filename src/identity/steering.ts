@@ -12,14 +12,24 @@ export interface Steered {
   approverGroup?: string;
 }
 
+/** Whether Deputy still acts for someone at all (the store's standing records answer it). */
+export interface StandingCheck {
+  refusal(principal: Principal): Promise<string | undefined>;
+}
+
 /**
  * Who may steer a session: its own person, for everything; and for deciding on a held tool call,
- * also the members of the agent's approver group. Every surface that acts on a session asks this.
+ * also the members of the agent's approver group; in either case only while Deputy still acts for
+ * them (they have not left, been suspended, or had the app removed from their workspace). Every
+ * surface that acts on a session asks this.
  */
 export class Steering {
-  constructor(private readonly deps: { directory: SlackDirectory; logger: Logger }) {}
+  constructor(
+    private readonly deps: { directory: SlackDirectory; standing: StandingCheck; logger: Logger },
+  ) {}
 
   async mayAct(person: Principal, session: Steered, act: SessionAct): Promise<boolean> {
+    if (await this.deps.standing.refusal(person)) return false;
     if (samePerson(person, session.principal)) return true;
     if (act !== 'decide' || !session.approverGroup) return false;
     try {

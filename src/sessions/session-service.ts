@@ -10,12 +10,14 @@ import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { exactlyOnce, TakenOver } from '../outcome.js';
-import type { RunIntent, SessionRecord, StartLease, Store } from '../store/index.js';
+import type { RunIntent, SessionRecord, StandingRefusal, StartLease, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
 import { type MessageRef, type SessionNotices, sameMessage } from './notices.js';
 
 export type RunOutcome =
+  /** Deputy no longer acts for this person (they left, were suspended, or the app was removed). */
+  | { kind: 'refused'; refusal: StandingRefusal }
   | { kind: 'no_agent'; name?: string }
   | { kind: 'not_allowed'; name: string }
   | { kind: 'no_prompt' }
@@ -85,6 +87,18 @@ export class SessionService {
     request: { text: string; channelId: string; dedupeKey: string },
     correlationId: string,
   ): Promise<RunOutcome> {
+    const refusal = await this.deps.store.standing.refusal(principal);
+    if (refusal) {
+      await this.deps.audit.record({
+        action: AuditAction.StandingRefused,
+        outcome: 'refused',
+        principal,
+        target: '/agent run',
+        correlationId,
+        details: { refusal },
+      });
+      return { kind: 'refused', refusal };
+    }
     const { agentName: named, prompt } = parseRun(request.text);
     if (!prompt) return { kind: 'no_prompt' };
     const agentName = named ?? this.deps.defaultAgent ?? (await this.onlyAgent());
@@ -456,6 +470,31 @@ export class SessionService {
       throw error;
     }
     return 'done';
+  }
+
+  /**
+   * Every live session of the person interrupted, because Deputy no longer acts for them (they left,
+   * or an admin revoked them): not a click, so no steering check, and audited with the reason. Their
+   * open approvals close as the relays see the sessions stop. Returns how many were interrupted.
+   */
+  async stopAllOf(principal: Principal, reason: string, correlationId: string): Promise<number> {
+    let stopped = 0;
+    for (const session of await this.deps.store.sessions.byOwner(principalKey(principal), 100)) {
+      if (session.status !== 'running' && session.status !== 'waiting') continue;
+      if (!(await this.deps.store.sessions.claimStop(session.sessionId, this.deps.clock.now()))) continue;
+      await this.deps.audit.record({
+        action: AuditAction.SessionStopped,
+        outcome: 'success',
+        principal,
+        target: session.sessionId,
+        correlationId,
+        details: { reason },
+      });
+      await sendReconciled(this.deps, session.sessionId, [{ type: 'user.interrupt' }], interruptedThisTurn);
+      this.deps.relays.ensure(session.sessionId);
+      stopped += 1;
+    }
+    return stopped;
   }
 
   /**

@@ -13,6 +13,7 @@ import { OAuthClients } from './oauth-clients.js';
 import { RunIntents } from './run-intents.js';
 import { Sessions } from './sessions.js';
 import { SlackDeliveries } from './slack-deliveries.js';
+import { Standing } from './standing.js';
 import { Table } from './table.js';
 import { ensureTables, type TableNames, tableNames } from './tables.js';
 import { ToolCatalog } from './tool-catalog.js';
@@ -37,6 +38,7 @@ export interface Store {
   readonly approvals: Approvals;
   readonly slackDeliveries: SlackDeliveries;
   readonly grants: Grants;
+  readonly standing: Standing;
   readonly tables: TableNames;
 }
 
@@ -58,6 +60,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     sessions: new Sessions(main),
     approvals: new Approvals(main),
     slackDeliveries: new SlackDeliveries(main),
+    standing: new Standing(main),
     grants: new Grants(main),
     tables,
   };
@@ -87,6 +90,7 @@ export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
 export type { RunIntent, StartLease } from './run-intents.js';
 export type { SessionRecord, SessionStatus } from './sessions.js';
+export type { PersonStanding, StandingRefusal } from './standing.js';
 export { StoredRecordInvalid } from './table.js';
 export type { CatalogTool, RecordedListing, SeenTool } from './tool-catalog.js';
 export type { VaultMapping } from './vault-mappings.js';

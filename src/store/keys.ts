@@ -95,6 +95,10 @@ export const keys = {
   }),
   openApprovals: () => ({ partition: 'PENDINGAPPROVALS' }),
   /** A standing "approve for 15 minutes" for one tool in one session. */
+  /** Whether Deputy still acts for the principal (absent: it does). */
+  personStanding: (principalKey: string): Key => ({ pk: `PRINCIPAL#${principalKey}`, sk: 'STANDING' }),
+  /** Whether Deputy still works in the workspace (absent: it does). */
+  workspaceStanding: (teamId: string): Key => ({ pk: `TEAM#${teamId}`, sk: 'STANDING' }),
   grant: (sessionId: string, server: string, tool: string): Key => ({
     pk: `GRANT#${sessionId}#${server}#${tool}`,
     sk: 'GRANT',

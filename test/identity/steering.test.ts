@@ -31,26 +31,50 @@ describe('one rule for "the same person"', () => {
   });
 });
 
+const everyoneActive = { refusal: async () => undefined };
+
 describe('who may steer a session (security R10, R29)', () => {
   const session = { principal: { teamId: 'T1', userId: 'U_OWNER' }, approverGroup: 'S_APPROVERS' };
   const bob = { teamId: 'T1', userId: 'U_BOB' };
 
   test('its own person may do anything to it', async () => {
-    const steering = new Steering({ directory: directory({}), logger: quiet });
+    const steering = new Steering({ directory: directory({}), standing: everyoneActive, logger: quiet });
     for (const act of ['follow_up', 'stop', 'share', 'start', 'decide'] as const)
       expect(await steering.mayAct(session.principal, session, act)).toBe(true);
   });
 
   test('a member of the agent’s approver group may decide on held calls, and nothing else', async () => {
-    const steering = new Steering({ directory: directory({ S_APPROVERS: ['U_BOB'] }), logger: quiet });
+    const steering = new Steering({
+      directory: directory({ S_APPROVERS: ['U_BOB'] }),
+      standing: everyoneActive,
+      logger: quiet,
+    });
     expect(await steering.mayAct(bob, session, 'decide')).toBe(true);
     for (const act of ['follow_up', 'stop', 'share', 'start'] as const)
       expect(await steering.mayAct(bob, session, act)).toBe(false);
     expect(await steering.mayAct(bob, { principal: session.principal }, 'decide')).toBe(false);
   });
 
+  test('someone Deputy no longer acts for (left, suspended, app removed) may do nothing, even to their own session', async () => {
+    const standing = {
+      refusal: async (p: { userId: string }) => (p.userId === 'U_OWNER' ? 'departed' : undefined),
+    };
+    const steering = new Steering({
+      directory: directory({ S_APPROVERS: ['U_BOB'] }),
+      standing,
+      logger: quiet,
+    });
+    for (const act of ['follow_up', 'stop', 'share', 'start', 'decide'] as const)
+      expect(await steering.mayAct(session.principal, session, act)).toBe(false);
+    expect(await steering.mayAct(bob, session, 'decide')).toBe(true);
+  });
+
   test('when Slack does not say who is in the group, only the owner decides (fail closed)', async () => {
-    const steering = new Steering({ directory: directory('unreachable'), logger: quiet });
+    const steering = new Steering({
+      directory: directory('unreachable'),
+      standing: everyoneActive,
+      logger: quiet,
+    });
     expect(await steering.mayAct(bob, session, 'decide')).toBe(false);
   });
 });

@@ -10,9 +10,15 @@ import { type Harness, startHarness } from './harness.js';
  * A sandbox where Alice and Bob have connected Notion, and these agents exist: `reader` (search
  * allowed), `asker` (search allowed, create_page on ask), `writer-on` and `writer-off` (Alice writes).
  */
-export async function startSessionsHarness(options: { metrics?: (clock: ManualClock) => Metrics } = {}) {
+export async function startSessionsHarness(
+  options: { metrics?: (clock: ManualClock) => Metrics; environment?: Record<string, string> } = {},
+) {
   const clock = new ManualClock(Date.now());
-  const h = await startHarness({ clock, ...(options.metrics ? { metrics: options.metrics(clock) } : {}) });
+  const h = await startHarness({
+    clock,
+    ...(options.metrics ? { metrics: options.metrics(clock) } : {}),
+    ...(options.environment ? { environment: options.environment } : {}),
+  });
   for (const [userId, account] of [
     ['U_ALICE', 'acct_alice'],
     ['U_BOB', 'acct_bob'],

@@ -1,5 +1,5 @@
 import type { SlackMessage } from '../../../blocks/messages.js';
-import { missingConnectionsMessage, plainMessage } from '../../../blocks/sessions.js';
+import { missingConnectionsMessage, plainMessage, standingRefusedMessage } from '../../../blocks/sessions.js';
 import { isDirectMessage } from '../../../outbox/outbox.js';
 import type { Surfaces } from '../../index.js';
 import type { CommandContext } from './context.js';
@@ -16,6 +16,8 @@ export async function agentRun(
     command.correlationId,
   );
   switch (outcome.kind) {
+    case 'refused':
+      return standingRefusedMessage(outcome.refusal);
     case 'no_prompt':
       return plainMessage('Tell the agent what to do: /agent run [--agent NAME] PROMPT');
     case 'no_agent':

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { type Principal, principalKey, principalSchema } from '../identity/principal.js';
+import { keys } from './keys.js';
+import { recordKind, type Table } from './table.js';
+
+/** Why Deputy no longer acts for someone: they left the workspace (or revoked the app), or an admin suspended them. */
+export type PersonStatus = 'departed' | 'suspended';
+
+const PersonStandingRecord = recordKind(
+  'person standing',
+  z.object({
+    principal: principalSchema,
+    status: z.enum(['departed', 'suspended']),
+    reason: z.string().min(1).max(100),
+    since: z.string(),
+  }),
+);
+export type PersonStanding = z.infer<typeof PersonStandingRecord.schema>;
+
+const WorkspaceStandingRecord = recordKind(
+  'workspace standing',
+  z.object({
+    teamId: z.string().min(1),
+    status: z.literal('stopped'),
+    reason: z.string().min(1).max(100),
+    since: z.string(),
+  }),
+);
+export type WorkspaceStanding = z.infer<typeof WorkspaceStandingRecord.schema>;
+
+/** Why Deputy refuses to act for a person now, if it does. */
+export type StandingRefusal = PersonStatus | 'workspace_stopped';
+
+/**
+ * Who Deputy no longer acts for: people who left or were suspended, and workspaces that uninstalled
+ * the app or revoked its token. Every run, follow-up, connect and decision asks `refusal` first.
+ */
+export class Standing {
+  constructor(private readonly table: Table) {}
+
+  person(key: string): Promise<PersonStanding | undefined> {
+    return this.table.get(PersonStandingRecord, keys.personStanding(key));
+  }
+
+  async setPerson(standing: PersonStanding): Promise<void> {
+    await this.table.put({ ...keys.personStanding(principalKey(standing.principal)), ...standing });
+  }
+
+  /** Clears a person's standing, only if it is still `status` (a return does not lift a suspension). */
+  clearPerson(key: string, status: PersonStatus): Promise<boolean> {
+    return this.table.deleteIf(keys.personStanding(key), {
+      ConditionExpression: '#status = :status',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':status': status },
+    });
+  }
+
+  async setWorkspace(standing: WorkspaceStanding): Promise<void> {
+    await this.table.put({ ...keys.workspaceStanding(standing.teamId), ...standing });
+  }
+
+  /** Why Deputy must not act for this person now (their standing, then their workspace's), if so. */
+  async refusal(principal: Principal): Promise<StandingRefusal | undefined> {
+    const [person, workspace] = await Promise.all([
+      this.person(principalKey(principal)),
+      this.table.get(WorkspaceStandingRecord, keys.workspaceStanding(principal.teamId)),
+    ]);
+    return person?.status ?? (workspace ? 'workspace_stopped' : undefined);
+  }
+}
