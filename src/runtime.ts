@@ -185,6 +185,7 @@ export function buildServices(parts: ServiceParts): Services {
   });
   const people = new PeopleService({
     store,
+    access,
     connections,
     sessions,
     notices: new SlackPeopleNotices({ outbox, logger }),

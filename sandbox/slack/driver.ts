@@ -168,7 +168,7 @@ export class SlackDriver {
     const triggerId = this.slack.newTriggerId({ userId });
     const body = slashCommandBody(this.slack, {
       userId,
-      text,
+      text: this.slack.escapeCommandText(text),
       command: options.command ?? '/agent',
       channel,
       responseUrl,

@@ -290,6 +290,22 @@ export class SlackEmulator {
     this.holds.inject(method, wait, times);
   }
 
+  /**
+   * A slash command's text as Slack sends it for a command with `should_escape: true` (Deputy's
+   * manifest): `@name` of a member becomes `<@U…|name>` and `#name` of a channel `<#C…|name>`.
+   */
+  escapeCommandText(text: string): string {
+    return text
+      .replace(/(^|\s)@([a-z0-9._-]+)/g, (whole, before: string, name: string) => {
+        const user = this.users.find((u) => u.name === name);
+        return user ? `${before}<@${user.id}|${name}>` : whole;
+      })
+      .replace(/(^|\s)#([a-z0-9_-]+)/g, (whole, before: string, name: string) => {
+        const channel = this.channels.find((c) => c.name === name);
+        return channel ? `${before}<#${channel.id}|${name}>` : whole;
+      });
+  }
+
   // ---- interactions
 
   /** A response_url as Slack hands one out: 30 minutes, at most 5 posts. */

@@ -35,6 +35,9 @@ export const AuditAction = {
   PersonDeparted: 'person.departed',
   PersonReturned: 'person.returned',
   WorkspaceStopped: 'workspace.stopped',
+  PersonRevoked: 'person.revoked',
+  PersonSuspended: 'person.suspended',
+  PersonResumed: 'person.resumed',
   StandingRefused: 'standing.refused',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];

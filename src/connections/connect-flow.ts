@@ -13,6 +13,7 @@ import {
   type ConnectionsService,
   CredentialNotStored,
   hashHandle,
+  StandingRefused,
 } from './connections-service.js';
 import type { ConnectionNotices } from './notices.js';
 import {
@@ -41,7 +42,8 @@ export type FlowPage =
   | 'failed'
   | 'refused'
   | 'bad_request'
-  | 'unavailable';
+  | 'unavailable'
+  | 'not_allowed';
 
 /** The browser's cookies for connect flows: one per flow, named by the flow id, holding its key. */
 export type FlowCookies = (flowId: string) => string | undefined;
@@ -104,6 +106,8 @@ export class ConnectFlowService {
     if (!link) return page(410, 'expired');
     const connector = await this.deps.connections.connector(link.connectorId);
     if (!connector || connector.auth.type === 'static_token') return page(404, 'unavailable');
+    if (await this.deps.store.standing.refusal(link.principal))
+      return page(403, 'not_allowed', connector.name);
     if (!this.deps.signIn)
       return page(503, 'unavailable', connector.name, 'Sign in with Slack is not set up.');
     const flowId = this.deps.ids.next('flow');
@@ -340,6 +344,7 @@ export class ConnectFlowService {
         flow.flowId,
       );
     } catch (error) {
+      if (error instanceof StandingRefused) return page(403, 'not_allowed', connector.name);
       this.deps.logger.error('storing the credential failed', {
         error: String(error),
         connector: connector.id,

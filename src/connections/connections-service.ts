@@ -7,7 +7,7 @@ import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { OutboundHttp } from '../net/outbound-http.js';
 import { exactlyOnce } from '../outcome.js';
-import type { Connection, RecordedListing, Store } from '../store/index.js';
+import type { Connection, RecordedListing, StandingRefusal, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { type Connector, mergeCatalog, unavailableReason } from './catalog.js';
 import type { ConnectionNotices, RefreshedViews } from './notices.js';
@@ -37,6 +37,14 @@ export type PastedTokenCheck =
   | { kind: 'rejected'; connector: Connector }
   | { kind: 'slow'; connector: Connector }
   | { kind: 'accepted'; connector: Connector; tools: DiscoveredTool[] };
+
+/** Thrown by `store` for someone Deputy no longer acts for (departed, suspended, workspace stopped). */
+export class StandingRefused extends Error {
+  constructor(readonly refusal: StandingRefusal) {
+    super(`Deputy no longer acts for this person (${refusal})`);
+    this.name = 'StandingRefused';
+  }
+}
 
 /** The secret part of a new credential: held in memory only, on its way into the vault. */
 export type CredentialSecret =
@@ -146,7 +154,9 @@ export class ConnectionsService {
     principal: Principal,
     responseUrl: string,
     correlationId: string,
-  ): Promise<ConnectorLink[]> {
+  ): Promise<ConnectorLink[] | { refused: StandingRefusal }> {
+    const refusal = await this.deps.store.standing.refusal(principal);
+    if (refusal) return { refused: refusal };
     await this.deps.vaults.ensure(principal, correlationId);
     await this.checkConnections(principal, correlationId);
     return this.overviewWithLinks(principal, responseUrl);
@@ -230,6 +240,9 @@ export class ConnectionsService {
     /** Tools already listed with this token, to spare a second listing. */
     tools?: DiscoveredTool[],
   ): Promise<Connection> {
+    // The one door into a vault: nothing is stored for someone Deputy no longer acts for.
+    const refusal = await this.deps.store.standing.refusal(principal);
+    if (refusal) throw new StandingRefused(refusal);
     const vault = await this.deps.vaults.ensure(principal, correlationId);
     const token = secret.type === 'mcp_oauth' ? secret.accessToken : secret.token;
     await this.recordTools(
@@ -431,11 +444,15 @@ export class ConnectionsService {
     try {
       await this.store(principal, connector, { type: 'static_bearer', token }, correlationId, tools);
     } catch (error) {
-      this.deps.logger.error('saving a pasted token failed', { error: String(error), correlationId });
+      const refused = error instanceof StandingRefused;
+      if (!refused)
+        this.deps.logger.error('saving a pasted token failed', { error: String(error), correlationId });
       await this.deps.notices.failed(
         principal,
         connector,
-        'Deputy could not save it; please try again.',
+        refused
+          ? 'Deputy does not connect accounts for you now (an admin suspended you, or you left); nothing was saved.'
+          : 'Deputy could not save it; please try again.',
         await this.refreshedViews(principal, { home: false }),
       );
       return;

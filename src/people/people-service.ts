@@ -1,3 +1,4 @@
+import type { AdminAccess } from '../agents/admin-access.js';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
@@ -7,8 +8,19 @@ import type { SessionService } from '../sessions/session-service.js';
 import type { Store } from '../store/index.js';
 import type { PeopleNotices } from './notices.js';
 
+/** What an admin's revoke, suspend or resume came to. */
+export type AdminActOutcome =
+  | { kind: 'not_admin' }
+  /** The person named is the admin themself: Deputy does not let an admin lock themself out by a typo. */
+  | { kind: 'self' }
+  | { kind: 'revoked'; credentialsArchived: number; sessionsStopped: number }
+  | { kind: 'suspended'; sessionsStopped: number }
+  | { kind: 'resumed' }
+  | { kind: 'not_suspended' };
+
 export interface PeopleServiceOptions {
   store: Store;
+  access: Pick<AdminAccess, 'authorize'>;
   connections: Pick<ConnectionsService, 'archiveAll'>;
   sessions: Pick<SessionService, 'stopAllOf'>;
   notices: PeopleNotices;
@@ -50,6 +62,72 @@ export class PeopleService {
       .catch((error: unknown) =>
         this.deps.logger.warn('admins not told of a departure', { error: String(error), correlationId }),
       );
+  }
+
+  /**
+   * An admin's revoke: every credential in the person's vault archived and every live session
+   * stopped, at once. They stay free to connect again (suspend them to stop that).
+   */
+  async revoke(admin: Principal, person: Principal, correlationId: string): Promise<AdminActOutcome> {
+    const refused = await this.refusedAdmin(admin, person, '/agent revoke', correlationId);
+    if (refused) return refused;
+    await this.adminAudit(AuditAction.PersonRevoked, admin, person, correlationId);
+    const credentialsArchived = await this.deps.connections.archiveAll(
+      person,
+      'revoked_by_admin',
+      correlationId,
+    );
+    const sessionsStopped = await this.deps.sessions.stopAllOf(person, 'revoked_by_admin', correlationId);
+    return { kind: 'revoked', credentialsArchived, sessionsStopped };
+  }
+
+  /**
+   * An admin's suspend: the person can no longer run, connect, steer or decide, and their live
+   * sessions stop; their connections are kept, so a resume restores them as they were.
+   */
+  async suspend(admin: Principal, person: Principal, correlationId: string): Promise<AdminActOutcome> {
+    const refused = await this.refusedAdmin(admin, person, '/agent suspend', correlationId);
+    if (refused) return refused;
+    const since = new Date(this.deps.clock.now()).toISOString();
+    await this.deps.store.standing.setPerson({
+      principal: person,
+      status: 'suspended',
+      reason: `by ${admin.userId}`,
+      since,
+    });
+    await this.adminAudit(AuditAction.PersonSuspended, admin, person, correlationId);
+    const sessionsStopped = await this.deps.sessions.stopAllOf(person, 'suspended_by_admin', correlationId);
+    return { kind: 'suspended', sessionsStopped };
+  }
+
+  /** An admin's resume: a suspension lifted (a departure is Slack's to lift, not an admin's). */
+  async resume(admin: Principal, person: Principal, correlationId: string): Promise<AdminActOutcome> {
+    const refused = await this.refusedAdmin(admin, person, '/agent resume', correlationId);
+    if (refused) return refused;
+    if (!(await this.deps.store.standing.clearPerson(principalKey(person), 'suspended')))
+      return { kind: 'not_suspended' };
+    await this.adminAudit(AuditAction.PersonResumed, admin, person, correlationId);
+    return { kind: 'resumed' };
+  }
+
+  private async refusedAdmin(
+    admin: Principal,
+    person: Principal,
+    surface: string,
+    correlationId: string,
+  ): Promise<AdminActOutcome | undefined> {
+    if (!(await this.deps.access.authorize(admin, surface, correlationId))) return { kind: 'not_admin' };
+    return principalKey(admin) === principalKey(person) ? { kind: 'self' } : undefined;
+  }
+
+  private adminAudit(action: AuditAction, admin: Principal, person: Principal, correlationId: string) {
+    return this.deps.audit.record({
+      action,
+      outcome: 'success',
+      principal: admin,
+      target: principalKey(person),
+      correlationId,
+    });
   }
 
   /**

@@ -53,6 +53,11 @@ const TEXTS: Record<FlowPage, { title: string; body: (name: string) => string }>
     body: () => 'Nothing was connected. Start again from Slack with /agent connect, in the same browser.',
   },
   unavailable: { title: 'Not available', body: (name) => `${name} cannot be connected right now.` },
+  not_allowed: {
+    title: 'Deputy does not connect accounts for you now',
+    body: (name) =>
+      `An admin suspended Deputy for you, or your account left the workspace, so ${name} was not connected.`,
+  },
 };
 
 export function renderPage(name: FlowPage, connectorName = 'this account', detail?: string): string {

@@ -11,6 +11,7 @@ import { agentsList } from './agent/agents.js';
 import { agentConnect } from './agent/connect.js';
 import type { CommandContext } from './agent/context.js';
 import { MAX_COMMAND_TEXT, parseAgentCommand } from './agent/parse.js';
+import { agentPeople } from './agent/people.js';
 import { agentRun } from './agent/run.js';
 import { agentServers } from './agent/servers.js';
 import { agentSessions } from './agent/sessions.js';
@@ -60,6 +61,10 @@ export function agentCommand(surfaces: Surfaces) {
             return agentServers(surfaces, command);
           case 'setup':
             return agentSetup(surfaces, command, subcommand.agentName);
+          case 'revoke':
+          case 'suspend':
+          case 'resume':
+            return agentPeople(surfaces, command, subcommand.name, subcommand.userId);
         }
       })();
       if (reply) await surfaces.outbox.privately(replyTo, reply);

@@ -1,5 +1,6 @@
 import { connectMessage } from '../../../blocks/connections.js';
 import type { SlackMessage } from '../../../blocks/messages.js';
+import { standingRefusedMessage } from '../../../blocks/sessions.js';
 import type { Surfaces } from '../../index.js';
 import type { CommandContext } from './context.js';
 
@@ -8,7 +9,10 @@ export async function agentConnect(
   { connections }: Pick<Surfaces, 'connections'>,
   command: CommandContext,
 ): Promise<SlackMessage> {
-  return connectMessage(
-    await connections.connectOverview(command.principal, command.responseUrl, command.correlationId),
+  const overview = await connections.connectOverview(
+    command.principal,
+    command.responseUrl,
+    command.correlationId,
   );
+  return 'refused' in overview ? standingRefusedMessage(overview.refused) : connectMessage(overview);
 }

@@ -10,6 +10,8 @@ export type AgentSubcommand =
   | { name: 'run'; rest: string }
   | { name: 'sessions' }
   | { name: 'setup'; agentName?: string }
+  /** An admin's kill switch; `userId` is undefined when the text names nobody Deputy can read. */
+  | { name: 'revoke' | 'suspend' | 'resume'; userId?: string }
   | { name: 'unknown'; word: string }
   | { name: 'too_long'; length: number };
 
@@ -37,7 +39,22 @@ export function parseAgentCommand(text: string): AgentSubcommand {
       const agentName = text.trim().split(/\s+/)[1];
       return agentName ? { name: 'setup', agentName } : { name: 'setup' };
     }
+    case 'revoke':
+    case 'suspend':
+    case 'resume': {
+      const userId = mentionedUser(text.trim().slice(word.length).trim());
+      return { name: word.toLowerCase() as 'revoke' | 'suspend' | 'resume', ...(userId ? { userId } : {}) };
+    }
     default:
       return { name: 'unknown', word };
   }
+}
+
+/**
+ * The person a kill-switch command names: a mention as Slack escapes it (`<@U123|name>`, `<@U123>`),
+ * or a member ID as Slack's profile menu copies it (`U123`). Nothing else: names are not unique.
+ */
+function mentionedUser(rest: string): string | undefined {
+  const match = /^(?:<@([A-Z0-9][A-Z0-9_]{1,40})(?:\|[^>]*)?>|([UW][A-Z0-9_]{2,40}))$/.exec(rest);
+  return match?.[1] ?? match?.[2];
 }
