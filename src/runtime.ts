@@ -114,6 +114,7 @@ export function buildServices(parts: ServiceParts): Services {
   });
   const connectionNotices = new SlackConnectionNotices({ outbox, logger });
   const connections = new ConnectionsService({
+    admins,
     store,
     anthropic,
     vaults,

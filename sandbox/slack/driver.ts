@@ -73,7 +73,7 @@ export interface BlockActionWhere {
   view?: SlackView;
   /** Include a response_url (message actions only); default true. */
   responseUrl?: boolean;
-  /** A message's inputs as the person left them (views carry their own state). */
+  /** The inputs as the person left them (a view's replace the state the emulator holds for it). */
   stateValues?: ViewStateValues;
 }
 

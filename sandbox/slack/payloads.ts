@@ -140,8 +140,8 @@ export function blockActionsPayload(slack: SlackEmulator, input: BlockActionInpu
       ...common,
       container: { type: 'view', view_id: surface.view.id },
       ...tail,
-      view: wireView(surface.view),
-      state: { values: surface.view.state.values },
+      view: { ...wireView(surface.view), state: { values: input.stateValues ?? surface.view.state.values } },
+      state: { values: input.stateValues ?? surface.view.state.values },
       actions: [input.action],
     };
   }

@@ -1,7 +1,9 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView, SectionBlock } from '@slack/types';
 import type { ConnectorEntry, ConnectorLink } from '../connections/connections-service.js';
+import type { HomeState } from '../connections/notices.js';
 import { context, divider, escapeMrkdwn, header, section } from './elements.js';
 import type { SlackMessage } from './messages.js';
+import { adminPeopleSection } from './people.js';
 
 /** Action ids of the connection buttons; listeners register on these. */
 export const ConnectActions = {
@@ -104,7 +106,7 @@ export function connectMessage(entries: ConnectorLink[]): SlackMessage {
   };
 }
 
-export function homeView(entries: ConnectorLink[]): HomeView {
+export function homeView(home: HomeState): HomeView {
   return {
     type: 'home',
     blocks: [
@@ -114,7 +116,8 @@ export function homeView(entries: ConnectorLink[]): HomeView {
       ),
       divider(),
       header('Your connections'),
-      ...connectorRows(entries),
+      ...connectorRows(home.entries),
+      ...(home.admin ? adminPeopleSection() : []),
     ],
   };
 }

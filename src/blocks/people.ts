@@ -1,6 +1,7 @@
+import type { ActionsBlock, KnownBlock } from '@slack/types';
 import type { DepartureSummary } from '../people/notices.js';
 import type { AdminActOutcome } from '../people/people-service.js';
-import { section } from './elements.js';
+import { divider, header, section } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 const REASONS: Record<string, string> = {
@@ -44,7 +45,79 @@ export function adminActMessage(
   }
 }
 
+/** A kill-switch click on the Home tab with nobody picked. */
+export function pickSomeoneMessage(): SlackMessage {
+  return plainText('Pick a person in the Admin section of the Home tab first; nothing was changed.');
+}
+
 /** A kill-switch command that names nobody Deputy can tell apart. */
 export function nameSomeoneMessage(act: string): SlackMessage {
   return plainText(`Name one person: /agent ${act} @person (a mention), or their member ID (U…).`);
+}
+
+/** The Home tab's admin section: pick a person, then revoke, suspend or resume them. */
+export const PeopleActions = {
+  Pick: 'people_pick',
+  Revoke: 'people_revoke',
+  Suspend: 'people_suspend',
+  Resume: 'people_resume',
+} as const;
+
+/** The block holding the person picker, whose state a kill-switch click reads. */
+export const PEOPLE_BLOCK = 'admin_people';
+
+const CONFIRMS: Record<'revoke' | 'suspend', { title: string; text: string; confirm: string }> = {
+  revoke: {
+    title: 'Revoke this person?',
+    text: 'Every credential in their vault is archived and their live sessions stop, now.',
+    confirm: 'Revoke',
+  },
+  suspend: {
+    title: 'Suspend this person?',
+    text: 'They cannot run, connect or approve until an admin resumes them, and their live sessions stop.',
+    confirm: 'Suspend',
+  },
+};
+
+export function adminPeopleSection(): KnownBlock[] {
+  const confirmed = (act: 'revoke' | 'suspend') => ({
+    title: { type: 'plain_text' as const, text: CONFIRMS[act].title },
+    text: { type: 'plain_text' as const, text: CONFIRMS[act].text },
+    confirm: { type: 'plain_text' as const, text: CONFIRMS[act].confirm },
+    deny: { type: 'plain_text' as const, text: 'Cancel' },
+    style: 'danger' as const,
+  });
+  const actions: ActionsBlock = {
+    type: 'actions',
+    block_id: PEOPLE_BLOCK,
+    elements: [
+      {
+        type: 'users_select',
+        action_id: PeopleActions.Pick,
+        placeholder: { type: 'plain_text', text: 'Pick a person' },
+      },
+      {
+        type: 'button',
+        action_id: PeopleActions.Revoke,
+        text: { type: 'plain_text', text: 'Revoke' },
+        style: 'danger',
+        confirm: confirmed('revoke'),
+      },
+      {
+        type: 'button',
+        action_id: PeopleActions.Suspend,
+        text: { type: 'plain_text', text: 'Suspend' },
+        confirm: confirmed('suspend'),
+      },
+      { type: 'button', action_id: PeopleActions.Resume, text: { type: 'plain_text', text: 'Resume' } },
+    ],
+  };
+  return [
+    divider(),
+    header('Admin: people'),
+    section(
+      'Only admins see this. *Revoke* archives every credential of the person and stops their live sessions; *Suspend* stops them running, connecting or approving until *Resume*.',
+    ),
+    actions,
+  ];
 }

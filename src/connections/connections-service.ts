@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import { type Clock, DeadlinePassed, withDeadline } from '../clock.js';
+import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -10,7 +11,7 @@ import { exactlyOnce } from '../outcome.js';
 import type { Connection, RecordedListing, StandingRefusal, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { type Connector, mergeCatalog, unavailableReason } from './catalog.js';
-import type { ConnectionNotices, RefreshedViews } from './notices.js';
+import type { ConnectionNotices, HomeState, RefreshedViews } from './notices.js';
 import { type DiscoveredTool, discoverTools } from './tool-discovery.js';
 
 /** A connect link is good for this long, once. */
@@ -87,6 +88,8 @@ export interface ConnectionsServiceOptions {
   connectors: Connector[];
   publicBaseUrl: string;
   notices: ConnectionNotices;
+  /** Who sees the admin section of the Home tab (read without auditing: showing is not acting). */
+  admins: Pick<AdminDirectory, 'isAdmin'>;
   /** Told whenever a server's tools are listed again, so agents can hold changed tools back. */
   drift?: {
     toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void>;
@@ -163,13 +166,22 @@ export class ConnectionsService {
   }
 
   /** The views a notice refreshes: the `/agent connect` message when its response_url is known, and Home. */
+  /** The person's Home tab: their connections with fresh links, and whether they administer Deputy. */
+  async home(principal: Principal): Promise<HomeState> {
+    const [entries, admin] = await Promise.all([
+      this.overviewWithLinks(principal),
+      this.deps.admins.isAdmin(principal),
+    ]);
+    return { entries, admin };
+  }
+
   async refreshedViews(
     principal: Principal,
     views: { responseUrl?: string | undefined; home: boolean },
   ): Promise<RefreshedViews> {
     const [message, home] = await Promise.all([
       views.responseUrl ? this.overviewWithLinks(principal, views.responseUrl) : undefined,
-      views.home ? this.overviewWithLinks(principal) : undefined,
+      views.home ? this.home(principal) : undefined,
     ]);
     return {
       ...(views.responseUrl && message

@@ -6,7 +6,13 @@ import type { ConnectorLink } from './connections-service.js';
 export interface RefreshedViews {
   /** The ephemeral `/agent connect` message, replaced in place through its response_url. */
   message?: { responseUrl: string; entries: ConnectorLink[] };
-  home?: ConnectorLink[];
+  home?: HomeState;
+}
+
+/** What the person's Home tab shows: their connections, and the admin section when they are an admin. */
+export interface HomeState {
+  entries: ConnectorLink[];
+  admin: boolean;
 }
 
 /**

@@ -10,6 +10,7 @@ const elementState = z.object({
   value: z.string().nullable().optional(),
   selected_option: z.object({ value: z.string() }).nullable().optional(),
   selected_options: z.array(z.object({ value: z.string() })).optional(),
+  selected_user: z.string().nullable().optional(),
   selected_users: z.array(z.string()).optional(),
   selected_conversations: z.array(z.string()).optional(),
 });
@@ -35,6 +36,11 @@ export class ViewState {
 
   selected(blockId: string): string | undefined {
     return this.element(blockId)?.selected_option?.value;
+  }
+
+  /** The person picked in a users_select. */
+  selectedUser(blockId: string, actionId: string): string | undefined {
+    return this.element(blockId, actionId)?.selected_user ?? undefined;
   }
 
   selectedMany(blockId: string): string[] {

@@ -78,3 +78,63 @@ describe('revoke', () => {
     expect(await agent('U_ADMIN', 'suspend @ada')).toContain('That names you');
   });
 });
+
+describe('the Home tab’s admin section', () => {
+  const pick = (userId: string) => ({
+    admin_people: { people_pick: { type: 'users_select', selected_user: userId } },
+  });
+  const dmsTo = (userId: string) =>
+    JSON.stringify(
+      h.sandbox.slack.calls.filter(
+        (c) => c.method === 'chat.postMessage' && c.body.channel === h.sandbox.slack.dmChannelId(userId),
+      ),
+    );
+
+  test('is shown to admins only', async () => {
+    for (const userId of ['U_ADMIN', 'U_BOB']) {
+      await h.driver.event({
+        type: 'app_home_opened',
+        user: userId,
+        channel: h.sandbox.slack.dmChannelId(userId),
+        tab: 'home',
+      });
+    }
+    await h.settle();
+    expect(JSON.stringify(h.sandbox.slack.homeView('U_ADMIN')?.blocks)).toContain('people_revoke');
+    expect(JSON.stringify(h.sandbox.slack.homeView('U_BOB')?.blocks)).not.toContain('people_revoke');
+  });
+
+  test('suspends and resumes the person picked, and tells the admin by DM', async () => {
+    const home = h.sandbox.slack.homeView('U_ADMIN');
+    if (!home) throw new Error('no Home tab');
+    await h.driver.blockAction(
+      'U_ADMIN',
+      { actionId: 'people_suspend' },
+      { view: home, stateValues: pick('U_ALICE') },
+    );
+    await h.settle();
+    expect((await h.store.standing.person(key('U_ALICE')))?.status).toBe('suspended');
+    expect(dmsTo('U_ADMIN')).toContain('Suspended <@U_ALICE>');
+    await h.driver.blockAction(
+      'U_ADMIN',
+      { actionId: 'people_resume' },
+      { view: home, stateValues: pick('U_ALICE') },
+    );
+    await h.settle();
+    expect(await h.store.standing.person(key('U_ALICE'))).toBeUndefined();
+  });
+
+  test('a forged click from someone who is not an admin changes nothing', async () => {
+    const home = h.sandbox.slack.homeView('U_ADMIN');
+    if (!home) throw new Error('no Home tab');
+    // Bob sends the admin's button, with Alice picked, as if it were on his Home tab.
+    await h.driver.blockAction(
+      'U_BOB',
+      { actionId: 'people_suspend' },
+      { view: home, stateValues: pick('U_ALICE') },
+    );
+    await h.settle();
+    expect(await h.store.standing.person(key('U_ALICE'))).toBeUndefined();
+    expect(dmsTo('U_BOB')).toContain('Only Deputy admins');
+  });
+});

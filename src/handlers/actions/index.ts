@@ -1,8 +1,10 @@
 import type { App } from '@slack/bolt';
 import { AdminViews } from '../../blocks/agents.js';
 import { ConnectActions, OPEN_LINK_ACTION } from '../../blocks/connections.js';
+import { PeopleActions } from '../../blocks/people.js';
 import { SessionActions } from '../../blocks/sessions.js';
 import type { Surfaces } from '../index.js';
+import { adminPeople } from './admin-people.js';
 import { adminRemoveServer } from './admin-remove-server.js';
 import { connectDisconnect } from './connect-disconnect.js';
 import { connectOpenLink } from './connect-open-link.js';
@@ -17,6 +19,9 @@ export function register(app: App, surfaces: Surfaces): void {
   app.action(ConnectActions.PasteToken, connectPasteToken(surfaces));
   app.action(ConnectActions.Disconnect, connectDisconnect(surfaces));
   app.action(AdminViews.RemoveServer, adminRemoveServer(surfaces));
+  for (const id of [PeopleActions.Revoke, PeopleActions.Suspend, PeopleActions.Resume]) {
+    app.action(id, adminPeople(surfaces));
+  }
   for (const id of [
     SessionActions.Approve,
     SessionActions.Deny,
