@@ -113,7 +113,13 @@ export function buildServices(parts: ServiceParts): Services {
     logger,
   });
   const connectionNotices = new SlackConnectionNotices({ outbox, logger });
+  // Sessions depend on connections; a disconnect reaches the sessions once they exist.
+  const sessionsOf: { current?: SessionService } = {};
   const connections = new ConnectionsService({
+    liveSessions: {
+      stopUsing: (principal, connectorId, correlationId) =>
+        sessionsOf.current?.stopUsing(principal, connectorId, correlationId) ?? Promise.resolve(0),
+    },
     admins,
     store,
     anthropic,
@@ -195,6 +201,7 @@ export function buildServices(parts: ServiceParts): Services {
     logger,
     admins: parts.admins,
   });
+  sessionsOf.current = sessions;
   const signingKey = parts.webhookSigningKey;
   return {
     store,

@@ -127,6 +127,21 @@ export function connectedNotice(connectorName: string): SlackMessage {
   return { text, blocks: [section(escapeMrkdwn(text))] };
 }
 
+/**
+ * A disconnect's confirmation. Deputy keeps no copy of the token, so it cannot revoke it at the
+ * provider: the message says so, and how to end it there.
+ */
+export function disconnectedNotice(connectorName: string, sessionsStopped: number): SlackMessage {
+  const stopped =
+    sessionsStopped > 0
+      ? ` ${sessionsStopped} live session${sessionsStopped === 1 ? '' : 's'} that used it ${sessionsStopped === 1 ? 'was' : 'were'} stopped.`
+      : '';
+  const text =
+    `${connectorName} is disconnected: its credential is gone from your vault, so no agent of yours can use it.${stopped} ` +
+    `${connectorName} may still honour the token until it expires; to end it now, remove Deputy's access in your ${connectorName} settings.`;
+  return { text, blocks: [section(escapeMrkdwn(text))] };
+}
+
 export function connectFailedNotice(connectorName: string, reason: string): SlackMessage {
   const text = `Connecting ${connectorName} did not complete: ${reason} Nothing was saved.`;
   return { text, blocks: [section(escapeMrkdwn(text))] };

@@ -90,6 +90,14 @@ export interface ConnectionsServiceOptions {
   notices: ConnectionNotices;
   /** Who sees the admin section of the Home tab (read without auditing: showing is not acting). */
   admins: Pick<AdminDirectory, 'isAdmin'>;
+  /**
+   * The person's live sessions that use a connector, stopped when they disconnect it (the sessions
+   * service, bound once it exists): a credential gone from the vault must not leave an agent working
+   * on with it.
+   */
+  liveSessions?: {
+    stopUsing(principal: Principal, connectorId: string, correlationId: string): Promise<number>;
+  };
   /** Told whenever a server's tools are listed again, so agents can hold changed tools back. */
   drift?: {
     toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void>;
@@ -522,7 +530,12 @@ export class ConnectionsService {
     responseUrl: string | undefined,
     correlationId: string,
   ): Promise<ConnectorLink[] | undefined> {
-    await this.archiveConnection(principal, connectorId, correlationId);
+    const connector = await this.connector(connectorId);
+    if (await this.archiveConnection(principal, connectorId, correlationId)) {
+      const sessionsStopped =
+        (await this.deps.liveSessions?.stopUsing(principal, connectorId, correlationId)) ?? 0;
+      if (connector) await this.deps.notices.disconnected(principal, connector, sessionsStopped);
+    }
     await this.deps.notices.refreshed(principal, await this.refreshedViews(principal, { home: true }));
     return responseUrl ? this.overviewWithLinks(principal, responseUrl) : undefined;
   }

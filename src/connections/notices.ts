@@ -31,6 +31,11 @@ export interface ConnectionNotices {
   ): Promise<void>;
   /** A connection stopped working: a DM with a way to reconnect, and the views refreshed. */
   needsReconnect(principal: Principal, entry: ConnectorLink, refreshed: RefreshedViews): Promise<void>;
+  /**
+   * A disconnect went through: a DM confirming it, with how many live sessions that used it were
+   * stopped, and that the provider may still honour the token until it expires.
+   */
+  disconnected(principal: Principal, connector: Connector, sessionsStopped: number): Promise<void>;
   /** The views refreshed, nothing else said. */
   refreshed(principal: Principal, refreshed: RefreshedViews): Promise<void>;
 }

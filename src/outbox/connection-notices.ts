@@ -2,6 +2,7 @@ import {
   connectedNotice,
   connectFailedNotice,
   connectMessage,
+  disconnectedNotice,
   homeView,
   needsReconnectNotice,
 } from '../blocks/connections.js';
@@ -43,6 +44,10 @@ export class SlackConnectionNotices implements ConnectionNotices {
       this.deps.outbox.toPerson(principal.userId, needsReconnectNotice(entry)),
       this.refreshed(principal, views),
     ]);
+  }
+
+  async disconnected(principal: Principal, connector: Connector, sessionsStopped: number): Promise<void> {
+    await this.deps.outbox.toPerson(principal.userId, disconnectedNotice(connector.name, sessionsStopped));
   }
 
   async refreshed(principal: Principal, views: RefreshedViews): Promise<void> {

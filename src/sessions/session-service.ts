@@ -477,10 +477,16 @@ export class SessionService {
    * or an admin revoked them): not a click, so no steering check, and audited with the reason. Their
    * open approvals close as the relays see the sessions stop. Returns how many were interrupted.
    */
-  async stopAllOf(principal: Principal, reason: string, correlationId: string): Promise<number> {
+  async stopAllOf(
+    principal: Principal,
+    reason: string,
+    correlationId: string,
+    only: (session: SessionRecord) => Promise<boolean> = async () => true,
+  ): Promise<number> {
     let stopped = 0;
     for (const session of await this.deps.store.sessions.byOwner(principalKey(principal), 100)) {
       if (session.status !== 'running' && session.status !== 'waiting') continue;
+      if (!(await only(session))) continue;
       if (!(await this.deps.store.sessions.claimStop(session.sessionId, this.deps.clock.now()))) continue;
       await this.deps.audit.record({
         action: AuditAction.SessionStopped,
@@ -495,6 +501,15 @@ export class SessionService {
       stopped += 1;
     }
     return stopped;
+  }
+
+  /** The person's live sessions whose agent uses the connector, stopped: they disconnected it. */
+  stopUsing(principal: Principal, connectorId: string, correlationId: string): Promise<number> {
+    return this.stopAllOf(principal, 'disconnected', correlationId, async (session) => {
+      const agent = await this.deps.agents.get(session.agentName);
+      // An agent that is gone cannot say which servers it used: stop the session to be safe.
+      return !agent || agent.config.servers.some((server) => server.connectorId === connectorId);
+    });
   }
 
   /**
