@@ -251,6 +251,16 @@ describe('every request Slack may send is answered at once, with a 200', () => {
 });
 
 describe('a failure after the ack reaches the person, and is never "unhandled"', () => {
+  test('a reply to someone Slack cannot find (user_not_found), once every way to them fails, is a warning', async () => {
+    // The response_url is refused, the ephemeral and the DM find no such person: nobody is left to tell.
+    h.sandbox.slack.injectError('response_url', { error: 'used_url', httpStatus: 404 });
+    const response = await h.driver.send({ body: commandBody('U_GHOST', 'status'), contentType: FORM });
+    expect(response.status).toBe(200);
+    await h.settle();
+    expect(h.logLines.some((l) => l.includes('the person cannot be reached in Slack'))).toBe(true);
+    expect(unhandledLines()).toEqual([]);
+  });
+
   test('a click whose listener fails after the ack is logged with its correlation id and answered privately', async () => {
     const slack = h.sandbox.slack;
     // Disconnect answers by replacing the message it was clicked in; Slack refuses that once.
