@@ -27,7 +27,10 @@ export function createSlackApp(
 ): { app: App; receiver: HTTPReceiver } {
   const receiver = new HTTPReceiver({
     signingSecret: slack.signingSecret,
-    // The HTTP front verifies every request first, with the injected clock and a two-sided window.
+    // The HTTP front takes Slack's deliveries itself (verified with the injected clock and a
+    // two-sided window) and dispatches them to the app: the receiver serves no Slack endpoint at all,
+    // so no spelling of the path (`/slack/./events`, `%2e`) can reach the app unverified.
+    endpoints: [],
     signatureVerification: false,
     logger: services.logger,
     customRoutes: [

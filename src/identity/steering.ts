@@ -32,6 +32,8 @@ export class Steering {
     if (await this.deps.standing.refusal(person)) return false;
     if (samePerson(person, session.principal)) return true;
     if (act !== 'decide' || !session.approverGroup) return false;
+    // An approver acts for the session's owner: not for someone Deputy no longer acts for.
+    if (await this.deps.standing.refusal(session.principal)) return false;
     try {
       return (await this.deps.directory.groupMembers(session.approverGroup)).includes(person.userId);
     } catch (error) {

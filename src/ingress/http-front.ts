@@ -51,7 +51,8 @@ export interface HttpFrontOptions {
 export function createHttpFront(options: HttpFrontOptions): RequestListener {
   const { receiver, logger } = options;
   return (req, res) => {
-    const { path } = requestTarget(req);
+    const path = normalizedPath(req);
+    if (path === undefined) return plainResponse(res, 400, 'Bad request.');
     if (path === SLACK_EVENTS_PATH) {
       handleSlackRequest(options, req, res).catch((error: unknown) => {
         logger.error('slack request failed before dispatch', { error: String(error) });
@@ -66,6 +67,19 @@ export function createHttpFront(options: HttpFrontOptions): RequestListener {
       plainResponse(res, 404, 'Not found.');
     }
   };
+}
+
+/**
+ * The request's path as the router behind this front will read it (dot segments and `%2e` resolved,
+ * as `new URL` does), so the Slack path is recognised however it is spelled; undefined for a target
+ * `new URL` cannot read (`//?a=1`), which must not throw inside the listener.
+ */
+function normalizedPath(req: IncomingMessage): string | undefined {
+  try {
+    return new URL(requestTarget(req).path || '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 async function handleSlackRequest(options: HttpFrontOptions, req: IncomingMessage, res: ServerResponse) {

@@ -34,7 +34,8 @@ export interface PeopleServiceOptions {
 /**
  * People who leave (docs/architecture.md#people-who-leave): when Slack says someone left the
  * workspace or revoked the app, Deputy stops acting for them at once and for good. Each step is
- * idempotent, so the same event delivered again (or after a crash half-way) finishes the job.
+ * idempotent, so the same event delivered again changes nothing more. Slack has had its 200 before
+ * any of this runs, so a step that fails is not retried by Slack: it is logged as a listener failure.
  */
 export class PeopleService {
   constructor(private readonly deps: PeopleServiceOptions) {}
@@ -46,17 +47,27 @@ export class PeopleService {
    */
   async departed(person: Principal, reason: string, correlationId: string): Promise<void> {
     const since = new Date(this.deps.clock.now()).toISOString();
-    await this.deps.store.standing.setPerson({ principal: person, status: 'departed', reason, since });
-    await this.deps.audit.record({
-      action: AuditAction.PersonDeparted,
-      outcome: 'success',
+    // A suspension stands (it is the admins' to lift); a departure already recorded is not told twice.
+    const marked = await this.deps.store.standing.markDeparted({
       principal: person,
-      target: principalKey(person),
-      correlationId,
-      details: { reason },
+      status: 'departed',
+      reason,
+      since,
     });
-    const credentialsArchived = await this.deps.connections.archiveAll(person, reason, correlationId);
+    if (marked === 'marked') {
+      await this.deps.audit.record({
+        action: AuditAction.PersonDeparted,
+        outcome: 'success',
+        principal: person,
+        target: principalKey(person),
+        correlationId,
+        details: { reason },
+      });
+    }
+    // Live sessions first: if archiving fails, nothing goes on working with the credentials meanwhile.
     const sessionsStopped = await this.deps.sessions.stopAllOf(person, reason, correlationId);
+    const credentialsArchived = await this.deps.connections.archiveAll(person, reason, correlationId);
+    if (marked !== 'marked') return;
     await this.deps.notices
       .departed(this.deps.admins, { person, reason, credentialsArchived, sessionsStopped })
       .catch((error: unknown) =>
@@ -89,12 +100,15 @@ export class PeopleService {
     const refused = await this.refusedAdmin(admin, person, '/agent suspend', correlationId);
     if (refused) return refused;
     const since = new Date(this.deps.clock.now()).toISOString();
-    await this.deps.store.standing.setPerson({
-      principal: person,
-      status: 'suspended',
-      reason: `by ${admin.userId}`,
-      since,
-    });
+    // Someone who left stays departed (a resume must not lift that); they are refused either way.
+    if ((await this.deps.store.standing.person(principalKey(person)))?.status !== 'departed') {
+      await this.deps.store.standing.setPerson({
+        principal: person,
+        status: 'suspended',
+        reason: `by ${admin.userId}`,
+        since,
+      });
+    }
     await this.adminAudit(AuditAction.PersonSuspended, admin, person, correlationId);
     const sessionsStopped = await this.deps.sessions.stopAllOf(person, 'suspended_by_admin', correlationId);
     return { kind: 'suspended', sessionsStopped };
@@ -137,7 +151,9 @@ export class PeopleService {
   async returned(person: Principal, correlationId: string): Promise<void> {
     // Slack sends user_change for every profile edit: a read first, a write only for someone who left.
     const key = principalKey(person);
-    if ((await this.deps.store.standing.person(key))?.status !== 'departed') return;
+    // Only a deactivation is undone by a reactivation; someone who revoked Deputy stays departed.
+    const standing = await this.deps.store.standing.person(key);
+    if (standing?.status !== 'departed' || standing.reason !== 'deactivated') return;
     if (!(await this.deps.store.standing.clearPerson(key, 'departed'))) return;
     await this.deps.audit.record({
       action: AuditAction.PersonReturned,

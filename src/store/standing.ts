@@ -46,6 +46,20 @@ export class Standing {
     await this.table.put({ ...keys.personStanding(principalKey(standing.principal)), ...standing });
   }
 
+  /**
+   * Records a departure unless the person already has a standing: `marked` when this wrote it,
+   * `already` when they were departed before, `suspended` when an admin's suspension stands (kept).
+   */
+  async markDeparted(standing: PersonStanding): Promise<'marked' | 'already' | 'suspended'> {
+    const written = await this.table.putIf(
+      { ...keys.personStanding(principalKey(standing.principal)), ...standing },
+      { ConditionExpression: 'attribute_not_exists(pk)' },
+    );
+    if (written) return 'marked';
+    const existing = await this.person(principalKey(standing.principal));
+    return existing?.status === 'suspended' ? 'suspended' : 'already';
+  }
+
   /** Clears a person's standing, only if it is still `status` (a return does not lift a suspension). */
   clearPerson(key: string, status: PersonStatus): Promise<boolean> {
     return this.table.deleteIf(keys.personStanding(key), {

@@ -400,6 +400,33 @@ describe('a connection survives a refusal', () => {
   });
 });
 
+describe('found in review', () => {
+  test.each(['/slack/./events', '/slack/%2e/events', '/slack/x/../events'])(
+    'an unsigned command sent to %s is refused as unsigned (security R1), and nothing happens',
+    async (path) => {
+      const url = new URL(h.url);
+      const body = commandBody('U_ADMIN', 'suspend <@U_ALICE|alice>');
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path, method: 'POST', timeout: 4000 },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('no answer')));
+        req.on('error', reject);
+        req.setHeader('content-type', FORM);
+        req.end(body);
+      });
+      expect(status).toBe(401);
+      await h.settle();
+      expect(h.sandbox.slack.calls).toEqual([]);
+      expect(await h.store.standing.person(`T:${h.sandbox.slack.teamId}:U_ALICE`)).toBeUndefined();
+    },
+  );
+});
+
 describe('found by the fuzz suite', () => {
   test('a request target `new URL` cannot parse (`//?a=1`) is answered, and the server goes on', async () => {
     const url = new URL(h.url);
@@ -415,7 +442,7 @@ describe('found by the fuzz suite', () => {
       req.on('error', reject);
       req.end();
     });
-    expect(status).toBe(404);
+    expect(status).toBe(400);
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
   });
 

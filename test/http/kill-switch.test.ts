@@ -138,3 +138,28 @@ describe('the Home tab’s admin section', () => {
     expect(dmsTo('U_BOB')).toContain('Only Deputy admins');
   });
 });
+
+describe('standings do not undo each other', () => {
+  test('a suspension outlives a deactivation and a reactivation', async () => {
+    expect(await agent('U_ADMIN', 'suspend @alice')).toContain('Suspended <@U_ALICE>');
+    for (const deleted of [true, false]) {
+      await h.driver.event({
+        type: 'user_change',
+        user: { id: 'U_ALICE', team_id: h.sandbox.slack.teamId, deleted },
+      });
+      await h.settle();
+    }
+    expect((await h.store.standing.person(key('U_ALICE')))?.status).toBe('suspended');
+  });
+
+  test('someone who revoked Deputy stays departed when their profile changes', async () => {
+    await h.driver.event({ type: 'tokens_revoked', tokens: { oauth: ['U_BOB'], bot: [] } });
+    await h.settle();
+    await h.driver.event({
+      type: 'user_change',
+      user: { id: 'U_BOB', team_id: h.sandbox.slack.teamId, deleted: false },
+    });
+    await h.settle();
+    expect((await h.store.standing.person(key('U_BOB')))?.status).toBe('departed');
+  });
+});

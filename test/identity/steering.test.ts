@@ -66,7 +66,18 @@ describe('who may steer a session (security R10, R29)', () => {
     });
     for (const act of ['follow_up', 'stop', 'share', 'start', 'decide'] as const)
       expect(await steering.mayAct(session.principal, session, act)).toBe(false);
-    expect(await steering.mayAct(bob, session, 'decide')).toBe(true);
+  });
+
+  test('an approver may not decide on the session of someone Deputy no longer acts for', async () => {
+    const standing = {
+      refusal: async (p: { userId: string }) => (p.userId === 'U_OWNER' ? 'departed' : undefined),
+    };
+    const steering = new Steering({
+      directory: directory({ S_APPROVERS: ['U_BOB'] }),
+      standing,
+      logger: quiet,
+    });
+    expect(await steering.mayAct(bob, session, 'decide')).toBe(false);
   });
 
   test('when Slack does not say who is in the group, only the owner decides (fail closed)', async () => {
