@@ -99,10 +99,9 @@ function surfacesOf(services: Services): Surfaces {
  * Listener work still running after its ack, given this long to finish at a stop. Real time, as the
  * orchestrator's stop timeout is.
  */
-function drained(services: Services): Promise<void> {
-  return withDeadline(systemClock, services.work.settled(), SHUTDOWN_GRACE_MS, 'draining').catch(
-    () => undefined,
-  );
+function drained(services: Services, deliveries: Promise<void> = Promise.resolve()): Promise<void> {
+  const settled = deliveries.then(() => services.work.settled());
+  return withDeadline(systemClock, settled, SHUTDOWN_GRACE_MS, 'draining').catch(() => undefined);
 }
 
 /** A running Deputy app, over HTTP or Socket Mode. */
@@ -131,6 +130,7 @@ export async function startDeputy(options: {
 }): Promise<Deputy> {
   const { services } = options;
   const { app, receiver } = createSlackApp(options.slack, services);
+  const queue = new DeliveryQueue(options.deliveryLimits);
   const refusals = new RefusalAudit(services, {
     action: AuditAction.SignatureRefused,
     target: SLACK_EVENTS_PATH,
@@ -143,7 +143,7 @@ export async function startDeputy(options: {
       clock: services.clock,
       logger: services.logger,
       refusals,
-      queue: new DeliveryQueue(options.deliveryLimits),
+      queue,
       busy: busyAnswers(services),
     }),
   );
@@ -156,7 +156,7 @@ export async function startDeputy(options: {
       // Stop taking requests, let acknowledged work finish (bounded), then drop what is left.
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeIdleConnections();
-      await drained(services);
+      await drained(services, queue.idle());
       server.closeAllConnections();
       await closed;
     },

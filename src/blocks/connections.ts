@@ -174,7 +174,7 @@ export function pasteTokenModal(connector: { id: string; name: string; help?: st
         type: 'input',
         block_id: PASTE_TOKEN_BLOCK,
         label: { type: 'plain_text', text: 'Token' },
-        element: { type: 'plain_text_input', action_id: PASTE_TOKEN_ACTION, min_length: 8, max_length: 4000 },
+        element: { type: 'plain_text_input', action_id: PASTE_TOKEN_ACTION, min_length: 8, max_length: 3000 },
       },
     ],
   };

@@ -32,6 +32,7 @@ export class DeliveryQueue {
   private running = 0;
   private refused = 0;
   private readonly waiters: Array<() => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(private readonly limits: DeliveryLimits = DEFAULT_DELIVERY_LIMITS) {}
 
@@ -47,6 +48,8 @@ export class DeliveryQueue {
     let started: Promise<void> | undefined;
     return {
       run: () => {
+        // A place given back holds nothing: a late ack must not take a slot nobody will return.
+        if (state === 'left') return Promise.resolve();
         started ??= new Promise<void>((resolve) => {
           if (this.running < this.limits.running) {
             this.running += 1;
@@ -69,6 +72,7 @@ export class DeliveryQueue {
         if (state === 'waiting' && wake) this.waiters.splice(this.waiters.indexOf(wake), 1);
         state = 'left';
         this.admitted -= 1;
+        if (this.admitted === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       },
     };
   }
@@ -76,6 +80,15 @@ export class DeliveryQueue {
   /** Deliveries admitted and not yet ended. */
   get inFlight(): number {
     return this.admitted;
+  }
+
+  /**
+   * Resolves once no delivery holds a place: at a stop, events Slack already had its 200 for (and
+   * that wait for a slot before any work is counted) still run.
+   */
+  idle(): Promise<void> {
+    if (this.admitted === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Deliveries refused because every place was taken, since the process started. */

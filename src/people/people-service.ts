@@ -131,6 +131,8 @@ export class PeopleService {
     correlationId: string,
   ): Promise<AdminActOutcome | undefined> {
     if (!(await this.deps.access.authorize(admin, surface, correlationId))) return { kind: 'not_admin' };
+    // An admin Deputy no longer acts for (suspended, departed) has no kill switch either.
+    if (await this.deps.store.standing.refusal(admin)) return { kind: 'not_admin' };
     return principalKey(admin) === principalKey(person) ? { kind: 'self' } : undefined;
   }
 

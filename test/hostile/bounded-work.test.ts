@@ -33,6 +33,23 @@ describe('the delivery queue', () => {
     expect(queue.enter()).toBeDefined();
   });
 
+  test('a place given back takes no slot on a late run, and idle() resolves once every place is back', async () => {
+    const queue = new DeliveryQueue({ running: 1, waiting: 1 });
+    const first = queue.enter();
+    const second = queue.enter();
+    let idle = false;
+    const becameIdle = queue.idle().then(() => {
+      idle = true;
+    });
+    first?.leave();
+    await first?.run();
+    await second?.run();
+    expect(idle).toBe(false);
+    second?.leave();
+    await becameIdle;
+    expect(queue.inFlight).toBe(0);
+  });
+
   test('a delivery that leaves while waiting gives its place back without taking a slot', async () => {
     const queue = new DeliveryQueue({ running: 1, waiting: 1 });
     const runner = queue.enter();

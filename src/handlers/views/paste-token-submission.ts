@@ -12,7 +12,7 @@ const tokenSchema = z
   .string()
   .trim()
   .min(8, 'That is too short to be a token.')
-  .max(4000, 'That is too long to be a token.')
+  .max(3000, 'That is too long to be a token.')
   .regex(/^\S+$/, 'A token has no spaces in it.');
 
 /** The pasted token: checked against the server, then (after the modal closes) into the submitter's vault. */
