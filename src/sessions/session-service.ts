@@ -455,13 +455,27 @@ export class SessionService {
     const refused = await this.refusal(principal, session, 'stop', sessionId, correlationId, clickedOn);
     if (refused) return refused;
     if (!session || (session.status !== 'running' && session.status !== 'waiting')) return 'not_running';
-    if (!(await this.deps.store.sessions.claimStop(sessionId, this.deps.clock.now()))) return 'already';
+    return (await this.interrupt(principal, sessionId, correlationId)) ? 'done' : 'already';
+  }
+
+  /**
+   * Interrupts the session's current turn once: Stop claimed for the turn, audited, one
+   * `user.interrupt` (given back if it cannot be sent). False when a Stop was taken already.
+   */
+  private async interrupt(
+    principal: Principal,
+    sessionId: string,
+    correlationId: string,
+    reason?: string,
+  ): Promise<boolean> {
+    if (!(await this.deps.store.sessions.claimStop(sessionId, this.deps.clock.now()))) return false;
     await this.deps.audit.record({
       action: AuditAction.SessionStopped,
       outcome: 'success',
       principal,
       target: sessionId,
       correlationId,
+      ...(reason ? { details: { reason } } : {}),
     });
     try {
       await sendReconciled(this.deps, sessionId, [{ type: 'user.interrupt' }], interruptedThisTurn);
@@ -469,7 +483,7 @@ export class SessionService {
       await this.deps.store.sessions.releaseStop(sessionId);
       throw error;
     }
-    return 'done';
+    return true;
   }
 
   /**
@@ -487,16 +501,7 @@ export class SessionService {
     for (const session of await this.deps.store.sessions.byOwner(principalKey(principal), 100)) {
       if (session.status !== 'running' && session.status !== 'waiting') continue;
       if (!(await only(session))) continue;
-      if (!(await this.deps.store.sessions.claimStop(session.sessionId, this.deps.clock.now()))) continue;
-      await this.deps.audit.record({
-        action: AuditAction.SessionStopped,
-        outcome: 'success',
-        principal,
-        target: session.sessionId,
-        correlationId,
-        details: { reason },
-      });
-      await sendReconciled(this.deps, session.sessionId, [{ type: 'user.interrupt' }], interruptedThisTurn);
+      if (!(await this.interrupt(principal, session.sessionId, correlationId, reason))) continue;
       this.deps.relays.ensure(session.sessionId);
       stopped += 1;
     }
