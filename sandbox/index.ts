@@ -106,7 +106,8 @@ export async function startSandbox(options: {
           type: 'oauth_client',
           authorizationUrl: `${providers.github.url}/authorize`,
           tokenUrl: `${providers.github.url}/token`,
-          revocationUrl: `${providers.github.url}/revoke`,
+          // GitHub's own API: deleting the app's grant (its API base is the emulator's root).
+          revocation: { style: 'github_grant', url: providers.github.url },
           scopes: ['read', 'write'],
           scopeParameter: 'scope',
           tokenResponse: 'standard',

@@ -14,6 +14,7 @@ export const SECRET_VARIABLES = [
   'SLACK_CLIENT_SECRET',
   'ANTHROPIC_API_KEY',
   'ANTHROPIC_WEBHOOK_SIGNING_KEY',
+  'DEPUTY_SEALING_KEY',
 ] as const;
 
 function withPrefix(prefix: string, what: string) {
@@ -37,6 +38,14 @@ const httpUrl = z.string().refine(
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** 32 random bytes, base64 or base64url (`openssl rand -base64 32`). */
+const sealingKey = z
+  .string()
+  .refine((v) => /^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v, 'base64').length === 32, {
+    message: 'must be 32 random bytes in base64 (openssl rand -base64 32)',
+  })
+  .transform((v) => Buffer.from(v, 'base64'));
 
 const slackUserList = z
   .string()
@@ -84,6 +93,7 @@ const schema = z.object({
   DEPUTY_CONNECTORS_FILE: z.optional(z.string().min(1)),
   DEPUTY_DEFAULT_AGENT: z.optional(z.string().min(1).max(256)),
   DEPUTY_ALLOW_PRIVATE_NETWORK: z.optional(boolean),
+  DEPUTY_SEALING_KEY: z.optional(sealingKey),
   LOG_LEVEL: z.optional(
     z.enum(['debug', 'info', 'warn', 'error'], { message: 'must be debug, info, warn or error' }),
   ),
@@ -134,6 +144,11 @@ export interface Config {
   connectorsFile?: string;
   defaultAgent?: string;
   allowPrivateNetwork: boolean;
+  /**
+   * The AES-256-GCM key sealing the few secrets Deputy keeps (what a disconnect needs to revoke a
+   * token at its provider). Absent: Deputy keeps none, and says a disconnect cannot revoke.
+   */
+  sealingKey?: Buffer;
   logLevel: LogLevelName;
   /** Secret values present in the environment, for the logger's redaction. */
   secrets: string[];
@@ -209,7 +224,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     ? { kind: 'dynamodb', endpoint: env.DYNAMODB_ENDPOINT, region: env.AWS_REGION, tablePrefix }
     : { kind: 'embedded', dataDir: env.DEPUTY_DATA_DIR ?? '.deputy-data', tablePrefix };
 
-  const secrets = SECRET_VARIABLES.map((k) => env[k]).filter((v): v is string => v !== undefined);
+  const secrets = SECRET_VARIABLES.map((k) => raw[k]).filter((v): v is string => v !== undefined);
   return {
     mode,
     port,
@@ -241,6 +256,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     defaultAgent: env.DEPUTY_DEFAULT_AGENT,
     // The sandbox's emulators listen on loopback, so it allows private addresses unless told not to.
     allowPrivateNetwork: env.DEPUTY_ALLOW_PRIVATE_NETWORK ?? mode === 'sandbox',
+    ...(env.DEPUTY_SEALING_KEY ? { sealingKey: env.DEPUTY_SEALING_KEY } : {}),
     logLevel: env.LOG_LEVEL ?? 'info',
     secrets,
   };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { AdminAccess } from './agents/admin-access.js';
 import { AgentService } from './agents/agent-service.js';
@@ -83,6 +84,8 @@ export interface ServiceParts {
   webhookSigningKey?: string;
   /** Where relay lag and the like go (default: nowhere). */
   metrics?: Metrics;
+  /** DEPUTY_SEALING_KEY: seals what a disconnect needs to revoke tokens; without it nothing is kept. */
+  sealingKey?: Buffer;
 }
 
 /** Wires the services from their parts. The one place that decides which implementation is used. */
@@ -116,6 +119,7 @@ export function buildServices(parts: ServiceParts): Services {
   // Sessions depend on connections; a disconnect reaches the sessions once they exist.
   const sessionsOf: { current?: SessionService } = {};
   const connections = new ConnectionsService({
+    ...(parts.sealingKey ? { sealingKey: parts.sealingKey } : {}),
     liveSessions: {
       stopUsing: (principal, connectorId, correlationId) =>
         sessionsOf.current?.stopUsing(principal, connectorId, correlationId) ?? Promise.resolve(0),
@@ -358,6 +362,10 @@ export async function startRuntime(
       ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
       ...(external.signIn ? { signIn: external.signIn } : {}),
       ...(external.webhookSigningKey ? { webhookSigningKey: external.webhookSigningKey } : {}),
+      // The sandbox seals under a key of its own each start; a live deployment only under its own.
+      ...(config.sealingKey || config.mode === 'sandbox'
+        ? { sealingKey: config.sealingKey ?? randomBytes(32) }
+        : {}),
       metrics:
         options.metrics ?? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) }),
     });

@@ -36,6 +36,7 @@ export const SECRET_FIELDS = [
   'ANTHROPIC_WEBHOOK_SIGNING_KEY',
   'GITHUB_CLIENT_ID',
   'GITHUB_CLIENT_SECRET',
+  'DEPUTY_SEALING_KEY',
 ] as const;
 
 /** The relay-lag metric the app writes as CloudWatch Embedded Metric Format log lines. */

@@ -161,7 +161,9 @@ function formDecode(text: string): string {
   }
 }
 
-function basicCredentials(req: IncomingMessage): { id: string; secret: string } | 'malformed' | undefined {
+export function basicCredentials(
+  req: IncomingMessage,
+): { id: string; secret: string } | 'malformed' | undefined {
   const header = req.headers.authorization;
   if (!header) return undefined;
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);

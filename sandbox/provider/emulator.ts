@@ -22,7 +22,7 @@ import {
   type ProviderEmulatorOptions,
 } from './options.js';
 import { type Page, PageStore } from './pages.js';
-import { handleRevoke } from './revoke.js';
+import { handleGrantDeletion, handleRevoke } from './revoke.js';
 import { handleSettingsCreate, handleSettingsPage, SETTINGS_TOKENS_PATH } from './settings.js';
 import {
   type AuthorizationRecord,
@@ -336,6 +336,9 @@ export class ProviderEmulator {
     if (method === 'POST' && path === '/token')
       return handleToken(req, res, this.state, (ms) => this.wait(ms));
     if (method === 'POST' && path === '/revoke') return handleRevoke(req, res, this.state);
+    const grantPath = /^\/applications\/([^/]+)\/grant$/.exec(path);
+    if (method === 'DELETE' && grantPath)
+      return handleGrantDeletion(req, res, this.state, decodeURIComponent(grantPath[1] ?? ''));
     if (method === 'GET' && path === SETTINGS_TOKENS_PATH) return handleSettingsPage(res, this.state);
     if (method === 'POST' && path === SETTINGS_TOKENS_PATH)
       return handleSettingsCreate(req, res, this.state, (account) => this.issuePersonalToken(account));

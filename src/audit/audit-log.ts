@@ -18,6 +18,7 @@ export const AuditAction = {
   ConnectionRefused: 'connection.refused',
   ConnectionDisconnected: 'connection.disconnected',
   ConnectionNeedsReconnect: 'connection.needs_reconnect',
+  TokenRevoked: 'connection.token_revoked',
   CredentialArchived: 'credential.archived',
   WebhookRefused: 'webhook.refused',
   AdminRefused: 'admin.refused',

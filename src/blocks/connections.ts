@@ -1,5 +1,5 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView, SectionBlock } from '@slack/types';
-import type { ConnectorEntry, ConnectorLink } from '../connections/connections-service.js';
+import type { ConnectorEntry, ConnectorLink, Revocation } from '../connections/connections-service.js';
 import type { HomeState } from '../connections/notices.js';
 import { context, divider, escapeMrkdwn, header, section } from './elements.js';
 import type { SlackMessage } from './messages.js';
@@ -128,17 +128,27 @@ export function connectedNotice(connectorName: string): SlackMessage {
 }
 
 /**
- * A disconnect's confirmation. Deputy keeps no copy of the token, so it cannot revoke it at the
- * provider: the message says so, and how to end it there.
+ * A disconnect's confirmation: the credential is gone from the vault, and what the provider said
+ * about the token. Unless the provider confirmed, the message says it may still honour the token,
+ * and how to end it there.
  */
-export function disconnectedNotice(connectorName: string, sessionsStopped: number): SlackMessage {
+export function disconnectedNotice(
+  connectorName: string,
+  outcome: { sessionsStopped: number; revocation: Revocation },
+): SlackMessage {
+  const { sessionsStopped, revocation } = outcome;
   const stopped =
     sessionsStopped > 0
       ? ` ${sessionsStopped} live session${sessionsStopped === 1 ? '' : 's'} that used it ${sessionsStopped === 1 ? 'was' : 'were'} stopped.`
       : '';
-  const text =
-    `${connectorName} is disconnected: its credential is gone from your vault, so no agent of yours can use it.${stopped} ` +
-    `${connectorName} may still honour the token until it expires; to end it now, remove Deputy's access in your ${connectorName} settings.`;
+  const endItThere = `to end it now, remove Deputy's access in your ${connectorName} settings.`;
+  const provider =
+    revocation === 'revoked'
+      ? `${connectorName} confirmed the token is revoked.`
+      : revocation === 'unconfirmed'
+        ? `Deputy asked ${connectorName} to revoke the token, but it did not confirm: it may still honour the token until it expires; ${endItThere}`
+        : `Deputy cannot revoke this token at ${connectorName}: it may still honour it until it expires; ${endItThere}`;
+  const text = `${connectorName} is disconnected: its credential is gone from your vault, so no agent of yours can use it.${stopped} ${provider}`;
   return { text, blocks: [section(escapeMrkdwn(text))] };
 }
 

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import type { ClientAuth } from './oauth/client-auth.js';
+import type { RevocationEndpoint } from './oauth/revocation.js';
 
 /**
  * The connector catalog (docs/architecture.md#connect-flows): which accounts people can connect, and how.
@@ -16,7 +18,8 @@ export type ConnectorAuth =
       type: 'oauth_client';
       authorizationUrl: string;
       tokenUrl: string;
-      revocationUrl?: string;
+      /** How a disconnect ends the token at the provider; absent: it cannot. */
+      revocation?: RevocationEndpoint;
       scopes: string[];
       scopeParameter: string;
       tokenResponse: 'standard' | 'slack_user';
@@ -86,7 +89,10 @@ const fileSchema = z.object({
               type: z.literal('oauth_client'),
               authorization_url: url,
               token_url: url,
-              revocation_url: url.optional(),
+              revocation: z
+                .object({ type: z.enum(['rfc7009', 'github_grant', 'slack_auth_revoke']), url })
+                .strict()
+                .optional(),
               scopes: z.array(z.string().min(1)).default([]),
               scope_parameter: z
                 .string()
@@ -136,7 +142,9 @@ export async function loadCatalogFile(file: string, environment: NodeJS.ProcessE
             type: 'oauth_client',
             authorizationUrl: auth.authorization_url,
             tokenUrl: auth.token_url,
-            ...(auth.revocation_url ? { revocationUrl: auth.revocation_url } : {}),
+            ...(auth.revocation
+              ? { revocation: { style: auth.revocation.type, url: auth.revocation.url } }
+              : {}),
             scopes: auth.scopes,
             scopeParameter: auth.scope_parameter,
             tokenResponse: auth.token_response,
@@ -177,6 +185,17 @@ export function unavailableReason(connector: Connector): string | undefined {
       : undefined,
   ].filter(Boolean);
   return missing.length > 0 ? `not set up yet (an admin needs to set ${missing.join(' and ')})` : undefined;
+}
+
+/**
+ * How Deputy proves itself at the connector's token and revocation endpoints: the pre-registered
+ * app's secret from the environment, or nothing for a public client (dynamically registered MCP).
+ */
+export function connectorClientAuth(connector: Connector): ClientAuth {
+  const auth = connector.auth;
+  if (auth.type !== 'oauth_client' || auth.tokenEndpointAuth === 'none' || !auth.clientSecret)
+    return { type: 'none' };
+  return { type: auth.tokenEndpointAuth, clientSecret: auth.clientSecret };
 }
 
 /** The catalog file's connectors, then allow-list servers whose id or URL the file does not already name. */

@@ -7,7 +7,7 @@ import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { type OutboundHttp, UnsafeUrlError } from '../net/outbound-http.js';
 import type { ConnectFlow, Store } from '../store/index.js';
-import type { Connector } from './catalog.js';
+import { type Connector, connectorClientAuth } from './catalog.js';
 import {
   CONNECT_LINK_TTL_MS,
   type ConnectionsService,
@@ -22,10 +22,10 @@ import {
   checkCallbackIssuer,
   createPkce,
   exchangeCode,
-  revokeToken,
   TokenExchangeError,
 } from './oauth/authorization.js';
 import { discoverMcpAuthorization, OAuthSetupError, registerClient } from './oauth/discovery.js';
+import { type RevocationEndpoint, revokeAtProvider } from './oauth/revocation.js';
 import { newSealKey, seal, unseal } from './sealed-box.js';
 
 /** Paths of the browser side (docs/architecture.md#fixed-contracts). */
@@ -237,7 +237,9 @@ export class ConnectFlowService {
         provider = {
           tokenEndpoint: auth.tokenUrl,
           clientId,
-          ...(auth.revocationUrl ? { revocationEndpoint: auth.revocationUrl } : {}),
+          ...(auth.revocation
+            ? { revocationEndpoint: auth.revocation.url, revocationStyle: auth.revocation.style }
+            : {}),
         };
       } else {
         await store.connectFlows.consume(flow.flowId);
@@ -296,7 +298,8 @@ export class ConnectFlowService {
     ) {
       return fail(400, 'bad_request', 'issuer_mismatch', 'The answer came from an unexpected issuer.');
     }
-    const clientAuth = this.clientAuth(connector);
+    const clientAuth = connectorClientAuth(connector);
+    const revocation = revocationOf(provider);
     let tokens: Awaited<ReturnType<typeof exchangeCode>>;
     try {
       tokens = await exchangeCode(this.deps.http, {
@@ -340,6 +343,7 @@ export class ConnectFlowService {
                 },
               }
             : {}),
+          ...(revocation ? { revocation: { ...revocation, clientId: provider.clientId } } : {}),
         },
         flow.flowId,
       );
@@ -350,7 +354,12 @@ export class ConnectFlowService {
         connector: connector.id,
       });
       // Only a token that never reached the vault is revoked; one that did is the person's connection.
-      if (error instanceof CredentialNotStored) await this.revoke(provider, clientAuth, tokens);
+      if (error instanceof CredentialNotStored && revocation)
+        await revokeAtProvider(this.deps.http, revocation, {
+          clientId: provider.clientId,
+          clientAuth,
+          tokens,
+        });
       return fail(
         502,
         'failed',
@@ -422,35 +431,6 @@ export class ConnectFlowService {
     }
   }
 
-  private clientAuth(connector: Connector): ClientAuth {
-    const auth = connector.auth;
-    if (auth.type !== 'oauth_client' || auth.tokenEndpointAuth === 'none' || !auth.clientSecret)
-      return { type: 'none' };
-    return { type: auth.tokenEndpointAuth, clientSecret: auth.clientSecret };
-  }
-
-  /** The token never reached a vault: revoke it where the provider allows (RFC 7009). */
-  private async revoke(
-    provider: NonNullable<ConnectFlow['provider']>,
-    clientAuth: ClientAuth,
-    tokens: { accessToken: string; refreshToken?: string },
-  ): Promise<void> {
-    if (!provider.revocationEndpoint) return;
-    for (const [token, hint] of [
-      [tokens.refreshToken, 'refresh_token'],
-      [tokens.accessToken, 'access_token'],
-    ] as const) {
-      if (!token) continue;
-      await revokeToken(this.deps.http, {
-        revocationEndpoint: provider.revocationEndpoint,
-        token,
-        tokenTypeHint: hint,
-        clientId: provider.clientId,
-        clientAuth,
-      });
-    }
-  }
-
   private async audit(
     action: AuditAction,
     outcome: 'success' | 'refused' | 'failure',
@@ -468,6 +448,13 @@ export class ConnectFlowService {
       details,
     });
   }
+}
+
+/** How the flow's provider ends a token, if it can. */
+function revocationOf(provider: NonNullable<ConnectFlow['provider']>): RevocationEndpoint | undefined {
+  return provider.revocationEndpoint
+    ? { style: provider.revocationStyle ?? 'rfc7009', url: provider.revocationEndpoint }
+    : undefined;
 }
 
 function page(status: number, name: FlowPage, connectorName?: string, detail?: string): FlowStep {

@@ -10,8 +10,10 @@ import type { OutboundHttp } from '../net/outbound-http.js';
 import { exactlyOnce } from '../outcome.js';
 import type { Connection, RecordedListing, StandingRefusal, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
-import { type Connector, mergeCatalog, unavailableReason } from './catalog.js';
+import { type Connector, connectorClientAuth, mergeCatalog, unavailableReason } from './catalog.js';
 import type { ConnectionNotices, HomeState, RefreshedViews } from './notices.js';
+import { type RevocationEndpoint, revokeAtProvider } from './oauth/revocation.js';
+import { seal, unseal } from './sealed-box.js';
 import { type DiscoveredTool, discoverTools } from './tool-discovery.js';
 
 /** A connect link is good for this long, once. */
@@ -61,8 +63,17 @@ export type CredentialSecret =
         resource?: string;
         scope?: string;
       };
+      /** How the provider ends these tokens, when it can. */
+      revocation?: RevocationEndpoint & { clientId: string };
     }
   | { type: 'static_bearer'; token: string };
+
+/**
+ * What became of a token at its provider when its connection ended: `revoked` (the provider
+ * confirmed), `unconfirmed` (asked, not confirmed), or `impossible` (Deputy kept no way to: a
+ * pasted token, a provider without revocation, or no sealing key).
+ */
+export type Revocation = 'revoked' | 'unconfirmed' | 'impossible';
 
 /** The vault did not take the credential: the token exists only in this process, and may be revoked. */
 export class CredentialNotStored extends Error {
@@ -98,6 +109,11 @@ export interface ConnectionsServiceOptions {
   liveSessions?: {
     stopUsing(principal: Principal, connectorId: string, correlationId: string): Promise<number>;
   };
+  /**
+   * DEPUTY_SEALING_KEY: with it, a connection's tokens are kept sealed so a disconnect can revoke
+   * them at the provider; without it nothing is kept and a disconnect cannot.
+   */
+  sealingKey?: Buffer;
   /** Told whenever a server's tools are listed again, so agents can hold changed tools back. */
   drift?: {
     toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void>;
@@ -316,6 +332,7 @@ export class ConnectionsService {
         updatedAt: now,
       };
       await this.deps.store.connections.put(connection);
+      await this.keepRevocationHandle(connection, secret, correlationId);
       await this.deps.audit.record({
         action: AuditAction.ConnectionConnected,
         outcome: 'success',
@@ -531,10 +548,15 @@ export class ConnectionsService {
     correlationId: string,
   ): Promise<ConnectorLink[] | undefined> {
     const connector = await this.connector(connectorId);
-    if (await this.archiveConnection(principal, connectorId, correlationId)) {
+    const ended = await this.archiveConnection(principal, connectorId, correlationId);
+    if (ended) {
       const sessionsStopped =
         (await this.deps.liveSessions?.stopUsing(principal, connectorId, correlationId)) ?? 0;
-      if (connector) await this.deps.notices.disconnected(principal, connector, sessionsStopped);
+      if (connector)
+        await this.deps.notices.disconnected(principal, connector, {
+          sessionsStopped,
+          revocation: ended.revocation,
+        });
     }
     await this.deps.notices.refreshed(principal, await this.refreshedViews(principal, { home: true }));
     return responseUrl ? this.overviewWithLinks(principal, responseUrl) : undefined;
@@ -569,14 +591,18 @@ export class ConnectionsService {
     return archived;
   }
 
-  /** Archives the connection's credential and marks it disconnected; false if there was nothing to do. */
+  /**
+   * Archives the connection's credential, marks it disconnected, then asks the provider to end the
+   * token (the vault credential is archived whatever the provider says). Undefined if there was
+   * nothing to do.
+   */
   private async archiveConnection(
     principal: Principal,
     connectorId: string,
     correlationId: string,
-  ): Promise<boolean> {
+  ): Promise<{ revocation: Revocation } | undefined> {
     const connection = await this.deps.store.connections.get(principalKey(principal), connectorId);
-    if (!connection || connection.status === 'disconnected') return false;
+    if (!connection || connection.status === 'disconnected') return undefined;
     // The vault check refuses (and audits) a connection whose vault is not this person's.
     const vault = await this.deps.vaults.ensure(principal, correlationId);
     if (vault.id !== connection.vaultId) {
@@ -600,7 +626,7 @@ export class ConnectionsService {
       at,
     );
     // A reconnect that finished meanwhile replaced the credential: that connection stands.
-    if (!applied) return false;
+    if (!applied) return undefined;
     await this.deps.audit.record({
       action: AuditAction.ConnectionDisconnected,
       outcome: 'success',
@@ -609,7 +635,81 @@ export class ConnectionsService {
       correlationId,
       details: { connector: connectorId },
     });
-    return true;
+    return { revocation: await this.revokeToken(connection, correlationId) };
+  }
+
+  /** Seals what a disconnect needs to revoke this connection's tokens; a failure only costs that. */
+  private async keepRevocationHandle(
+    connection: Connection,
+    secret: CredentialSecret,
+    correlationId: string,
+  ): Promise<void> {
+    const key = this.deps.sealingKey;
+    if (!key || secret.type !== 'mcp_oauth' || !secret.revocation) return;
+    const { style, url, clientId } = secret.revocation;
+    const tokens = {
+      accessToken: secret.accessToken,
+      ...(secret.refresh ? { refreshToken: secret.refresh.refreshToken } : {}),
+    };
+    await this.deps.store.revocationHandles
+      .put({
+        principalKey: connection.principalKey,
+        connectorId: connection.connectorId,
+        credentialId: connection.credentialId,
+        style,
+        url,
+        clientId,
+        sealed: seal(key, tokens, revocationContext(connection)),
+        createdAt: connection.connectedAt,
+      })
+      .catch((error: unknown) => {
+        this.deps.logger.warn('keeping the revocation handle failed', {
+          error: String(error),
+          correlationId,
+        });
+      });
+  }
+
+  /** Ends the connection's token at its provider with its sealed handle, audits, and forgets the handle. */
+  private async revokeToken(connection: Connection, correlationId: string): Promise<Revocation> {
+    const { store, sealingKey } = this.deps;
+    const handle = await store.revocationHandles.get(connection.principalKey, connection.connectorId);
+    const connector = await this.connector(connection.connectorId);
+    const tokens =
+      handle && sealingKey && handle.credentialId === connection.credentialId
+        ? unseal(sealingKey, handle.sealed, revocationContext(connection))
+        : undefined;
+    let revocation: Revocation = 'impossible';
+    if (handle && connector && tokens?.accessToken) {
+      const confirmed = await revokeAtProvider(this.deps.http, handle, {
+        clientId: handle.clientId,
+        clientAuth: connectorClientAuth(connector),
+        tokens: {
+          accessToken: tokens.accessToken,
+          ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+        },
+      });
+      revocation = confirmed ? 'revoked' : 'unconfirmed';
+    }
+    await this.deps.audit.record({
+      action: AuditAction.TokenRevoked,
+      outcome: revocation === 'revoked' ? 'success' : 'failure',
+      principal: connection.principal,
+      target: connection.credentialId,
+      correlationId,
+      details: {
+        connector: connection.connectorId,
+        result: revocation,
+        ...(handle ? { style: handle.style } : {}),
+      },
+    });
+    if (handle)
+      await store.revocationHandles.forget(
+        connection.principalKey,
+        connection.connectorId,
+        handle.credentialId,
+      );
+    return revocation;
   }
 
   /** Marks a connection as needing a reconnect (a failed refresh or check). False if already marked or replaced. */
@@ -681,6 +781,11 @@ export class ConnectionsService {
         this.deps.logger.error('drift review failed', { error: String(error), correlationId });
       });
   }
+}
+
+/** What a revocation handle's seal is bound to: this person's connection and its vault credential. */
+function revocationContext(connection: Connection): string {
+  return `revocation:${connection.principalKey}:${connection.connectorId}:${connection.credentialId}`;
 }
 
 export function hashHandle(handle: string): string {

@@ -1,6 +1,6 @@
 import type { Principal } from '../identity/principal.js';
 import type { Connector } from './catalog.js';
-import type { ConnectorLink } from './connections-service.js';
+import type { ConnectorLink, Revocation } from './connections-service.js';
 
 /** What the person's `/agent connect` message and Home tab should show again, if anything. */
 export interface RefreshedViews {
@@ -33,9 +33,13 @@ export interface ConnectionNotices {
   needsReconnect(principal: Principal, entry: ConnectorLink, refreshed: RefreshedViews): Promise<void>;
   /**
    * A disconnect went through: a DM confirming it, with how many live sessions that used it were
-   * stopped, and that the provider may still honour the token until it expires.
+   * stopped, and whether the provider revoked the token (or may still honour it).
    */
-  disconnected(principal: Principal, connector: Connector, sessionsStopped: number): Promise<void>;
+  disconnected(
+    principal: Principal,
+    connector: Connector,
+    outcome: { sessionsStopped: number; revocation: Revocation },
+  ): Promise<void>;
   /** The views refreshed, nothing else said. */
   refreshed(principal: Principal, refreshed: RefreshedViews): Promise<void>;
 }

@@ -43,8 +43,13 @@ export interface OutboundHttp {
     form: Record<string, string>,
     options?: { headers?: Record<string, string> },
   ): Promise<HttpResult>;
-  /** Never follows a redirect, like postForm. */
-  postJson(url: string, json: unknown, options?: { headers?: Record<string, string> }): Promise<HttpResult>;
+  /** A JSON body with `method` (POST, or DELETE as GitHub's grant deletion takes); never follows a redirect. */
+  sendJson(
+    method: 'POST' | 'DELETE',
+    url: string,
+    json: unknown,
+    options?: { headers?: Record<string, string> },
+  ): Promise<HttpResult>;
   /** fetch-compatible and guarded the same way, for the MCP SDK transport (streams may stay open). */
   fetch: typeof fetch;
   /** fetch-compatible for the MCP SDK's OAuth helpers: the timeout bounds the whole exchange, 1 MiB at most. */
@@ -121,11 +126,11 @@ export function createOutboundHttp(policy: NetworkPolicy): OutboundHttp {
         },
         options?.headers,
       ),
-    postJson: (url, json, options) =>
+    sendJson: (method, url, json, options) =>
       exchange(
         {
           url,
-          method: 'POST',
+          method,
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(json),
           followRedirects: false,

@@ -7,7 +7,7 @@ import {
   needsReconnectNotice,
 } from '../blocks/connections.js';
 import type { Connector } from '../connections/catalog.js';
-import type { ConnectorLink } from '../connections/connections-service.js';
+import type { ConnectorLink, Revocation } from '../connections/connections-service.js';
 import type { ConnectionNotices, RefreshedViews } from '../connections/notices.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../logger.js';
@@ -46,8 +46,12 @@ export class SlackConnectionNotices implements ConnectionNotices {
     ]);
   }
 
-  async disconnected(principal: Principal, connector: Connector, sessionsStopped: number): Promise<void> {
-    await this.deps.outbox.toPerson(principal.userId, disconnectedNotice(connector.name, sessionsStopped));
+  async disconnected(
+    principal: Principal,
+    connector: Connector,
+    outcome: { sessionsStopped: number; revocation: Revocation },
+  ): Promise<void> {
+    await this.deps.outbox.toPerson(principal.userId, disconnectedNotice(connector.name, outcome));
   }
 
   async refreshed(principal: Principal, views: RefreshedViews): Promise<void> {

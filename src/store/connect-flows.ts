@@ -25,6 +25,8 @@ const connectFlowSchema = z.object({
       issuer: z.string().optional(),
       tokenEndpoint: z.string(),
       revocationEndpoint: z.string().optional(),
+      /** Absent: RFC 7009. */
+      revocationStyle: z.enum(['rfc7009', 'github_grant', 'slack_auth_revoke']).optional(),
       clientId: z.string(),
       resource: z.string().optional(),
       issuerParameterSupported: z.boolean().optional(),

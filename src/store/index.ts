@@ -10,6 +10,7 @@ import type { DynamoHandle } from './dynamo.js';
 import { Grants } from './grants.js';
 import { Leases } from './leases.js';
 import { OAuthClients } from './oauth-clients.js';
+import { RevocationHandles } from './revocation-handles.js';
 import { RunIntents } from './run-intents.js';
 import { Sessions } from './sessions.js';
 import { SlackDeliveries } from './slack-deliveries.js';
@@ -39,6 +40,7 @@ export interface Store {
   readonly slackDeliveries: SlackDeliveries;
   readonly grants: Grants;
   readonly standing: Standing;
+  readonly revocationHandles: RevocationHandles;
   readonly tables: TableNames;
 }
 
@@ -61,6 +63,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     approvals: new Approvals(main),
     slackDeliveries: new SlackDeliveries(main),
     standing: new Standing(main),
+    revocationHandles: new RevocationHandles(main),
     grants: new Grants(main),
     tables,
   };
@@ -88,6 +91,7 @@ export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
+export type { RevocationHandle } from './revocation-handles.js';
 export type { RunIntent, StartLease } from './run-intents.js';
 export type { SessionRecord, SessionStatus } from './sessions.js';
 export type { PersonStanding, StandingRefusal } from './standing.js';

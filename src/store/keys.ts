@@ -23,6 +23,11 @@ export const keys = {
     sk: `CONN#${connectorId}`,
   }),
   connectionsOf: (principalKey: string) => ({ partition: `PRINCIPAL#${principalKey}`, sortPrefix: 'CONN#' }),
+  /** How to revoke the token of a principal's connection to one connector, sealed. */
+  revocationHandle: (principalKey: string, connectorId: string): Key => ({
+    pk: `PRINCIPAL#${principalKey}`,
+    sk: `REVOKE#${connectorId}`,
+  }),
   /** gsi1: the connection a vault credential belongs to. */
   connectionByCredential: (credentialId: string) => ({ gsi1pk: `CRED#${credentialId}`, gsi1sk: 'CONN' }),
 

@@ -51,9 +51,14 @@ describe('connector catalog', () => {
       clientId: 'gh-id',
       clientSecret: 'gh-secret',
       tokenEndpointAuth: 'client_secret_post',
+      revocation: { style: 'github_grant', url: 'https://api.github.com' },
     });
     expect(github && unavailableReason(github)).toBeUndefined();
-    expect(slack?.auth).toMatchObject({ scopeParameter: 'user_scope', tokenResponse: 'slack_user' });
+    expect(slack?.auth).toMatchObject({
+      scopeParameter: 'user_scope',
+      tokenResponse: 'slack_user',
+      revocation: { style: 'slack_auth_revoke', url: 'https://slack.com/api/auth.revoke' },
+    });
     expect(slack && unavailableReason(slack)).toBe(
       'not set up yet (an admin needs to set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)',
     );

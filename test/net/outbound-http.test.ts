@@ -234,7 +234,7 @@ describe('requests under the policy', () => {
     expect(server.hits).toEqual(['GET /old', 'GET /new']);
   });
 
-  test('postForm and postJson never follow a redirect: the 3xx is the result and its target receives nothing', async () => {
+  test('postForm and sendJson never follow a redirect: the 3xx is the result and its target receives nothing', async () => {
     const server = await serve((req, res) => {
       if (req.url === '/token') {
         res.writeHead(307, { location: '/stolen' });
@@ -244,7 +244,7 @@ describe('requests under the policy', () => {
     });
     const http = createOutboundHttp({ allowPrivateNetwork: true });
     const form = await http.postForm(`${server.url}/token`, { code: CANARY_TOKEN });
-    const json = await http.postJson(`${server.url}/token`, { secret: CANARY_SECRET });
+    const json = await http.sendJson('POST', `${server.url}/token`, { secret: CANARY_SECRET });
     expect(form.status).toBe(307);
     expect(json.status).toBe(307);
     expect(server.hits).toEqual(['POST /token', 'POST /token']);
@@ -267,7 +267,7 @@ describe('requests under the policy', () => {
     });
   });
 
-  test('postForm sends a form body and postJson a JSON body, each with the caller headers', async () => {
+  test('postForm sends a form body and sendJson a JSON body, each with the caller headers', async () => {
     const seen: { type?: string; custom?: string; body: string }[] = [];
     const server = await serve(async (req, res) => {
       seen.push({
@@ -279,7 +279,7 @@ describe('requests under the policy', () => {
     });
     const http = createOutboundHttp({ allowPrivateNetwork: true });
     await http.postForm(server.url, { a: '1 2', b: 'x&y' }, { headers: { 'x-test': 'form' } });
-    await http.postJson(server.url, { a: [1] }, { headers: { 'x-test': 'json' } });
+    await http.sendJson('POST', server.url, { a: [1] }, { headers: { 'x-test': 'json' } });
     expect(seen).toEqual([
       { type: 'application/x-www-form-urlencoded', custom: 'form', body: 'a=1+2&b=x%26y' },
       { type: 'application/json', custom: 'json', body: '{"a":[1]}' },

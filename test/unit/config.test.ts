@@ -109,4 +109,17 @@ describe('configuration', () => {
       'SLACK_CLIENT_ID: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together',
     ]);
   });
+
+  test('the sealing key must be 32 bytes of base64; it is read as bytes and treated as a secret', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const config = loadConfig({ DEPUTY_SEALING_KEY: key });
+    expect(config.sealingKey?.equals(Buffer.alloc(32, 7))).toBe(true);
+    expect(config.secrets).toContain(key);
+    const short = Buffer.alloc(16, 7).toString('base64');
+    expect(problemsOf({ DEPUTY_SEALING_KEY: short })).toEqual([
+      'DEPUTY_SEALING_KEY: must be 32 random bytes in base64 (openssl rand -base64 32)',
+    ]);
+    expect(problemsOf({ DEPUTY_SEALING_KEY: `${key.slice(0, -2)}!=` })).toHaveLength(1);
+    expect(loadConfig({}).sealingKey).toBeUndefined();
+  });
 });

@@ -113,7 +113,9 @@ async function challengeMetadataUrl(http: OutboundHttp, mcpServerUrl: string): P
   };
   try {
     const result = await guarded(() =>
-      http.postJson(mcpServerUrl, initialize, { headers: { accept: 'application/json, text/event-stream' } }),
+      http.sendJson('POST', mcpServerUrl, initialize, {
+        headers: { accept: 'application/json, text/event-stream' },
+      }),
     );
     if (result.status !== 401) return undefined;
     const named = resourceMetadataFromChallenge(result.headers['www-authenticate']);
