@@ -39,6 +39,7 @@ export const AuditAction = {
   PersonRevoked: 'person.revoked',
   PersonSuspended: 'person.suspended',
   PersonResumed: 'person.resumed',
+  ReconnectForced: 'connector.reconnect_forced',
   StandingRefused: 'standing.refused',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];

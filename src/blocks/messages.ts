@@ -29,6 +29,7 @@ const COMMANDS: Array<[usage: string, what: string]> = [
   ['/agent revoke @person', 'admins: archive every credential of theirs and stop their live sessions'],
   ['/agent suspend @person', 'admins: stop them running, connecting or approving (and their live sessions)'],
   ['/agent resume @person', 'admins: lift a suspension'],
+  ['/agent force-reconnect CONNECTOR', 'admins: everyone connected to it must connect again'],
   ['/agent help', 'this message'],
 ];
 

@@ -1,6 +1,6 @@
 import type { ActionsBlock, KnownBlock } from '@slack/types';
 import type { DepartureSummary } from '../people/notices.js';
-import type { AdminActOutcome } from '../people/people-service.js';
+import type { AdminActOutcome, ForceReconnectOutcome } from '../people/people-service.js';
 import { divider, header, section } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
@@ -53,6 +53,25 @@ export function pickSomeoneMessage(): SlackMessage {
 /** A kill-switch command that names nobody Deputy can tell apart. */
 export function nameSomeoneMessage(act: string): SlackMessage {
   return plainText(`Name one person: /agent ${act} @person (a mention), or their member ID (U…).`);
+}
+
+/** A force-reconnect command that names no connector. */
+export function nameConnectorMessage(): SlackMessage {
+  return plainText(
+    'Name one connector: /agent force-reconnect CONNECTOR (its id, as /agent connect lists them, e.g. notion).',
+  );
+}
+
+/** What an admin's "everyone reconnect" did. */
+export function forceReconnectMessage(
+  connectorId: string,
+  outcome: Exclude<ForceReconnectOutcome, { kind: 'not_admin' }>,
+): SlackMessage {
+  if (outcome.kind === 'unknown_connector')
+    return plainText(`There is no connector "${connectorId.slice(0, 40)}"; nothing was changed.`);
+  return plainText(
+    `Everyone must reconnect ${outcome.connectorName}: ${plural(outcome.people, 'connection')} ended (credentials archived, tokens revoked where the provider allows), ${plural(outcome.sessionsStopped, 'live session')} stopped. Each person was sent a Reconnect button.`,
+  );
 }
 
 /** The Home tab's admin section: pick a person, then revoke, suspend or resume them. */

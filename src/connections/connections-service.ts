@@ -592,6 +592,35 @@ export class ConnectionsService {
   }
 
   /**
+   * An admin's "everyone reconnect": for each person with a live connection to the connector, its
+   * credential archived and its token revoked, the connection marked as needing a reconnect, and a
+   * DM with a Reconnect button. Returns who was affected, for their live sessions to be stopped.
+   */
+  async forceReconnect(connectorId: string, correlationId: string): Promise<Principal[]> {
+    const affected: Principal[] = [];
+    const connector = await this.connector(connectorId);
+    for (const person of await this.deps.store.connections.membersOf(connectorId)) {
+      // Only live connections: one already waiting for a reconnect holds no credential worth ending.
+      const connection = await this.deps.store.connections.get(principalKey(person), connectorId);
+      if (connection?.status !== 'connected') continue;
+      if (!(await this.archiveConnection(person, connectorId, correlationId, 'needs_reconnect'))) continue;
+      affected.push(person);
+      if (!connector) continue;
+      try {
+        const entry = await this.withLink(person, { connector, state: 'needs_reconnect' });
+        await this.deps.notices.needsReconnect(
+          person,
+          entry,
+          await this.refreshedViews(person, { home: true }),
+        );
+      } catch (error) {
+        this.deps.logger.warn('reconnect notice failed', { error: String(error), correlationId });
+      }
+    }
+    return affected;
+  }
+
+  /**
    * Archives the connection's credential, marks it disconnected, then asks the provider to end the
    * token (the vault credential is archived whatever the provider says). Undefined if there was
    * nothing to do.
@@ -600,6 +629,8 @@ export class ConnectionsService {
     principal: Principal,
     connectorId: string,
     correlationId: string,
+    /** `needs_reconnect` when an admin made everyone reconnect: the person sees Reconnect. */
+    after: 'disconnected' | 'needs_reconnect' = 'disconnected',
   ): Promise<{ revocation: Revocation } | undefined> {
     const connection = await this.deps.store.connections.get(principalKey(principal), connectorId);
     if (!connection || connection.status === 'disconnected') return undefined;
@@ -622,7 +653,7 @@ export class ConnectionsService {
       connection.principalKey,
       connectorId,
       connection.credentialId,
-      'disconnected',
+      after,
       at,
     );
     // A reconnect that finished meanwhile replaced the credential: that connection stands.
@@ -633,7 +664,10 @@ export class ConnectionsService {
       principal,
       target: connection.credentialId,
       correlationId,
-      details: { connector: connectorId },
+      details: {
+        connector: connectorId,
+        ...(after === 'needs_reconnect' ? { reason: 'reconnect_forced' } : {}),
+      },
     });
     return { revocation: await this.revokeToken(connection, correlationId) };
   }

@@ -18,11 +18,17 @@ export type AdminActOutcome =
   | { kind: 'resumed' }
   | { kind: 'not_suspended' };
 
+/** What an admin's "everyone reconnect this connector" came to. */
+export type ForceReconnectOutcome =
+  | { kind: 'not_admin' }
+  | { kind: 'unknown_connector' }
+  | { kind: 'forced'; connectorName: string; people: number; sessionsStopped: number };
+
 export interface PeopleServiceOptions {
   store: Store;
   access: Pick<AdminAccess, 'authorize'>;
-  connections: Pick<ConnectionsService, 'archiveAll'>;
-  sessions: Pick<SessionService, 'stopAllOf'>;
+  connections: Pick<ConnectionsService, 'archiveAll' | 'forceReconnect' | 'connector'>;
+  sessions: Pick<SessionService, 'stopAllOf' | 'stopUsing'>;
   notices: PeopleNotices;
   audit: AuditLog;
   clock: Clock;
@@ -122,6 +128,38 @@ export class PeopleService {
       return { kind: 'not_suspended' };
     await this.adminAudit(AuditAction.PersonResumed, admin, person, correlationId);
     return { kind: 'resumed' };
+  }
+
+  /**
+   * An admin makes everyone reconnect a connector (its client secret leaked, its scopes changed):
+   * each live connection's credential archived and its token revoked, the person asked by DM to
+   * reconnect, and their live sessions that use it stopped. Audited first, by the admin.
+   */
+  async forceReconnect(
+    admin: Principal,
+    connectorId: string,
+    correlationId: string,
+  ): Promise<ForceReconnectOutcome> {
+    if (
+      !(await this.deps.access.authorize(admin, '/agent force-reconnect', correlationId)) ||
+      (await this.deps.store.standing.refusal(admin))
+    )
+      return { kind: 'not_admin' };
+    const connector = await this.deps.connections.connector(connectorId);
+    if (!connector) return { kind: 'unknown_connector' };
+    await this.deps.audit.record({
+      action: AuditAction.ReconnectForced,
+      outcome: 'success',
+      principal: admin,
+      target: connectorId,
+      correlationId,
+    });
+    const affected = await this.deps.connections.forceReconnect(connectorId, correlationId);
+    let sessionsStopped = 0;
+    for (const person of affected) {
+      sessionsStopped += await this.deps.sessions.stopUsing(person, connectorId, correlationId);
+    }
+    return { kind: 'forced', connectorName: connector.name, people: affected.length, sessionsStopped };
   }
 
   private async refusedAdmin(

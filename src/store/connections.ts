@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { principalSchema } from '../identity/principal.js';
+import { type Principal, principalSchema } from '../identity/principal.js';
 import { keys } from './keys.js';
 import { recordKind, type Table } from './table.js';
 
@@ -20,6 +20,7 @@ const connectionSchema = z.object({
 });
 export type Connection = z.infer<typeof connectionSchema>;
 const ConnectionRecord = recordKind('connection', connectionSchema);
+const ConnectorMemberRecord = recordKind('connector member', z.object({ principal: principalSchema }));
 
 export class Connections {
   constructor(private readonly table: Table) {}
@@ -32,13 +33,26 @@ export class Connections {
     return this.table.query(ConnectionRecord, keys.connectionsOf(principalKey));
   }
 
-  /** Records the connection; indexed by credential id so a webhook about a credential finds it. */
+  /**
+   * Records the connection; indexed by credential id so a webhook about a credential finds it, and
+   * by connector (a member item, kept after a disconnect) so everyone on a connector can be found.
+   */
   async put(connection: Connection): Promise<void> {
+    await this.table.put({
+      ...keys.connectorMember(connection.connectorId, connection.principalKey),
+      principal: connection.principal,
+    });
     await this.table.put({
       ...keys.connection(connection.principalKey, connection.connectorId),
       ...keys.connectionByCredential(connection.credentialId),
       ...connection,
     });
+  }
+
+  /** Everyone who has had a connection to the connector (connected or not now). */
+  async membersOf(connectorId: string): Promise<Principal[]> {
+    const members = await this.table.query(ConnectorMemberRecord, keys.connectorMembers(connectorId));
+    return members.map((m) => m.principal);
   }
 
   async byCredential(credentialId: string): Promise<Connection | undefined> {

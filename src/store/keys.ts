@@ -23,6 +23,12 @@ export const keys = {
     sk: `CONN#${connectorId}`,
   }),
   connectionsOf: (principalKey: string) => ({ partition: `PRINCIPAL#${principalKey}`, sortPrefix: 'CONN#' }),
+  /** Who has ever connected a connector, so an admin can make them all reconnect it. */
+  connectorMember: (connectorId: string, principalKey: string): Key => ({
+    pk: `CONNECTOR#${connectorId}`,
+    sk: principalKey,
+  }),
+  connectorMembers: (connectorId: string) => ({ partition: `CONNECTOR#${connectorId}`, allPages: true }),
   /** How to revoke the token of a principal's connection to one connector, sealed. */
   revocationHandle: (principalKey: string, connectorId: string): Key => ({
     pk: `PRINCIPAL#${principalKey}`,

@@ -11,7 +11,7 @@ import { agentsList } from './agent/agents.js';
 import { agentConnect } from './agent/connect.js';
 import type { CommandContext } from './agent/context.js';
 import { MAX_COMMAND_TEXT, parseAgentCommand } from './agent/parse.js';
-import { agentPeople } from './agent/people.js';
+import { agentForceReconnect, agentPeople } from './agent/people.js';
 import { agentRun } from './agent/run.js';
 import { agentServers } from './agent/servers.js';
 import { agentSessions } from './agent/sessions.js';
@@ -65,6 +65,8 @@ export function agentCommand(surfaces: Surfaces) {
           case 'suspend':
           case 'resume':
             return agentPeople(surfaces, command, subcommand.name, subcommand.userId);
+          case 'force_reconnect':
+            return agentForceReconnect(surfaces, command, subcommand.connectorId);
         }
       })();
       if (reply) await surfaces.outbox.privately(replyTo, reply);

@@ -12,6 +12,8 @@ export type AgentSubcommand =
   | { name: 'setup'; agentName?: string }
   /** An admin's kill switch; `userId` is undefined when the text names nobody Deputy can read. */
   | { name: 'revoke' | 'suspend' | 'resume'; userId?: string }
+  /** An admin makes everyone reconnect a connector (named by its catalog id). */
+  | { name: 'force_reconnect'; connectorId?: string }
   | { name: 'unknown'; word: string }
   | { name: 'too_long'; length: number };
 
@@ -44,6 +46,10 @@ export function parseAgentCommand(text: string): AgentSubcommand {
     case 'resume': {
       const userId = mentionedUser(text.trim().slice(word.length).trim());
       return { name: word.toLowerCase() as 'revoke' | 'suspend' | 'resume', ...(userId ? { userId } : {}) };
+    }
+    case 'force-reconnect': {
+      const connectorId = text.trim().split(/\s+/)[1]?.toLowerCase();
+      return connectorId ? { name: 'force_reconnect', connectorId } : { name: 'force_reconnect' };
     }
     default:
       return { name: 'unknown', word };

@@ -1,6 +1,11 @@
 import { adminOnlyMessage } from '../../../blocks/agents.js';
 import type { SlackMessage } from '../../../blocks/messages.js';
-import { adminActMessage, nameSomeoneMessage } from '../../../blocks/people.js';
+import {
+  adminActMessage,
+  forceReconnectMessage,
+  nameConnectorMessage,
+  nameSomeoneMessage,
+} from '../../../blocks/people.js';
 import type { Surfaces } from '../../index.js';
 import type { CommandContext } from './context.js';
 
@@ -16,4 +21,15 @@ export async function agentPeople(
   const person = { ...command.principal, userId };
   const outcome = await people[act](command.principal, person, command.correlationId);
   return outcome.kind === 'not_admin' ? adminOnlyMessage() : adminActMessage(userId, outcome);
+}
+
+/** `/agent force-reconnect CONNECTOR` (admins): everyone connected to it must connect again. */
+export async function agentForceReconnect(
+  { people }: Pick<Surfaces, 'people'>,
+  command: CommandContext,
+  connectorId: string | undefined,
+): Promise<SlackMessage> {
+  if (!connectorId) return nameConnectorMessage();
+  const outcome = await people.forceReconnect(command.principal, connectorId, command.correlationId);
+  return outcome.kind === 'not_admin' ? adminOnlyMessage() : forceReconnectMessage(connectorId, outcome);
 }
