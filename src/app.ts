@@ -90,9 +90,32 @@ export function configureApp(app: App, services: Services): void {
 
 /** What Slack's surfaces are given: the services they call and the outbox, never the store or a client. */
 function surfacesOf(services: Services): Surfaces {
-  const { sessions, approvals, people, connections, agents, agentSetup, servers, vaults, outbox, logger } =
-    services;
-  return { sessions, approvals, people, connections, agents, agentSetup, servers, vaults, outbox, logger };
+  const {
+    sessions,
+    approvals,
+    people,
+    privacy,
+    connections,
+    agents,
+    agentSetup,
+    servers,
+    vaults,
+    outbox,
+    logger,
+  } = services;
+  return {
+    sessions,
+    approvals,
+    people,
+    privacy,
+    connections,
+    agents,
+    agentSetup,
+    servers,
+    vaults,
+    outbox,
+    logger,
+  };
 }
 
 /**

@@ -94,6 +94,13 @@ const schema = z.object({
   DEPUTY_DEFAULT_AGENT: z.optional(z.string().min(1).max(256)),
   DEPUTY_ALLOW_PRIVATE_NETWORK: z.optional(boolean),
   DEPUTY_SEALING_KEY: z.optional(sealingKey),
+  DEPUTY_RETENTION_DAYS: z.optional(
+    z.coerce
+      .number({ message: 'must be a whole number of days' })
+      .int({ message: 'must be a whole number of days' })
+      .min(1, { message: 'must be between 1 and 3650' })
+      .max(3650, { message: 'must be between 1 and 3650' }),
+  ),
   LOG_LEVEL: z.optional(
     z.enum(['debug', 'info', 'warn', 'error'], { message: 'must be debug, info, warn or error' }),
   ),
@@ -149,6 +156,8 @@ export interface Config {
    * token at its provider). Absent: Deputy keeps none, and says a disconnect cannot revoke.
    */
   sealingKey?: Buffer;
+  /** Days sessions, approvals and disconnected connections are kept after last use. */
+  retentionDays?: number;
   logLevel: LogLevelName;
   /** Secret values present in the environment, for the logger's redaction. */
   secrets: string[];
@@ -257,6 +266,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     // The sandbox's emulators listen on loopback, so it allows private addresses unless told not to.
     allowPrivateNetwork: env.DEPUTY_ALLOW_PRIVATE_NETWORK ?? mode === 'sandbox',
     ...(env.DEPUTY_SEALING_KEY ? { sealingKey: env.DEPUTY_SEALING_KEY } : {}),
+    ...(env.DEPUTY_RETENTION_DAYS ? { retentionDays: env.DEPUTY_RETENTION_DAYS } : {}),
     logLevel: env.LOG_LEVEL ?? 'info',
     secrets,
   };

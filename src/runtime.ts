@@ -26,13 +26,21 @@ import { Outbox } from './outbox/outbox.js';
 import { SlackPeopleNotices } from './outbox/people-notices.js';
 import { SlackSessionNotices } from './outbox/session-notices.js';
 import { PeopleService } from './people/people-service.js';
+import { PrivacyService } from './people/privacy-service.js';
 import type { Services } from './services.js';
 import { ApprovalService } from './sessions/approvals.js';
 import { RelayManager } from './sessions/relay.js';
 import { SessionService } from './sessions/session-service.js';
 import { createSlackClient, type SlackConnection } from './slack/client.js';
 import { SlackDirectory } from './slack/directory.js';
-import { type DynamoHandle, openDynamo, openStore, type Store } from './store/index.js';
+import {
+  DAY_MS,
+  DEFAULT_RETENTION_DAYS,
+  type DynamoHandle,
+  openDynamo,
+  openStore,
+  type Store,
+} from './store/index.js';
 import { VaultService } from './vaults/vault-service.js';
 import { Work } from './work.js';
 
@@ -86,11 +94,14 @@ export interface ServiceParts {
   metrics?: Metrics;
   /** DEPUTY_SEALING_KEY: seals what a disconnect needs to revoke tokens; without it nothing is kept. */
   sealingKey?: Buffer;
+  /** DEPUTY_RETENTION_DAYS (default DEFAULT_RETENTION_DAYS). */
+  retentionDays?: number;
 }
 
 /** Wires the services from their parts. The one place that decides which implementation is used. */
 export function buildServices(parts: ServiceParts): Services {
   const { store, anthropic, ids, logger, publicBaseUrl } = parts;
+  const retentionMs = (parts.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
   const work = new Work(logger);
   const clock = work.clock(parts.clock);
   const slack = createSlackClient(parts.slack, logger);
@@ -120,6 +131,7 @@ export function buildServices(parts: ServiceParts): Services {
   const sessionsOf: { current?: SessionService } = {};
   const connections = new ConnectionsService({
     ...(parts.sealingKey ? { sealingKey: parts.sealingKey } : {}),
+    retentionMs,
     liveSessions: {
       stopUsing: (principal, connectorId, correlationId) =>
         sessionsOf.current?.stopUsing(principal, connectorId, correlationId) ?? Promise.resolve(0),
@@ -193,6 +205,18 @@ export function buildServices(parts: ServiceParts): Services {
     logger,
     ...(parts.environmentId ? { environmentId: parts.environmentId } : {}),
     ...(parts.defaultAgent ? { defaultAgent: parts.defaultAgent } : {}),
+    retentionMs,
+  });
+  const privacy = new PrivacyService({
+    store,
+    anthropic,
+    connections,
+    sessions,
+    vaults,
+    audit,
+    clock,
+    logger,
+    retentionMs,
   });
   const people = new PeopleService({
     store,
@@ -229,6 +253,7 @@ export function buildServices(parts: ServiceParts): Services {
     sessions,
     approvals,
     people,
+    privacy,
     relays,
     audit,
     clock,
@@ -366,6 +391,7 @@ export async function startRuntime(
       ...(config.sealingKey || config.mode === 'sandbox'
         ? { sealingKey: config.sealingKey ?? randomBytes(32) }
         : {}),
+      ...(config.retentionDays ? { retentionDays: config.retentionDays } : {}),
       metrics:
         options.metrics ?? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) }),
     });
@@ -383,6 +409,9 @@ export async function startRuntime(
       });
       await services.relays.resumeActive().catch((error: unknown) => {
         logger.warn('adopting sessions failed', { error: String(error) });
+      });
+      await services.privacy.purgeDue('sweep').catch((error: unknown) => {
+        logger.warn('purging records past retention failed', { error: String(error) });
       });
     }, SWEEP_MS);
     opened.push({ close: async () => sweep.cancel() });

@@ -11,6 +11,7 @@ import type { WebhookVerifier } from './ingress/anthropic-webhook.js';
 import type { Logger } from './logger.js';
 import type { Outbox } from './outbox/outbox.js';
 import type { PeopleService } from './people/people-service.js';
+import type { PrivacyService } from './people/privacy-service.js';
 import type { ApprovalService } from './sessions/approvals.js';
 import type { RelayManager } from './sessions/relay.js';
 import type { SessionService } from './sessions/session-service.js';
@@ -36,6 +37,7 @@ export interface Services {
   sessions: SessionService;
   approvals: ApprovalService;
   people: PeopleService;
+  privacy: PrivacyService;
   relays: RelayManager;
   audit: AuditLog;
   /** The clock every service is given: sleeps rest the work that sleeps (see Work.clock). */

@@ -10,6 +10,7 @@ export const AuditAction = {
   VaultCreated: 'vault.created',
   VaultAdopted: 'vault.adopted',
   VaultOrphanArchived: 'vault.orphan_archived',
+  VaultArchived: 'vault.archived',
   VaultMismatchRefused: 'vault.mismatch_refused',
   ConnectStarted: 'connect.started',
   ConnectIdentityMismatch: 'connect.identity_mismatch',
@@ -40,6 +41,8 @@ export const AuditAction = {
   PersonSuspended: 'person.suspended',
   PersonResumed: 'person.resumed',
   ReconnectForced: 'connector.reconnect_forced',
+  PersonForgotten: 'person.forgotten',
+  RecordsPurged: 'records.purged',
   StandingRefused: 'standing.refused',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];

@@ -1,6 +1,7 @@
 import type { ActionsBlock, KnownBlock } from '@slack/types';
 import type { DepartureSummary } from '../people/notices.js';
 import type { AdminActOutcome, ForceReconnectOutcome } from '../people/people-service.js';
+import type { ForgetOutcome } from '../people/privacy-service.js';
 import { divider, header, section } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
@@ -74,12 +75,62 @@ export function forceReconnectMessage(
   );
 }
 
+/** `/agent forget-me`: what it deletes and what it keeps, and a button behind a confirmation. */
+export function forgetMeConfirmMessage(retentionDays: number): SlackMessage {
+  const text =
+    'Deputy can forget you: your live sessions stop, every credential in your vault is archived (and revoked at the provider where it allows), your vault is archived, and your connections, sessions, approvals and run requests are deleted, here and at Anthropic. ' +
+    `Audit records about you are kept for their own retention period, so your organisation can still account for what was done in your name. Other records are purged ${retentionDays} days after last use anyway.`;
+  return {
+    text,
+    blocks: [
+      section(text),
+      {
+        type: 'actions',
+        elements: [
+          {
+            type: 'button',
+            action_id: PeopleActions.ForgetMe,
+            text: { type: 'plain_text', text: 'Forget me' },
+            style: 'danger',
+            confirm: {
+              title: { type: 'plain_text', text: 'Forget you?' },
+              text: {
+                type: 'plain_text',
+                text: 'This cannot be undone. You can connect and run again later, from scratch.',
+              },
+              confirm: { type: 'plain_text', text: 'Forget me' },
+              deny: { type: 'plain_text', text: 'Cancel' },
+              style: 'danger',
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** What forgetting did. */
+export function forgottenMessage(outcome: ForgetOutcome): SlackMessage {
+  if (outcome.kind === 'refused')
+    return plainText(
+      'Deputy does not act for you now (an admin suspended you, or you left); ask an admin. Nothing was deleted.',
+    );
+  const pending =
+    outcome.sessionsPending > 0
+      ? ` ${plural(outcome.sessionsPending, 'session')} still stopping ${outcome.sessionsPending === 1 ? 'is' : 'are'} deleted within minutes.`
+      : '';
+  return plainText(
+    `Deputy has forgotten you: ${plural(outcome.credentialsArchived, 'credential')} archived, your vault archived, ${plural(outcome.sessionsDeleted, 'session')} deleted.${pending} Audit records are kept for their own retention period and say that you asked.`,
+  );
+}
+
 /** The Home tab's admin section: pick a person, then revoke, suspend or resume them. */
 export const PeopleActions = {
   Pick: 'people_pick',
   Revoke: 'people_revoke',
   Suspend: 'people_suspend',
   Resume: 'people_resume',
+  ForgetMe: 'people_forget_me',
 } as const;
 
 /** The block holding the person picker, whose state a kill-switch click reads. */

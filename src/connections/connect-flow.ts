@@ -18,7 +18,6 @@ import {
 import type { ConnectionNotices } from './notices.js';
 import {
   buildAuthorizationUrl,
-  type ClientAuth,
   checkCallbackIssuer,
   createPkce,
   exchangeCode,

@@ -7,7 +7,7 @@ import { type Principal, principalKey } from '../identity/principal.js';
 import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { OutboundHttp } from '../net/outbound-http.js';
-import { exactlyOnce } from '../outcome.js';
+import { exactlyOnce, statusOf } from '../outcome.js';
 import type { Connection, RecordedListing, StandingRefusal, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { type Connector, connectorClientAuth, mergeCatalog, unavailableReason } from './catalog.js';
@@ -114,6 +114,8 @@ export interface ConnectionsServiceOptions {
    * them at the provider; without it nothing is kept and a disconnect cannot.
    */
   sealingKey?: Buffer;
+  /** DEPUTY_RETENTION_DAYS in milliseconds: a disconnected connection's record is purged after it. */
+  retentionMs: number;
   /** Told whenever a server's tools are listed again, so agents can hold changed tools back. */
   drift?: {
     toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void>;
@@ -645,7 +647,7 @@ export class ConnectionsService {
         .archive(connection.credentialId, { vault_id: connection.vaultId })
         .catch((error: unknown) => {
           // Already archived or gone: the disconnect still stands.
-          if (!(error instanceof Error && 'status' in error && error.status === 404)) throw error;
+          if (statusOf(error) !== 404) throw error;
         });
     }
     const at = new Date(this.deps.clock.now()).toISOString();
@@ -658,6 +660,12 @@ export class ConnectionsService {
     );
     // A reconnect that finished meanwhile replaced the credential: that connection stands.
     if (!applied) return undefined;
+    if (after === 'disconnected') {
+      await this.deps.store.retention.schedule(
+        { kind: 'connection', principalKey: connection.principalKey, connectorId },
+        Date.parse(at) + this.deps.retentionMs,
+      );
+    }
     await this.deps.audit.record({
       action: AuditAction.ConnectionDisconnected,
       outcome: 'success',

@@ -6,6 +6,7 @@ import type { ConnectionsService } from '../connections/connections-service.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { PeopleService } from '../people/people-service.js';
+import type { PrivacyService } from '../people/privacy-service.js';
 import type { ApprovalService } from '../sessions/approvals.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { VaultService } from '../vaults/vault-service.js';
@@ -23,6 +24,7 @@ export interface Surfaces {
   sessions: SessionService;
   approvals: ApprovalService;
   people: PeopleService;
+  privacy: PrivacyService;
   connections: ConnectionsService;
   agents: AgentService;
   agentSetup: AgentSetup;

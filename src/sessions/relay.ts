@@ -144,7 +144,11 @@ class SessionRelay {
         { signal: stop.signal },
       );
       let session = await store.sessions.get(this.sessionId);
-      if (!session) return 'ended';
+      // Purged (forgotten, or past retention): nothing is left to relay, and nobody should adopt it.
+      if (!session) {
+        await store.sessions.unmarkActive(this.sessionId);
+        return 'ended';
+      }
       const seen = new Set<string>();
       const history = await sessionHistory(this.deps.anthropic, this.sessionId);
       const resumeAt = session.cursor ? history.findIndex((e) => e.id === session?.cursor) : -1;
@@ -316,8 +320,14 @@ class SessionRelay {
 
   private async setStatus(session: SessionRecord, status: SessionStatus): Promise<SessionRecord> {
     if (session.status === status) return session;
-    const next = { ...session, status };
-    await this.deps.store.sessions.update(session.sessionId, { status });
+    // When the turn ended is what retention counts from.
+    const finishedAt =
+      status === 'idle' || status === 'done' ? new Date(this.deps.clock.now()).toISOString() : undefined;
+    const next = { ...session, status, ...(finishedAt ? { finishedAt } : {}) };
+    await this.deps.store.sessions.update(session.sessionId, {
+      status,
+      ...(finishedAt ? { finishedAt } : {}),
+    });
     await this.deps.notices
       .statusChanged(next)
       .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));

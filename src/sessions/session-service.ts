@@ -71,6 +71,8 @@ export interface SessionServiceOptions {
   environmentId?: string;
   /** DEPUTY_DEFAULT_AGENT. */
   defaultAgent?: string;
+  /** DEPUTY_RETENTION_DAYS in milliseconds: when a session is first looked at for purging. */
+  retentionMs: number;
 }
 
 /**
@@ -327,7 +329,14 @@ export class SessionService {
       ...(approverGroup ? { approverGroup } : {}),
       createdAt: new Date(clock.now()).toISOString(),
     };
-    await store.sessions.put(record);
+    // Filed for the retention sweep with the record (in parallel: no extra round trip on the way).
+    await Promise.all([
+      store.sessions.put(record),
+      store.retention.schedule(
+        { kind: 'session', sessionId: record.sessionId },
+        Date.parse(record.createdAt) + this.deps.retentionMs,
+      ),
+    ]);
     await store.runIntents.finished(intent.dedupeKey, clock.now());
     this.deps.relays.ensure(created.sessionId);
     return record;

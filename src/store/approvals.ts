@@ -86,6 +86,17 @@ export class Approvals {
     return this.table.get(ApprovalRecord, keys.approval(approvalId));
   }
 
+  /** Deletes every approval of the session, with its tool-call claim and its place in the open index. */
+  async purgeSession(sessionId: string): Promise<number> {
+    const approvals = await this.forSession(sessionId);
+    for (const approval of approvals) {
+      await this.table.delete(keys.approvalOfToolUse(approval.sessionId, approval.toolUseId));
+      await this.unindex(approval);
+      await this.table.delete(keys.approval(approval.approvalId));
+    }
+    return approvals.length;
+  }
+
   forSession(sessionId: string): Promise<Approval[]> {
     return this.table.query(ApprovalRecord, {
       index: 'gsi1',

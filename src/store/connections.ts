@@ -63,6 +63,20 @@ export class Connections {
     return connection;
   }
 
+  /**
+   * Deletes the connection and its member item, if it is still disconnected (a reconnect since then
+   * keeps it). True when deleted, or when there was nothing to delete.
+   */
+  async purgeDisconnected(principalKey: string, connectorId: string): Promise<boolean> {
+    const deleted = await this.table.deleteIf(keys.connection(principalKey, connectorId), {
+      ConditionExpression: 'attribute_not_exists(pk) OR #status = :disconnected',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':disconnected': 'disconnected' },
+    });
+    if (deleted) await this.table.delete(keys.connectorMember(connectorId, principalKey));
+    return deleted;
+  }
+
   /** Changes the status if the connection still holds `credentialId`; false if it has moved on. */
   setStatus(
     principalKey: string,

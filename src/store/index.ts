@@ -10,6 +10,7 @@ import type { DynamoHandle } from './dynamo.js';
 import { Grants } from './grants.js';
 import { Leases } from './leases.js';
 import { OAuthClients } from './oauth-clients.js';
+import { Retention } from './retention.js';
 import { RevocationHandles } from './revocation-handles.js';
 import { RunIntents } from './run-intents.js';
 import { Sessions } from './sessions.js';
@@ -41,6 +42,7 @@ export interface Store {
   readonly grants: Grants;
   readonly standing: Standing;
   readonly revocationHandles: RevocationHandles;
+  readonly retention: Retention;
   readonly tables: TableNames;
 }
 
@@ -64,6 +66,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     slackDeliveries: new SlackDeliveries(main),
     standing: new Standing(main),
     revocationHandles: new RevocationHandles(main),
+    retention: new Retention(main),
     grants: new Grants(main),
     tables,
   };
@@ -91,6 +94,7 @@ export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
+export { DAY_MS, DEFAULT_RETENTION_DAYS, type PurgeItem, type PurgeTarget } from './retention.js';
 export type { RevocationHandle } from './revocation-handles.js';
 export type { RunIntent, StartLease } from './run-intents.js';
 export type { SessionRecord, SessionStatus } from './sessions.js';

@@ -115,6 +115,20 @@ export const keys = {
     sk: 'GRANT',
   }),
 
+  /**
+   * Records due to be purged (docs/architecture.md#retention), one partition per UTC day they fall
+   * due, in due order; the cursor is the first day not yet swept clean.
+   */
+  purgeItem: (dueMs: number, target: string): Key => ({
+    pk: `PURGE#${new Date(dueMs).toISOString().slice(0, 10)}`,
+    sk: `${sortableMs(dueMs)}#${target}`,
+  }),
+  purgeDueBy: (day: string, nowMs: number) => ({
+    partition: `PURGE#${day}`,
+    sortBelow: sortableMs(nowMs + 1),
+  }),
+  purgeCursor: (): Key => ({ pk: 'PURGE', sk: 'CURSOR' }),
+
   /** Audit table: a principal's records in time order, and the indexes by target and correlation id. */
   audit: (principalKey: string | undefined, at: string, id: string) => {
     const sk = `${at}#${id}`;

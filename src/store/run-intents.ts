@@ -128,6 +128,14 @@ export class RunIntents {
     await this.unindex(dedupeKey);
   }
 
+  /** Deletes the intent (and its place in the open index), found by its id. */
+  async purge(intentId: string): Promise<void> {
+    const intent = await this.byId(intentId);
+    if (!intent) return;
+    await this.unindex(intent.dedupeKey);
+    await this.table.delete(keys.runIntent(intent.dedupeKey));
+  }
+
   /** Drops a start from the open index (finished, or its intent gone). */
   async unindex(dedupeKey: string): Promise<void> {
     await this.table.delete(keys.openStart(dedupeKey));

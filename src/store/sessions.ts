@@ -21,6 +21,8 @@ const sessionRecordSchema = z.object({
   threadTs: z.string(),
   prompt: z.string(),
   status: z.enum(['running', 'idle', 'waiting', 'done']),
+  /** When the last turn ended (retention counts from it). */
+  finishedAt: z.string().optional(),
   approverGroup: z.string().optional(),
   createdAt: z.string(),
   /** The id of the last session event relayed to Slack (the relay resumes after it). */
@@ -86,7 +88,9 @@ export class Sessions {
 
   async update(
     sessionId: string,
-    fields: Partial<Pick<SessionRecord, 'status' | 'cursor' | 'sharedTs' | 'resultText' | 'approveAllTs'>>,
+    fields: Partial<
+      Pick<SessionRecord, 'status' | 'finishedAt' | 'cursor' | 'sharedTs' | 'resultText' | 'approveAllTs'>
+    >,
   ): Promise<void> {
     const names = Object.keys(fields);
     if (names.length === 0) return;
@@ -126,6 +130,27 @@ export class Sessions {
       ExpressionAttributeNames: { '#claim': field },
       ExpressionAttributeValues: { ':at': new Date(nowMs).toISOString() },
     });
+  }
+
+  /** The owner's sessions, every page (for forgetting them). */
+  allOf(principalKey: string): Promise<SessionRecord[]> {
+    return this.table.query(SessionRecordKind, {
+      index: 'gsi1',
+      partition: keys.sessionsOfOwner(principalKey, '').gsi1pk,
+      allPages: true,
+    });
+  }
+
+  /** Deletes the session's record, its threads' index items and its active mark. */
+  async purge(session: SessionRecord): Promise<void> {
+    await this.table.delete(keys.sessionThread(session.dmChannelId, session.threadTs));
+    if (session.sharedTs) await this.table.delete(keys.sessionThread(session.channelId, session.sharedTs));
+    await this.table.delete(keys.session(session.sessionId));
+    await this.unmarkActive(session.sessionId);
+  }
+
+  async unmarkActive(sessionId: string): Promise<void> {
+    await this.table.delete(keys.activeSession(sessionId));
   }
 
   private async markActive(sessionId: string, status: SessionStatus): Promise<void> {

@@ -52,6 +52,8 @@ export interface PartitionQuery {
   partition: string;
   /** Only sort keys that start with this. */
   sortPrefix?: string;
+  /** Only sort keys that sort before this (not with `sortPrefix`). */
+  sortBelow?: string;
   newestFirst?: boolean;
   limit?: number;
   /** Every page, not only the first (for indexes that may hold more than a page). */
@@ -104,7 +106,11 @@ export class Table {
   async queryItems(query: PartitionQuery): Promise<Record<string, unknown>[]> {
     const pk = query.index ? `${query.index}pk` : 'pk';
     const sk = query.index ? `${query.index}sk` : 'sk';
-    const sortCondition = query.sortPrefix ? ' AND begins_with(#sk, :sort)' : '';
+    const sortCondition = query.sortPrefix
+      ? ' AND begins_with(#sk, :sort)'
+      : query.sortBelow !== undefined
+        ? ' AND #sk < :sort'
+        : '';
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -116,7 +122,7 @@ export class Table {
           ExpressionAttributeNames: { '#pk': pk, ...(sortCondition ? { '#sk': sk } : {}) },
           ExpressionAttributeValues: {
             ':partition': query.partition,
-            ...(sortCondition ? { ':sort': query.sortPrefix } : {}),
+            ...(sortCondition ? { ':sort': query.sortPrefix ?? query.sortBelow } : {}),
           },
           ...(query.newestFirst ? { ScanIndexForward: false } : {}),
           ...(query.limit ? { Limit: query.limit } : {}),

@@ -86,4 +86,9 @@ export class VaultMappings {
       },
     });
   }
+
+  /** Forgets which vault was the principal's (the vault itself is archived first). */
+  async forget(principalKey: string): Promise<void> {
+    await this.table.delete(keys.vaultMapping(principalKey));
+  }
 }

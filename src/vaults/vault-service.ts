@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
-import { exactlyOnce } from '../outcome.js';
+import { exactlyOnce, statusOf } from '../outcome.js';
 import type { Store } from '../store/index.js';
 
 /** The vault as Deputy uses it: verified to name its principal. */
@@ -78,6 +78,31 @@ export class VaultService {
     const mapping = await this.deps.store.vaultMappings.get(principalKey(principal));
     if (mapping?.status !== 'ready') return undefined;
     return this.verified(principal, mapping.vaultId, correlationId);
+  }
+
+  /**
+   * The person is forgotten: their vault archived (its credentials with it) and the record of which
+   * vault was theirs deleted, so a later connect makes a new one. False when they had none.
+   */
+  async forget(principal: Principal, correlationId: string): Promise<boolean> {
+    const key = principalKey(principal);
+    const mapping = await this.deps.store.vaultMappings.get(key);
+    if (!mapping) return false;
+    if (mapping.status === 'ready') {
+      await this.deps.anthropic.beta.vaults.archive(mapping.vaultId).catch((error: unknown) => {
+        if (statusOf(error) !== 404) throw error;
+      });
+      await this.deps.audit.record({
+        action: AuditAction.VaultArchived,
+        outcome: 'success',
+        principal,
+        target: mapping.vaultId,
+        correlationId,
+        details: { reason: 'forgotten' },
+      });
+    }
+    await this.deps.store.vaultMappings.forget(key);
+    return true;
   }
 
   /**
@@ -248,7 +273,7 @@ export class VaultService {
   /** Fetches the vault and checks it names this principal; a mismatch is refused and audited. */
   private async verified(principal: Principal, vaultId: string, correlationId: string): Promise<UserVault> {
     const vault = await this.deps.anthropic.beta.vaults.retrieve(vaultId).catch((error: unknown) => {
-      if (error instanceof Error && 'status' in error && error.status === 404) return undefined;
+      if (statusOf(error) === 404) return undefined;
       throw error;
     });
     const owner = vault?.metadata?.[PRINCIPAL_METADATA_KEY];

@@ -9,6 +9,7 @@ import { adminRemoveServer } from './admin-remove-server.js';
 import { connectDisconnect } from './connect-disconnect.js';
 import { connectOpenLink } from './connect-open-link.js';
 import { connectPasteToken } from './connect-paste-token.js';
+import { forgetMe } from './forget-me.js';
 import { sessionDecision } from './session-decision.js';
 import { sessionRunWithout } from './session-run-without.js';
 import { sessionShare } from './session-share.js';
@@ -30,6 +31,7 @@ export function register(app: App, surfaces: Surfaces): void {
   ]) {
     app.action(id, sessionDecision(surfaces));
   }
+  app.action(PeopleActions.ForgetMe, forgetMe(surfaces));
   app.action(SessionActions.Stop, sessionStop(surfaces));
   app.action(SessionActions.Share, sessionShare(surfaces));
   app.action(SessionActions.RunWithout, sessionRunWithout(surfaces));

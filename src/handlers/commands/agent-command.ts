@@ -5,6 +5,7 @@ import {
   tooLongMessage,
   unknownSubcommandMessage,
 } from '../../blocks/messages.js';
+import { forgetMeConfirmMessage } from '../../blocks/people.js';
 import { principalFromCommand } from '../../identity/principal.js';
 import type { Surfaces } from '../index.js';
 import { agentsList } from './agent/agents.js';
@@ -67,6 +68,8 @@ export function agentCommand(surfaces: Surfaces) {
             return agentPeople(surfaces, command, subcommand.name, subcommand.userId);
           case 'force_reconnect':
             return agentForceReconnect(surfaces, command, subcommand.connectorId);
+          case 'forget_me':
+            return forgetMeConfirmMessage(surfaces.privacy.retentionDays);
         }
       })();
       if (reply) await surfaces.outbox.privately(replyTo, reply);

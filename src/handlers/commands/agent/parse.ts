@@ -14,6 +14,7 @@ export type AgentSubcommand =
   | { name: 'revoke' | 'suspend' | 'resume'; userId?: string }
   /** An admin makes everyone reconnect a connector (named by its catalog id). */
   | { name: 'force_reconnect'; connectorId?: string }
+  | { name: 'forget_me' }
   | { name: 'unknown'; word: string }
   | { name: 'too_long'; length: number };
 
@@ -47,6 +48,8 @@ export function parseAgentCommand(text: string): AgentSubcommand {
       const userId = mentionedUser(text.trim().slice(word.length).trim());
       return { name: word.toLowerCase() as 'revoke' | 'suspend' | 'resume', ...(userId ? { userId } : {}) };
     }
+    case 'forget-me':
+      return { name: 'forget_me' };
     case 'force-reconnect': {
       const connectorId = text.trim().split(/\s+/)[1]?.toLowerCase();
       return connectorId ? { name: 'force_reconnect', connectorId } : { name: 'force_reconnect' };
