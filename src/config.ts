@@ -94,6 +94,13 @@ const schema = z.object({
   DEPUTY_DEFAULT_AGENT: z.optional(z.string().min(1).max(256)),
   DEPUTY_ALLOW_PRIVATE_NETWORK: z.optional(boolean),
   DEPUTY_SEALING_KEY: z.optional(sealingKey),
+  DEPUTY_TOOL_CHECK_MINUTES: z.optional(
+    z.coerce
+      .number({ message: 'must be a whole number of minutes' })
+      .int({ message: 'must be a whole number of minutes' })
+      .min(1, { message: 'must be between 1 and 1440' })
+      .max(1440, { message: 'must be between 1 and 1440' }),
+  ),
   DEPUTY_RETENTION_DAYS: z.optional(
     z.coerce
       .number({ message: 'must be a whole number of days' })
@@ -156,6 +163,8 @@ export interface Config {
    * token at its provider). Absent: Deputy keeps none, and says a disconnect cannot revoke.
    */
   sealingKey?: Buffer;
+  /** How often servers with a catalog account have their tools listed again. */
+  toolCheckMinutes?: number;
   /** Days sessions, approvals and disconnected connections are kept after last use. */
   retentionDays?: number;
   logLevel: LogLevelName;
@@ -267,6 +276,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     allowPrivateNetwork: env.DEPUTY_ALLOW_PRIVATE_NETWORK ?? mode === 'sandbox',
     ...(env.DEPUTY_SEALING_KEY ? { sealingKey: env.DEPUTY_SEALING_KEY } : {}),
     ...(env.DEPUTY_RETENTION_DAYS ? { retentionDays: env.DEPUTY_RETENTION_DAYS } : {}),
+    ...(env.DEPUTY_TOOL_CHECK_MINUTES ? { toolCheckMinutes: env.DEPUTY_TOOL_CHECK_MINUTES } : {}),
     logLevel: env.LOG_LEVEL ?? 'info',
     secrets,
   };

@@ -9,6 +9,7 @@ import { AuditLog } from './audit/audit-log.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config, StorageSettings } from './config.js';
 import { type Connector, loadCatalogFile } from './connections/catalog.js';
+import { CatalogAccountService } from './connections/catalog-accounts.js';
 import { ConnectFlowService } from './connections/connect-flow.js';
 import { ConnectionsService } from './connections/connections-service.js';
 import { freePort } from './http.js';
@@ -96,7 +97,12 @@ export interface ServiceParts {
   sealingKey?: Buffer;
   /** DEPUTY_RETENTION_DAYS (default DEFAULT_RETENTION_DAYS). */
   retentionDays?: number;
+  /** DEPUTY_TOOL_CHECK_MINUTES (default 15). */
+  toolCheckMinutes?: number;
 }
+
+/** How often a server's tools are listed again with its catalog account, unless configured. */
+export const DEFAULT_TOOL_CHECK_MINUTES = 15;
 
 /** Wires the services from their parts. The one place that decides which implementation is used. */
 export function buildServices(parts: ServiceParts): Services {
@@ -150,9 +156,22 @@ export function buildServices(parts: ServiceParts): Services {
     notices: connectionNotices,
     drift: agents,
   });
+  const catalogAccounts = new CatalogAccountService({
+    store,
+    connections,
+    http,
+    audit,
+    clock,
+    ids,
+    logger,
+    ...(parts.sealingKey ? { sealingKey: parts.sealingKey } : {}),
+    checkIntervalMs: (parts.toolCheckMinutes ?? DEFAULT_TOOL_CHECK_MINUTES) * 60_000,
+  });
   const connectFlows = new ConnectFlowService({
     store,
     connections,
+    catalogAccounts,
+    admins,
     ...(parts.signIn ? { signIn: createSlackSignIn(parts.signIn) } : {}),
     http,
     notices: connectionNotices,
@@ -206,6 +225,7 @@ export function buildServices(parts: ServiceParts): Services {
     ...(parts.environmentId ? { environmentId: parts.environmentId } : {}),
     ...(parts.defaultAgent ? { defaultAgent: parts.defaultAgent } : {}),
     retentionMs,
+    catalogAccounts,
   });
   const privacy = new PrivacyService({
     store,
@@ -238,11 +258,13 @@ export function buildServices(parts: ServiceParts): Services {
     vaults,
     connections,
     connectFlows,
+    catalogAccounts,
     agents,
     agentSetup: new AgentSetup({ agents, connections, access, logger }),
     servers: new ServerList({
       store,
       connections,
+      catalogAccounts,
       agents,
       access,
       http,
@@ -350,6 +372,8 @@ export interface RuntimeOptions {
   metrics?: Metrics;
   /** Default: DEFAULT_DELIVERY_LIMITS. */
   deliveryLimits?: DeliveryLimits;
+  /** How often the sweep runs (default 30 s); tests that must see one path alone space it out. */
+  sweepMs?: number;
 }
 
 /** How often undecided approvals are checked for expiry and sessions without a relay are adopted. */
@@ -392,6 +416,7 @@ export async function startRuntime(
         ? { sealingKey: config.sealingKey ?? randomBytes(32) }
         : {}),
       ...(config.retentionDays ? { retentionDays: config.retentionDays } : {}),
+      ...(config.toolCheckMinutes ? { toolCheckMinutes: config.toolCheckMinutes } : {}),
       metrics:
         options.metrics ?? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) }),
     });
@@ -413,7 +438,10 @@ export async function startRuntime(
       await services.privacy.purgeDue('sweep').catch((error: unknown) => {
         logger.warn('purging records past retention failed', { error: String(error) });
       });
-    }, SWEEP_MS);
+      await services.catalogAccounts.relistStale('sweep').catch((error: unknown) => {
+        logger.warn('listing tools with catalog accounts failed', { error: String(error) });
+      });
+    }, options.sweepMs ?? SWEEP_MS);
     opened.push({ close: async () => sweep.cancel() });
     const deputy = options.socketMode
       ? await startSocketMode({

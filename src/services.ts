@@ -4,6 +4,7 @@ import type { ServerList } from './agents/server-list.js';
 import type { AgentSetup } from './agents/setup.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { Clock } from './clock.js';
+import type { CatalogAccountService } from './connections/catalog-accounts.js';
 import type { ConnectFlowService } from './connections/connect-flow.js';
 import type { ConnectionsService } from './connections/connections-service.js';
 import type { IdSource } from './ids.js';
@@ -31,6 +32,7 @@ export interface Services {
   vaults: VaultService;
   connections: ConnectionsService;
   connectFlows: ConnectFlowService;
+  catalogAccounts: CatalogAccountService;
   agents: AgentService;
   agentSetup: AgentSetup;
   servers: ServerList;

@@ -1,6 +1,7 @@
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import { type Clock, withDeadline } from '../clock.js';
 import type { Connector } from '../connections/catalog.js';
+import type { CatalogAccountService, CatalogAccountState } from '../connections/catalog-accounts.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import { discoverMcpAuthorization, OAuthSetupError } from '../connections/oauth/discovery.js';
 import type { Principal } from '../identity/principal.js';
@@ -17,7 +18,14 @@ export interface ServerEntry {
   removable: boolean;
   tools: CatalogTool[];
   refreshedAt?: string;
+  /** The account its tools are listed with on a schedule; absent: only at people's connects. */
+  catalogAccount?: CatalogAccountState;
 }
+
+export type CatalogLinkOutcome =
+  | { kind: 'not_admin' }
+  | { kind: 'unavailable' }
+  | { kind: 'link'; connectorName: string; link: string };
 
 /** The add-a-server form as submitted. */
 export interface ServerForm {
@@ -41,6 +49,7 @@ export class ServerList {
     private readonly deps: {
       store: Store;
       connections: ConnectionsService;
+      catalogAccounts: CatalogAccountService;
       agents: AgentService;
       access: AdminAccess;
       http: OutboundHttp;
@@ -149,19 +158,50 @@ export class ServerList {
     return { kind: 'list', entries: await this.entries() };
   }
 
+  /**
+   * A single-use link for the admin to connect the server's catalog account in a browser (OAuth
+   * servers only: the flow is a person's connect flow that ends in the catalog, not a vault).
+   */
+  async catalogLink(
+    admin: Principal,
+    connectorId: string,
+    correlationId: string,
+  ): Promise<CatalogLinkOutcome> {
+    if (!(await this.deps.access.authorize(admin, 'catalog account', correlationId)))
+      return { kind: 'not_admin' };
+    const connector = await this.deps.connections.connector(connectorId);
+    if (!connector || connector.auth.type === 'static_token') return { kind: 'unavailable' };
+    const link = await this.deps.connections.mintLink(admin, connector.id, undefined, 'catalog');
+    return { kind: 'link', connectorName: connector.name, link };
+  }
+
+  /** Ends the server's catalog account (revoked at the provider where it allows). */
+  async disconnectCatalog(
+    admin: Principal,
+    connectorId: string,
+    correlationId: string,
+  ): Promise<ServerListOutcome> {
+    if (!(await this.deps.access.authorize(admin, 'catalog account', correlationId)))
+      return { kind: 'not_admin' };
+    await this.deps.catalogAccounts.disconnect(admin, connectorId, correlationId);
+    return { kind: 'list', entries: await this.entries() };
+  }
+
   private async entries(): Promise<ServerEntry[]> {
     const catalog = await this.deps.connections.catalog();
     return Promise.all(
       catalog.map(async (connector) => {
-        const [tools, refreshedAt] = await Promise.all([
+        const [tools, refreshedAt, catalogAccount] = await Promise.all([
           this.deps.store.toolCatalog.list(connector.mcpServerUrl),
           this.deps.store.toolCatalog.refreshedAt(connector.mcpServerUrl),
+          this.deps.catalogAccounts.state(connector.id),
         ]);
         return {
           connector,
           removable: connector.source === 'allow_list',
           tools,
           ...(refreshedAt ? { refreshedAt } : {}),
+          ...(catalogAccount ? { catalogAccount } : {}),
         };
       }),
     );

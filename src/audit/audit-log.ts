@@ -42,6 +42,9 @@ export const AuditAction = {
   PersonResumed: 'person.resumed',
   ReconnectForced: 'connector.reconnect_forced',
   PersonForgotten: 'person.forgotten',
+  CatalogAccountConnected: 'catalog_account.connected',
+  CatalogAccountDisconnected: 'catalog_account.disconnected',
+  CatalogAccountNeedsReconnect: 'catalog_account.needs_reconnect',
   RecordsPurged: 'records.purged',
   StandingRefused: 'standing.refused',
 } as const;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { InputBlock, KnownBlock, ModalView, PlainTextOption, SectionBlock } from '@slack/types';
+import type { Button, InputBlock, KnownBlock, ModalView, PlainTextOption, SectionBlock } from '@slack/types';
 import { mayWrite, type ToolSetting, type ToolStatus } from '../agents/agent-config.js';
 import type { ToolsChanged } from '../agents/notices.js';
 import type { ServerEntry } from '../agents/server-list.js';
@@ -13,6 +13,7 @@ import {
 } from '../agents/setup.js';
 import type { Connector } from '../connections/catalog.js';
 import { MODELS, type StoredAgent } from '../store/index.js';
+import { openLinkActionId } from './connections.js';
 import { context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
@@ -22,6 +23,8 @@ export const AdminViews = {
   SetupBasics: 'admin_setup_basics',
   SetupTools: 'admin_setup_tools',
   RemoveServer: 'admin_servers_remove',
+  CatalogConnect: 'admin_catalog_connect',
+  CatalogDisconnect: 'admin_catalog_disconnect',
 } as const;
 
 export const BasicsBlocks = {
@@ -69,6 +72,66 @@ function input(
 }
 
 /** `/agent servers`: the allowed MCP servers with their tool catalogs, and a form to add one. */
+/**
+ * Whether the server's tools are re-checked on a schedule, and the button that changes it. OAuth
+ * servers only: a pasted-token server's tools are checked when someone connects.
+ */
+function catalogAccountRow(entry: ServerEntry): KnownBlock[] {
+  const { connector, catalogAccount } = entry;
+  if (connector.auth.type === 'static_token')
+    return [context('No catalog account: its tools are only checked when someone connects.')];
+  const line = catalogAccount
+    ? catalogAccount.status === 'active'
+      ? `Catalog account of <@${catalogAccount.admin.userId}>: its tools are re-checked on a schedule and before sessions start.`
+      : `:warning: The catalog account of <@${catalogAccount.admin.userId}> stopped working: connect it again.`
+    : 'No catalog account: its tools are only checked when someone connects.';
+  const button: Button = catalogAccount
+    ? {
+        type: 'button',
+        action_id: AdminViews.CatalogDisconnect,
+        text: { type: 'plain_text', text: 'Disconnect catalog account' },
+        value: connector.id,
+        confirm: {
+          title: { type: 'plain_text', text: 'Disconnect it?' },
+          text: {
+            type: 'plain_text',
+            text: 'Its token is revoked; the tools are then only checked when someone connects.',
+          },
+          confirm: { type: 'plain_text', text: 'Disconnect' },
+          deny: { type: 'plain_text', text: 'Keep' },
+        },
+      }
+    : {
+        type: 'button',
+        action_id: AdminViews.CatalogConnect,
+        text: { type: 'plain_text', text: 'Connect catalog account' },
+        value: connector.id,
+      };
+  return [{ type: 'section', text: { type: 'mrkdwn', text: line }, accessory: button }];
+}
+
+/** The single-use link to connect a server's catalog account, by DM to the admin who asked. */
+export function catalogLinkMessage(connectorName: string, link: string): SlackMessage {
+  const text = `Connect ${connectorName}'s catalog account: sign in with a dedicated ${connectorName} account that can see the tools. Deputy keeps its token sealed and uses it only to list tools. The link works once, for 10 minutes.`;
+  return {
+    text,
+    blocks: [
+      section(escapeMrkdwn(text)),
+      {
+        type: 'actions',
+        elements: [
+          {
+            type: 'button',
+            action_id: openLinkActionId('catalog'),
+            text: { type: 'plain_text', text: `Connect ${truncate(connectorName, 60)}` },
+            url: link,
+          },
+        ],
+      },
+    ],
+  };
+}
+
 export function serversModal(entries: ServerEntry[], notice?: string): ModalView {
   const rows: KnownBlock[] = entries.flatMap((entry): KnownBlock[] => {
     const { connector, tools } = entry;
@@ -112,7 +175,7 @@ export function serversModal(entries: ServerEntry[], notice?: string): ModalView
           `\`${escapeMrkdwn(t.name)}\`${mayWrite(t.name, connector.readOnlyTools) ? ' (may write)' : ''}${t.changed ? ' :warning: changed' : ''}`,
       )
       .join(', ');
-    return [summary, ...(toolLine ? [context(truncate(toolLine, 3000))] : [])];
+    return [summary, ...(toolLine ? [context(truncate(toolLine, 3000))] : []), ...catalogAccountRow(entry)];
   });
   return {
     type: 'modal',

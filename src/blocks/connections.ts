@@ -152,6 +152,11 @@ export function disconnectedNotice(
   return { text, blocks: [section(escapeMrkdwn(text))] };
 }
 
+export function catalogAccountConnectedNotice(connectorName: string): SlackMessage {
+  const text = `:white_check_mark: ${connectorName}'s catalog account is connected. Deputy uses it only to list ${connectorName}'s tools on a schedule and before sessions start, so a tool that changes is held back before anyone's agent runs it. No agent ever uses it.`;
+  return { text, blocks: [section(escapeMrkdwn(text))] };
+}
+
 export function connectFailedNotice(connectorName: string, reason: string): SlackMessage {
   const text = `Connecting ${connectorName} did not complete: ${reason} Nothing was saved.`;
   return { text, blocks: [section(escapeMrkdwn(text))] };

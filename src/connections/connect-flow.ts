@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
+import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey, samePerson } from '../identity/principal.js';
 import type { SlackSignIn } from '../identity/slack-sign-in.js';
 import { type IdSource, opaqueToken } from '../ids.js';
@@ -8,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { type OutboundHttp, UnsafeUrlError } from '../net/outbound-http.js';
 import type { ConnectFlow, Store } from '../store/index.js';
 import { type Connector, connectorClientAuth } from './catalog.js';
+import { CatalogAccountRefused, type CatalogAccountService } from './catalog-accounts.js';
 import {
   CONNECT_LINK_TTL_MS,
   type ConnectionsService,
@@ -62,6 +64,10 @@ export type FlowStep =
 export interface ConnectFlowOptions {
   store: Store;
   connections: ConnectionsService;
+  /** Where an admin's catalog-account flow ends instead of a vault. */
+  catalogAccounts: CatalogAccountService;
+  /** Who may connect a catalog account (asked again at the callback). */
+  admins: Pick<AdminDirectory, 'isAdmin'>;
   /** Absent when Sign in with Slack is not configured: then no connect can start. */
   signIn?: SlackSignIn;
   http: OutboundHttp;
@@ -107,6 +113,8 @@ export class ConnectFlowService {
     if (!connector || connector.auth.type === 'static_token') return page(404, 'unavailable');
     if (await this.deps.store.standing.refusal(link.principal))
       return page(403, 'not_allowed', connector.name);
+    if (link.purpose === 'catalog' && !(await this.deps.admins.isAdmin(link.principal)))
+      return page(403, 'not_allowed', connector.name);
     if (!this.deps.signIn)
       return page(503, 'unavailable', connector.name, 'Sign in with Slack is not set up.');
     const flowId = this.deps.ids.next('flow');
@@ -117,6 +125,7 @@ export class ConnectFlowService {
       flowId,
       principal: link.principal,
       connectorId: connector.id,
+      ...(link.purpose ? { purpose: link.purpose } : {}),
       stage: 'identity',
       state,
       sealed: seal(key, { nonce }, flowId),
@@ -322,6 +331,7 @@ export class ConnectFlowService {
         `${connector.name} did not complete the connection. Please try again.`,
       );
     }
+    if (flow.purpose === 'catalog') return this.keepCatalogAccount(flow, connector, provider, tokens, fail);
     try {
       await this.deps.connections.store(
         flow.principal,
@@ -368,6 +378,66 @@ export class ConnectFlowService {
     }
     await this.tellConnected(flow, connector);
     // A clean URL: the code leaves the address bar and history.
+    return { kind: 'redirect', location: `${this.deps.publicBaseUrl}${CONNECT_PATH}/done/connected` };
+  }
+
+  /**
+   * An admin's catalog-account flow ends here: the tokens are sealed and kept for listing the
+   * server's tools, never put in a vault. Refused (and the tokens revoked) if the admin is no longer
+   * one, or the deployment has no sealing key.
+   */
+  private async keepCatalogAccount(
+    flow: ConnectFlow,
+    connector: Connector,
+    provider: NonNullable<ConnectFlow['provider']>,
+    tokens: Awaited<ReturnType<typeof exchangeCode>>,
+    fail: (status: number, pageName: FlowPage, reason: string, detail: string) => Promise<FlowStep>,
+  ): Promise<FlowStep> {
+    const clientAuth = connectorClientAuth(connector);
+    const revocation = revocationOf(provider);
+    const endTokens = async () => {
+      if (revocation)
+        await revokeAtProvider(this.deps.http, revocation, {
+          clientId: provider.clientId,
+          clientAuth,
+          tokens,
+        });
+    };
+    if (!(await this.deps.admins.isAdmin(flow.principal))) {
+      await endTokens();
+      return fail(403, 'not_allowed', 'not_admin', 'Only Deputy admins can connect a catalog account.');
+    }
+    try {
+      await this.deps.catalogAccounts.save(
+        flow.principal,
+        connector,
+        {
+          tokens,
+          refresh: {
+            tokenEndpoint: provider.tokenEndpoint,
+            clientId: provider.clientId,
+            ...(provider.resource ? { resource: provider.resource } : {}),
+            responseShape: connector.auth.type === 'oauth_client' ? connector.auth.tokenResponse : 'standard',
+          },
+          ...(revocation ? { revocation: { ...revocation, clientId: provider.clientId } } : {}),
+        },
+        flow.flowId,
+      );
+    } catch (error) {
+      await endTokens();
+      const detail =
+        error instanceof CatalogAccountRefused
+          ? 'Deputy keeps a catalog account only when DEPUTY_SEALING_KEY is set.'
+          : `Deputy could not keep the ${connector.name} catalog account. Please try again.`;
+      if (!(error instanceof CatalogAccountRefused))
+        this.deps.logger.error('keeping the catalog account failed', { error: String(error) });
+      return fail(502, 'failed', 'catalog_account_not_kept', detail);
+    }
+    try {
+      await this.deps.notices.catalogAccountConnected(flow.principal, connector);
+    } catch (error) {
+      this.deps.logger.warn('catalog account notice failed', { error: String(error) });
+    }
     return { kind: 'redirect', location: `${this.deps.publicBaseUrl}${CONNECT_PATH}/done/connected` };
   }
 

@@ -253,12 +253,18 @@ export class ConnectionsService {
   }
 
   /** A single-use link that starts connecting `connectorId` for this person. Only its hash is stored. */
-  async mintLink(principal: Principal, connectorId: string, responseUrl?: string): Promise<string> {
+  async mintLink(
+    principal: Principal,
+    connectorId: string,
+    responseUrl?: string,
+    purpose?: 'catalog',
+  ): Promise<string> {
     const handle = opaqueToken();
     await this.deps.store.connectHandles.create({
       handleHash: hashHandle(handle),
       principal,
       connectorId,
+      ...(purpose ? { purpose } : {}),
       ...(responseUrl ? { responseUrl } : {}),
       expiresAtMs: this.deps.clock.now() + CONNECT_LINK_TTL_MS,
     });
@@ -800,11 +806,8 @@ export class ConnectionsService {
     }
   }
 
-  private async recordTools(
-    connector: Connector,
-    tools: DiscoveredTool[],
-    correlationId: string,
-  ): Promise<void> {
+  /** Records a listing of the server's tools, and lets drift handling hold back what changed. */
+  async recordTools(connector: Connector, tools: DiscoveredTool[], correlationId: string): Promise<void> {
     if (tools.length === 0) return;
     const at = new Date(this.deps.clock.now()).toISOString();
     const recorded = await this.deps.store.toolCatalog.record(

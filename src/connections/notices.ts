@@ -40,6 +40,8 @@ export interface ConnectionNotices {
     connector: Connector,
     outcome: { sessionsStopped: number; revocation: Revocation },
   ): Promise<void>;
+  /** An admin connected a server's catalog account: a DM saying what it is used for. */
+  catalogAccountConnected(admin: Principal, connector: Connector): Promise<void>;
   /** The views refreshed, nothing else said. */
   refreshed(principal: Principal, refreshed: RefreshedViews): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import {
+  catalogAccountConnectedNotice,
   connectedNotice,
   connectFailedNotice,
   connectMessage,
@@ -52,6 +53,10 @@ export class SlackConnectionNotices implements ConnectionNotices {
     outcome: { sessionsStopped: number; revocation: Revocation },
   ): Promise<void> {
     await this.deps.outbox.toPerson(principal.userId, disconnectedNotice(connector.name, outcome));
+  }
+
+  async catalogAccountConnected(admin: Principal, connector: Connector): Promise<void> {
+    await this.deps.outbox.toPerson(admin.userId, catalogAccountConnectedNotice(connector.name));
   }
 
   async refreshed(principal: Principal, views: RefreshedViews): Promise<void> {

@@ -4,6 +4,7 @@ import type { AgentService } from '../agents/agent-service.js';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Connector } from '../connections/catalog.js';
+import type { CatalogAccountService } from '../connections/catalog-accounts.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
@@ -73,6 +74,8 @@ export interface SessionServiceOptions {
   defaultAgent?: string;
   /** DEPUTY_RETENTION_DAYS in milliseconds: when a session is first looked at for purging. */
   retentionMs: number;
+  /** Lists a stale catalog again before a session starts, so a changed tool is held back first. */
+  catalogAccounts: Pick<CatalogAccountService, 'ensureFresh'>;
 }
 
 /**
@@ -192,8 +195,15 @@ export class SessionService {
   ): Promise<SessionRecord | undefined> {
     const { store } = this.deps;
     const principal = intent.principal;
-    const agent = await this.deps.agents.get(intent.agentName);
+    let agent = await this.deps.agents.get(intent.agentName);
     if (!agent) throw new Error(`agent ${intent.agentName} is gone`);
+    // A catalog older than the check interval is listed again first: a tool that changed since is
+    // held back (the agent republished without it) before this session can run it.
+    const servers = agent.config.servers.map((s) => s.url);
+    if (await this.deps.catalogAccounts.ensureFresh(servers, correlationId)) {
+      agent = await this.deps.agents.get(intent.agentName);
+      if (!agent) throw new Error(`agent ${intent.agentName} is gone`);
+    }
     if (!this.deps.environmentId)
       throw new Error('no environment to run sessions in (ANTHROPIC_ENVIRONMENT_ID)');
     // The vault invariant: this person's own vault, verified to name them, and only that one.

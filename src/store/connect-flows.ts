@@ -14,6 +14,8 @@ const connectFlowSchema = z.object({
   flowId: z.string(),
   principal: principalSchema,
   connectorId: z.string(),
+  /** `catalog`: an admin connecting the server's catalog account, not their own connection. */
+  purpose: z.literal('catalog').optional(),
   stage: z.enum(['identity', 'provider']),
   /** The `state` expected back from Sign in with Slack, then from the provider. */
   state: z.string(),

@@ -13,6 +13,8 @@ const connectHandleSchema = z.object({
   handleHash: z.string(),
   principal: principalSchema,
   connectorId: z.string(),
+  /** `catalog`: an admin connecting the server's catalog account, not their own connection. */
+  purpose: z.literal('catalog').optional(),
   /** Where the "Connect" message can be updated in place (a Slack response_url), if known. */
   responseUrl: z.string().optional(),
   expiresAtMs: z.number(),

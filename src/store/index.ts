@@ -3,6 +3,7 @@ import { Agents } from './agents.js';
 import { AllowList } from './allow-list.js';
 import { Approvals } from './approvals.js';
 import { AuditRecords } from './audit-records.js';
+import { CatalogAccounts } from './catalog-accounts.js';
 import { ConnectFlows } from './connect-flows.js';
 import { ConnectHandles } from './connect-handles.js';
 import { Connections } from './connections.js';
@@ -43,6 +44,7 @@ export interface Store {
   readonly standing: Standing;
   readonly revocationHandles: RevocationHandles;
   readonly retention: Retention;
+  readonly catalogAccounts: CatalogAccounts;
   readonly tables: TableNames;
 }
 
@@ -67,6 +69,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     standing: new Standing(main),
     revocationHandles: new RevocationHandles(main),
     retention: new Retention(main),
+    catalogAccounts: new CatalogAccounts(main),
     grants: new Grants(main),
     tables,
   };
@@ -90,6 +93,7 @@ export {
   isOpen,
 } from './approvals.js';
 export type { AuditOutcome, AuditRecord } from './audit-records.js';
+export type { CatalogAccount } from './catalog-accounts.js';
 export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';

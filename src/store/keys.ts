@@ -52,6 +52,10 @@ export const keys = {
   catalogTools: (serverUrl: string) => ({ partition: `SERVER#${serverUrl}`, sortPrefix: 'TOOL#' }),
   catalogRefreshed: (serverUrl: string): Key => ({ pk: `SERVER#${serverUrl}`, sk: 'REFRESHED' }),
 
+  /** A server's catalog account (by connector id); the partition holds them all. */
+  catalogAccount: (connectorId: string): Key => ({ pk: 'CATALOGACCOUNTS', sk: connectorId }),
+  catalogAccounts: () => ({ partition: 'CATALOGACCOUNTS' }),
+
   allowedServer: (id: string): Key => ({ pk: 'ALLOWLIST', sk: `SERVER#${id}` }),
   allowList: () => ({ partition: 'ALLOWLIST' }),
   agent: (name: string): Key => ({ pk: 'AGENTS', sk: `AGENT#${name}` }),

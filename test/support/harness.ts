@@ -50,6 +50,8 @@ export async function startHarness(
     outboundTimeoutMs?: number;
     metrics?: Metrics;
     deliveryLimits?: DeliveryLimits;
+    /** How often the runtime's sweep runs (default 30 s). */
+    sweepMs?: number;
     /** Where log lines go instead of `logLines` (a long run that must not keep them). */
     log?: (line: string) => void;
     /**
@@ -72,6 +74,7 @@ export async function startHarness(
     ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.deliveryLimits ? { deliveryLimits: options.deliveryLimits } : {}),
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
   });
   const sandbox = runtime.sandbox;
   // Bolt checks its token with auth.test when the app is built; let it land before tests look at calls.

@@ -11,13 +11,18 @@ import { type Harness, startHarness } from './harness.js';
  * allowed), `asker` (search allowed, create_page on ask), `writer-on` and `writer-off` (Alice writes).
  */
 export async function startSessionsHarness(
-  options: { metrics?: (clock: ManualClock) => Metrics; environment?: Record<string, string> } = {},
+  options: {
+    metrics?: (clock: ManualClock) => Metrics;
+    environment?: Record<string, string>;
+    sweepMs?: number;
+  } = {},
 ) {
   const clock = new ManualClock(Date.now());
   const h = await startHarness({
     clock,
     ...(options.metrics ? { metrics: options.metrics(clock) } : {}),
     ...(options.environment ? { environment: options.environment } : {}),
+    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
   });
   for (const [userId, account] of [
     ['U_ALICE', 'acct_alice'],

@@ -4,6 +4,7 @@ export { type ClientAuth, withClientAuth } from './client-auth.js';
 export {
   type ExchangeCodeInput,
   exchangeCode,
+  refreshAccessToken,
   revokeToken,
   TokenExchangeError,
   type TokenExchangeErrorCode,

@@ -189,6 +189,34 @@ export async function exchangeCode(http: OutboundHttp, input: ExchangeCodeInput)
 }
 
 /**
+ * RFC 6749 §6: a new access token for a refresh token. Deputy refreshes only tokens it keeps itself
+ * (a catalog account's); a person's tokens are refreshed by their vault alone (security R26). A
+ * provider that rotates refresh tokens answers a new one, which the caller must keep.
+ */
+export async function refreshAccessToken(
+  http: OutboundHttp,
+  input: {
+    tokenEndpoint: string;
+    clientId: string;
+    clientAuth: ClientAuth;
+    refreshToken: string;
+    resource?: string;
+    responseShape?: 'standard' | 'slack_user';
+    now: Date;
+  },
+): Promise<TokenSet> {
+  const request = withClientAuth(input.clientId, input.clientAuth, {
+    grant_type: 'refresh_token',
+    refresh_token: input.refreshToken,
+    ...(input.resource ? { resource: input.resource } : {}),
+  });
+  const result = await postToTokenEndpoint(http, input.tokenEndpoint, request);
+  return input.responseShape === 'slack_user'
+    ? slackUserTokens(result, input.now)
+    : standardTokens(result, input.now);
+}
+
+/**
  * RFC 7009 revocation. True when the provider confirmed (2xx); false on any failure, including a
  * missing endpoint, an unsafe URL or a network error: revocation is best effort and never throws.
  */

@@ -4,6 +4,7 @@ import { ConnectActions, OPEN_LINK_ACTION } from '../../blocks/connections.js';
 import { PeopleActions } from '../../blocks/people.js';
 import { SessionActions } from '../../blocks/sessions.js';
 import type { Surfaces } from '../index.js';
+import { adminCatalogAccount } from './admin-catalog-account.js';
 import { adminPeople } from './admin-people.js';
 import { adminRemoveServer } from './admin-remove-server.js';
 import { connectDisconnect } from './connect-disconnect.js';
@@ -20,6 +21,9 @@ export function register(app: App, surfaces: Surfaces): void {
   app.action(ConnectActions.PasteToken, connectPasteToken(surfaces));
   app.action(ConnectActions.Disconnect, connectDisconnect(surfaces));
   app.action(AdminViews.RemoveServer, adminRemoveServer(surfaces));
+  for (const id of [AdminViews.CatalogConnect, AdminViews.CatalogDisconnect]) {
+    app.action(id, adminCatalogAccount(surfaces));
+  }
   for (const id of [PeopleActions.Revoke, PeopleActions.Suspend, PeopleActions.Resume]) {
     app.action(id, adminPeople(surfaces));
   }
