@@ -108,7 +108,9 @@ export async function startSandbox(options: {
           tokenUrl: `${providers.github.url}/token`,
           // GitHub's own API: deleting the app's grant (its API base is the emulator's root).
           revocation: { style: 'github_grant', url: providers.github.url },
-          scopes: ['read', 'write'],
+          // Read for everyone; write only for people whose agents write with it.
+          scopes: ['read'],
+          writeScopes: ['write'],
           scopeParameter: 'scope',
           tokenResponse: 'standard',
           tokenEndpointAuth: 'client_secret_basic',

@@ -137,6 +137,7 @@ export function buildServices(parts: ServiceParts): Services {
   const sessionsOf: { current?: SessionService } = {};
   const connections = new ConnectionsService({
     ...(parts.sealingKey ? { sealingKey: parts.sealingKey } : {}),
+    writers: agents,
     retentionMs,
     liveSessions: {
       stopUsing: (principal, connectorId, correlationId) =>

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { exactlyOnce } from '../outcome.js';
 import type { SlackDirectory } from '../slack/directory.js';
 import type { AgentConfig, CatalogTool, RecordedListing, Store, StoredAgent } from '../store/index.js';
-import { compileAgent, diffConfigs, payloadHash, type ToolStatus } from './agent-config.js';
+import { compileAgent, diffConfigs, mayWrite, payloadHash, type ToolStatus } from './agent-config.js';
 import type { AgentNotices } from './notices.js';
 
 /** Someone saved the agent since this editor opened it. */
@@ -138,6 +138,30 @@ export class AgentService {
       if (members.includes(principal.userId)) return true;
     }
     return false;
+  }
+
+  /**
+   * The first agent that may write with this person's connection to the connector: it uses the
+   * server with a tool that may write switched on, they may use its writing tools, and they may run
+   * it (anywhere: a channel-limited agent counts, since they may be in that channel). Undefined when
+   * read access is all their agents need there.
+   */
+  async writeNeed(
+    principal: Principal,
+    connectorId: string,
+    readOnlyTools: readonly string[] = [],
+  ): Promise<string | undefined> {
+    for (const agent of await this.list()) {
+      const server = agent.config.servers.find((s) => s.connectorId === connectorId);
+      // Tools switched off are not in the configuration at all.
+      const writes = Object.keys(server?.tools ?? {}).some((name) => mayWrite(name, readOnlyTools));
+      if (!writes) continue;
+      const { writers, access } = agent.config;
+      if (writers !== undefined && !writers.includes(principal.userId)) continue;
+      if (access.kind === 'everyone' || access.channels.length > 0 || (await this.mayRun(agent, principal)))
+        return agent.name;
+    }
+    return undefined;
   }
 
   /** `/agent agents`: the agents this person may run here, each with its tools' settings now. */

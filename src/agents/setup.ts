@@ -327,6 +327,15 @@ export class AgentSetup {
   ): Promise<SaveOutcome> {
     try {
       const agent = await this.deps.agents.save(admin, ready.config, ready.editedVersion, correlationId);
+      // People whose connections were granted read access alone are asked to reconnect if this
+      // agent now writes with them (the save stands whether or not they can be told).
+      for (const server of ready.config.servers) {
+        await this.deps.connections
+          .askToWiden(server.connectorId, correlationId)
+          .catch((error: unknown) =>
+            this.deps.logger.warn('asking to widen access failed', { error: String(error), correlationId }),
+          );
+      }
       return { kind: 'saved', agent };
     } catch (error) {
       if (error instanceof AgentEditConflict) return { kind: 'conflict', name: ready.config.name };

@@ -171,6 +171,19 @@ export function needsReconnectNotice(entry: ConnectorLink): SlackMessage {
   return { text, blocks: [section(`:warning: ${escapeMrkdwn(text)}`), ...(actions ? [actions] : [])] };
 }
 
+/** An agent now writes with a connection granted read access alone: reconnect to grant write. */
+export function widerAccessNotice(entry: ConnectorLink, agentName: string): SlackMessage {
+  const text = `The agent ${agentName} now writes to ${entry.connector.name} for you, but your connection allows reading only. Reconnect to allow writing; until then it keeps reading.`;
+  const reconnect = button({ ...entry, state: 'needs_reconnect' });
+  return {
+    text,
+    blocks: [
+      section(escapeMrkdwn(text)),
+      ...(reconnect ? [{ type: 'actions' as const, elements: [reconnect] }] : []),
+    ],
+  };
+}
+
 /** The modal for a pasted token; `private_metadata` names the connector (validated on return). */
 export function pasteTokenModal(connector: { id: string; name: string; help?: string }): ModalView {
   return {

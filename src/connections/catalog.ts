@@ -13,7 +13,13 @@ import type { RevocationEndpoint } from './oauth/revocation.js';
 export type TokenEndpointAuth = 'client_secret_basic' | 'client_secret_post' | 'none';
 
 export type ConnectorAuth =
-  | { type: 'mcp_oauth'; scopes?: string[] }
+  | {
+      type: 'mcp_oauth';
+      /** Asked of everyone; absent: what the server's metadata offers. */
+      scopes?: string[];
+      /** Asked only of people whose agents may write with the connection. */
+      writeScopes?: string[];
+    }
   | {
       type: 'oauth_client';
       authorizationUrl: string;
@@ -21,6 +27,8 @@ export type ConnectorAuth =
       /** How a disconnect ends the token at the provider; absent: it cannot. */
       revocation?: RevocationEndpoint;
       scopes: string[];
+      /** Asked only of people whose agents may write with the connection. */
+      writeScopes?: string[];
       scopeParameter: string;
       tokenResponse: 'standard' | 'slack_user';
       tokenEndpointAuth: TokenEndpointAuth;
@@ -83,7 +91,13 @@ const fileSchema = z.object({
         mcp_server_url: url,
         read_only_tools: z.array(z.string().min(1).max(128)).max(200).optional(),
         auth: z.discriminatedUnion('type', [
-          z.object({ type: z.literal('mcp_oauth'), scopes: z.array(z.string().min(1)).optional() }).strict(),
+          z
+            .object({
+              type: z.literal('mcp_oauth'),
+              scopes: z.array(z.string().min(1)).optional(),
+              write_scopes: z.array(z.string().min(1)).optional(),
+            })
+            .strict(),
           z
             .object({
               type: z.literal('oauth_client'),
@@ -94,6 +108,7 @@ const fileSchema = z.object({
                 .strict()
                 .optional(),
               scopes: z.array(z.string().min(1)).default([]),
+              write_scopes: z.array(z.string().min(1)).optional(),
               scope_parameter: z
                 .string()
                 .regex(/^[a-z_]+$/)
@@ -146,6 +161,7 @@ export async function loadCatalogFile(file: string, environment: NodeJS.ProcessE
               ? { revocation: { style: auth.revocation.type, url: auth.revocation.url } }
               : {}),
             scopes: auth.scopes,
+            ...(auth.write_scopes ? { writeScopes: auth.write_scopes } : {}),
             scopeParameter: auth.scope_parameter,
             tokenResponse: auth.token_response,
             tokenEndpointAuth: auth.token_endpoint_auth,
@@ -159,7 +175,11 @@ export async function loadCatalogFile(file: string, environment: NodeJS.ProcessE
               : {}),
           }
         : auth.type === 'mcp_oauth'
-          ? { type: 'mcp_oauth', ...(auth.scopes ? { scopes: auth.scopes } : {}) }
+          ? {
+              type: 'mcp_oauth',
+              ...(auth.scopes ? { scopes: auth.scopes } : {}),
+              ...(auth.write_scopes ? { writeScopes: auth.write_scopes } : {}),
+            }
           : { type: 'static_token', ...(auth.help ? { help: auth.help } : {}) };
     return {
       id: entry.id,
@@ -196,6 +216,32 @@ export function connectorClientAuth(connector: Connector): ClientAuth {
   if (auth.type !== 'oauth_client' || auth.tokenEndpointAuth === 'none' || !auth.clientSecret)
     return { type: 'none' };
   return { type: auth.tokenEndpointAuth, clientSecret: auth.clientSecret };
+}
+
+/**
+ * What a connect asks the provider for. `read`: the connector's scopes alone (no agent of the
+ * person's writes with it); `read_write`: its write scopes too; `offered`: the connector declares no
+ * split, so what it (or the server) offers. `because` names the agent that needs to write.
+ */
+export type ScopeRequest =
+  | { access: 'read'; scopes: string[] }
+  | { access: 'read_write'; scopes: string[]; because: string }
+  | { access: 'offered'; scopes?: string[] };
+
+export function scopeRequest(connector: Connector, writingAgent: string | undefined): ScopeRequest {
+  const auth = connector.auth;
+  if (auth.type === 'static_token' || !auth.writeScopes) {
+    const scopes = auth.type === 'static_token' ? undefined : auth.scopes;
+    return { access: 'offered', ...(scopes ? { scopes } : {}) };
+  }
+  const read = auth.scopes ?? [];
+  return writingAgent
+    ? {
+        access: 'read_write',
+        scopes: [...read, ...auth.writeScopes.filter((s) => !read.includes(s))],
+        because: writingAgent,
+      }
+    : { access: 'read', scopes: read };
 }
 
 /** The catalog file's connectors, then allow-list servers whose id or URL the file does not already name. */

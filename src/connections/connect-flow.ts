@@ -8,7 +8,7 @@ import { type IdSource, opaqueToken } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { type OutboundHttp, UnsafeUrlError } from '../net/outbound-http.js';
 import type { ConnectFlow, Store } from '../store/index.js';
-import { type Connector, connectorClientAuth } from './catalog.js';
+import { type Connector, connectorClientAuth, type ScopeRequest } from './catalog.js';
 import { CatalogAccountRefused, type CatalogAccountService } from './catalog-accounts.js';
 import {
   CONNECT_LINK_TTL_MS,
@@ -36,6 +36,7 @@ export const OAUTH_CALLBACK_PATH = '/oauth/callback';
 
 /** The fixed pages a flow can end on; the browser is never sent anywhere else. */
 export type FlowPage =
+  | 'confirm'
   | 'connected'
   | 'expired'
   | 'not_yours'
@@ -59,6 +60,9 @@ export type FlowStep =
       detail?: string;
       /** The flow whose cookie the browser can drop. */
       clearFlowCookie?: string;
+      /** `confirm`: what the provider will be asked for and why, and where Continue goes. */
+      confirm?: { request: ScopeRequest; continueTo: string };
+      setFlowCookie?: { flowId: string; key: string };
     };
 
 export interface ConnectFlowOptions {
@@ -121,11 +125,17 @@ export class ConnectFlowService {
     const key = newSealKey();
     const state = opaqueToken();
     const nonce = opaqueToken();
+    // A catalog account only lists tools: it is asked for read access alone.
+    const request =
+      link.purpose === 'catalog'
+        ? await this.deps.connections.scopeRequest(undefined, connector)
+        : await this.deps.connections.scopeRequest(link.principal, connector);
     await store.connectFlows.create({
       flowId,
       principal: link.principal,
       connectorId: connector.id,
       ...(link.purpose ? { purpose: link.purpose } : {}),
+      scopeRequest: request,
       stage: 'identity',
       state,
       sealed: seal(key, { nonce }, flowId),
@@ -138,7 +148,15 @@ export class ConnectFlowService {
       state,
       nonce,
     });
-    return { kind: 'redirect', location, setFlowCookie: { flowId, key: key.toString('base64url') } };
+    // What will be asked for, and why, before anything leaves for Slack or the provider.
+    return {
+      kind: 'page',
+      status: 200,
+      page: 'confirm',
+      connectorName: connector.name,
+      confirm: { request, continueTo: location },
+      setFlowCookie: { flowId, key: key.toString('base64url') },
+    };
   }
 
   /** `GET /auth/slack/callback`: the browser's Slack identity must be the link's person. */
@@ -208,7 +226,7 @@ export class ConnectFlowService {
               })
             ).clientId,
           ));
-        const scope = (connector.auth.scopes ?? found.scopes)?.join(' ');
+        const scope = (flow.scopeRequest?.scopes ?? found.scopes)?.join(' ');
         location = buildAuthorizationUrl({
           authorizationEndpoint: server.authorizationEndpoint,
           clientId,
@@ -231,7 +249,9 @@ export class ConnectFlowService {
         const clientId = connector.auth.clientId;
         await http.assertSafeUrl(auth.authorizationUrl);
         await http.assertSafeUrl(auth.tokenUrl);
-        const scope = auth.scopes.join(auth.scopeParameter === 'scope' ? ' ' : ',');
+        const scope = (flow.scopeRequest?.scopes ?? auth.scopes).join(
+          auth.scopeParameter === 'scope' ? ' ' : ',',
+        );
         location = buildAuthorizationUrl({
           authorizationEndpoint: auth.authorizationUrl,
           clientId,
@@ -355,6 +375,8 @@ export class ConnectFlowService {
           ...(revocation ? { revocation: { ...revocation, clientId: provider.clientId } } : {}),
         },
         flow.flowId,
+        undefined,
+        flow.scopeRequest?.access,
       );
     } catch (error) {
       if (error instanceof StandingRefused) return page(403, 'not_allowed', connector.name);

@@ -10,7 +10,14 @@ import type { OutboundHttp } from '../net/outbound-http.js';
 import { exactlyOnce, statusOf } from '../outcome.js';
 import type { Connection, RecordedListing, StandingRefusal, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
-import { type Connector, connectorClientAuth, mergeCatalog, unavailableReason } from './catalog.js';
+import {
+  type Connector,
+  connectorClientAuth,
+  mergeCatalog,
+  type ScopeRequest,
+  scopeRequest,
+  unavailableReason,
+} from './catalog.js';
 import type { ConnectionNotices, HomeState, RefreshedViews } from './notices.js';
 import { type RevocationEndpoint, revokeAtProvider } from './oauth/revocation.js';
 import { seal, unseal } from './sealed-box.js';
@@ -116,6 +123,14 @@ export interface ConnectionsServiceOptions {
   sealingKey?: Buffer;
   /** DEPUTY_RETENTION_DAYS in milliseconds: a disconnected connection's record is purged after it. */
   retentionMs: number;
+  /** Which of the person's agents may write with a connection (bound to the agents once they exist). */
+  writers?: {
+    writeNeed(
+      principal: Principal,
+      connectorId: string,
+      readOnlyTools: readonly string[],
+    ): Promise<string | undefined>;
+  };
   /** Told whenever a server's tools are listed again, so agents can hold changed tools back. */
   drift?: {
     toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void>;
@@ -253,6 +268,19 @@ export class ConnectionsService {
   }
 
   /** A single-use link that starts connecting `connectorId` for this person. Only its hash is stored. */
+  /**
+   * What a connect asks the provider for: write scopes only when an agent this person may use
+   * writes with the connector (nobody, for a catalog account), where the connector declares them.
+   */
+  async scopeRequest(principal: Principal | undefined, connector: Connector): Promise<ScopeRequest> {
+    const splits = connector.auth.type !== 'static_token' && connector.auth.writeScopes !== undefined;
+    const writer =
+      principal && splits
+        ? await this.deps.writers?.writeNeed(principal, connector.id, connector.readOnlyTools ?? [])
+        : undefined;
+    return scopeRequest(connector, writer);
+  }
+
   async mintLink(
     principal: Principal,
     connectorId: string,
@@ -283,6 +311,8 @@ export class ConnectionsService {
     correlationId: string,
     /** Tools already listed with this token, to spare a second listing. */
     tools?: DiscoveredTool[],
+    /** What the connect asked the provider for. */
+    access?: ScopeRequest['access'],
   ): Promise<Connection> {
     // The one door into a vault: nothing is stored for someone Deputy no longer acts for.
     const refusal = await this.deps.store.standing.refusal(principal);
@@ -336,6 +366,7 @@ export class ConnectionsService {
         credentialId: created.id,
         mcpServerUrl: connector.mcpServerUrl,
         authType: secret.type,
+        ...(access ? { access } : {}),
         connectedAt: now,
         updatedAt: now,
       };
@@ -597,6 +628,33 @@ export class ConnectionsService {
       });
     }
     return archived;
+  }
+
+  /**
+   * An agent changed: everyone whose connection to the connector was granted read access alone, and
+   * whom an agent now needs to write with it, is asked by DM to reconnect (their connection keeps
+   * working for reads meanwhile). Returns how many were asked.
+   */
+  async askToWiden(connectorId: string, correlationId: string): Promise<number> {
+    const connector = await this.connector(connectorId);
+    if (!connector || connector.auth.type === 'static_token' || !connector.auth.writeScopes) return 0;
+    let asked = 0;
+    for (const person of await this.deps.store.connections.membersOf(connectorId)) {
+      const connection = await this.deps.store.connections.get(principalKey(person), connectorId);
+      if (connection?.status !== 'connected' || connection.access !== 'read') continue;
+      const writer = await this.deps.writers?.writeNeed(person, connectorId, connector.readOnlyTools ?? []);
+      if (!writer) continue;
+      const entry = await this.withLink(person, { connector, state: 'needs_reconnect' });
+      await this.deps.notices.needsWiderAccess(person, entry, writer);
+      asked += 1;
+    }
+    if (asked > 0)
+      this.deps.logger.info('asked to reconnect for write access', {
+        connector: connectorId,
+        asked,
+        correlationId,
+      });
+    return asked;
   }
 
   /**

@@ -40,6 +40,8 @@ export interface ConnectionNotices {
     connector: Connector,
     outcome: { sessionsStopped: number; revocation: Revocation },
   ): Promise<void>;
+  /** An agent now writes with a connection granted read access alone: a DM with a Reconnect button. */
+  needsWiderAccess(principal: Principal, entry: ConnectorLink, agentName: string): Promise<void>;
   /** An admin connected a server's catalog account: a DM saying what it is used for. */
   catalogAccountConnected(admin: Principal, connector: Connector): Promise<void>;
   /** The views refreshed, nothing else said. */

@@ -6,6 +6,7 @@ import {
   disconnectedNotice,
   homeView,
   needsReconnectNotice,
+  widerAccessNotice,
 } from '../blocks/connections.js';
 import type { Connector } from '../connections/catalog.js';
 import type { ConnectorLink, Revocation } from '../connections/connections-service.js';
@@ -53,6 +54,10 @@ export class SlackConnectionNotices implements ConnectionNotices {
     outcome: { sessionsStopped: number; revocation: Revocation },
   ): Promise<void> {
     await this.deps.outbox.toPerson(principal.userId, disconnectedNotice(connector.name, outcome));
+  }
+
+  async needsWiderAccess(principal: Principal, entry: ConnectorLink, agentName: string): Promise<void> {
+    await this.deps.outbox.toPerson(principal.userId, widerAccessNotice(entry, agentName));
   }
 
   async catalogAccountConnected(admin: Principal, connector: Connector): Promise<void> {

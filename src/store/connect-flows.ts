@@ -16,6 +16,14 @@ const connectFlowSchema = z.object({
   connectorId: z.string(),
   /** `catalog`: an admin connecting the server's catalog account, not their own connection. */
   purpose: z.literal('catalog').optional(),
+  /** What the provider is asked for (shown to the person first), and why. */
+  scopeRequest: z
+    .discriminatedUnion('access', [
+      z.object({ access: z.literal('read'), scopes: z.array(z.string()) }),
+      z.object({ access: z.literal('read_write'), scopes: z.array(z.string()), because: z.string() }),
+      z.object({ access: z.literal('offered'), scopes: z.array(z.string()).optional() }),
+    ])
+    .optional(),
   stage: z.enum(['identity', 'provider']),
   /** The `state` expected back from Sign in with Slack, then from the provider. */
   state: z.string(),

@@ -15,6 +15,8 @@ const connectionSchema = z.object({
   credentialId: z.string(),
   mcpServerUrl: z.string(),
   authType: z.enum(['mcp_oauth', 'static_bearer']),
+  /** What was asked of the provider, where the connector splits read from write. */
+  access: z.enum(['read', 'read_write', 'offered']).optional(),
   connectedAt: z.string(),
   updatedAt: z.string(),
 });

@@ -47,8 +47,12 @@ export function connectRoutes(
     sendPage(
       res,
       step.status,
-      renderPage(step.page, step.connectorName, step.detail),
-      step.clearFlowCookie ? { 'set-cookie': cookie(step.clearFlowCookie, '', 0) } : {},
+      renderPage(step.page, step.connectorName, step.detail, step.confirm),
+      step.setFlowCookie
+        ? { 'set-cookie': cookie(step.setFlowCookie.flowId, step.setFlowCookie.key, 600) }
+        : step.clearFlowCookie
+          ? { 'set-cookie': cookie(step.clearFlowCookie, '', 0) }
+          : {},
     );
   };
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { ScopeRequest } from '../connections/catalog.js';
 import type { FlowPage } from '../connections/connect-flow.js';
 import { escapeHtml } from '../http.js';
 
@@ -23,6 +24,11 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 const TEXTS: Record<FlowPage, { title: string; body: (name: string) => string }> = {
+  confirm: {
+    title: 'Connect your account',
+    body: (name) =>
+      `You will sign in with Slack, then ${name} asks you to allow Deputy. Only agents you run will use this account.`,
+  },
   connected: {
     title: 'Connected',
     body: () => 'Your account is connected. You can close this tab and go back to Slack.',
@@ -60,7 +66,12 @@ const TEXTS: Record<FlowPage, { title: string; body: (name: string) => string }>
   },
 };
 
-export function renderPage(name: FlowPage, connectorName = 'this account', detail?: string): string {
+export function renderPage(
+  name: FlowPage,
+  connectorName = 'this account',
+  detail?: string,
+  confirm?: { request: ScopeRequest; continueTo: string },
+): string {
   const text = TEXTS[name];
   return [
     '<!doctype html><html lang="en"><head><meta charset="utf-8">',
@@ -68,7 +79,24 @@ export function renderPage(name: FlowPage, connectorName = 'this account', detai
     `<title>Deputy: ${escapeHtml(text.title)}</title><style>${STYLE}</style></head><body>`,
     `<h1>${escapeHtml(text.title)}</h1><p>${escapeHtml(text.body(connectorName))}</p>`,
     detail ? `<p class="detail">${escapeHtml(detail)}</p>` : '',
+    confirm ? confirmation(connectorName, confirm.request, confirm.continueTo) : '',
     '</body></html>',
+  ].join('');
+}
+
+/** What the provider will be asked for and why, then the way on (a link: the page allows no forms). */
+function confirmation(connectorName: string, request: ScopeRequest, continueTo: string): string {
+  const scopes = (request.scopes ?? []).map((s) => `<code>${escapeHtml(s)}</code>`).join(', ');
+  const why =
+    request.access === 'read'
+      ? `Read access only: none of the agents you may use writes to ${connectorName}.`
+      : request.access === 'read_write'
+        ? `Read and write access: the agent ${request.because} may write to ${connectorName} for you (you approve or allow each write as its settings say).`
+        : `The access ${connectorName} offers Deputy.`;
+  return [
+    `<p id="scopes">Deputy asks ${escapeHtml(connectorName)} for: ${scopes || 'its default access'}.</p>`,
+    `<p id="why" class="detail">${escapeHtml(why)}</p>`,
+    `<p><a id="continue" href="${escapeHtml(continueTo)}">Continue to Sign in with Slack</a></p>`,
   ].join('');
 }
 

@@ -107,6 +107,11 @@ describe('the sandbox workspace page in a browser', () => {
 
     const [flow] = await Promise.all([alice.context.waitForEvent('page'), connect.click()]);
     flow.setDefaultTimeout(PATIENCE_MS);
+    // Deputy's page says what the provider will be asked for and why, then goes on to Slack.
+    const onward = flow.getByRole('link', { name: 'Continue to Sign in with Slack' });
+    await onward.waitFor();
+    await shot(flow, 'connect-confirm');
+    await onward.click();
     // Sign in with Slack knows the page's current person: the browser is signed in to Slack as Alice.
     const continueAs = flow.getByRole('button', { name: 'Continue as Alice Archer' });
     await continueAs.waitFor();

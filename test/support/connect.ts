@@ -79,6 +79,10 @@ export async function runConnect(
     return page;
   };
   let page = track(await browser.get(link, stopAt ? { stopAt } : {}));
+  // Deputy's first page says what the provider will be asked for; Continue goes on to Slack.
+  const continueTo = continueLink(page);
+  if (continueTo)
+    page = track(await browser.get(continueTo, { from: page.url, ...(stopAt ? { stopAt } : {}) }));
   // Sign in with Slack's consent page: continue as the person the browser is signed in as.
   if (page.url.startsWith(h.sandbox.slack.oidc.issuer) && page.html.includes('Continue as')) {
     page = track(
@@ -97,6 +101,12 @@ export async function runConnect(
     );
   }
   return { browser, page, urls };
+}
+
+/** Where the connect page's Continue link goes, if the page is Deputy's confirmation. */
+export function continueLink(page: Page): string | undefined {
+  const href = /<a id="continue" href="([^"]+)"/.exec(page.html)?.[1];
+  return href?.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
 }
 
 /** The person's active vault credentials, as the Managed Agents emulator holds them. */

@@ -44,9 +44,26 @@ export async function saveAgent(
   name: string,
   tools: Record<string, Exclude<ToolSetting, 'off'>>,
   writers?: string[],
+  connectorId: 'notion' | 'github' = 'notion',
 ): Promise<void> {
-  const notion = h.sandbox.providers.notion;
-  const catalog = await h.store.toolCatalog.list(notion.mcpUrl);
+  await h.services.agents.save(
+    { teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' },
+    await agentConfig(h, name, tools, writers, connectorId),
+    undefined,
+    'setup',
+  );
+}
+
+/** The configuration /agent setup would make: one server, these tools, everyone may run it. */
+export async function agentConfig(
+  h: Harness,
+  name: string,
+  tools: Record<string, Exclude<ToolSetting, 'off'>>,
+  writers?: string[],
+  connectorId: 'notion' | 'github' = 'notion',
+): Promise<AgentConfig> {
+  const provider = h.sandbox.providers[connectorId];
+  const catalog = await h.store.toolCatalog.list(provider.mcpUrl);
   const config: AgentConfig = {
     name,
     description: '',
@@ -54,8 +71,8 @@ export async function saveAgent(
     system: '',
     servers: [
       {
-        connectorId: 'notion',
-        url: notion.mcpUrl,
+        connectorId,
+        url: provider.mcpUrl,
         tools: Object.fromEntries(
           Object.entries(tools).map(([tool, setting]) => [
             tool,
@@ -67,12 +84,7 @@ export async function saveAgent(
     access: { kind: 'everyone' },
     ...(writers ? { writers } : {}),
   };
-  await h.services.agents.save(
-    { teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' },
-    config,
-    undefined,
-    'setup',
-  );
+  return config;
 }
 
 /**
