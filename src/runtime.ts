@@ -241,6 +241,7 @@ export function buildServices(parts: ServiceParts): Services {
   });
   const people = new PeopleService({
     store,
+    directory,
     access,
     connections,
     sessions,
@@ -459,6 +460,10 @@ export async function startRuntime(
     opened.push(deputy);
     // Sessions a previous process was relaying go on from their cursors.
     await services.relays.resumeActive();
+    // A workspace that uninstalled the app and installed it again works again.
+    await services.people.resumeIfInstalled('start').catch((error: unknown) => {
+      logger.warn('checking the installation failed', { error: String(error) });
+    });
     return { deputy, services, settled: () => services.work.settled(), close: () => closeAll(opened) };
   } catch (error) {
     await closeAll(opened);

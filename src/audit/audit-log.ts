@@ -37,6 +37,7 @@ export const AuditAction = {
   PersonDeparted: 'person.departed',
   PersonReturned: 'person.returned',
   WorkspaceStopped: 'workspace.stopped',
+  WorkspaceResumed: 'workspace.resumed',
   PersonRevoked: 'person.revoked',
   PersonSuspended: 'person.suspended',
   PersonResumed: 'person.resumed',

@@ -5,6 +5,7 @@ import type { ConnectionsService } from '../connections/connections-service.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { Logger } from '../logger.js';
 import type { SessionService } from '../sessions/session-service.js';
+import type { SlackDirectory } from '../slack/directory.js';
 import type { Store } from '../store/index.js';
 import type { PeopleNotices } from './notices.js';
 
@@ -35,6 +36,8 @@ export interface PeopleServiceOptions {
   logger: Logger;
   /** DEPUTY_ADMINS: who hears when Deputy stops acting for someone. */
   admins: readonly string[];
+  /** Which workspace the configured bot token works in (Slack's `auth.test`). */
+  directory: Pick<SlackDirectory, 'installedTeam'>;
 }
 
 /**
@@ -226,5 +229,23 @@ export class PeopleService {
         owners.set(principalKey(session.principal), session.principal);
     }
     for (const owner of owners.values()) await this.deps.sessions.stopAllOf(owner, reason, correlationId);
+  }
+
+  /**
+   * At start: a workspace stopped by an uninstall (or a revoked bot token) whose bot token works
+   * again has installed the app again, so Deputy works there again. A revoked token fails
+   * `auth.test`, so a restart with the old token lifts nothing. People who left stay departed.
+   */
+  async resumeIfInstalled(correlationId: string): Promise<boolean> {
+    const teamId = await this.deps.directory.installedTeam();
+    if (!(await this.deps.store.standing.clearWorkspace(teamId))) return false;
+    await this.deps.audit.record({
+      action: AuditAction.WorkspaceResumed,
+      outcome: 'success',
+      target: teamId,
+      correlationId,
+      details: { reason: 'installed' },
+    });
+    return true;
   }
 }

@@ -347,8 +347,15 @@ export class SessionService {
         Date.parse(record.createdAt) + this.deps.retentionMs,
       ),
     ]);
-    await store.runIntents.finished(intent.dedupeKey, clock.now());
+    // A suspension or departure that landed while this start was under way found no session to
+    // stop yet: asked again now (in parallel with closing the start), it stops this one at once.
+    const [, refusal] = await Promise.all([
+      store.runIntents.finished(intent.dedupeKey, clock.now()),
+      store.standing.refusal(principal),
+    ]);
     this.deps.relays.ensure(created.sessionId);
+    if (refusal)
+      await this.stopAllOf(principal, refusal, correlationId, async (s) => s.sessionId === record.sessionId);
     return record;
   }
 

@@ -18,4 +18,11 @@ export class SlackDirectory {
     const { users } = await this.slack.usergroups.users.list({ usergroup: groupId });
     return users ?? [];
   }
+
+  /** The workspace the bot token is installed in (`auth.test`); throws when the token does not work. */
+  async installedTeam(): Promise<string> {
+    const { team_id: teamId } = await this.slack.auth.test();
+    if (!teamId) throw new Error('auth.test named no team');
+    return teamId;
+  }
 }

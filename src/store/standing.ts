@@ -73,6 +73,13 @@ export class Standing {
     await this.table.put({ ...keys.workspaceStanding(standing.teamId), ...standing });
   }
 
+  /** Lifts a workspace's stop; true when there was one. */
+  clearWorkspace(teamId: string): Promise<boolean> {
+    return this.table.deleteIf(keys.workspaceStanding(teamId), {
+      ConditionExpression: 'attribute_exists(pk)',
+    });
+  }
+
   /** Why Deputy must not act for this person now (their standing, then their workspace's), if so. */
   async refusal(principal: Principal): Promise<StandingRefusal | undefined> {
     const [person, workspace] = await Promise.all([

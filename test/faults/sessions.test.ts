@@ -203,6 +203,34 @@ describe('a process that dies while starting a session (each start frozen at ses
     expect(h.sandbox.slack.callsTo('response_url').some((c) => c.body.url === sent.responseUrl)).toBe(true);
   });
 
+  test('someone suspended while their start was frozen: the session the sweep opens is stopped at once', async () => {
+    const frozen = h.sandbox.managedAgents.failAt('session.create', { afterHandling: true, hang: true });
+    await h.driver.command('U_ALICE', 'run --agent reader create a page titled Frozen then suspended', {
+      channelId: 'C_GENERAL',
+    });
+    await frozen.reached;
+    // The suspension's stop runs while the session exists at Anthropic but not yet in Deputy's store.
+    const rootsBefore = aliceRoots().length;
+    const suspended = await h.driver.command('U_ADMIN', 'suspend <@U_ALICE>');
+    expect(suspended.status).toBe(200);
+    await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === suspended.responseUrl);
+    try {
+      // The start's lease lapses; the sweep finds the session by its intent and opens it.
+      h.clock.advance(2 * 60 * 1000 + 30_000);
+      await h.sandbox.slack.waitFor('chat.postMessage', () => aliceRoots().length > rootsBefore);
+      frozen.release();
+      await h.settle();
+      const [record] = (await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:U_ALICE`, 100)).filter(
+        (r) => r.prompt === 'create a page titled Frozen then suspended',
+      );
+      if (!record) throw new Error('the sweep opened no session');
+      expect(eventsOf(record.sessionId, 'user.interrupt')).toHaveLength(1);
+    } finally {
+      await h.driver.command('U_ADMIN', 'resume <@U_ALICE>');
+      await h.settle();
+    }
+  });
+
   test('a crash before the create reached Managed Agents: no session, the person told once, and none made later', async () => {
     const frozen = h.sandbox.managedAgents.failAt('session.create', { hang: true });
     const before = sessionsAt().length;

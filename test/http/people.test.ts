@@ -103,6 +103,18 @@ describe('app_uninstalled', () => {
     );
     expect((await h.store.audit.byTarget(team())).map((r) => r.action)).toContain('workspace.stopped');
   });
+
+  test('a start whose bot token fails auth.test lifts nothing; one whose token works (reinstalled) resumes the workspace', async () => {
+    h.sandbox.slack.injectError('auth.test', { error: 'token_revoked' });
+    await expect(h.services.people.resumeIfInstalled('start')).rejects.toThrow();
+    expect(await runAs('U_ADMIN', '--agent reader search')).toContain(
+      'Deputy is switched off in this workspace',
+    );
+
+    expect(await h.services.people.resumeIfInstalled('start')).toBe(true);
+    expect(await runAs('U_ADMIN', '--agent reader search')).not.toContain('switched off');
+    expect((await h.store.audit.byTarget(team())).map((r) => r.action)).toContain('workspace.resumed');
+  });
 });
 
 describe('tokens_revoked', () => {

@@ -67,15 +67,17 @@ export async function startHarness(
   const logLines: string[] = [];
   const dynamo = options.dynamo ?? (await startEmbeddedDynamo());
   const logger = createLogger({ level: 'debug', write: options.log ?? ((line) => logLines.push(line)) });
-  const runtime = await startSandboxRuntime(config, logger, {
-    clock,
-    dynamo,
-    environment,
-    ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
-    ...(options.metrics ? { metrics: options.metrics } : {}),
-    ...(options.deliveryLimits ? { deliveryLimits: options.deliveryLimits } : {}),
-    ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
-  });
+  const runtime = await onAFreePort(() =>
+    startSandboxRuntime(config, logger, {
+      clock,
+      dynamo,
+      environment,
+      ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.deliveryLimits ? { deliveryLimits: options.deliveryLimits } : {}),
+      ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
+    }),
+  );
   const sandbox = runtime.sandbox;
   // Bolt checks its token with auth.test when the app is built; let it land before tests look at calls.
   await sandbox.slack.waitFor('auth.test');
@@ -198,4 +200,18 @@ export async function letTimePass<T>(
     else await Promise.race([finished, deputyWork.nextChange()]);
   }
   return finished;
+}
+
+/**
+ * Deputy's port is picked before it listens (its URL is in every link it makes), so another test
+ * process can take it in between: such a start is tried again on a new port.
+ */
+async function onAFreePort<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= 3 || (error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+    }
+  }
 }
