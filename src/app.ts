@@ -11,7 +11,7 @@ import { type DeliveryLimits, DeliveryQueue } from './ingress/delivery-queue.js'
 import { createHttpFront, RefusalAudit, SLACK_EVENTS_PATH } from './ingress/http-front.js';
 import { takeEachDeliveryOnce } from './ingress/slack-deliveries.js';
 import type { Services } from './services.js';
-import type { SlackConnection } from './slack/client.js';
+import { type SlackConnection, slackClientOptions } from './slack/client.js';
 import { connectRoutes } from './web/connect-routes.js';
 
 /** How long a stop waits for listener work that is still running after its ack. */
@@ -63,7 +63,7 @@ export function createSlackApp(
     receiver,
     token: slack.botToken,
     logger: services.logger,
-    clientOptions: { ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}) },
+    clientOptions: slackClientOptions(slack),
   });
   configureApp(app, services);
   return { app, receiver };
@@ -199,7 +199,7 @@ export async function startSocketMode(options: {
     appToken: options.slack.appToken,
     token: options.slack.botToken,
     logger: options.services.logger,
-    clientOptions: { ...(options.slack.apiUrl ? { slackApiUrl: options.slack.apiUrl } : {}) },
+    clientOptions: slackClientOptions(options.slack),
   });
   configureApp(app, options.services);
   await app.start();

@@ -437,6 +437,9 @@ export async function startRuntime(
       await services.relays.resumeActive().catch((error: unknown) => {
         logger.warn('adopting sessions failed', { error: String(error) });
       });
+      await services.people.finishDepartures('sweep').catch((error: unknown) => {
+        logger.warn('finishing departures failed', { error: String(error) });
+      });
       await services.privacy.purgeDue('sweep').catch((error: unknown) => {
         logger.warn('purging records past retention failed', { error: String(error) });
       });

@@ -25,6 +25,9 @@ export type ForceReconnectOutcome =
   | { kind: 'unknown_connector' }
   | { kind: 'forced'; connectorName: string; people: number; sessionsStopped: number };
 
+/** How long a departure's clean-up may take before the sweep takes it over. */
+const UNFINISHED_DEPARTURE_GRACE_MS = 60_000;
+
 export interface PeopleServiceOptions {
   store: Store;
   access: Pick<AdminAccess, 'authorize'>;
@@ -55,15 +58,18 @@ export class PeopleService {
    * open approvals close with them), each step audited, and the admins told.
    */
   async departed(person: Principal, reason: string, correlationId: string): Promise<void> {
-    const since = new Date(this.deps.clock.now()).toISOString();
+    const now = this.deps.clock.now();
     // A suspension stands (it is the admins' to lift); a departure already recorded is not told twice.
     const marked = await this.deps.store.standing.markDeparted({
       principal: person,
       status: 'departed',
       reason,
-      since,
+      since: new Date(now).toISOString(),
     });
     if (marked === 'marked') {
+      // Noted before the clean-up: Slack has its 200 already, so a clean-up that fails here is
+      // finished by the sweep, not by a redelivery.
+      await this.deps.store.standing.departureUnfinished({ principal: person, reason, sinceMs: now });
       await this.deps.audit.record({
         action: AuditAction.PersonDeparted,
         outcome: 'success',
@@ -73,15 +79,40 @@ export class PeopleService {
         details: { reason },
       });
     }
-    // Live sessions first: if archiving fails, nothing goes on working with the credentials meanwhile.
+    await this.cleanUpDeparture(person, reason, correlationId);
+  }
+
+  /**
+   * The sweep: departures whose clean-up did not finish (the process failed or died half-way) are
+   * cleaned up again. Only those noted a minute ago or more, so one still running is left alone.
+   */
+  async finishDepartures(correlationId: string): Promise<number> {
+    const due = this.deps.clock.now() - UNFINISHED_DEPARTURE_GRACE_MS;
+    let finished = 0;
+    for (const departure of await this.deps.store.standing.unfinishedDepartures()) {
+      if (departure.sinceMs > due) continue;
+      await this.cleanUpDeparture(departure.principal, departure.reason, correlationId);
+      finished += 1;
+    }
+    return finished;
+  }
+
+  /**
+   * Live sessions stopped first (if archiving fails, nothing goes on working with the credentials
+   * meanwhile), then every credential archived; the admins are told once, when it is all done.
+   * Every step is idempotent.
+   */
+  private async cleanUpDeparture(person: Principal, reason: string, correlationId: string): Promise<void> {
     const sessionsStopped = await this.deps.sessions.stopAllOf(person, reason, correlationId);
     const credentialsArchived = await this.deps.connections.archiveAll(person, reason, correlationId);
-    if (marked !== 'marked') return;
+    const key = principalKey(person);
+    if (!(await this.deps.store.standing.unfinishedDeparture(key))) return;
     await this.deps.notices
       .departed(this.deps.admins, { person, reason, credentialsArchived, sessionsStopped })
       .catch((error: unknown) =>
         this.deps.logger.warn('admins not told of a departure', { error: String(error), correlationId }),
       );
+    await this.deps.store.standing.departureFinished(key);
   }
 
   /**

@@ -112,6 +112,9 @@ export const keys = {
   /** A standing "approve for 15 minutes" for one tool in one session. */
   /** Whether Deputy still acts for the principal (absent: it does). */
   personStanding: (principalKey: string): Key => ({ pk: `PRINCIPAL#${principalKey}`, sk: 'STANDING' }),
+  /** A departure whose clean-up has not finished yet, for the sweep. */
+  unfinishedDeparture: (principalKey: string): Key => ({ pk: 'DEPARTURES', sk: principalKey }),
+  unfinishedDepartures: () => ({ partition: 'DEPARTURES' }),
   /** Whether Deputy still works in the workspace (absent: it does). */
   workspaceStanding: (teamId: string): Key => ({ pk: `TEAM#${teamId}`, sk: 'STANDING' }),
   grant: (sessionId: string, server: string, tool: string): Key => ({

@@ -28,6 +28,13 @@ const WorkspaceStandingRecord = recordKind(
 );
 export type WorkspaceStanding = z.infer<typeof WorkspaceStandingRecord.schema>;
 
+/** A departure whose clean-up (sessions stopped, credentials archived, admins told) has not finished. */
+const UnfinishedDepartureRecord = recordKind(
+  'unfinished departure',
+  z.object({ principal: principalSchema, reason: z.string().min(1).max(100), sinceMs: z.number() }),
+);
+export type UnfinishedDeparture = z.infer<typeof UnfinishedDepartureRecord.schema>;
+
 /** Why Deputy refuses to act for a person now, if it does. */
 export type StandingRefusal = PersonStatus | 'workspace_stopped';
 
@@ -71,6 +78,24 @@ export class Standing {
 
   async setWorkspace(standing: WorkspaceStanding): Promise<void> {
     await this.table.put({ ...keys.workspaceStanding(standing.teamId), ...standing });
+  }
+
+  /** Notes a departure whose clean-up is to be done (the sweep finishes it if this process cannot). */
+  async departureUnfinished(departure: UnfinishedDeparture): Promise<void> {
+    await this.table.put({ ...keys.unfinishedDeparture(principalKey(departure.principal)), ...departure });
+  }
+
+  unfinishedDeparture(key: string): Promise<UnfinishedDeparture | undefined> {
+    return this.table.get(UnfinishedDepartureRecord, keys.unfinishedDeparture(key));
+  }
+
+  /** Departures still to clean up (a handful at most: each lasts only until its clean-up ends). */
+  unfinishedDepartures(): Promise<UnfinishedDeparture[]> {
+    return this.table.query(UnfinishedDepartureRecord, { ...keys.unfinishedDepartures(), allPages: true });
+  }
+
+  async departureFinished(key: string): Promise<void> {
+    await this.table.delete(keys.unfinishedDeparture(key));
   }
 
   /** Lifts a workspace's stop; true when there was one. */
