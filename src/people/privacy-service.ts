@@ -17,6 +17,8 @@ import type { VaultService } from '../vaults/vault-service.js';
 
 /** How soon a forgotten person's session still stopping is tried again. */
 const FORGET_RETRY_MS = 60_000;
+/** How soon an item whose purge failed (Anthropic unavailable) is tried again. */
+const PURGE_RETRY_MS = 10 * 60_000;
 /** Days a sweep may catch up at once (after a long outage), so one sweep stays short. */
 const DAYS_PER_SWEEP = 7;
 
@@ -125,14 +127,23 @@ export class PrivacyService {
     const { retention } = this.deps.store;
     const now = this.deps.clock.now();
     const today = dayOf(now);
-    let day = (await retention.cursor()) ?? today;
+    const cursor = await retention.cursor();
+    // The first sweep starts today: nothing was filed under a day before the store had a cursor.
+    if (!cursor) await retention.setCursor(today);
+    let day = cursor ?? today;
     let purged = 0;
     for (let swept = 0; day <= today && swept < DAYS_PER_SWEEP; swept += 1) {
       for (const item of await retention.due(day, now)) {
-        if (await this.purgeItem(item, now, correlationId)) purged += 1;
+        try {
+          if (await this.purgeItem(item, now, correlationId)) purged += 1;
+        } catch (error) {
+          // One item that cannot be purged now waits its turn again; it holds up nothing behind it.
+          this.deps.logger.warn('purging failed; tried again later', { error: String(error), correlationId });
+          await retention.schedule(item.target, now + PURGE_RETRY_MS);
+        }
         await retention.done(item);
       }
-      // A past day is whole: everything in it was due, and what is not purged yet was filed again later.
+      // A past day is whole: everything in it was due, and what was not purged is filed again later.
       if (day === today) break;
       day = dayOf(Date.parse(`${day}T00:00:00.000Z`) + DAY_MS);
       await retention.setCursor(day);
@@ -172,10 +183,12 @@ export class PrivacyService {
       (await this.purgeSession(session, target.forgotten ? 'forgotten' : 'retention', correlationId))
     )
       return true;
-    // Not yet due, or still live (a live session is in use: its retention starts when it rests).
+    // Not yet due: filed for when it will be. Still live: tried again soon if forgotten; otherwise
+    // it is in use, and its retention starts at the earliest when its turn ends (from now).
+    const live = dueMs <= now;
     await store.retention.schedule(
       target,
-      Math.max(dueMs, now + (target.forgotten ? FORGET_RETRY_MS : retentionMs)),
+      live ? now + (target.forgotten ? FORGET_RETRY_MS : retentionMs) : dueMs,
     );
     return false;
   }

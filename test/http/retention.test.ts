@@ -60,3 +60,21 @@ test('a session rested for the retention period is purged with its approvals and
   await later(24 * HOUR);
   expect(await h.store.sessions.get(recent.sessionId)).toBeUndefined();
 });
+
+test('a session falling due seconds before midnight is purged by the first sweep after it (the sweep reads the day before)', async () => {
+  // Start a session so that it falls due 15 s before a UTC midnight.
+  const midnight = (ms: number) => Math.ceil(ms / (24 * HOUR)) * 24 * HOUR;
+  h.clock.set(midnight(h.clock.now() + HOUR) - 15_000);
+  await h.settle();
+  const { session } = await runAgent(h, 'U_ALICE', '--agent reader search for midnight plans');
+  if (!session) throw new Error('no session');
+  const due = Date.parse(session.createdAt) + 24 * HOUR;
+
+  h.clock.set(due - 10_000);
+  await h.settle();
+  expect(await h.store.sessions.get(session.sessionId)).toBeDefined();
+  // The next sweep runs after midnight: the item sits under the day before.
+  h.clock.set(due + 30_000);
+  await h.settle();
+  expect(await h.store.sessions.get(session.sessionId)).toBeUndefined();
+});
