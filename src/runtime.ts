@@ -242,6 +242,7 @@ export function buildServices(parts: ServiceParts): Services {
   const people = new PeopleService({
     store,
     directory,
+    catalogAccounts,
     access,
     connections,
     sessions,

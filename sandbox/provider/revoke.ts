@@ -91,7 +91,8 @@ export async function handleGrantDeletion(
   }
   const access = state.accessTokens.get(token);
   const grant = state.grants.get(access?.grantId ?? '');
-  if (!access || !grant || grant.clientId !== clientId) {
+  // GitHub wants a valid token: an expired or revoked one finds no authorization to delete.
+  if (!access || !grant || grant.clientId !== clientId || !state.activeAccessToken(token)) {
     record({ clientId, tokenType: 'access_token', outcome: 'unknown_token' });
     return sendJson(res, 404, { message: 'Not Found' });
   }

@@ -146,6 +146,8 @@ export class ServerList {
       };
     }
     if (await this.deps.store.allowList.remove(serverId)) {
+      // Its catalog account goes with it, revoked: nothing lists that server's tools any more.
+      await this.deps.catalogAccounts.disconnect(admin, serverId, correlationId);
       await this.deps.audit.record({
         action: AuditAction.AllowListChanged,
         outcome: 'success',

@@ -144,7 +144,7 @@ export function disconnectedNotice(
   const endItThere = `to end it now, remove Deputy's access in your ${connectorName} settings.`;
   const provider =
     revocation === 'revoked'
-      ? `${connectorName} confirmed the token is revoked.`
+      ? `${connectorName} accepted Deputy's request to revoke the token.`
       : revocation === 'unconfirmed'
         ? `Deputy asked ${connectorName} to revoke the token, but it did not confirm: it may still honour the token until it expires; ${endItThere}`
         : `Deputy cannot revoke this token at ${connectorName}: it may still honour it until it expires; ${endItThere}`;

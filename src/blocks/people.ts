@@ -71,7 +71,7 @@ export function forceReconnectMessage(
   if (outcome.kind === 'unknown_connector')
     return plainText(`There is no connector "${connectorId.slice(0, 40)}"; nothing was changed.`);
   return plainText(
-    `Everyone must reconnect ${outcome.connectorName}: ${plural(outcome.people, 'connection')} ended (credentials archived, tokens revoked where the provider allows), ${plural(outcome.sessionsStopped, 'live session')} stopped. Each person was sent a Reconnect button.`,
+    `Everyone must reconnect ${outcome.connectorName}: ${plural(outcome.people, 'connection')} ended (credentials archived, tokens revoked where the provider allows), ${plural(outcome.sessionsStopped, 'live session')} stopped, and its catalog account disconnected. Each person was sent a Reconnect button.${outcome.failed > 0 ? ` ${plural(outcome.failed, 'connection')} could not be ended now: run this again to finish.` : ''}`,
   );
 }
 

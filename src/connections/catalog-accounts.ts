@@ -46,7 +46,7 @@ export interface CatalogAccountState {
 
 export interface CatalogAccountServiceOptions {
   store: Store;
-  connections: Pick<ConnectionsService, 'connector' | 'recordTools'>;
+  connections: Pick<ConnectionsService, 'connector' | 'recordTools' | 'expectSlackRevocation'>;
   http: OutboundHttp;
   audit: AuditLog;
   clock: Clock;
@@ -109,8 +109,10 @@ export class CatalogAccountService {
       target: connector.id,
       correlationId,
     });
-    // The account a new one replaced is ended at its provider: nothing else uses it.
-    if (previous) await this.revoke(previous, connector);
+    // The account a new one replaced is ended at its provider: nothing else uses it. Not where
+    // revoking deletes the whole grant (GitHub keeps one per app and user): a reconnect of the same
+    // account would lose the token it just got.
+    if (previous && previous.revocation?.style !== 'github_grant') await this.revoke(previous, connector);
     await this.relist(connector.id, correlationId);
   }
 
@@ -160,6 +162,11 @@ export class CatalogAccountService {
     const connector = await this.deps.connections.connector(connectorId);
     const account = await this.deps.store.catalogAccounts.get(connectorId);
     if (!connector || account?.status !== 'active') return false;
+    // A token goes only to the server it was given for (a connector id reused for another URL).
+    if (account.serverUrl !== connector.mcpServerUrl) {
+      await this.needsReconnect(account, correlationId);
+      return false;
+    }
     try {
       const accessToken = await this.accessToken(account, connector);
       const tools = await discoverTools({
@@ -259,6 +266,8 @@ export class CatalogAccountService {
     const key = this.deps.sealingKey;
     const opened = key ? unseal(key, account.sealed, sealContext(account.serverUrl)) : undefined;
     if (!account.revocation || !opened?.accessToken) return false;
+    if (account.revocation.style === 'slack_auth_revoke')
+      await this.deps.connections.expectSlackRevocation(account.admin);
     return revokeAtProvider(this.deps.http, account.revocation, {
       clientId: account.revocation.clientId,
       clientAuth: connectorClientAuth(connector),

@@ -61,7 +61,7 @@ export type FlowStep =
       /** The flow whose cookie the browser can drop. */
       clearFlowCookie?: string;
       /** `confirm`: what the provider will be asked for and why, and where Continue goes. */
-      confirm?: { request: ScopeRequest; continueTo: string };
+      confirm?: { request: ScopeRequest; continueTo: string; catalog: boolean };
       setFlowCookie?: { flowId: string; key: string };
     };
 
@@ -154,7 +154,7 @@ export class ConnectFlowService {
       status: 200,
       page: 'confirm',
       connectorName: connector.name,
-      confirm: { request, continueTo: location },
+      confirm: { request, continueTo: location, catalog: link.purpose === 'catalog' },
       setFlowCookie: { flowId, key: key.toString('base64url') },
     };
   }

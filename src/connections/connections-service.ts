@@ -19,7 +19,7 @@ import {
   unavailableReason,
 } from './catalog.js';
 import type { ConnectionNotices, HomeState, RefreshedViews } from './notices.js';
-import { type RevocationEndpoint, revokeAtProvider } from './oauth/revocation.js';
+import { type RevocationEndpoint, revokeAtProvider, SELF_REVOCATION_WINDOW_MS } from './oauth/revocation.js';
 import { seal, unseal } from './sealed-box.js';
 import { type DiscoveredTool, discoverTools } from './tool-discovery.js';
 
@@ -658,21 +658,24 @@ export class ConnectionsService {
   }
 
   /**
-   * An admin's "everyone reconnect": for each person with a live connection to the connector, its
-   * credential archived and its token revoked, the connection marked as needing a reconnect, and a
-   * DM with a Reconnect button. Returns who was affected, for their live sessions to be stopped.
+   * An admin's "everyone reconnect": for each person with a connection to the connector still in
+   * their vault (connected, or waiting for a reconnect), its credential archived and its token
+   * revoked, their live sessions that use it stopped, and a DM with a Reconnect button. One person's
+   * failure stops nobody else's; a second run finishes what the first could not.
    */
-  async forceReconnect(connectorId: string, correlationId: string): Promise<Principal[]> {
-    const affected: Principal[] = [];
+  async forceReconnect(
+    connectorId: string,
+    correlationId: string,
+  ): Promise<{ people: number; sessionsStopped: number; failed: number }> {
+    const outcome = { people: 0, sessionsStopped: 0, failed: 0 };
     const connector = await this.connector(connectorId);
     for (const person of await this.deps.store.connections.membersOf(connectorId)) {
-      // Only live connections: one already waiting for a reconnect holds no credential worth ending.
-      const connection = await this.deps.store.connections.get(principalKey(person), connectorId);
-      if (connection?.status !== 'connected') continue;
-      if (!(await this.archiveConnection(person, connectorId, correlationId, 'needs_reconnect'))) continue;
-      affected.push(person);
-      if (!connector) continue;
       try {
+        if (!(await this.archiveConnection(person, connectorId, correlationId))) continue;
+        outcome.people += 1;
+        outcome.sessionsStopped +=
+          (await this.deps.liveSessions?.stopUsing(person, connectorId, correlationId)) ?? 0;
+        if (!connector) continue;
         const entry = await this.withLink(person, { connector, state: 'needs_reconnect' });
         await this.deps.notices.needsReconnect(
           person,
@@ -680,10 +683,14 @@ export class ConnectionsService {
           await this.refreshedViews(person, { home: true }),
         );
       } catch (error) {
-        this.deps.logger.warn('reconnect notice failed', { error: String(error), correlationId });
+        outcome.failed += 1;
+        this.deps.logger.warn('forcing a reconnect failed for one person', {
+          error: String(error),
+          correlationId,
+        });
       }
     }
-    return affected;
+    return outcome;
   }
 
   /**
@@ -695,8 +702,6 @@ export class ConnectionsService {
     principal: Principal,
     connectorId: string,
     correlationId: string,
-    /** `needs_reconnect` when an admin made everyone reconnect: the person sees Reconnect. */
-    after: 'disconnected' | 'needs_reconnect' = 'disconnected',
   ): Promise<{ revocation: Revocation } | undefined> {
     const connection = await this.deps.store.connections.get(principalKey(principal), connectorId);
     if (!connection || connection.status === 'disconnected') return undefined;
@@ -719,29 +724,35 @@ export class ConnectionsService {
       connection.principalKey,
       connectorId,
       connection.credentialId,
-      after,
+      'disconnected',
       at,
     );
     // A reconnect that finished meanwhile replaced the credential: that connection stands.
     if (!applied) return undefined;
-    if (after === 'disconnected') {
-      await this.deps.store.retention.schedule(
-        { kind: 'connection', principalKey: connection.principalKey, connectorId },
-        Date.parse(at) + this.deps.retentionMs,
-      );
-    }
+    await this.deps.store.retention.schedule(
+      { kind: 'connection', principalKey: connection.principalKey, connectorId },
+      Date.parse(at) + this.deps.retentionMs,
+    );
     await this.deps.audit.record({
       action: AuditAction.ConnectionDisconnected,
       outcome: 'success',
       principal,
       target: connection.credentialId,
       correlationId,
-      details: {
-        connector: connectorId,
-        ...(after === 'needs_reconnect' ? { reason: 'reconnect_forced' } : {}),
-      },
+      details: { connector: connectorId },
     });
     return { revocation: await this.revokeToken(connection, correlationId) };
+  }
+
+  /**
+   * Revoking a Slack user token of Deputy's own app makes Slack send `tokens_revoked` for the
+   * person; noted first, so that event is not taken for them leaving.
+   */
+  async expectSlackRevocation(principal: Principal): Promise<void> {
+    await this.deps.store.standing.expectTokensRevoked(
+      principalKey(principal),
+      this.deps.clock.now() + SELF_REVOCATION_WINDOW_MS,
+    );
   }
 
   /** Seals what a disconnect needs to revoke this connection's tokens; a failure only costs that. */
@@ -787,6 +798,7 @@ export class ConnectionsService {
         : undefined;
     let revocation: Revocation = 'impossible';
     if (handle && connector && tokens?.accessToken) {
+      if (handle.style === 'slack_auth_revoke') await this.expectSlackRevocation(connection.principal);
       const confirmed = await revokeAtProvider(this.deps.http, handle, {
         clientId: handle.clientId,
         clientAuth: connectorClientAuth(connector),

@@ -1,6 +1,7 @@
 import type { AdminAccess } from '../agents/admin-access.js';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
+import type { CatalogAccountService } from '../connections/catalog-accounts.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { Logger } from '../logger.js';
@@ -23,7 +24,7 @@ export type AdminActOutcome =
 export type ForceReconnectOutcome =
   | { kind: 'not_admin' }
   | { kind: 'unknown_connector' }
-  | { kind: 'forced'; connectorName: string; people: number; sessionsStopped: number };
+  | { kind: 'forced'; connectorName: string; people: number; sessionsStopped: number; failed: number };
 
 /** How long a departure's clean-up may take before the sweep takes it over. */
 const UNFINISHED_DEPARTURE_GRACE_MS = 60_000;
@@ -32,7 +33,8 @@ export interface PeopleServiceOptions {
   store: Store;
   access: Pick<AdminAccess, 'authorize'>;
   connections: Pick<ConnectionsService, 'archiveAll' | 'forceReconnect' | 'connector'>;
-  sessions: Pick<SessionService, 'stopAllOf' | 'stopUsing'>;
+  sessions: Pick<SessionService, 'stopAllOf'>;
+  catalogAccounts: Pick<CatalogAccountService, 'disconnect'>;
   notices: PeopleNotices;
   audit: AuditLog;
   clock: Clock;
@@ -59,6 +61,14 @@ export class PeopleService {
    */
   async departed(person: Principal, reason: string, correlationId: string): Promise<void> {
     const now = this.deps.clock.now();
+    // Deputy's own revocation of their Slack connection, not them leaving.
+    if (
+      reason === 'tokens_revoked' &&
+      (await this.deps.store.standing.revokedByDeputy(principalKey(person), now))
+    ) {
+      this.deps.logger.info('tokens_revoked after Deputy revoked the token itself', { correlationId });
+      return;
+    }
     // A suspension stands (it is the admins' to lift); a departure already recorded is not told twice.
     const marked = await this.deps.store.standing.markDeparted({
       principal: person,
@@ -91,8 +101,18 @@ export class PeopleService {
     let finished = 0;
     for (const departure of await this.deps.store.standing.unfinishedDepartures()) {
       if (departure.sinceMs > due) continue;
-      await this.cleanUpDeparture(departure.principal, departure.reason, correlationId);
-      finished += 1;
+      const key = principalKey(departure.principal);
+      // Back since (a reactivation lifted the departure): there is nothing left to clean up.
+      if ((await this.deps.store.standing.person(key))?.status !== 'departed') {
+        await this.deps.store.standing.departureFinished(key);
+        continue;
+      }
+      try {
+        await this.cleanUpDeparture(departure.principal, departure.reason, correlationId);
+        finished += 1;
+      } catch (error) {
+        this.deps.logger.warn('a departure is still not cleaned up', { error: String(error), correlationId });
+      }
     }
     return finished;
   }
@@ -188,12 +208,10 @@ export class PeopleService {
       target: connectorId,
       correlationId,
     });
-    const affected = await this.deps.connections.forceReconnect(connectorId, correlationId);
-    let sessionsStopped = 0;
-    for (const person of affected) {
-      sessionsStopped += await this.deps.sessions.stopUsing(person, connectorId, correlationId);
-    }
-    return { kind: 'forced', connectorName: connector.name, people: affected.length, sessionsStopped };
+    const outcome = await this.deps.connections.forceReconnect(connectorId, correlationId);
+    // The catalog account came from the same client: it goes too (an admin connects it again).
+    await this.deps.catalogAccounts.disconnect(admin, connectorId, correlationId);
+    return { kind: 'forced', connectorName: connector.name, ...outcome };
   }
 
   private async refusedAdmin(
@@ -229,6 +247,7 @@ export class PeopleService {
     const standing = await this.deps.store.standing.person(key);
     if (standing?.status !== 'departed' || standing.reason !== 'deactivated') return;
     if (!(await this.deps.store.standing.clearPerson(key, 'departed'))) return;
+    await this.deps.store.standing.departureFinished(key);
     await this.deps.audit.record({
       action: AuditAction.PersonReturned,
       outcome: 'success',

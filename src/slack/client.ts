@@ -9,19 +9,9 @@ export interface SlackConnection {
   apiUrl?: string;
 }
 
-/**
- * How long one Web API request may take. Without it a Slack that never answers would hold the
- * delivery slot (and the outbox's turn) that made the call forever; a timed-out request is retried
- * by the client's own policy like any network failure.
- */
-export const SLACK_REQUEST_TIMEOUT_MS = 10_000;
-
 /** Options every Web API client of Deputy's takes (Bolt's own included). */
 export function slackClientOptions(connection: Pick<SlackConnection, 'apiUrl'>) {
-  return {
-    ...(connection.apiUrl ? { slackApiUrl: connection.apiUrl } : {}),
-    timeout: SLACK_REQUEST_TIMEOUT_MS,
-  };
+  return { ...(connection.apiUrl ? { slackApiUrl: connection.apiUrl } : {}) };
 }
 
 /** The bot's Web API client. The outbox writes with it and the directory reads with it; nothing else calls it. */

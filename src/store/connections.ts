@@ -79,7 +79,7 @@ export class Connections {
     return deleted;
   }
 
-  /** Changes the status if the connection still holds `credentialId`; false if it has moved on. */
+  /** Changes the status if the connection still holds `credentialId` and is not in it already; false otherwise. */
   setStatus(
     principalKey: string,
     connectorId: string,
@@ -89,7 +89,8 @@ export class Connections {
   ): Promise<boolean> {
     return this.table.updateIf(keys.connection(principalKey, connectorId), {
       UpdateExpression: 'SET #status = :status, updatedAt = :at',
-      ConditionExpression: 'credentialId = :cred',
+      // Only a change: of two disconnects racing, one wins (and only it revokes and tells).
+      ConditionExpression: 'credentialId = :cred AND #status <> :status',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: { ':status': status, ':at': at, ':cred': credentialId },
     });

@@ -112,6 +112,8 @@ export const keys = {
   /** A standing "approve for 15 minutes" for one tool in one session. */
   /** Whether Deputy still acts for the principal (absent: it does). */
   personStanding: (principalKey: string): Key => ({ pk: `PRINCIPAL#${principalKey}`, sk: 'STANDING' }),
+  /** Deputy revoked the principal's Slack user token itself, so Slack's `tokens_revoked` is no departure. */
+  selfRevocation: (principalKey: string): Key => ({ pk: `PRINCIPAL#${principalKey}`, sk: 'SELFREVOKED' }),
   /** A departure whose clean-up has not finished yet, for the sweep. */
   unfinishedDeparture: (principalKey: string): Key => ({ pk: 'DEPARTURES', sk: principalKey }),
   unfinishedDepartures: () => ({ partition: 'DEPARTURES' }),

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { type Principal, principalKey, principalSchema } from '../identity/principal.js';
+import { epochSeconds } from './dynamo.js';
 import { keys } from './keys.js';
 import { recordKind, type Table } from './table.js';
+import { EXPIRY_ATTRIBUTE } from './tables.js';
 
 /** Why Deputy no longer acts for someone: they left the workspace (or revoked the app), or an admin suspended them. */
 export type PersonStatus = 'departed' | 'suspended';
@@ -96,6 +98,24 @@ export class Standing {
 
   async departureFinished(key: string): Promise<void> {
     await this.table.delete(keys.unfinishedDeparture(key));
+  }
+
+  /**
+   * Deputy is about to revoke this person's Slack user token itself (a disconnect of the Slack
+   * connector): the `tokens_revoked` Slack sends for it until `untilMs` is not a departure.
+   */
+  async expectTokensRevoked(key: string, untilMs: number): Promise<void> {
+    await this.table.put({
+      ...keys.selfRevocation(key),
+      untilMs,
+      [EXPIRY_ATTRIBUTE]: epochSeconds(untilMs),
+    });
+  }
+
+  /** Whether a `tokens_revoked` for the person is Deputy's own doing (the note is used up). */
+  async revokedByDeputy(key: string, nowMs: number): Promise<boolean> {
+    const note = await this.table.delete(keys.selfRevocation(key));
+    return typeof note?.untilMs === 'number' && note.untilMs > nowMs;
   }
 
   /** Lifts a workspace's stop; true when there was one. */

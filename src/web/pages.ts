@@ -66,29 +66,44 @@ const TEXTS: Record<FlowPage, { title: string; body: (name: string) => string }>
   },
 };
 
+/** The confirmation page of an admin's catalog-account flow: no agent ever uses that account. */
+const CATALOG_CONFIRM = {
+  title: 'Connect the catalog account',
+  body: (name: string) =>
+    `You will sign in with Slack, then ${name} asks you to allow Deputy. Deputy keeps this account sealed and uses it only to list ${name}'s tools; no agent uses it.`,
+};
+
 export function renderPage(
   name: FlowPage,
   connectorName = 'this account',
   detail?: string,
-  confirm?: { request: ScopeRequest; continueTo: string },
+  confirm?: { request: ScopeRequest; continueTo: string; catalog: boolean },
 ): string {
-  const text = TEXTS[name];
+  const text = confirm?.catalog ? CATALOG_CONFIRM : TEXTS[name];
   return [
     '<!doctype html><html lang="en"><head><meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width,initial-scale=1">',
     `<title>Deputy: ${escapeHtml(text.title)}</title><style>${STYLE}</style></head><body>`,
     `<h1>${escapeHtml(text.title)}</h1><p>${escapeHtml(text.body(connectorName))}</p>`,
     detail ? `<p class="detail">${escapeHtml(detail)}</p>` : '',
-    confirm ? confirmation(connectorName, confirm.request, confirm.continueTo) : '',
+    confirm ? confirmation(connectorName, confirm.request, confirm.continueTo, confirm.catalog) : '',
     '</body></html>',
   ].join('');
 }
 
 /** What the provider will be asked for and why, then the way on (a link: the page allows no forms). */
-function confirmation(connectorName: string, request: ScopeRequest, continueTo: string): string {
+function confirmation(
+  connectorName: string,
+  request: ScopeRequest,
+  continueTo: string,
+  catalog: boolean,
+): string {
   const scopes = (request.scopes ?? []).map((s) => `<code>${escapeHtml(s)}</code>`).join(', ');
-  const why =
-    request.access === 'read'
+  const why = catalog
+    ? request.access === 'read'
+      ? 'Read access only: listing the tools needs nothing more.'
+      : `The access ${connectorName} offers (it declares no read-only scopes); Deputy only lists tools with it.`
+    : request.access === 'read'
       ? `Read access only: none of the agents you may use writes to ${connectorName}.`
       : request.access === 'read_write'
         ? `Read and write access: the agent ${request.because} may write to ${connectorName} for you (you approve or allow each write as its settings say).`

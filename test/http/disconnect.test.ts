@@ -90,7 +90,7 @@ test('Disconnect archives the credential, revokes the token at the provider (RFC
   expect(eventsSent(h, session.sessionId, 'user.interrupt')).toHaveLength(1);
   expect(eventsSent(h, bobs.sessionId, 'user.interrupt')).toHaveLength(0);
   expect(disconnectedDm('U_ALICE', 'Notion (sandbox)')).toMatch(
-    /1 live session that used it was stopped\. Notion \(sandbox\) confirmed the token is revoked\.$/,
+    /1 live session that used it was stopped\. Notion \(sandbox\) accepted Deputy's request to revoke the token\.$/,
   );
   expect(await auditedActions('U_ALICE')).toEqual(
     expect.arrayContaining(['connection.disconnected', 'connection.token_revoked', 'session.stopped']),
@@ -116,7 +116,9 @@ test("Disconnecting GitHub deletes the app's grant through GitHub's own API, and
   for (const token of tokens) expect(github.tokenRevoked(token)).toBe(true);
   expect(await mcpStatus(github, tokens[0] ?? '')).toBe(401);
   expect(github.revocations.at(-1)).toMatchObject({ outcome: 'revoked', accountId: 'acct_alice' });
-  expect(disconnectedDm('U_ALICE', 'GitHub (sandbox)')).toMatch(/confirmed the token is revoked\.$/);
+  expect(disconnectedDm('U_ALICE', 'GitHub (sandbox)')).toMatch(
+    /accepted Deputy's request to revoke the token\.$/,
+  );
 });
 
 test('When the provider does not confirm, the credential is archived anyway and the DM says the provider may still honour the token', async () => {

@@ -53,7 +53,7 @@ test('an admin forces everyone to reconnect: credentials archived, tokens revoke
     ['U_BOB', 'acct_bob'],
   ] as const) {
     expect(activeCredentials(h, await vaultIdOf(h, userId))).toEqual([]);
-    expect((await h.store.connections.get(key(userId), 'notion'))?.status).toBe('needs_reconnect');
+    expect((await h.store.connections.get(key(userId), 'notion'))?.status).toBe('disconnected');
     const tokens = notion.issuedTokens().filter((t) => notion.tokenInfo(t)?.accountId === account);
     for (const token of tokens) expect(notion.tokenRevoked(token)).toBe(true);
     const dm = h.sandbox.slack.calls.find(

@@ -127,4 +127,16 @@ describe('tokens_revoked', () => {
     expect(activeCredentials(h, vaultId)).toEqual([]);
     expect(await runAs('U_BOB', '--agent reader search')).toContain('Deputy no longer acts for you');
   });
+
+  test("after Deputy revoked the person's Slack connection itself, Slack's tokens_revoked is no departure (once)", async () => {
+    const alice = { teamId: team(), userId: 'U_ALICE' };
+    await h.services.connections.expectSlackRevocation(alice);
+    await h.driver.event({ type: 'tokens_revoked', tokens: { oauth: ['U_ALICE'], bot: [] } });
+    await h.settle();
+    expect(await h.store.standing.person(`T:${team()}:U_ALICE`)).toBeUndefined();
+    // The note is used up: the next one is the person revoking Deputy.
+    await h.driver.event({ type: 'tokens_revoked', tokens: { oauth: ['U_ALICE'], bot: [] } });
+    await h.settle();
+    expect((await h.store.standing.person(`T:${team()}:U_ALICE`))?.status).toBe('departed');
+  });
 });

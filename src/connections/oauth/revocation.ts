@@ -18,6 +18,12 @@ export interface RevocationEndpoint {
   url: string;
 }
 
+/**
+ * How long after revoking a Slack user token itself Deputy takes Slack's `tokens_revoked` for that
+ * person as its own doing (the event follows within seconds).
+ */
+export const SELF_REVOCATION_WINDOW_MS = 10 * 60_000;
+
 export interface RevocableTokens {
   accessToken: string;
   refreshToken?: string;
