@@ -149,8 +149,11 @@ export async function buildCorpus(h: Harness): Promise<{ seeds: Seed[]; canaries
   command('U_ADMIN', 'run --agent fuzzer search for plans', '/agent run (missing connection)');
 
   // Every other command, and the admin modals.
-  for (const text of ['help', 'status', 'agents', 'sessions', 'nonsense words', 'x'.repeat(300)])
+  for (const text of ['help', 'status', 'agents', 'sessions', 'forget-me', 'nonsense words', 'x'.repeat(300)])
     command('U_ALICE', text);
+  // Kill-switch commands that would change everyone's state for the rest of the run are left to
+  // their own tests; these answer without changing anything.
+  for (const text of ['force-reconnect', 'force-reconnect nosuch', 'resume U_NOBODY']) command(ADMIN, text);
   for (const text of ['servers', 'setup', 'setup fuzzer']) {
     await h.driver.send({ body: command(ADMIN, text), contentType: FORM });
     await h.settle();
@@ -163,6 +166,7 @@ export async function buildCorpus(h: Harness): Promise<{ seeds: Seed[]; canaries
       );
       interaction(`close ${modal.callback_id}`, viewPayload(slack, 'view_closed', ADMIN, view));
       click(ADMIN, 'admin_servers_remove');
+      click(ADMIN, 'admin_catalog_connect');
     }
   }
 
