@@ -16,6 +16,8 @@ import { discoverTools, ToolDiscoveryError } from './tool-discovery.js';
 const REFRESH_LEASE_MS = 30_000;
 /** A token this close to its expiry is refreshed before use. */
 const EXPIRY_MARGIN_MS = 60_000;
+/** How long the list of catalog accounts is taken as read. */
+const ACCOUNTS_CACHE_MS = 30_000;
 
 /** Why a catalog account cannot be kept. */
 export class CatalogAccountRefused extends Error {
@@ -65,7 +67,22 @@ export interface CatalogAccountServiceOptions {
  * can run it. Deputy refreshes this token itself: it is in no vault, so nobody else does.
  */
 export class CatalogAccountService {
+  /** The accounts as last read, so a session start does not wait on a query (see `accounts`). */
+  private cached: { accounts: CatalogAccount[]; readAtMs: number } | undefined;
+
   constructor(private readonly deps: CatalogAccountServiceOptions) {}
+
+  /**
+   * Every catalog account, read again at most every 30 s: a start asks on every run, and an account
+   * connected on another replica is picked up within that (the sweep lists on its own meanwhile).
+   */
+  private async accounts(): Promise<CatalogAccount[]> {
+    const now = this.deps.clock.now();
+    if (this.cached && now - this.cached.readAtMs < ACCOUNTS_CACHE_MS) return this.cached.accounts;
+    const accounts = await this.deps.store.catalogAccounts.list();
+    this.cached = { accounts, readAtMs: now };
+    return accounts;
+  }
 
   get checkIntervalMs(): number {
     return this.deps.checkIntervalMs;
@@ -102,6 +119,7 @@ export class CatalogAccountService {
       ...(given.revocation ? { revocation: given.revocation } : {}),
       connectedAt: new Date(this.deps.clock.now()).toISOString(),
     });
+    this.cached = undefined;
     await this.deps.audit.record({
       action: AuditAction.CatalogAccountConnected,
       outcome: 'success',
@@ -119,6 +137,7 @@ export class CatalogAccountService {
   /** Ends the server's catalog account: revoked at the provider where it allows, then forgotten. */
   async disconnect(admin: Principal, connectorId: string, correlationId: string): Promise<boolean> {
     const account = await this.deps.store.catalogAccounts.remove(connectorId);
+    this.cached = undefined;
     if (!account) return false;
     const connector = await this.deps.connections.connector(connectorId);
     const revoked = connector ? await this.revoke(account, connector) : false;
@@ -138,7 +157,7 @@ export class CatalogAccountService {
    * again with their catalog accounts. True when a listing happened (the agent may have changed).
    */
   async ensureFresh(serverUrls: readonly string[], correlationId: string): Promise<boolean> {
-    const accounts = await this.deps.store.catalogAccounts.list();
+    const accounts = await this.accounts();
     let listed = false;
     for (const account of accounts.filter((a) => serverUrls.includes(a.serverUrl))) {
       if (await this.isStale(account))
