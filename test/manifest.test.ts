@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@jest/globals';
 import { parse } from 'yaml';
+import { loadCatalogFile } from '../src/connections/catalog.js';
 import { OAUTH_CALLBACK_PATH, SLACK_SIGN_IN_CALLBACK_PATH } from '../src/connections/connect-flow.js';
 import { SLACK_EVENTS_PATH } from '../src/ingress/http-front.js';
+import { DEFAULT_CONNECTORS_FILE } from '../src/runtime.js';
 
 interface Manifest {
   features: {
@@ -48,17 +50,31 @@ test('Sign in with Slack and the Slack connectorâ€™s OAuth redirect to the appâ€
     SLACK_SIGN_IN_CALLBACK_PATH,
     OAUTH_CALLBACK_PATH,
   ]);
-  expect(manifest.oauth_config.scopes.user).toEqual(['openid']);
+  expect(manifest.oauth_config.scopes.user[0]).toBe('openid');
+});
+
+test('the user scopes are openid and exactly what the shipped Slack connector asks for', async () => {
+  const connectors = await loadCatalogFile(DEFAULT_CONNECTORS_FILE, {
+    SLACK_CLIENT_ID: '1.2',
+    SLACK_CLIENT_SECRET: 'x'.repeat(8),
+  });
+  const slack = connectors.find((c) => c.id === 'slack');
+  if (slack?.auth.type !== 'oauth_client') throw new Error('no Slack connector');
+  expect([...manifest.oauth_config.scopes.user].sort()).toEqual(
+    ['openid', ...slack.auth.scopes, ...(slack.auth.writeScopes ?? [])].sort(),
+  );
 });
 
 test('the manifest asks for the bot scopes the app uses and no others', () => {
-  // commands: /agent; chat:write: chat.postMessage/postEphemeral; im:write: conversations.open for DMs;
+  // commands: /agent; chat:write: chat.postMessage/postEphemeral; chat:write.public: Share to channel
+  // in a public channel Deputy is not in; im:write: conversations.open for DMs;
   // users:read: users.info for admin checks; usergroups:read: usergroups.users.list for run access;
   // channels:history, groups:history, im:history: the message events a session's threads need.
   // views.open, views.update and views.publish need no scope of their own.
   expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
     'channels:history',
     'chat:write',
+    'chat:write.public',
     'commands',
     'groups:history',
     'im:history',

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse } from 'yaml';
 import { type Clock, systemClock } from '../../src/clock.js';
 import { type ListeningServer, mediaType, readBody } from '../../src/http.js';
 import { type IdSource, randomBase58, randomIds } from '../../src/ids.js';
@@ -11,7 +13,7 @@ import { type SlackOidc, SlackOidcProvider } from './oidc.js';
 import { parseApiRequest } from './request.js';
 import { type ResponseUrlContext, type ResponseUrlEntry, ResponseUrlRegistry } from './response-urls.js';
 import { type TriggerContext, TriggerRegistry } from './triggers.js';
-import { bool, str, webApiMethods } from './web-api.js';
+import { bool, METHOD_SCOPES, str, webApiMethods } from './web-api.js';
 import {
   DEFAULT_TEAM_ID,
   defaultSlackChannels,
@@ -68,7 +70,18 @@ export interface SlackEmulatorOptions {
   oidcRedirectUris?: string[];
 }
 
-const DEFAULT_SCOPES = ['chat:write', 'commands', 'im:write', 'users:read', 'usergroups:read'];
+/** The bot scopes the app's manifest asks for: what an installed Deputy's token carries. */
+const DEFAULT_SCOPES = manifestBotScopes();
+
+function manifestBotScopes(): string[] {
+  const manifest = parse(readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8')) as {
+    oauth_config?: { scopes?: { bot?: unknown } };
+  };
+  const bot = manifest.oauth_config?.scopes?.bot;
+  if (!Array.isArray(bot) || !bot.every((s) => typeof s === 'string'))
+    throw new Error('manifest.yml names no bot scopes');
+  return bot;
+}
 
 /**
  * The Slack Web API and workspace on loopback, faithful enough that `@slack/web-api`'s WebClient and
@@ -441,9 +454,22 @@ export class SlackEmulator {
     else if (!handler) body = { ok: false, error: 'unknown_method', req_method: method };
     else if (!parsed.token) body = { ok: false, error: 'not_authed' };
     else if (parsed.token !== this.botToken) body = { ok: false, error: 'invalid_auth' };
+    else if (!this.covers(method))
+      body = {
+        ok: false,
+        error: 'missing_scope',
+        needed: (METHOD_SCOPES[method] ?? []).join(','),
+        provided: this.scopes.join(','),
+      };
     else {
       try {
-        body = { ok: true, ...handler({ workspace: this.workspace, triggers: this.triggers }, parsed.args) };
+        body = {
+          ok: true,
+          ...handler(
+            { workspace: this.workspace, triggers: this.triggers, scopes: this.scopes },
+            parsed.args,
+          ),
+        };
       } catch (error) {
         if (!(error instanceof SlackApiError)) throw error;
         body = { ok: false, error: error.error, ...error.extra };
@@ -452,6 +478,13 @@ export class SlackEmulator {
     // Recorded before answering, so whoever awaits the call sees the workspace already changed.
     call(200, body);
     sendJson(res, 200, body, headers);
+  }
+
+  /** Whether the token's scopes let it call `method` (a method Slack lists no scope for always may). */
+  private covers(method: string): boolean {
+    const needed = METHOD_SCOPES[method];
+    if (!needed || needed.length === 0) return true;
+    return needed.some((scope) => this.scopes.includes(scope));
   }
 
   private async handleResponseUrl(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -17,7 +17,28 @@ export type Args = Record<string, unknown>;
 export interface MethodContext {
   workspace: SlackWorkspace;
   triggers: TriggerRegistry;
+  /** The bot token's scopes (what the app's manifest asked for). */
+  scopes: readonly string[];
 }
+
+/**
+ * The scopes each method needs, as Slack's reference lists them (any one of them will do). A token
+ * without one is answered `missing_scope`, naming what was needed and what the token has.
+ */
+export const METHOD_SCOPES: Record<string, readonly string[]> = {
+  'auth.test': [],
+  'chat.postMessage': ['chat:write'],
+  'chat.postEphemeral': ['chat:write'],
+  'chat.update': ['chat:write'],
+  'conversations.open': ['im:write', 'mpim:write', 'channels:manage', 'groups:write'],
+  'users.info': ['users:read'],
+  'usergroups.list': ['usergroups:read'],
+  'usergroups.users.list': ['usergroups:read'],
+  'views.open': [],
+  'views.push': [],
+  'views.update': [],
+  'views.publish': [],
+};
 
 /** A method answers the fields beside `ok: true`, or throws SlackApiError. */
 export type WebApiMethod = (ctx: MethodContext, args: Args) => Record<string, unknown>;
@@ -45,8 +66,9 @@ export const webApiMethods: Record<string, WebApiMethod> = {
     };
   },
 
-  'chat.postMessage': ({ workspace: ws }, args) => {
-    const channel = postableConversation(ws, args.channel);
+  'chat.postMessage': ({ workspace: ws, scopes }, args) => {
+    // chat:write.public lets an app post in public channels it is not a member of (not private ones).
+    const channel = postableConversation(ws, args.channel, scopes.includes('chat:write.public'));
     const content = messageContent(args);
     const message = ws.appMessage(
       channel.id,
@@ -205,8 +227,9 @@ function conversation(ws: SlackWorkspace, value: unknown): SlackChannel {
 }
 
 /** A conversation the app may post in: a private one it is not in is invisible to it. */
-function postableConversation(ws: SlackWorkspace, value: unknown): SlackChannel {
+function postableConversation(ws: SlackWorkspace, value: unknown, publicToo = false): SlackChannel {
   const channel = conversation(ws, value);
+  if (publicToo && !channel.isPrivate) return channel;
   if (!channel.members.includes(ws.config.botUserId)) {
     throw new SlackApiError(channel.isPrivate ? 'channel_not_found' : 'not_in_channel');
   }

@@ -147,6 +147,8 @@ export class ConnectFlowService {
       redirectUri: this.identityRedirectUri,
       state,
       nonce,
+      // The link's workspace: on Enterprise Grid Slack would otherwise ask which one.
+      team: link.principal.teamId,
     });
     // What will be asked for, and why, before anything leaves for Slack or the provider.
     return {

@@ -8,7 +8,13 @@ import type { Principal } from './principal.js';
  * input.
  */
 export interface SlackSignIn {
-  authorizationUrl(input: { redirectUri: string; state: string; nonce: string }): Promise<string>;
+  /** `team`: the workspace the person is asked to sign in to (it matters on Enterprise Grid). */
+  authorizationUrl(input: {
+    redirectUri: string;
+    state: string;
+    nonce: string;
+    team?: string;
+  }): Promise<string>;
   /** Redeems the callback's code and returns the signed-in principal; throws on any mismatch. */
   identify(callbackUrl: URL, expected: { state: string; nonce: string }): Promise<Principal>;
 }
@@ -45,7 +51,7 @@ export function createSlackSignIn(settings: SlackSignInSettings): SlackSignIn {
     return configuration;
   };
   return {
-    async authorizationUrl({ redirectUri, state, nonce }) {
+    async authorizationUrl({ redirectUri, state, nonce, team }) {
       const config = await configure();
       return oidc
         .buildAuthorizationUrl(config, {
@@ -54,6 +60,7 @@ export function createSlackSignIn(settings: SlackSignInSettings): SlackSignIn {
           state,
           nonce,
           response_type: 'code',
+          ...(team ? { team } : {}),
         })
         .toString();
     },

@@ -13,9 +13,20 @@ import {
 } from '../blocks/sessions.js';
 import type { Connector } from '../connections/catalog.js';
 import type { McpToolUse } from '../sessions/events.js';
-import type { SessionNotices, SessionThread, ShownSession } from '../sessions/notices.js';
+import type { SessionNotices, SessionThread, SharePost, ShownSession } from '../sessions/notices.js';
+import { slackErrorCode } from '../slack/client.js';
 import type { Approval, RunIntent } from '../store/index.js';
 import { isDirectMessage, type Outbox } from './outbox.js';
+
+/** chat.postMessage's answers for a channel the app may not post in (besides `channel_not_found`). */
+const NOT_POSTABLE = new Set([
+  'not_in_channel',
+  'is_archived',
+  'restricted_action',
+  'restricted_action_read_only_channel',
+  'restricted_action_thread_only_channel',
+  'restricted_action_non_threadable_channel',
+]);
 
 /** A session's messages, rendered and sent: the root in the owner's DM, and the thread under it. */
 export class SlackSessionNotices implements SessionNotices {
@@ -89,13 +100,20 @@ export class SlackSessionNotices implements SessionNotices {
     await this.inThread(session, problemMessage(description));
   }
 
-  async shared(session: ShownSession, resultText: string): Promise<string | undefined> {
-    return (
-      await this.outbox.post(
+  async shared(session: ShownSession, resultText: string): Promise<SharePost> {
+    try {
+      const posted = await this.outbox.post(
         session.channelId,
         sharedResultMessage(session.principal, session.agentName, resultText),
-      )
-    )?.ts;
+      );
+      return { kind: 'posted', ts: posted?.ts };
+    } catch (error) {
+      // Slack's refusals that mean "not here": nothing was posted, and the person can fix it.
+      const code = slackErrorCode(error);
+      if (code === 'channel_not_found') return { kind: 'refused', reason: 'private_channel' };
+      if (code && NOT_POSTABLE.has(code)) return { kind: 'refused', reason: 'cannot_post' };
+      throw error;
+    }
   }
 
   private inThread(session: ShownSession, message: Parameters<Outbox['post']>[1]) {

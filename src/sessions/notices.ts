@@ -66,6 +66,19 @@ export interface SessionNotices {
   /** A provider refused the person's connection mid-session: a Reconnect button in the thread. */
   reconnectNeeded(session: ShownSession, connector: Connector, link: string): Promise<void>;
   problem(session: ShownSession, description: string): Promise<void>;
-  /** The owner's Share: the result posted in the channel the session ran from. Returns the post's ts. */
-  shared(session: ShownSession, resultText: string): Promise<string | undefined>;
+  /**
+   * The owner's Share: the result posted in the channel the session ran from, or why Slack would
+   * not take it there (nothing was posted then).
+   */
+  shared(session: ShownSession, resultText: string): Promise<SharePost>;
 }
+
+/**
+ * Where a Share went: posted (its ts), or refused by Slack because Deputy may not post in the
+ * channel: `cannot_post` (not a member without `chat:write.public`, archived, or posting there
+ * restricted) or `private_channel` (private, and Deputy not in it: Slack says it does not exist).
+ */
+export type SharePost =
+  | { kind: 'posted'; ts: string | undefined }
+  | { kind: 'refused'; reason: ShareRefusal };
+export type ShareRefusal = 'cannot_post' | 'private_channel';

@@ -14,7 +14,7 @@ import { exactlyOnce, TakenOver } from '../outcome.js';
 import type { RunIntent, SessionRecord, StandingRefusal, StartLease, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
-import { type MessageRef, type SessionNotices, sameMessage } from './notices.js';
+import { type MessageRef, type SessionNotices, type ShareRefusal, sameMessage } from './notices.js';
 
 export type RunOutcome =
   /** Deputy no longer acts for this person (they left, were suspended, or the app was removed). */
@@ -43,6 +43,8 @@ export type FollowUpOutcome =
 
 /** Stop or Share on a session. */
 export type ControlOutcome = 'done' | 'already' | 'not_running' | 'not_allowed' | 'wrong_message';
+/** Share's outcomes: a control's, or Slack refusing the post in that channel. */
+export type ShareOutcome = ControlOutcome | ShareRefusal;
 
 /**
  * How long a start may take before the sweep may finish it instead: well past the session create's
@@ -552,7 +554,7 @@ export class SessionService {
     sessionId: string,
     correlationId: string,
     clickedOn: MessageRef | undefined,
-  ): Promise<ControlOutcome> {
+  ): Promise<ShareOutcome> {
     const session = await this.deps.store.sessions.get(sessionId);
     const refused = await this.refusal(principal, session, 'share', sessionId, correlationId, clickedOn);
     if (refused || !session) return refused ?? 'not_allowed';
@@ -568,7 +570,21 @@ export class SessionService {
       correlationId,
       details: { channel: session.channelId },
     });
-    const sharedTs = await this.deps.notices.shared(session, session.resultText ?? '(no text)');
+    const post = await this.deps.notices.shared(session, session.resultText ?? '(no text)');
+    if (post.kind === 'refused') {
+      // Slack took nothing: the Share is given back, so it can be pressed again once Deputy may post.
+      await this.deps.store.sessions.releaseShare(sessionId);
+      await this.deps.audit.record({
+        action: AuditAction.SessionShared,
+        outcome: 'refused',
+        principal,
+        target: sessionId,
+        correlationId,
+        details: { channel: session.channelId, reason: post.reason },
+      });
+      return post.reason;
+    }
+    const sharedTs = post.ts;
     if (sharedTs) {
       await this.deps.store.sessions.update(session.sessionId, { sharedTs });
       // Replies in the shared result's thread reach this session too (and are refused unless its own).

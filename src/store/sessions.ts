@@ -123,6 +123,14 @@ export class Sessions {
     });
   }
 
+  /** Gives Share back: Slack refused the post, so nothing was shared and the person may try again. */
+  async releaseShare(sessionId: string): Promise<void> {
+    await this.table.update(keys.session(sessionId), {
+      UpdateExpression: 'REMOVE shareClaimedAt',
+      ConditionExpression: 'attribute_exists(pk)',
+    });
+  }
+
   private claimOnce(sessionId: string, field: 'shareClaimedAt' | 'stopRequestedAt', nowMs: number) {
     return this.table.updateIf(keys.session(sessionId), {
       UpdateExpression: 'SET #claim = :at',

@@ -43,7 +43,8 @@ test('with no agent writing to GitHub, the connect page says read only, and only
   expect(confirm.html).toContain(
     'Read access only: none of the agents you may use writes to GitHub (sandbox).',
   );
-  expect(continueLink(confirm)).toBeDefined();
+  // Sign in with Slack is steered to the link's workspace (Enterprise Grid would ask which one).
+  expect(new URL(continueLink(confirm) ?? '').searchParams.get('team')).toBe(h.sandbox.slack.teamId);
 
   const run = await runConnect(h, await connectLink(h, 'U_BOB', 'github'), {
     signedInAs: 'U_BOB',

@@ -226,6 +226,44 @@ describe('follow-ups and sharing', () => {
   });
 });
 
+describe('sharing where Deputy is not a member (issue 15)', () => {
+  async function share(session: { sessionId: string; dmChannelId: string; threadTs: string }) {
+    const clicked = await h.driver.blockAction(
+      'U_ALICE',
+      { actionId: 'session_share', value: session.sessionId },
+      { channelId: session.dmChannelId, messageTs: session.threadTs },
+    );
+    const answer = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === clicked.responseUrl);
+    await h.settle();
+    return String(answer.body.text);
+  }
+
+  test('a public channel Deputy is not in takes the share (chat:write.public)', async () => {
+    const { session } = await run('U_ALICE', '--agent reader search in random', { channelId: 'C_RANDOM' });
+    if (!session) throw new Error('no session');
+    expect(await share(session)).toBe('Shared.');
+    expect(h.sandbox.slack.messages('C_RANDOM').some((m) => String(m.text).includes('shared a result'))).toBe(
+      true,
+    );
+  });
+
+  test('a private channel Deputy is not in: nothing posted, the person told what to do, and Share works once Deputy is invited', async () => {
+    const { session } = await run('U_ALICE', '--agent reader search in secret', { channelId: 'C_SECRET' });
+    if (!session) throw new Error('no session');
+    expect(await share(session)).toContain(
+      'That channel is private and Deputy is not in it, so nothing was shared',
+    );
+    expect(h.sandbox.slack.messages('C_SECRET')).toEqual([]);
+    expect(h.logLines.some((l) => l.includes('"level":"error"'))).toBe(false);
+
+    h.sandbox.slack.channel('C_SECRET').members.push(h.sandbox.slack.botUserId);
+    expect(await share(session)).toBe('Shared.');
+    expect(h.sandbox.slack.messages('C_SECRET').some((m) => String(m.text).includes('shared a result'))).toBe(
+      true,
+    );
+  });
+});
+
 describe('missing connections, failures and listing', () => {
   test('an agent whose server the person has not connected offers Connect, or running without it', async () => {
     joinWorkspace(h, 'U_CAROL');

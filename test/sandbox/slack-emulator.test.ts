@@ -147,17 +147,35 @@ describe('Slack emulator through the real WebClient', () => {
     ]);
   });
 
-  test('posting where the app is not a member is not_in_channel; a private or unknown channel is channel_not_found', async () => {
-    expect(await platformError(client.chat.postMessage({ channel: 'C_RANDOM', text: 'x' }))).toBe(
-      'not_in_channel',
-    );
+  test('with chat:write.public (the manifest asks for it) the app posts in a public channel it is not in; a private or unknown one is channel_not_found', async () => {
+    await client.chat.postMessage({ channel: 'C_RANDOM', text: 'x' });
+    expect(slack.messages('C_RANDOM')).toHaveLength(1);
     expect(await platformError(client.chat.postMessage({ channel: 'C_SECRET', text: 'x' }))).toBe(
       'channel_not_found',
     );
     expect(await platformError(client.chat.postMessage({ channel: 'C_NOPE', text: 'x' }))).toBe(
       'channel_not_found',
     );
-    expect(slack.messages('C_RANDOM')).toEqual([]);
+  });
+
+  test('without chat:write.public a public channel the app is not in is not_in_channel; a method its scopes do not cover is missing_scope', async () => {
+    const narrow = await SlackEmulator.start({ clock, scopes: ['commands', 'chat:write'] });
+    try {
+      const narrowClient = new WebClient(narrow.botToken, {
+        slackApiUrl: narrow.apiUrl,
+        retryConfig: { retries: 0 },
+        logger: silent,
+      });
+      expect(await platformError(narrowClient.chat.postMessage({ channel: 'C_RANDOM', text: 'x' }))).toBe(
+        'not_in_channel',
+      );
+      expect(narrow.messages('C_RANDOM')).toEqual([]);
+      await expect(narrowClient.users.info({ user: 'U_ALICE' })).rejects.toMatchObject({
+        data: { error: 'missing_scope', needed: 'users:read', provided: 'commands,chat:write' },
+      });
+    } finally {
+      await narrow.close();
+    }
   });
 
   test('a message with no text, blocks or attachments is no_text', async () => {

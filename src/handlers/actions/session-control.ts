@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { principalFromInteraction } from '../../identity/principal.js';
-import type { ControlOutcome } from '../../sessions/session-service.js';
+import type { SessionService } from '../../sessions/session-service.js';
 import { answerClick } from '../answer-click.js';
 import { clickedMessage } from '../clicked-message.js';
 import type { Surfaces } from '../index.js';
@@ -10,7 +10,11 @@ import type { Surfaces } from '../index.js';
  * named by the button, the person and the message from the signed payload, and a private answer
  * either way.
  */
-export function sessionControl(control: 'stop' | 'share', replies: Record<ControlOutcome, string>) {
+type Control = 'stop' | 'share';
+/** What each control can come to: a reply for every one of them is required. */
+type OutcomeOf<C extends Control> = Awaited<ReturnType<SessionService[C]>>;
+
+export function sessionControl<C extends Control>(control: C, replies: Record<OutcomeOf<C>, string>) {
   return ({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'outbox'>) =>
     async ({
       ack,
@@ -19,12 +23,15 @@ export function sessionControl(control: 'stop' | 'share', replies: Record<Contro
       context,
     }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
       await ack();
-      const outcome = await sessions[control](
+      const args = [
         principalFromInteraction(body),
         action.value ?? '',
         String(context.correlationId),
         clickedMessage(body),
-      );
+      ] as const;
+      const outcome = (
+        control === 'stop' ? await sessions.stop(...args) : await sessions.share(...args)
+      ) as OutcomeOf<C>;
       await answerClick(outbox, body, replies[outcome]);
     };
 }
