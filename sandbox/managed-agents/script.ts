@@ -159,12 +159,28 @@ async function createWith(turn: AgentTurn, title: string): Promise<void> {
   turn.say(summarise(tool, outcome, `Created "${title}" with ${tool.name}:`));
 }
 
+/**
+ * "answer at length N" → one agent.message of exactly N characters (at most 100,000): numbered lines
+ * with a few characters Slack's mrkdwn must escape, so a long answer can be checked for being whole.
+ */
+export const longAnswerRule: AgentRule = {
+  description: 'answer at length N → one agent.message of N characters',
+  match: capture(/^answer\s+at\s+length\s+(\d{1,6})$/i),
+  async run(turn, length) {
+    const wanted = Math.min(Number(length), 100_000);
+    let text = '';
+    for (let line = 1; text.length < wanted; line += 1) text += `line ${line}: a < b & c > d, and so on.\n`;
+    // Ends in a visible character: an answer's surrounding whitespace is not part of it.
+    turn.say(text.slice(0, wanted).replace(/\s$/, '.'));
+  },
+};
+
 /** Anything else: one agent.message that answers by echoing the prompt. */
 export function echoPrompt(turn: AgentTurn): void {
   turn.say(`You said: ${turn.prompt}`);
 }
 
-export const defaultRules: readonly AgentRule[] = [createPageRule, searchRule, writeRule];
+export const defaultRules: readonly AgentRule[] = [createPageRule, searchRule, writeRule, longAnswerRule];
 
 /**
  * The default script, rules tried in order, case-insensitive:
@@ -172,7 +188,8 @@ export const defaultRules: readonly AgentRule[] = [createPageRule, searchRule, w
  * 2. "search X" / "find X" → a tool whose name contains "search", else the first tool marked
  *    readOnlyHint, input `{query: X}`.
  * 3. "write X" → a tool whose name contains "create", input `{title: X}`.
- * 4. Otherwise a single agent.message "You said: <prompt>".
+ * 4. "answer at length N" → one agent.message of N characters.
+ * 5. Otherwise a single agent.message "You said: <prompt>".
  * After a tool call the agent sends one agent.message summarising the result (or the denial or
  * failure); with no suitable tool it says that none is available.
  */

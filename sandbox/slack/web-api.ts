@@ -256,7 +256,94 @@ function blocksOf(value: unknown): unknown[] {
 }
 
 function isBlock(value: unknown): boolean {
-  return isRecord(value) && typeof value.type === 'string';
+  return isRecord(value) && typeof value.type === 'string' && blockProblem(value) === undefined;
+}
+
+/** Block Kit's per-field limits, as Slack's reference gives them for the blocks Deputy sends. */
+const LIMITS = {
+  sectionText: 3000,
+  sectionFields: 10,
+  fieldText: 2000,
+  headerText: 150,
+  contextElements: 10,
+  actionsElements: 25,
+  buttonText: 75,
+  buttonValue: 2000,
+  url: 3000,
+  optionText: 75,
+  optionValue: 150,
+  id: 255,
+  confirmTitle: 100,
+  confirmText: 300,
+  confirmButton: 30,
+} as const;
+
+const textOf = (value: unknown): string | undefined =>
+  isRecord(value) && typeof value.text === 'string' ? value.text : undefined;
+const over = (value: string | undefined, max: number) => value !== undefined && value.length > max;
+
+/** Why Slack would refuse this block (`invalid_blocks`), or undefined when it is within the limits. */
+function blockProblem(block: Args): string | undefined {
+  if (over(str(block.block_id), LIMITS.id)) return 'block_id';
+  switch (block.type) {
+    case 'section': {
+      if (over(textOf(block.text), LIMITS.sectionText)) return 'section text';
+      const fields = Array.isArray(block.fields) ? block.fields : [];
+      if (fields.length > LIMITS.sectionFields || fields.some((f) => over(textOf(f), LIMITS.fieldText)))
+        return 'section fields';
+      return isRecord(block.accessory) ? elementProblem(block.accessory) : undefined;
+    }
+    case 'header':
+      return over(textOf(block.text), LIMITS.headerText) ? 'header text' : undefined;
+    case 'context': {
+      const elements = Array.isArray(block.elements) ? block.elements : [];
+      if (elements.length > LIMITS.contextElements) return 'context elements';
+      return elements.some((e) => over(textOf(e), LIMITS.sectionText)) ? 'context text' : undefined;
+    }
+    case 'actions': {
+      const elements = Array.isArray(block.elements) ? block.elements : [];
+      if (elements.length > LIMITS.actionsElements) return 'actions elements';
+      for (const element of elements) {
+        const problem = isRecord(element) ? elementProblem(element) : 'element';
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    case 'input':
+      return isRecord(block.element) ? elementProblem(block.element) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function elementProblem(element: Args): string | undefined {
+  if (over(str(element.action_id), LIMITS.id)) return 'action_id';
+  if (element.type === 'button') {
+    if (over(textOf(element.text), LIMITS.buttonText)) return 'button text';
+    if (over(str(element.value), LIMITS.buttonValue)) return 'button value';
+    if (over(str(element.url), LIMITS.url)) return 'button url';
+  }
+  const options = [
+    ...(Array.isArray(element.options) ? element.options : []),
+    ...(Array.isArray(element.initial_options) ? element.initial_options : []),
+    ...(isRecord(element.initial_option) ? [element.initial_option] : []),
+  ];
+  for (const option of options) {
+    if (!isRecord(option)) return 'option';
+    if (over(textOf(option.text), LIMITS.optionText)) return 'option text';
+    if (over(str(option.value), LIMITS.optionValue)) return 'option value';
+  }
+  if (isRecord(element.confirm)) {
+    const confirm = element.confirm;
+    if (over(textOf(confirm.title), LIMITS.confirmTitle) || over(textOf(confirm.text), LIMITS.confirmText))
+      return 'confirm text';
+    if (
+      over(textOf(confirm.confirm), LIMITS.confirmButton) ||
+      over(textOf(confirm.deny), LIMITS.confirmButton)
+    )
+      return 'confirm button';
+  }
+  return undefined;
 }
 
 // ---- views

@@ -12,6 +12,30 @@ export const section = (markdown: string): SectionBlock => ({
   text: { type: 'mrkdwn', text: truncate(markdown, 3000) },
 });
 
+/**
+ * Escaped mrkdwn split into section blocks of at most 3,000 characters each, cut at a line break
+ * where one is near, and never inside an entity (`&amp;`), so nothing of the text is lost.
+ */
+export function sectionsOf(escaped: string): SectionBlock[] {
+  const sections: SectionBlock[] = [];
+  let rest = escaped;
+  while (rest.length > 0) {
+    let cut = Math.min(rest.length, SECTION_TEXT_MAX);
+    if (cut < rest.length) {
+      const lineBreak = rest.lastIndexOf('\n', cut);
+      if (lineBreak > cut - 500) cut = lineBreak + 1;
+      const entity = rest.lastIndexOf('&', cut - 1);
+      if (entity > cut - 6 && !rest.slice(entity, cut).includes(';')) cut = entity;
+    }
+    sections.push({ type: 'section', text: { type: 'mrkdwn', text: rest.slice(0, cut) } });
+    rest = rest.slice(cut);
+  }
+  return sections;
+}
+
+/** Block Kit's limit on a section's text. */
+export const SECTION_TEXT_MAX = 3000;
+
 export const fields = (...markdown: string[]): SectionBlock => ({
   type: 'section',
   fields: markdown.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: truncate(text, 2000) })),

@@ -3,7 +3,7 @@ import type { Principal } from '../identity/principal.js';
 import { redact } from '../redact.js';
 import type { Approval, SessionRecord, SessionStatus, StandingRefusal } from '../store/index.js';
 import { ConnectActions, openLinkActionId } from './connections.js';
-import { context, escapeMrkdwn, section, truncate } from './elements.js';
+import { context, escapeMrkdwn, section, sectionsOf, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** The answer to a click on someone else's session. */
@@ -183,14 +183,50 @@ export function ranUnderGrantMessage(approval: Pick<Approval, 'server' | 'tool'>
   return plainText(`Ran ${approval.server} ${approval.tool} under your 15-minute approval.`);
 }
 
-/** The owner's result, shared to the channel the session ran from. */
+/**
+ * How much of an answer one message carries: Slack's limit for a `markdown` block, kept here in
+ * section blocks (whose mrkdwn Deputy escapes, so an agent cannot mention or link). Longer answers
+ * go on in further messages of the same thread.
+ */
+export const ANSWER_PART_MAX = 12_000;
+
+/**
+ * An agent's answer, whole: one message up to ANSWER_PART_MAX characters, then numbered parts. Each
+ * message's `text` (for notifications) is its opening.
+ */
+export function agentAnswerMessages(answer: string): SlackMessage[] {
+  const parts: string[] = [];
+  for (let at = 0; at < answer.length; at += ANSWER_PART_MAX)
+    parts.push(answer.slice(at, at + ANSWER_PART_MAX));
+  return parts.map((part, index) => {
+    const label = parts.length > 1 ? `(part ${index + 1} of ${parts.length}) ` : '';
+    return {
+      text: truncate(`${label}${part}`, 300),
+      blocks: [...(label ? [context(label.trim())] : []), ...sectionsOf(escapeMrkdwn(part))],
+    };
+  });
+}
+
+/** Sections a shared result may take (with its heading and note, well within 50 blocks). */
+const SHARED_SECTIONS_MAX = 12;
+
+/** The owner's result, shared to the channel the session ran from (cut, and saying so, past 12 sections). */
 export function sharedResultMessage(owner: Principal, agentName: string, resultText: string): SlackMessage {
+  const sections = sectionsOf(escapeMrkdwn(resultText));
+  const shown = sections.slice(0, SHARED_SECTIONS_MAX);
+  const shownLength = shown.reduce((n, b) => n + (b.text?.text.length ?? 0), 0);
   return {
     text: `<@${owner.userId}> shared a result from ${agentName}`,
     blocks: [
-      section(
-        `<@${owner.userId}> shared a result from *${escapeMrkdwn(agentName)}*:\n${escapeMrkdwn(resultText)}`,
-      ),
+      section(`<@${owner.userId}> shared a result from *${escapeMrkdwn(agentName)}*:`),
+      ...shown,
+      ...(sections.length > shown.length
+        ? [
+            context(
+              `The result goes on past here (${shownLength.toLocaleString('en')} of ${escapeMrkdwn(resultText).length.toLocaleString('en')} characters shown); <@${owner.userId}> has it whole in their DM with Deputy.`,
+            ),
+          ]
+        : []),
     ],
   };
 }

@@ -1,9 +1,9 @@
 import { plainText } from '../blocks/messages.js';
 import {
+  agentAnswerMessages,
   approvalMessage,
   approveAllMessage,
   decidedMessage,
-  plainMessage,
   problemMessage,
   ranUnderGrantMessage,
   reconnectInThreadMessage,
@@ -56,7 +56,8 @@ export class SlackSessionNotices implements SessionNotices {
   }
 
   async agentMessage(session: ShownSession, text: string): Promise<void> {
-    await this.inThread(session, plainMessage(text));
+    // In order, each part after the one before: a long answer arrives whole and reads in sequence.
+    for (const part of agentAnswerMessages(text)) await this.inThread(session, part);
   }
 
   async progress(session: ShownSession, lines: string[], ts?: string): Promise<string | undefined> {

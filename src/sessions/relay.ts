@@ -106,6 +106,9 @@ export class RelayManager {
  * the live stream, each event once, the cursor saved after each. Ends when the turn ends; approvals,
  * follow-ups and restarts start it again.
  */
+/** How much of an answer the session record keeps for Share (Slack's limit on a message's text). */
+const RESULT_TEXT_MAX = 40_000;
+
 class SessionRelay {
   private readonly owner: string;
   /** Every event seen so far, history then stream: held tool calls are read from it. */
@@ -209,7 +212,8 @@ class SessionRelay {
         if (text) {
           await this.flushProgress();
           await this.deps.notices.agentMessage(session, text);
-          next = { ...next, resultText: text.slice(0, 3000) };
+          // Kept whole up to Slack's longest message text, for Share.
+          next = { ...next, resultText: text.slice(0, RESULT_TEXT_MAX) };
           await this.deps.store.sessions.update(session.sessionId, { resultText: next.resultText });
         }
         break;

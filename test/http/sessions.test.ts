@@ -460,3 +460,37 @@ describe('exactly once and resumable', () => {
     expect(h.sandbox.managedAgents.sessions().length).toBe(sessionsBefore + 1);
   });
 });
+
+describe('long answers (issue 15)', () => {
+  test('a 10,000-character answer arrives whole in the thread; a 30,000-character one in numbered parts, in order', async () => {
+    const { session } = await run('U_ALICE', '--agent reader answer at length 10000');
+    if (!session) throw new Error('no session');
+    const answers = threadMessages(session).filter((m) => String(m.text).startsWith('line 1:'));
+    expect(answers).toHaveLength(1);
+    const shown = (answers[0]?.blocks ?? [])
+      .map((b) => String((b as { text?: { text?: string } }).text?.text ?? ''))
+      .join('');
+    const expected = 'line 1: a < b & c > d, and so on.\n';
+    // Escaped for mrkdwn, and nothing cut: unescaped, it is the answer to the character.
+    const unescaped = shown.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    expect(unescaped).toHaveLength(10_000);
+    expect(unescaped.startsWith(expected)).toBe(true);
+
+    const { session: longer } = await run('U_ALICE', '--agent reader answer at length 30000');
+    if (!longer) throw new Error('no session');
+    const parts = threadMessages(longer).filter((m) => String(m.text).startsWith('(part '));
+    expect(parts.map((m) => String(m.text).slice(0, 14))).toEqual([
+      '(part 1 of 3) ',
+      '(part 2 of 3) ',
+      '(part 3 of 3) ',
+    ]);
+    const whole = parts
+      .flatMap((m) => (m.blocks ?? []).slice(1))
+      .map((b) => String((b as { text?: { text?: string } }).text?.text ?? ''))
+      .join('')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+    expect(whole).toHaveLength(30_000);
+  });
+});

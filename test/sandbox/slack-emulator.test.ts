@@ -178,6 +178,38 @@ describe('Slack emulator through the real WebClient', () => {
     }
   });
 
+  test('blocks past Block Kit limits are invalid_blocks: section text over 3,000, button text over 75, an option value over 150, 51 blocks', async () => {
+    const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+    const refused = async (blocks: unknown[]) =>
+      platformError(client.chat.postMessage({ channel: 'C_GENERAL', text: 'x', blocks: blocks as never }));
+    expect(await refused([section('a'.repeat(3001))])).toBe('invalid_blocks');
+    expect(
+      await refused([
+        {
+          type: 'actions',
+          elements: [{ type: 'button', action_id: 'b', text: { type: 'plain_text', text: 'b'.repeat(76) } }],
+        },
+      ]),
+    ).toBe('invalid_blocks');
+    expect(
+      await refused([
+        {
+          type: 'actions',
+          elements: [
+            {
+              type: 'static_select',
+              action_id: 's',
+              options: [{ text: { type: 'plain_text', text: 'o' }, value: 'v'.repeat(151) }],
+            },
+          ],
+        },
+      ]),
+    ).toBe('invalid_blocks');
+    expect(await refused(Array.from({ length: 51 }, () => section('x')))).toBe('invalid_blocks');
+    await client.chat.postMessage({ channel: 'C_GENERAL', text: 'x', blocks: [section('a'.repeat(3000))] });
+    expect(slack.messages('C_GENERAL')).toHaveLength(1);
+  });
+
   test('a message with no text, blocks or attachments is no_text', async () => {
     expect(await platformError(client.apiCall('chat.postMessage', { channel: 'C_GENERAL' }))).toBe('no_text');
   });
