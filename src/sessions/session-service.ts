@@ -52,6 +52,8 @@ export type ShareOutcome = ControlOutcome | ShareRefusal;
  */
 const START_LEASE_MS = 2 * 60 * 1000;
 const CREATE_TIMEOUT_MS = 20 * 1000;
+/** How far before an intent's recording (Deputy's clock) its session may seem created (Anthropic's). */
+const INTENT_LOOKUP_SKEW_MS = 10 * 60 * 1000;
 
 /** The longest follow-up sent to an agent; the rest of a longer reply is dropped. */
 const MAX_FOLLOW_UP = 10_000;
@@ -121,6 +123,7 @@ export class SessionService {
         agentName: agent.name,
         prompt,
         channelId: request.channelId,
+        recordedAtMs: this.deps.clock.now(),
       },
       this.deps.clock.now(),
     );
@@ -270,7 +273,7 @@ export class SessionService {
       },
     });
     // Each retry first renews the start's lease: one that lapsed belongs to the sweep now.
-    const session = await this.createOnce(body, intent.intentId, () =>
+    const session = await this.createOnce(body, intent, () =>
       store.runIntents.hold(intent.dedupeKey, this.renewed(lease)),
     );
     return this.open(
@@ -379,7 +382,7 @@ export class SessionService {
       if ((intent.startUntilMs ?? 0) > clock.now()) continue;
       const lease = this.startLease();
       if (!(await store.runIntents.takeOver(dedupeKey, lease, clock.now()))) continue;
-      const found = await this.findByIntent(intent.intentId);
+      const found = await this.findByIntent(intent);
       settled += 1;
       if (!found) {
         await store.runIntents.finished(dedupeKey, clock.now());
@@ -416,23 +419,40 @@ export class SessionService {
    */
   private createOnce(
     body: Parameters<Anthropic['beta']['sessions']['create']>[0],
-    intentId: string,
+    intent: Pick<RunIntent, 'intentId' | 'recordedAtMs'>,
     stillOurs: () => Promise<boolean>,
   ) {
     return exactlyOnce(
       this.deps.clock,
       () => this.deps.anthropic.beta.sessions.create(body, { maxRetries: 0, timeout: CREATE_TIMEOUT_MS }),
-      () => this.findByIntent(intentId),
+      () => this.findByIntent(intent, typeof body.agent === 'string' ? body.agent : body.agent.id),
       { stillOurs },
     );
   }
 
-  private async findByIntent(intentId: string) {
+  /**
+   * The session a start made for this intent, if any, by the intent id in its metadata. The API's
+   * filters narrow the list to sessions created since shortly before the intent was recorded (and
+   * with the agent the start used, when known), so however many sessions the organisation starts,
+   * the lookup reads only those: a fixed window of the newest could miss it, and a miss makes a
+   * second session.
+   */
+  private async findByIntent(intent: Pick<RunIntent, 'intentId' | 'recordedAtMs'>, agentId?: string) {
+    const since =
+      intent.recordedAtMs === undefined
+        ? undefined
+        : new Date(intent.recordedAtMs - INTENT_LOOKUP_SKEW_MS).toISOString();
     let seen = 0;
-    for await (const session of this.deps.anthropic.beta.sessions.list({ limit: 50, order: 'desc' })) {
-      if (session.metadata?.deputy_intent === intentId) return session;
+    for await (const session of this.deps.anthropic.beta.sessions.list({
+      limit: 100,
+      order: 'desc',
+      ...(since ? { 'created_at[gte]': since } : {}),
+      ...(agentId ? { agent_id: agentId } : {}),
+    })) {
+      if (session.metadata?.deputy_intent === intent.intentId) return session;
       seen += 1;
-      if (seen >= 200) break;
+      // Without a recorded time (intents from before it was kept) only the newest are read.
+      if (!since && seen >= 200) break;
     }
     return undefined;
   }

@@ -18,6 +18,8 @@ const runIntentSchema = z.object({
   agentName: z.string(),
   prompt: z.string(),
   channelId: z.string(),
+  /** When it was recorded (Deputy's clock): a session made for it is looked for from shortly before. */
+  recordedAtMs: z.number().optional(),
   /** Set once the session exists. */
   sessionId: z.string().optional(),
   /** The start: when it was claimed, by whom and until when (a lease), and how it ended. */

@@ -92,6 +92,37 @@ test('a lost answer to session create: the session is found by its intent, not m
   expect(eventsOf(session?.sessionId ?? '', 'agent.message')).toHaveLength(1);
 });
 
+test('a lost answer to session create while 250 other sessions of the agent start: still found by its intent, not made twice', async () => {
+  const frozen = h.sandbox.managedAgents.failAt('session.create', {
+    afterHandling: true,
+    hang: true,
+    drop: true,
+  });
+  const sent = h.driver.command('U_ALICE', 'run --agent reader search lost among many', {
+    channelId: 'C_GENERAL',
+  });
+  await frozen.reached;
+  const mine = sessionsAt().filter((s) => s.metadata?.deputy_principal?.endsWith(':U_ALICE')).length;
+  // The organisation starts 250 sessions of the same agent before the lost answer is looked into.
+  const agent = await h.store.agents.get('reader');
+  const [environment] = (await h.anthropic.beta.environments.list()).data;
+  if (!agent || !environment) throw new Error('no agent or environment');
+  for (let i = 0; i < 250; i += 1) {
+    await h.anthropic.beta.sessions.create({
+      agent: { type: 'agent', id: agent.agentId, version: agent.agentVersion },
+      environment_id: environment.id,
+    });
+  }
+  frozen.release();
+  await sent;
+  await h.settle();
+  expect(sessionsAt().filter((s) => s.metadata?.deputy_principal?.endsWith(':U_ALICE')).length).toBe(mine);
+  const recorded = (await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:U_ALICE`, 100)).filter(
+    (s) => s.prompt === 'search lost among many',
+  );
+  expect(recorded).toHaveLength(1);
+});
+
 test('a lost answer to a follow-up (user.message): it reaches the agent once', async () => {
   const { session } = await runAgent(h, 'U_ALICE', '--agent reader search welcome');
   if (!session) throw new Error('no session');
