@@ -213,6 +213,11 @@ export async function buildCorpus(h: Harness): Promise<{ seeds: Seed[]; canaries
   );
   event('tokens_revoked', envelope({ type: 'tokens_revoked', tokens: { oauth: ['U_GHOST'], bot: [] } }));
   event('app_uninstalled', { ...envelope({ type: 'app_uninstalled' }), team_id: 'T_OTHER' });
+  event(
+    'subteam_members_changed',
+    envelope({ type: 'subteam_members_changed', subteam_id: 'S_APPROVERS', team_id: slack.teamId }),
+  );
+  event('subteam_updated', envelope({ type: 'subteam_updated', subteam: { id: 'S_APPROVERS' } }));
   event('url_verification', {
     token: slack.verificationToken,
     challenge: randomBase58(40),

@@ -112,7 +112,7 @@ export function buildServices(parts: ServiceParts): Services {
   const clock = work.clock(parts.clock);
   const slack = createSlackClient(parts.slack, logger);
   const outbox = new Outbox({ slack, logger });
-  const directory = new SlackDirectory(slack);
+  const directory = new SlackDirectory(slack, clock);
   const audit = new AuditLog({ store, clock, ids, logger });
   const vaults = new VaultService({ store, anthropic, audit, clock, ids, logger });
   const http = createOutboundHttp({

@@ -42,7 +42,7 @@ export interface PeopleServiceOptions {
   /** DEPUTY_ADMINS: who hears when Deputy stops acting for someone. */
   admins: readonly string[];
   /** Which workspace the configured bot token works in (Slack's `auth.test`). */
-  directory: Pick<SlackDirectory, 'installedTeam'>;
+  directory: Pick<SlackDirectory, 'installedTeam' | 'forgetGroup'>;
 }
 
 /**
@@ -297,5 +297,10 @@ export class PeopleService {
       details: { reason: 'installed' },
     });
     return true;
+  }
+
+  /** Slack says a user group changed (members, or the group itself): its members are read afresh. */
+  groupChanged(groupId: string): void {
+    this.deps.directory.forgetGroup(groupId);
   }
 }

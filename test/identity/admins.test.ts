@@ -15,7 +15,7 @@ afterAll(() => slack.close());
 function directory(clock: ManualClock, admins: string[] = []) {
   const client = new WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
   return new AdminDirectory({
-    directory: new SlackDirectory(client),
+    directory: new SlackDirectory(client, clock),
     admins,
     clock,
     logger: createLogger({ level: 'error', write: () => {} }),

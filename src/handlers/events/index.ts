@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import type { Surfaces } from '../index.js';
 import { appHomeOpened } from './app-home-opened.js';
 import { appUninstalled } from './app-uninstalled.js';
+import { subteamChanged } from './subteam-changed.js';
 import { threadReply } from './thread-reply.js';
 import { tokensRevoked } from './tokens-revoked.js';
 import { userChange } from './user-change.js';
@@ -12,4 +13,6 @@ export function register(app: App, surfaces: Surfaces): void {
   app.event('tokens_revoked', tokensRevoked(surfaces));
   app.event('user_change', userChange(surfaces));
   app.event('app_uninstalled', appUninstalled(surfaces));
+  app.event('subteam_members_changed', subteamChanged(surfaces));
+  app.event('subteam_updated', subteamChanged(surfaces));
 }
