@@ -175,12 +175,27 @@ export const longAnswerRule: AgentRule = {
   },
 };
 
+/** "give up" → the turn fails the way a platform failure would: an error, then `retries_exhausted`. */
+export const giveUpRule: AgentRule = {
+  description: 'give up → the turn ends with retries_exhausted',
+  match: capture(/^(give up)$/i),
+  async run() {
+    throw new Error('the model request kept failing');
+  },
+};
+
 /** Anything else: one agent.message that answers by echoing the prompt. */
 export function echoPrompt(turn: AgentTurn): void {
   turn.say(`You said: ${turn.prompt}`);
 }
 
-export const defaultRules: readonly AgentRule[] = [createPageRule, searchRule, writeRule, longAnswerRule];
+export const defaultRules: readonly AgentRule[] = [
+  createPageRule,
+  searchRule,
+  writeRule,
+  longAnswerRule,
+  giveUpRule,
+];
 
 /**
  * The default script, rules tried in order, case-insensitive:
@@ -189,7 +204,8 @@ export const defaultRules: readonly AgentRule[] = [createPageRule, searchRule, w
  *    readOnlyHint, input `{query: X}`.
  * 3. "write X" → a tool whose name contains "create", input `{title: X}`.
  * 4. "answer at length N" → one agent.message of N characters.
- * 5. Otherwise a single agent.message "You said: <prompt>".
+ * 5. "give up" → an error, and the turn ends with `retries_exhausted`.
+ * 6. Otherwise a single agent.message "You said: <prompt>".
  * After a tool call the agent sends one agent.message summarising the result (or the denial or
  * failure); with no suitable tool it says that none is available.
  */

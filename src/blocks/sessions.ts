@@ -44,12 +44,28 @@ const button = (actionId: string, text: string, value: string, style?: 'primary'
  * The thread root in the owner's DM: agent, prompt and status, with Stop while it runs and, once a
  * turn is done, Share to channel (when `shareable`: run from a channel) until it was shared.
  */
+/** How a turn that stopped short of its end is shown instead of "done". */
+const STOP_TEXT: Record<Exclude<NonNullable<SessionRecord['lastStop']>, 'end_turn'>, string> = {
+  budget_reached: ':money_with_wings: stopped at its spend ceiling',
+  retries_exhausted: ':warning: stopped: it gave up after retrying',
+  refusal: ':no_entry: stopped: the agent declined',
+};
+
+function statusText(session: Pick<SessionRecord, 'status' | 'lastStop'>): string {
+  if (session.status === 'idle' && session.lastStop && session.lastStop !== 'end_turn')
+    return `${STOP_TEXT[session.lastStop]}; reply in this thread to follow up`;
+  return STATUS_TEXT[session.status];
+}
+
 export function sessionRootMessage(
-  session: Pick<SessionRecord, 'agentName' | 'prompt' | 'status' | 'sessionId' | 'channelId' | 'sharedTs'>,
+  session: Pick<
+    SessionRecord,
+    'agentName' | 'prompt' | 'status' | 'sessionId' | 'channelId' | 'sharedTs' | 'lastStop'
+  >,
   options: { shareable: boolean },
 ): SlackMessage {
   const running = session.status === 'running' || session.status === 'waiting';
-  const text = `Agent ${session.agentName}: ${STATUS_TEXT[session.status]}`;
+  const text = `Agent ${session.agentName}: ${statusText(session)}`;
   const buttons = running
     ? [button(SessionActions.Stop, 'Stop', session.sessionId, 'danger')]
     : options.shareable && !session.sharedTs
@@ -59,7 +75,7 @@ export function sessionRootMessage(
     text,
     blocks: [
       section(
-        `*${escapeMrkdwn(session.agentName)}* · ${STATUS_TEXT[session.status]}\n>${escapeMrkdwn(truncate(session.prompt, 1500)).replace(/\n/g, '\n>')}`,
+        `*${escapeMrkdwn(session.agentName)}* · ${statusText(session)}\n>${escapeMrkdwn(truncate(session.prompt, 1500)).replace(/\n/g, '\n>')}`,
       ),
       ...(buttons.length > 0 ? [{ type: 'actions', elements: buttons } satisfies ActionsBlock] : []),
       ...(session.sharedTs ? [context(`Shared in <#${session.channelId}>.`)] : []),
@@ -209,6 +225,17 @@ export function agentAnswerMessages(answer: string): SlackMessage[] {
 
 /** Sections a shared result may take (with its heading and note, well within 50 blocks). */
 const SHARED_SECTIONS_MAX = 12;
+
+/** Why a turn stopped short, said in its thread (the root message shows it too). */
+export function turnStoppedMessage(stop: keyof typeof STOP_TEXT): SlackMessage {
+  const why = {
+    budget_reached:
+      'The agent stopped at its spend ceiling for this session. An admin can raise the ceiling in /agent setup.',
+    retries_exhausted: 'The agent stopped: a request kept failing and it gave up after retrying.',
+    refusal: 'The agent declined to go on with this request.',
+  }[stop];
+  return plainText(why);
+}
 
 /** The owner's result, shared to the channel the session ran from (cut, and saying so, past 12 sections). */
 export function sharedResultMessage(owner: Principal, agentName: string, resultText: string): SlackMessage {

@@ -10,6 +10,7 @@ import {
   runDidNotStartMessage,
   sessionRootMessage,
   sharedResultMessage,
+  turnStoppedMessage,
 } from '../blocks/sessions.js';
 import type { Connector } from '../connections/catalog.js';
 import type { McpToolUse } from '../sessions/events.js';
@@ -99,6 +100,13 @@ export class SlackSessionNotices implements SessionNotices {
 
   async problem(session: ShownSession, description: string): Promise<void> {
     await this.inThread(session, problemMessage(description));
+  }
+
+  async turnStopped(
+    session: ShownSession,
+    stop: 'budget_reached' | 'retries_exhausted' | 'refusal',
+  ): Promise<void> {
+    await this.inThread(session, turnStoppedMessage(stop));
   }
 
   async shared(session: ShownSession, resultText: string): Promise<SharePost> {

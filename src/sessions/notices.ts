@@ -36,6 +36,7 @@ export type ShownSession = Pick<
   | 'threadTs'
   | 'principal'
   | 'sharedTs'
+  | 'lastStop'
 >;
 
 /**
@@ -66,6 +67,8 @@ export interface SessionNotices {
   /** A provider refused the person's connection mid-session: a Reconnect button in the thread. */
   reconnectNeeded(session: ShownSession, connector: Connector, link: string): Promise<void>;
   problem(session: ShownSession, description: string): Promise<void>;
+  /** A turn stopped short of its end (spend ceiling, retries, refusal): said in its thread. */
+  turnStopped(session: ShownSession, stop: 'budget_reached' | 'retries_exhausted' | 'refusal'): Promise<void>;
   /**
    * The owner's Share: the result posted in the channel the session ran from, or why Slack would
    * not take it there (nothing was posted then).

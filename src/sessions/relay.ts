@@ -220,7 +220,9 @@ class SessionRelay {
       }
       case 'agent.mcp_tool_use':
         // A call held for a decision is put to the person when the session stops for it (below).
-        if (event.evaluated_permission !== 'ask')
+        if (event.evaluated_permission === 'deny')
+          this.note(`Refused by policy: \`${event.mcp_server_name}.${event.name}\``);
+        else if (event.evaluated_permission !== 'ask')
           this.note(`Used \`${event.mcp_server_name}.${event.name}\``);
         break;
       case 'agent.mcp_tool_result':
@@ -247,7 +249,9 @@ class SessionRelay {
             if (approveAllTs) await this.deps.store.sessions.update(session.sessionId, { approveAllTs });
           }
         } else {
-          next = await this.setStatus(next, 'idle');
+          const stop = event.stop_reason.type;
+          next = await this.setStatus(next, 'idle', stop);
+          if (stop !== 'end_turn') await this.deps.notices.turnStopped(next, stop);
           ended = true;
         }
         break;
@@ -322,16 +326,19 @@ class SessionRelay {
     await this.deps.notices.problem(session, String(error.message || error.type).slice(0, 500));
   }
 
-  private async setStatus(session: SessionRecord, status: SessionStatus): Promise<SessionRecord> {
-    if (session.status === status) return session;
+  private async setStatus(
+    session: SessionRecord,
+    status: SessionStatus,
+    lastStop?: SessionRecord['lastStop'],
+  ): Promise<SessionRecord> {
+    if (session.status === status && (lastStop === undefined || session.lastStop === lastStop))
+      return session;
     // When the turn ended is what retention counts from.
     const finishedAt =
       status === 'idle' || status === 'done' ? new Date(this.deps.clock.now()).toISOString() : undefined;
-    const next = { ...session, status, ...(finishedAt ? { finishedAt } : {}) };
-    await this.deps.store.sessions.update(session.sessionId, {
-      status,
-      ...(finishedAt ? { finishedAt } : {}),
-    });
+    const changes = { status, ...(finishedAt ? { finishedAt } : {}), ...(lastStop ? { lastStop } : {}) };
+    const next = { ...session, ...changes };
+    await this.deps.store.sessions.update(session.sessionId, changes);
     await this.deps.notices
       .statusChanged(next)
       .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));

@@ -23,6 +23,8 @@ const sessionRecordSchema = z.object({
   status: z.enum(['running', 'idle', 'waiting', 'done']),
   /** When the last turn ended (retention counts from it). */
   finishedAt: z.string().optional(),
+  /** Why the last turn ended, as the session said (`end_turn`, or a stop short of it). */
+  lastStop: z.enum(['end_turn', 'budget_reached', 'retries_exhausted', 'refusal']).optional(),
   approverGroup: z.string().optional(),
   createdAt: z.string(),
   /** The id of the last session event relayed to Slack (the relay resumes after it). */
@@ -89,7 +91,10 @@ export class Sessions {
   async update(
     sessionId: string,
     fields: Partial<
-      Pick<SessionRecord, 'status' | 'finishedAt' | 'cursor' | 'sharedTs' | 'resultText' | 'approveAllTs'>
+      Pick<
+        SessionRecord,
+        'status' | 'finishedAt' | 'lastStop' | 'cursor' | 'sharedTs' | 'resultText' | 'approveAllTs'
+      >
     >,
   ): Promise<void> {
     const names = Object.keys(fields);

@@ -494,3 +494,17 @@ describe('long answers (issue 15)', () => {
     expect(whole).toHaveLength(30_000);
   });
 });
+
+describe('how a turn ends (issue 15)', () => {
+  test('a turn that gives up after retrying is shown as stopped, not done, and the thread says why', async () => {
+    const { session } = await run('U_ALICE', '--agent reader give up');
+    if (!session) throw new Error('no session');
+    expect((await h.store.sessions.get(session.sessionId))?.lastStop).toBe('retries_exhausted');
+    const root = h.sandbox.slack.messages(session.dmChannelId).find((m) => m.ts === session.threadTs);
+    expect(String(root?.text)).toContain('stopped: it gave up after retrying');
+    expect(String(root?.text)).not.toContain('done');
+    expect(threadMessages(session).map((m) => String(m.text))).toContain(
+      'The agent stopped: a request kept failing and it gave up after retrying.',
+    );
+  });
+});
