@@ -4,6 +4,7 @@ import type { StoredEvent } from './event-log.js';
 import { paginate } from './pagination.js';
 import { timeFilter } from './query.js';
 import { RESPONDED, type Router } from './router.js';
+import { budgetReached } from './runtime.js';
 import { SseConnection } from './sse.js';
 import type { EmulatorState, SessionRecord } from './store.js';
 import { parseBody } from './validation.js';
@@ -49,6 +50,10 @@ function checkBatch(record: SessionRecord, events: readonly EventParams[]): void
   events.forEach((event, i) => {
     const at = `events.${i}`;
     switch (event.type) {
+      case 'user.message':
+        // A session at its spend ceiling takes no more work until the budget is raised.
+        if (budgetReached(record)) throw badRequest(`${at}: the session has reached its budget`);
+        break;
       case 'user.tool_confirmation':
         if (event.deny_message != null && event.result !== 'deny') {
           throw badRequest(`${at}.deny_message: only allowed when result is "deny"`);

@@ -26,6 +26,7 @@ interface PendingConfirmation {
 type StopReason =
   | { type: 'end_turn' }
   | { type: 'retries_exhausted' }
+  | { type: 'budget_reached' }
   | { type: 'requires_action'; event_ids: string[] };
 
 export interface RunnerDeps {
@@ -169,6 +170,8 @@ export class SessionRunner {
     }
     if (this.stopped) return;
     this.endSpan();
+    // The spend ceiling: a turn that takes the session's list cost to it stops there.
+    if (stopReason.type === 'end_turn' && budgetReached(this.record)) stopReason = { type: 'budget_reached' };
     this.idle(stopReason);
   }
 
@@ -427,4 +430,25 @@ class ScriptedTurn implements AgentTurn {
   private throwIfInterrupted(): void {
     if (this.signal.aborted) throw new TurnInterrupted();
   }
+}
+
+/**
+ * List prices the emulator charges, in US cents per token (a Sonnet-class model: $3 per million
+ * input tokens, $15 per million output tokens).
+ */
+const CENTS_PER_INPUT_TOKEN = 3 / 10_000;
+const CENTS_PER_OUTPUT_TOKEN = 15 / 10_000;
+
+/** What the session has cost at list price so far, in cents. */
+export function listCostCents(record: SessionRecord): number {
+  const usage = record.value.usage;
+  return (
+    (usage.input_tokens ?? 0) * CENTS_PER_INPUT_TOKEN + (usage.output_tokens ?? 0) * CENTS_PER_OUTPUT_TOKEN
+  );
+}
+
+/** Whether the session's spend has reached its budget (`max_list_cost`, in minor units), if it has one. */
+export function budgetReached(record: SessionRecord): boolean {
+  const budget = record.value.budget;
+  return budget ? listCostCents(record) >= Number(budget.max_list_cost.amount) : false;
 }

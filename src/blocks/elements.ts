@@ -22,7 +22,8 @@ export function sectionsOf(escaped: string): SectionBlock[] {
   while (rest.length > 0) {
     let cut = Math.min(rest.length, SECTION_TEXT_MAX);
     if (cut < rest.length) {
-      const lineBreak = rest.lastIndexOf('\n', cut);
+      // At most the limit: a break found at the limit itself would carry the cut one past it.
+      const lineBreak = rest.lastIndexOf('\n', cut - 1);
       if (lineBreak > cut - 500) cut = lineBreak + 1;
       const entity = rest.lastIndexOf('&', cut - 1);
       if (entity > cut - 6 && !rest.slice(entity, cut).includes(';')) cut = entity;

@@ -230,7 +230,7 @@ const SHARED_SECTIONS_MAX = 12;
 export function turnStoppedMessage(stop: keyof typeof STOP_TEXT): SlackMessage {
   const why = {
     budget_reached:
-      'The agent stopped at its spend ceiling for this session. An admin can raise the ceiling in /agent setup.',
+      'The agent stopped at its spend ceiling for this session. Start a new run to go on (an admin can raise the agent’s ceiling in /agent setup for the runs after that).',
     retries_exhausted: 'The agent stopped: a request kept failing and it gave up after retrying.',
     refusal: 'The agent declined to go on with this request.',
   }[stop];
@@ -256,6 +256,13 @@ export function sharedResultMessage(owner: Principal, agentName: string, resultT
         : []),
     ],
   };
+}
+
+/** The private answer to a reply in the thread of a session stopped at its spend ceiling. */
+export function budgetReachedReplyMessage(): SlackMessage {
+  return plainText(
+    'This session stopped at its spend ceiling, so it cannot take your reply; nothing was sent. Start a new run to go on (an admin can raise the agent’s ceiling in /agent setup for the runs after that).',
+  );
 }
 
 /** The private answer to someone who replied in a session's thread without being its person. */

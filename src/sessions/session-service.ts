@@ -39,6 +39,8 @@ export type FollowUpOutcome =
   | { kind: 'not_a_session' }
   | { kind: 'refused'; owner: Principal }
   | { kind: 'empty' }
+  /** The session stopped at its spend ceiling: it takes no reply until the budget is raised. */
+  | { kind: 'budget_reached' }
   | { kind: 'sent' };
 
 /** Stop or Share on a session. */
@@ -477,6 +479,8 @@ export class SessionService {
       return { kind: 'refused', owner: session.principal };
     const text = reply.text.slice(0, MAX_FOLLOW_UP);
     if (!text) return { kind: 'empty' };
+    // Managed Agents answers 400 to a message for a session at its budget: said here instead.
+    if (session.lastStop === 'budget_reached' && session.status === 'idle') return { kind: 'budget_reached' };
     // Marks where the session's messages stood, so a send whose answer is lost is found, not repeated.
     const before = await newestUserMessage(this.deps.anthropic, session.sessionId);
     await sendReconciled(

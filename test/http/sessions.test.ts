@@ -7,6 +7,7 @@ import { buildServices } from '../../src/runtime.js';
 import type { Approval, SessionRecord } from '../../src/store/index.js';
 import { type Harness, joinWorkspace, vaultIdOf } from '../support/harness.js';
 import {
+  agentConfig,
   eventsSent,
   runAgent,
   startSessionsHarness,
@@ -506,5 +507,35 @@ describe('how a turn ends (issue 15)', () => {
     expect(threadMessages(session).map((m) => String(m.text))).toContain(
       'The agent stopped: a request kept failing and it gave up after retrying.',
     );
+  });
+
+  test('a session that reaches its spend ceiling is shown as stopped there, and a reply gets a private answer, not a 400', async () => {
+    const config = await agentConfig(h, 'capped', { search: 'allow' });
+    await h.services.agents.save(
+      { teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' },
+      { ...config, spendCeilingUsd: 0.01 },
+      undefined,
+      'setup',
+    );
+    const { session } = await run('U_ALICE', '--agent capped answer at length 100000');
+    if (!session) throw new Error('no session');
+    expect((await h.store.sessions.get(session.sessionId))?.lastStop).toBe('budget_reached');
+    const root = h.sandbox.slack.messages(session.dmChannelId).find((m) => m.ts === session.threadTs);
+    expect(String(root?.text)).toContain('stopped at its spend ceiling');
+
+    const sentBefore = eventsSent(h, session.sessionId, 'user.message').length;
+    await h.driver.message('U_ALICE', 'go on please', {
+      channelId: session.dmChannelId,
+      threadTs: session.threadTs,
+    });
+    const answer = await h.sandbox.slack.waitFor('chat.postEphemeral', (c) => c.body.user === 'U_ALICE');
+    expect(String(answer.body.text)).toContain('stopped at its spend ceiling, so it cannot take your reply');
+    expect(eventsSent(h, session.sessionId, 'user.message')).toHaveLength(sentBefore);
+    // The emulator refuses it as Managed Agents does.
+    await expect(
+      h.anthropic.beta.sessions.events.send(session.sessionId, {
+        events: [{ type: 'user.message', content: [{ type: 'text', text: 'more' }] }],
+      }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 });

@@ -7,6 +7,7 @@ import {
   renderText,
   stateFromForm,
 } from '../../sandbox/workspace/block-kit.js';
+import { sectionsOf } from '../../src/blocks/elements.js';
 
 const people = new Map([
   ['U_ALICE', 'alice'],
@@ -778,5 +779,22 @@ describe('stateFromForm', () => {
     const state = stateFromForm(tricky, [form('__proto__', 'polluted', ['yes'])]);
     expect(Object.hasOwn(state, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('sectionsOf (long answers)', () => {
+  test('no section passes 3,000 characters, even with a line break right at the limit, and nothing is lost', () => {
+    for (const text of [
+      `${'a'.repeat(3000)}\n${'b'.repeat(10)}`,
+      `${'a'.repeat(2999)}\n${'b'.repeat(4000)}`,
+      `${'x'.repeat(2997)}&amp;${'y'.repeat(3000)}`,
+      'line &lt; one\n'.repeat(2000),
+    ]) {
+      const sections = sectionsOf(text);
+      expect(sections.every((s) => (s.text?.text.length ?? 0) <= 3000)).toBe(true);
+      expect(sections.map((s) => s.text?.text ?? '').join('')).toBe(text);
+      // An entity is never cut in two.
+      expect(sections.every((s) => !/&[a-z]{0,3}$/.test(s.text?.text ?? ''))).toBe(true);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import { steerRefusedMessage } from '../../blocks/sessions.js';
+import { budgetReachedReplyMessage, steerRefusedMessage } from '../../blocks/sessions.js';
 import { principalFromEvent } from '../../identity/principal.js';
 import type { Surfaces } from '../index.js';
 
@@ -19,12 +19,15 @@ export function threadReply({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'o
       { channelId: event.channel, threadTs: event.thread_ts, text },
       String(context.correlationId),
     );
-    if (outcome.kind === 'refused') {
+    const answer =
+      outcome.kind === 'refused'
+        ? steerRefusedMessage(outcome.owner)
+        : outcome.kind === 'budget_reached'
+          ? budgetReachedReplyMessage()
+          : undefined;
+    if (answer) {
       await outbox
-        .ephemeral(
-          { channelId: event.channel, userId: principal.userId, threadTs: event.thread_ts },
-          steerRefusedMessage(outcome.owner),
-        )
+        .ephemeral({ channelId: event.channel, userId: principal.userId, threadTs: event.thread_ts }, answer)
         .catch(() => undefined);
     }
   };
