@@ -338,6 +338,18 @@ class ScriptedTurn implements AgentTurn {
     this.runner.countOutput(text);
   }
 
+  stumble(): void {
+    this.throwIfInterrupted();
+    this.runner.emit({
+      type: 'session.error',
+      error: {
+        type: 'model_overloaded_error',
+        message: 'The model is overloaded; retrying.',
+        retry_status: { type: 'retrying' },
+      },
+    });
+  }
+
   tools(): Promise<readonly AgentTool[]> {
     this.discovered ??= this.discoverTools();
     return this.discovered;

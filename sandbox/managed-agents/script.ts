@@ -51,6 +51,11 @@ export interface AgentTurn {
   /** Emits an `agent.message`. */
   say(text: string): void;
   /**
+   * Emits a `session.error` the platform is still retrying (a model overload), as the real one does
+   * before a retry that succeeds: the turn goes on.
+   */
+  stumble(): void;
+  /**
    * The tools the agent can use now. Connects to each MCP server with the session's vault
    * credentials; a server that fails emits `session.error` and contributes no tools. Tools with
    * `enabled: false` are not there at all.
@@ -175,12 +180,25 @@ export const longAnswerRule: AgentRule = {
   },
 };
 
+/** "stumble then answer" → a retrying model overload, then the answer: a transient error, not a failure. */
+export const stumbleRule: AgentRule = {
+  description: 'stumble then answer → a retrying session.error, then an answer',
+  match: capture(/^(stumble then answer)$/i),
+  async run(turn) {
+    turn.stumble();
+    turn.say('Answered after a retry.');
+  },
+};
+
 /** "give up" → the turn fails the way a platform failure would: an error, then `retries_exhausted`. */
 export const giveUpRule: AgentRule = {
   description: 'give up → the turn ends with retries_exhausted',
   match: capture(/^(give up)$/i),
   async run() {
-    throw new Error('the model request kept failing');
+    // A provider that echoes a credential in its error, as some do: Deputy must mask it.
+    throw new Error(
+      'the model request kept failing (upstream said: invalid key ghp_0123456789abcdefghijABCDEFGHIJ)',
+    );
   },
 };
 
@@ -195,6 +213,7 @@ export const defaultRules: readonly AgentRule[] = [
   writeRule,
   longAnswerRule,
   giveUpRule,
+  stumbleRule,
 ];
 
 /**
@@ -205,6 +224,7 @@ export const defaultRules: readonly AgentRule[] = [
  * 3. "write X" → a tool whose name contains "create", input `{title: X}`.
  * 4. "answer at length N" → one agent.message of N characters.
  * 5. "give up" → an error, and the turn ends with `retries_exhausted`.
+ *    "stumble then answer" → a `session.error` still retrying, then an answer.
  * 6. Otherwise a single agent.message "You said: <prompt>".
  * After a tool call the agent sends one agent.message summarising the result (or the denial or
  * failure); with no suitable tool it says that none is available.

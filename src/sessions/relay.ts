@@ -4,6 +4,7 @@ import type { ConnectionsService } from '../connections/connections-service.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { redactText } from '../redact.js';
 import type { SessionRecord, SessionStatus, Store } from '../store/index.js';
 import type { Work } from '../work.js';
 import type { ApprovalService } from './approvals.js';
@@ -229,6 +230,11 @@ class SessionRelay {
         if (event.is_error) this.note('A tool call failed or was denied.');
         break;
       case 'session.error':
+        // One the platform is still retrying is progress, not a failure: the turn goes on.
+        if (event.error.retry_status.type === 'retrying') {
+          this.note(`Retrying (${event.error.type.replace(/_/g, ' ')})`);
+          break;
+        }
         await this.flushProgress();
         await this.reportError(session, event.error);
         break;
@@ -323,7 +329,8 @@ class SessionRelay {
         return;
       }
     }
-    await this.deps.notices.problem(session, String(error.message || error.type).slice(0, 500));
+    // The text comes from the agent's platform or a provider: secret-looking values are masked.
+    await this.deps.notices.problem(session, redactText(String(error.message || error.type)).slice(0, 500));
   }
 
   private async setStatus(

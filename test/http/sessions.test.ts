@@ -507,6 +507,20 @@ describe('how a turn ends (issue 15)', () => {
     expect(threadMessages(session).map((m) => String(m.text))).toContain(
       'The agent stopped: a request kept failing and it gave up after retrying.',
     );
+    // The error's text reaches Slack with the credential it echoed masked.
+    const problem = threadMessages(session).find((m) => String(m.text).includes('kept failing'));
+    expect(String(problem?.text)).toContain('[redacted]');
+    expect(JSON.stringify(h.sandbox.slack.calls)).not.toContain('ghp_0123456789abcdefghijABCDEFGHIJ');
+  });
+
+  test('an error the platform is still retrying is progress, not a failure: the answer follows and no problem is reported', async () => {
+    const { session } = await run('U_ALICE', '--agent reader stumble then answer');
+    if (!session) throw new Error('no session');
+    const texts = threadMessages(session).map((m) => String(m.text));
+    expect(texts).toContain('Answered after a retry.');
+    expect(texts.some((t) => t.includes('hit a problem'))).toBe(false);
+    expect(texts.some((t) => t.includes('Retrying (model overloaded error)'))).toBe(true);
+    expect((await h.store.sessions.get(session.sessionId))?.lastStop).toBe('end_turn');
   });
 
   test('a session that reaches its spend ceiling is shown as stopped there, and a reply gets a private answer, not a 400', async () => {
