@@ -14,7 +14,7 @@ import {
 import type { Connector } from '../connections/catalog.js';
 import { MODELS, type StoredAgent } from '../store/index.js';
 import { openLinkActionId } from './connections.js';
-import { context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
+import { confirmDialog, context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** Callback, block and action ids of the admin modals; listeners and parsers use these. */
@@ -91,15 +91,12 @@ function catalogAccountRow(entry: ServerEntry): KnownBlock[] {
         action_id: AdminViews.CatalogDisconnect,
         text: { type: 'plain_text', text: 'Disconnect catalog account' },
         value: connector.id,
-        confirm: {
-          title: { type: 'plain_text', text: 'Disconnect it?' },
-          text: {
-            type: 'plain_text',
-            text: 'Its token is revoked; the tools are then only checked when someone connects.',
-          },
-          confirm: { type: 'plain_text', text: 'Disconnect' },
-          deny: { type: 'plain_text', text: 'Keep' },
-        },
+        confirm: confirmDialog({
+          title: 'Disconnect it?',
+          text: 'Its token is revoked; the tools are then only checked when someone connects.',
+          confirm: 'Disconnect',
+          deny: 'Keep',
+        }),
       }
     : {
         type: 'button',
@@ -156,15 +153,12 @@ export function serversModal(entries: ServerEntry[], notice?: string): ModalView
               action_id: AdminViews.RemoveServer,
               text: { type: 'plain_text', text: 'Remove' },
               value: connector.id,
-              confirm: {
-                title: { type: 'plain_text', text: 'Remove this server?' },
-                text: {
-                  type: 'plain_text',
-                  text: 'Agents can no longer be given it. A server agents still use cannot be removed.',
-                },
-                confirm: { type: 'plain_text', text: 'Remove' },
-                deny: { type: 'plain_text', text: 'Keep' },
-              },
+              confirm: confirmDialog({
+                title: 'Remove this server?',
+                text: 'Agents can no longer be given it. A server agents still use cannot be removed.',
+                confirm: 'Remove',
+                deny: 'Keep',
+              }),
             },
           }
         : {}),

@@ -1,7 +1,7 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView, SectionBlock } from '@slack/types';
 import type { ConnectorEntry, ConnectorLink, Revocation } from '../connections/connections-service.js';
 import type { HomeState } from '../connections/notices.js';
-import { context, divider, escapeMrkdwn, header, section } from './elements.js';
+import { confirmDialog, context, divider, escapeMrkdwn, header, section } from './elements.js';
 import type { SlackMessage } from './messages.js';
 import { adminPeopleSection } from './people.js';
 
@@ -41,16 +41,13 @@ function button(entry: ConnectorLink): Button | undefined {
       action_id: ConnectActions.Disconnect,
       text: { type: 'plain_text', text: 'Disconnect' },
       value: connector.id,
-      confirm: {
-        title: { type: 'plain_text', text: `Disconnect ${connector.name}?` },
-        text: {
-          type: 'mrkdwn',
-          text: `Agents will no longer be able to use your ${escapeMrkdwn(connector.name)} account.`,
-        },
-        confirm: { type: 'plain_text', text: 'Disconnect' },
-        deny: { type: 'plain_text', text: 'Keep' },
-        style: 'danger',
-      },
+      confirm: confirmDialog({
+        title: `Disconnect ${connector.name}?`,
+        text: `Agents will no longer be able to use your ${connector.name} account.`,
+        confirm: 'Disconnect',
+        deny: 'Keep',
+        danger: true,
+      }),
     };
   }
   const label = state === 'needs_reconnect' ? 'Reconnect' : 'Connect';

@@ -1,4 +1,4 @@
-import type { ContextBlock, DividerBlock, HeaderBlock, SectionBlock } from '@slack/types';
+import type { ConfirmationDialog, ContextBlock, DividerBlock, HeaderBlock, SectionBlock } from '@slack/types';
 
 /** Small pure Block Kit builders shared by the message builders. */
 
@@ -48,6 +48,23 @@ export const context = (...markdown: string[]): ContextBlock => ({
 });
 
 export const divider = (): DividerBlock => ({ type: 'divider' });
+
+/** A button's "are you sure?" dialog; `danger` makes its confirm button red (an act that destroys). */
+export function confirmDialog(dialog: {
+  title: string;
+  text: string;
+  confirm: string;
+  deny: string;
+  danger?: boolean;
+}): ConfirmationDialog {
+  return {
+    title: { type: 'plain_text', text: truncate(dialog.title, 100) },
+    text: { type: 'plain_text', text: truncate(dialog.text, 300) },
+    confirm: { type: 'plain_text', text: dialog.confirm },
+    deny: { type: 'plain_text', text: dialog.deny },
+    ...(dialog.danger ? { style: 'danger' as const } : {}),
+  };
+}
 
 /** Escapes text for mrkdwn so user-supplied strings cannot mention, link or format. */
 export function escapeMrkdwn(text: string): string {

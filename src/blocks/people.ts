@@ -2,7 +2,7 @@ import type { ActionsBlock, KnownBlock } from '@slack/types';
 import type { DepartureSummary } from '../people/notices.js';
 import type { AdminActOutcome, ForceReconnectOutcome } from '../people/people-service.js';
 import type { ForgetOutcome } from '../people/privacy-service.js';
-import { divider, header, section } from './elements.js';
+import { confirmDialog, divider, header, section } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 const REASONS: Record<string, string> = {
@@ -92,16 +92,13 @@ export function forgetMeConfirmMessage(retentionDays: number): SlackMessage {
             action_id: PeopleActions.ForgetMe,
             text: { type: 'plain_text', text: 'Forget me' },
             style: 'danger',
-            confirm: {
-              title: { type: 'plain_text', text: 'Forget you?' },
-              text: {
-                type: 'plain_text',
-                text: 'This cannot be undone. You can connect and run again later, from scratch.',
-              },
-              confirm: { type: 'plain_text', text: 'Forget me' },
-              deny: { type: 'plain_text', text: 'Cancel' },
-              style: 'danger',
-            },
+            confirm: confirmDialog({
+              title: 'Forget you?',
+              text: 'This cannot be undone. You can connect and run again later, from scratch.',
+              confirm: 'Forget me',
+              deny: 'Cancel',
+              danger: true,
+            }),
           },
         ],
       },
@@ -150,13 +147,8 @@ const CONFIRMS: Record<'revoke' | 'suspend', { title: string; text: string; conf
 };
 
 export function adminPeopleSection(): KnownBlock[] {
-  const confirmed = (act: 'revoke' | 'suspend') => ({
-    title: { type: 'plain_text' as const, text: CONFIRMS[act].title },
-    text: { type: 'plain_text' as const, text: CONFIRMS[act].text },
-    confirm: { type: 'plain_text' as const, text: CONFIRMS[act].confirm },
-    deny: { type: 'plain_text' as const, text: 'Cancel' },
-    style: 'danger' as const,
-  });
+  const confirmed = (act: 'revoke' | 'suspend') =>
+    confirmDialog({ ...CONFIRMS[act], deny: 'Cancel', danger: true });
   const actions: ActionsBlock = {
     type: 'actions',
     block_id: PEOPLE_BLOCK,
