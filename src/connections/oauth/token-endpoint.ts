@@ -174,18 +174,13 @@ async function postToTokenEndpoint(
 }
 
 /** RFC 6749 §4.1.3 with PKCE (RFC 7636) and the RFC 8707 resource. Never retried: a code is single-use. */
-export async function exchangeCode(http: OutboundHttp, input: ExchangeCodeInput): Promise<TokenSet> {
-  const request = withClientAuth(input.clientId, input.clientAuth, {
+export function exchangeCode(http: OutboundHttp, input: ExchangeCodeInput): Promise<TokenSet> {
+  return requestTokens(http, input, {
     grant_type: 'authorization_code',
     code: input.code,
     redirect_uri: input.redirectUri,
     code_verifier: input.codeVerifier,
-    ...(input.resource ? { resource: input.resource } : {}),
   });
-  const result = await postToTokenEndpoint(http, input.tokenEndpoint, request);
-  return input.responseShape === 'slack_user'
-    ? slackUserTokens(result, input.now)
-    : standardTokens(result, input.now);
 }
 
 /**
@@ -193,21 +188,27 @@ export async function exchangeCode(http: OutboundHttp, input: ExchangeCodeInput)
  * (a catalog account's); a person's tokens are refreshed by their vault alone (security R26). A
  * provider that rotates refresh tokens answers a new one, which the caller must keep.
  */
-export async function refreshAccessToken(
+export function refreshAccessToken(
   http: OutboundHttp,
-  input: {
-    tokenEndpoint: string;
-    clientId: string;
-    clientAuth: ClientAuth;
-    refreshToken: string;
-    resource?: string;
-    responseShape?: 'standard' | 'slack_user';
-    now: Date;
-  },
+  input: TokenRequestInput & { refreshToken: string },
+): Promise<TokenSet> {
+  return requestTokens(http, input, { grant_type: 'refresh_token', refresh_token: input.refreshToken });
+}
+
+/** What every token request names: where, who asks, for which resource, and how the answer reads. */
+type TokenRequestInput = Pick<
+  ExchangeCodeInput,
+  'tokenEndpoint' | 'clientId' | 'clientAuth' | 'resource' | 'responseShape' | 'now'
+>;
+
+/** A grant redeemed at the token endpoint, with the client's authentication and the resource. */
+async function requestTokens(
+  http: OutboundHttp,
+  input: TokenRequestInput,
+  grant: Record<string, string>,
 ): Promise<TokenSet> {
   const request = withClientAuth(input.clientId, input.clientAuth, {
-    grant_type: 'refresh_token',
-    refresh_token: input.refreshToken,
+    ...grant,
     ...(input.resource ? { resource: input.resource } : {}),
   });
   const result = await postToTokenEndpoint(http, input.tokenEndpoint, request);
