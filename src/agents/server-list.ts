@@ -190,13 +190,16 @@ export class ServerList {
   }
 
   private async entries(): Promise<ServerEntry[]> {
-    const catalog = await this.deps.connections.catalog();
+    const [catalog, accounts] = await Promise.all([
+      this.deps.connections.catalog(),
+      this.deps.catalogAccounts.states(),
+    ]);
     return Promise.all(
       catalog.map(async (connector) => {
-        const [tools, refreshedAt, catalogAccount] = await Promise.all([
+        const catalogAccount = accounts.get(connector.id);
+        const [tools, refreshedAt] = await Promise.all([
           this.deps.store.toolCatalog.list(connector.mcpServerUrl),
           this.deps.store.toolCatalog.refreshedAt(connector.mcpServerUrl),
-          this.deps.catalogAccounts.state(connector.id),
         ]);
         return {
           connector,

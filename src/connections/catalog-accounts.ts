@@ -88,12 +88,12 @@ export class CatalogAccountService {
     return this.deps.checkIntervalMs;
   }
 
-  /** Whether the server has a catalog account, and whose. */
-  async state(connectorId: string): Promise<CatalogAccountState | undefined> {
-    const account = await this.deps.store.catalogAccounts.get(connectorId);
-    return account
-      ? { admin: account.admin, status: account.status, connectedAt: account.connectedAt }
-      : undefined;
+  /** Which servers have a catalog account, and whose, by connector id (one read, not the cache). */
+  async states(): Promise<Map<string, CatalogAccountState>> {
+    const accounts = await this.deps.store.catalogAccounts.list();
+    return new Map(
+      accounts.map((a) => [a.connectorId, { admin: a.admin, status: a.status, connectedAt: a.connectedAt }]),
+    );
   }
 
   /** Keeps a freshly connected catalog account (replacing the one before) and lists the tools with it. */
@@ -221,10 +221,9 @@ export class CatalogAccountService {
   private async accessToken(account: CatalogAccount, connector: Connector): Promise<string> {
     const { store, clock, ids } = this.deps;
     const key = this.deps.sealingKey;
-    const opened = key ? unseal(key, account.sealed, sealContext(account.serverUrl)) : undefined;
+    const opened = this.opened(account);
     if (!key || !opened?.accessToken) throw new RefreshRefused('the catalog account cannot be opened');
-    const fresh = account.expiresAtMs === undefined || account.expiresAtMs - EXPIRY_MARGIN_MS > clock.now();
-    if (fresh) return opened.accessToken;
+    if (this.fresh(account)) return opened.accessToken;
     if (!account.refresh || !opened.refreshToken)
       throw new RefreshRefused('the token expired and cannot be refreshed');
     const lease = `catalog-refresh#${account.connectorId}`;
@@ -233,8 +232,13 @@ export class CatalogAccountService {
       throw new Error('another replica is refreshing this catalog account');
     try {
       const current = await store.catalogAccounts.get(account.connectorId);
-      // Someone refreshed meanwhile: theirs is the token to use.
-      if (current && current.version !== account.version) return this.accessToken(current, connector);
+      if (current && current.version !== account.version) {
+        // Someone refreshed meanwhile: theirs is the token to use (this process holds the lease, so
+        // it does not refresh again; anything else waits for the next listing).
+        const theirs = this.opened(current)?.accessToken;
+        if (current.status === 'active' && this.fresh(current) && theirs) return theirs;
+        throw new Error('the catalog account moved on before its refresh');
+      }
       let tokens: TokenSet;
       try {
         tokens = await refreshAccessToken(this.deps.http, {
@@ -250,13 +254,13 @@ export class CatalogAccountService {
         throw new RefreshRefused(`refreshing failed: ${String(error)}`);
       }
       const kept = { ...tokens, refreshToken: tokens.refreshToken ?? opened.refreshToken };
+      const { expiresAtMs: _before, ...rest } = account;
       const next: CatalogAccount = {
-        ...account,
+        ...rest,
         sealed: seal(key, sealedTokens(kept), sealContext(account.serverUrl)),
         version: account.version + 1,
         ...(tokens.expiresAt ? { expiresAtMs: tokens.expiresAt.getTime() } : {}),
       };
-      if (!tokens.expiresAt) delete next.expiresAtMs;
       if (!(await store.catalogAccounts.replace(next)))
         throw new Error('the catalog account moved on during a refresh');
       return kept.accessToken;
@@ -281,9 +285,21 @@ export class CatalogAccountService {
     });
   }
 
-  private async revoke(account: CatalogAccount, connector: Connector): Promise<boolean> {
+  /** The account's tokens, unsealed; undefined without the key or when the seal does not open. */
+  private opened(account: CatalogAccount): Record<string, string> | undefined {
     const key = this.deps.sealingKey;
-    const opened = key ? unseal(key, account.sealed, sealContext(account.serverUrl)) : undefined;
+    return key ? unseal(key, account.sealed, sealContext(account.serverUrl)) : undefined;
+  }
+
+  /** Whether the kept access token is good for a while yet (one with no expiry always is). */
+  private fresh(account: CatalogAccount): boolean {
+    return (
+      account.expiresAtMs === undefined || account.expiresAtMs - EXPIRY_MARGIN_MS > this.deps.clock.now()
+    );
+  }
+
+  private async revoke(account: CatalogAccount, connector: Connector): Promise<boolean> {
+    const opened = this.opened(account);
     if (!account.revocation || !opened?.accessToken) return false;
     if (account.revocation.style === 'slack_auth_revoke')
       await this.deps.connections.expectSlackRevocation(account.admin);
