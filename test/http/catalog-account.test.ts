@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { runConnect } from '../support/connect.js';
+import { connectCatalogAccount } from '../support/connect.js';
 import type { Harness } from '../support/harness.js';
 import { runAgent, startSessionsHarness } from '../support/sessions.js';
 
@@ -11,27 +11,6 @@ import { runAgent, startSessionsHarness } from '../support/sessions.js';
  */
 
 const MINUTE = 60_000;
-
-/** The admin clicks Connect catalog account in `/agent servers` and signs in at the provider. */
-async function connectCatalogAccount(h: Harness): Promise<void> {
-  await h.driver.command('U_ADMIN', 'servers');
-  await h.sandbox.slack.waitFor('views.open', (c) =>
-    JSON.stringify(c.body).includes('admin_catalog_connect'),
-  );
-  const clicked = await h.driver.blockAction('U_ADMIN', {
-    actionId: 'admin_catalog_connect',
-    value: 'notion',
-  });
-  expect(clicked.status).toBe(200);
-  const dm = await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
-    String(c.body.text).includes('catalog account: sign in'),
-  );
-  const link = /"url":"([^"]+\/connect\/[^"]+)"/.exec(JSON.stringify(dm.body.blocks))?.[1];
-  if (!link) throw new Error('no link in the DM');
-  const run = await runConnect(h, link, { signedInAs: 'U_ADMIN', account: 'acct_carol' });
-  expect(run.page.url).toBe(`${h.url}/connect/done/connected`);
-  await h.settle();
-}
 
 /** Tool listings the provider answered for the catalog account (the agents' own are Alice's). */
 function catalogListings(h: Harness): number {
@@ -55,7 +34,7 @@ describe('on a schedule', () => {
   afterAll(() => h.close());
 
   test('an admin connects a catalog account: kept sealed, never in a vault, and its token in no store in the clear', async () => {
-    await connectCatalogAccount(h);
+    await connectCatalogAccount(h, 'notion');
     const account = await h.store.catalogAccounts.get('notion');
     expect(account).toMatchObject({ status: 'active', admin: { userId: 'U_ADMIN' } });
     const notion = h.sandbox.providers.notion;
@@ -121,7 +100,7 @@ describe('before a session starts', () => {
   afterAll(() => h.close());
 
   test('a session on a catalog older than the check interval lists the tools first, and never calls the changed one', async () => {
-    await connectCatalogAccount(h);
+    await connectCatalogAccount(h, 'notion');
     const notion = h.sandbox.providers.notion;
     // A fresh catalog is not listed again: the run below would call `search` as reviewed.
     const listingsBefore = catalogListings(h);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { activeCredentials } from '../support/connect.js';
 import { type Harness, vaultIdOf } from '../support/harness.js';
-import { eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
+import { agentAnswers, eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
 
 /**
  * Issue 14, item 3: an admin makes everyone reconnect a connector (a leaked client secret, a changed
@@ -19,17 +19,8 @@ afterAll(() => h.close());
 
 const key = (userId: string) => `T:${h.sandbox.slack.teamId}:${userId}`;
 
-async function agent(userId: string, text: string): Promise<string> {
-  const sent = await h.driver.command(userId, text);
-  expect(sent.status).toBe(200);
-  await h.settle();
-  return JSON.stringify(
-    h.sandbox.slack.calls.filter((c) => c.method === 'response_url' && c.body.url === sent.responseUrl),
-  );
-}
-
 test('a non-admin cannot force a reconnect: refused, audited, every connection stands', async () => {
-  expect(await agent('U_BOB', 'force-reconnect notion')).toContain('Only Deputy admins');
+  expect(await agentAnswers(h, 'U_BOB', 'force-reconnect notion')).toContain('Only Deputy admins');
   expect((await h.store.connections.get(key('U_ALICE'), 'notion'))?.status).toBe('connected');
   expect(activeCredentials(h, await vaultIdOf(h, 'U_ALICE'))).toHaveLength(1);
   const refusals = await h.store.audit.byPrincipal(key('U_BOB'));
@@ -44,7 +35,7 @@ test('an admin forces everyone to reconnect: credentials archived, tokens revoke
   const { session } = await runAgent(h, 'U_ALICE', '--agent asker create a page titled Before the leak');
   if (!session) throw new Error('no session');
 
-  const answer = await agent('U_ADMIN', 'force-reconnect notion');
+  const answer = await agentAnswers(h, 'U_ADMIN', 'force-reconnect notion');
 
   expect(answer).toContain('Everyone must reconnect Notion (sandbox): 2 connections ended');
   expect(answer).toContain('1 live session stopped');
@@ -71,13 +62,13 @@ test('an admin forces everyone to reconnect: credentials archived, tokens revoke
     'notion',
   ]);
   // The next run has no Notion until they reconnect: the run asks them to connect it.
-  expect(await agent('U_ALICE', 'run --agent reader search for plans')).toContain(
+  expect(await agentAnswers(h, 'U_ALICE', 'run --agent reader search for plans')).toContain(
     'which you have not connected',
   );
 });
 
 test('a second force, or one naming an unknown connector, ends nothing more', async () => {
-  expect(await agent('U_ADMIN', 'force-reconnect notion')).toContain('0 connections ended');
-  expect(await agent('U_ADMIN', 'force-reconnect nosuch')).toContain('There is no connector');
-  expect(await agent('U_ADMIN', 'force-reconnect')).toContain('Name one connector');
+  expect(await agentAnswers(h, 'U_ADMIN', 'force-reconnect notion')).toContain('0 connections ended');
+  expect(await agentAnswers(h, 'U_ADMIN', 'force-reconnect nosuch')).toContain('There is no connector');
+  expect(await agentAnswers(h, 'U_ADMIN', 'force-reconnect')).toContain('Name one connector');
 });

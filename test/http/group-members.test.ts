@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Harness } from '../support/harness.js';
-import { agentConfig, startSessionsHarness } from '../support/sessions.js';
+import { agentAnswers, agentConfig, startSessionsHarness } from '../support/sessions.js';
 
 /**
  * Issue 15, item 5: user-group membership is read from Slack at most once a minute per group (every
@@ -22,14 +22,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => h.close());
 
-async function runAs(userId: string): Promise<string> {
-  const sent = await h.driver.command(userId, 'run --agent approvers-only search for plans');
-  await h.settle();
-  return JSON.stringify(
-    h.sandbox.slack.calls.filter((c) => c.method === 'response_url' && c.body.url === sent.responseUrl),
-  );
-}
-
+const runAs = (userId: string) => agentAnswers(h, userId, 'run --agent approvers-only search for plans');
 const listings = () => h.sandbox.slack.callsTo('usergroups.users.list').length;
 
 test('runs within a minute read the group once; a subteam_members_changed event makes the next one read it again', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { activeCredentials } from '../support/connect.js';
 import { type Harness, vaultIdOf } from '../support/harness.js';
-import { eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
+import { agentAnswers, eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
 
 /**
  * Issue 14, the admin kill switch: `/agent revoke|suspend|resume @person` take effect at once, and a
@@ -17,20 +17,9 @@ afterAll(() => h.close());
 
 const key = (userId: string) => `T:${h.sandbox.slack.teamId}:${userId}`;
 
-/** `/agent <text>` as `userId`; the private answers it got. */
-async function agent(userId: string, text: string): Promise<string> {
-  const sent = await h.driver.command(userId, text);
-  expect(sent.status).toBe(200);
-  await h.settle();
-  return JSON.stringify([
-    sent.text,
-    ...h.sandbox.slack.calls.filter((c) => c.method === 'response_url' && c.body.url === sent.responseUrl),
-  ]);
-}
-
 describe('suspend and resume', () => {
   test('a non-admin cannot suspend anyone, even with a well-formed mention: refused, audited, nothing changes', async () => {
-    expect(await agent('U_BOB', 'suspend @alice')).toContain('Only Deputy admins');
+    expect(await agentAnswers(h, 'U_BOB', 'suspend @alice')).toContain('Only Deputy admins');
     expect(await h.store.standing.person(key('U_ALICE'))).toBeUndefined();
     const refusals = await h.store.audit.byPrincipal(key('U_BOB'));
     expect(refusals.map((r) => [r.action, r.target])).toContainEqual(['admin.refused', '/agent suspend']);
@@ -39,22 +28,22 @@ describe('suspend and resume', () => {
   test('an admin suspends at once: the live session stops, runs and connects are refused, credentials are kept', async () => {
     const { session } = await runAgent(h, 'U_ALICE', '--agent asker create a page titled Suspended');
     if (!session) throw new Error('no session');
-    expect(await agent('U_ADMIN', 'suspend @alice')).toContain('Suspended <@U_ALICE>');
+    expect(await agentAnswers(h, 'U_ADMIN', 'suspend @alice')).toContain('Suspended <@U_ALICE>');
     expect(eventsSent(h, session.sessionId, 'user.interrupt')).toHaveLength(1);
     const [approval] = await h.store.approvals.forSession(session.sessionId);
     expect(approval?.status).toBe('closed');
-    expect(await agent('U_ALICE', 'run --agent reader search for plans')).toContain(
+    expect(await agentAnswers(h, 'U_ALICE', 'run --agent reader search for plans')).toContain(
       'suspended Deputy for you',
     );
-    expect(await agent('U_ALICE', 'connect')).toContain('suspended Deputy for you');
+    expect(await agentAnswers(h, 'U_ALICE', 'connect')).toContain('suspended Deputy for you');
     expect(activeCredentials(h, await vaultIdOf(h, 'U_ALICE')).length).toBeGreaterThan(0);
   });
 
   test('resume lifts it: the person runs again with the connections they had', async () => {
-    expect(await agent('U_ADMIN', 'resume <@U_ALICE|alice>')).toContain('Resumed <@U_ALICE>');
+    expect(await agentAnswers(h, 'U_ADMIN', 'resume <@U_ALICE|alice>')).toContain('Resumed <@U_ALICE>');
     const { session } = await runAgent(h, 'U_ALICE', '--agent reader search for plans');
     expect(session).toBeDefined();
-    expect(await agent('U_ADMIN', 'resume U_ALICE')).toContain('is not suspended');
+    expect(await agentAnswers(h, 'U_ADMIN', 'resume U_ALICE')).toContain('is not suspended');
   });
 });
 
@@ -62,20 +51,20 @@ describe('revoke', () => {
   test('archives every credential and stops every live session at once; the person may connect again', async () => {
     const { session: live } = await runAgent(h, 'U_BOB', '--agent asker create a page titled Held for Bob');
     if (!live) throw new Error('no session');
-    expect(await agent('U_ADMIN', 'revoke @bob')).toContain(
+    expect(await agentAnswers(h, 'U_ADMIN', 'revoke @bob')).toContain(
       'Revoked <@U_BOB>: 1 credential archived, 1 live session stopped',
     );
     expect(activeCredentials(h, await vaultIdOf(h, 'U_BOB'))).toEqual([]);
     expect(eventsSent(h, live.sessionId, 'user.interrupt')).toHaveLength(1);
-    expect(await agent('U_BOB', 'connect')).toContain('Connect');
+    expect(await agentAnswers(h, 'U_BOB', 'connect')).toContain('Connect');
     const audited = await h.store.audit.byPrincipal(key('U_ADMIN'));
     expect(audited.map((r) => [r.action, r.target])).toContainEqual(['person.revoked', key('U_BOB')]);
   });
 
   test('naming nobody, or oneself, changes nothing', async () => {
-    expect(await agent('U_ADMIN', 'revoke')).toContain('Name one person');
-    expect(await agent('U_ADMIN', 'revoke bob smith')).toContain('Name one person');
-    expect(await agent('U_ADMIN', 'suspend @ada')).toContain('That names you');
+    expect(await agentAnswers(h, 'U_ADMIN', 'revoke')).toContain('Name one person');
+    expect(await agentAnswers(h, 'U_ADMIN', 'revoke bob smith')).toContain('Name one person');
+    expect(await agentAnswers(h, 'U_ADMIN', 'suspend @ada')).toContain('That names you');
   });
 });
 
@@ -141,7 +130,7 @@ describe('the Home tab’s admin section', () => {
 
 describe('standings do not undo each other', () => {
   test('a suspension outlives a deactivation and a reactivation', async () => {
-    expect(await agent('U_ADMIN', 'suspend @alice')).toContain('Suspended <@U_ALICE>');
+    expect(await agentAnswers(h, 'U_ADMIN', 'suspend @alice')).toContain('Suspended <@U_ALICE>');
     for (const deleted of [true, false]) {
       await h.driver.event({
         type: 'user_change',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { activeCredentials } from '../support/connect.js';
 import type { Harness } from '../support/harness.js';
 import { vaultIdOf } from '../support/harness.js';
-import { eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
+import { agentAnswers, eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
 
 /**
  * Issue 14, people who leave: `user_change` (deactivated), `tokens_revoked` and `app_uninstalled`,
@@ -18,20 +18,13 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const team = () => h.sandbox.slack.teamId;
+const runAs = (userId: string, text: string) => agentAnswers(h, userId, `run ${text}`);
 
 async function deactivate(userId: string, deleted = true) {
   const sent = await h.driver.event({ type: 'user_change', user: { id: userId, team_id: team(), deleted } });
   expect(sent.status).toBe(200);
   await h.settle();
   return sent;
-}
-
-async function runAs(userId: string, text: string) {
-  const sent = await h.driver.command(userId, `run ${text}`);
-  await h.settle();
-  return JSON.stringify(
-    h.sandbox.slack.calls.filter((c) => c.method === 'response_url' && c.body.url === sent.responseUrl),
-  );
 }
 
 describe('someone deactivated', () => {

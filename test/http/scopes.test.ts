@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { browserSignedInAs, connectLink, continueLink, runConnect } from '../support/connect.js';
+import {
+  browserSignedInAs,
+  connectCatalogAccount,
+  connectLink,
+  continueLink,
+  runConnect,
+} from '../support/connect.js';
 import type { Harness } from '../support/harness.js';
 import { agentConfig, startSessionsHarness } from '../support/sessions.js';
 
@@ -106,16 +112,7 @@ test('an agent changed to write for everyone asks the people with read-only conn
 });
 
 test('a catalog account is asked for read only, whatever the agents write', async () => {
-  await h.driver.command('U_ADMIN', 'servers');
-  await h.sandbox.slack.waitFor('views.open', (c) =>
-    JSON.stringify(c.body).includes('admin_catalog_connect'),
-  );
-  await h.driver.blockAction('U_ADMIN', { actionId: 'admin_catalog_connect', value: 'github' });
-  const dm = await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
-    String(c.body.text).includes('catalog account: sign in'),
-  );
-  const link = /"url":"([^"]+\/connect\/[^"]+)"/.exec(JSON.stringify(dm.body.blocks))?.[1] ?? '';
-  await runConnect(h, link, { signedInAs: 'U_ADMIN', account: 'acct_carol' });
+  await connectCatalogAccount(h, 'github');
   expect(askedScope('acct_carol')).toBe('read');
   expect((await h.store.catalogAccounts.get('github'))?.status).toBe('active');
 });

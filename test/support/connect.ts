@@ -113,3 +113,31 @@ export function continueLink(page: Page): string | undefined {
 export function activeCredentials(h: Harness, vaultId: string) {
   return h.sandbox.managedAgents.credentials(vaultId).filter((c) => !c.archived_at);
 }
+
+/**
+ * The admin clicks Connect catalog account for `connectorId` in `/agent servers`, opens the link the
+ * DM brings, and signs in at the provider as the dedicated account (Carol's).
+ */
+export async function connectCatalogAccount(h: Harness, connectorId: string): Promise<void> {
+  await h.driver.command('U_ADMIN', 'servers');
+  await h.sandbox.slack.waitFor('views.open', (c) =>
+    JSON.stringify(c.body).includes('admin_catalog_connect'),
+  );
+  const before = h.sandbox.slack.callsTo('chat.postMessage').length;
+  const clicked = await h.driver.blockAction('U_ADMIN', {
+    actionId: 'admin_catalog_connect',
+    value: connectorId,
+  });
+  expect(clicked.status).toBe(200);
+  const dm = await h.sandbox.slack.waitFor(
+    'chat.postMessage',
+    (c) =>
+      h.sandbox.slack.callsTo('chat.postMessage').indexOf(c) >= before &&
+      String(c.body.text).includes('catalog account: sign in'),
+  );
+  const link = /"url":"([^"]+\/connect\/[^"]+)"/.exec(JSON.stringify(dm.body.blocks))?.[1];
+  if (!link) throw new Error('no link in the DM');
+  const run = await runConnect(h, link, { signedInAs: 'U_ADMIN', account: 'acct_carol' });
+  expect(run.page.url).toBe(`${h.url}/connect/done/connected`);
+  await h.settle();
+}

@@ -125,3 +125,17 @@ export function eventsSent(h: Harness, sessionId: string, type: string) {
       JSON.stringify(r.body ?? {}).includes(`"${type}"`),
   );
 }
+
+/**
+ * `/agent <text>` as `userId`, once Deputy's work has settled: all it answered privately (the ack's
+ * own text, then the response_url replies), as one string to search.
+ */
+export async function agentAnswers(h: Harness, userId: string, text: string): Promise<string> {
+  const sent = await h.driver.command(userId, text);
+  expect(sent.status).toBe(200);
+  await h.settle();
+  return JSON.stringify([
+    sent.text,
+    ...h.sandbox.slack.calls.filter((c) => c.method === 'response_url' && c.body.url === sent.responseUrl),
+  ]);
+}
