@@ -1,9 +1,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 /**
- * AES-256-GCM for a connect flow's short-lived secrets (PKCE verifier, OIDC nonce). The key lives
- * only in the browser's flow cookie; the store holds ciphertext bound to the flow id, so neither the
- * store nor the cookie alone can finish a flow (security R43).
+ * AES-256-GCM for the secrets Deputy keeps, bound to a context (AAD) so a box opens only where it was
+ * made. A connect flow's short-lived secrets (PKCE verifier, OIDC nonce) are sealed under a key that
+ * lives only in the browser's flow cookie, so neither the store nor the cookie alone can finish a flow
+ * (security R43). Revocation handles and catalog accounts are sealed under DEPUTY_SEALING_KEY.
  */
 export function newSealKey(): Buffer {
   return randomBytes(32);

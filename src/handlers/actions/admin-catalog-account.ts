@@ -27,7 +27,9 @@ export function adminCatalogAccount({ servers, outbox }: Pick<Surfaces, 'servers
           ? catalogLinkMessage(outcome.connectorName, outcome.link)
           : outcome.kind === 'not_admin'
             ? adminOnlyMessage()
-            : plainText('That server takes no catalog account (its people paste a token).');
+            : plainText(
+                'That server is not on the list, or takes no catalog account (its people paste a token). Nothing was changed.',
+              );
       await outbox.toPerson(admin.userId, reply);
       return;
     }
