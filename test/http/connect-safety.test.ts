@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { principalKey } from '../../src/identity/principal.js';
-import { activeCredentials, connectLink, runConnect } from '../support/connect.js';
+import { activeCredentials, connectCatalogAccount, connectLink, runConnect } from '../support/connect.js';
 import { type Harness, joinWorkspace, startHarness, vaultIdOf } from '../support/harness.js';
 
 describe('with private addresses not allowed', () => {
@@ -54,8 +54,10 @@ describe('connect under stress and with canaries', () => {
   let h: Harness;
   /** Every URL a browser fetched during these tests. */
   const browsed: string[] = [];
+  /** A sealing key of the test's, so it is a canary too. */
+  const sealingKey = Buffer.alloc(32, 0x5a).toString('base64');
   beforeAll(async () => {
-    h = await startHarness({ outboundTimeoutMs: 30_000 });
+    h = await startHarness({ outboundTimeoutMs: 30_000, environment: { DEPUTY_SEALING_KEY: sealingKey } });
   });
   afterAll(() => h.close());
 
@@ -104,6 +106,13 @@ describe('connect under stress and with canaries', () => {
       stateValues: { token_block: { token_value: pasted } },
     });
     await h.sandbox.slack.waitFor('views.publish', (c) => c.body.user_id === 'U_ALICE');
+    // The tokens Deputy keeps sealed: a catalog account, and a revocation handle used by a disconnect.
+    await connectCatalogAccount(h, 'notion');
+    await h.driver.command('U_ADMIN', 'connect');
+    await h.settle();
+    await h.driver.blockAction('U_ADMIN', { actionId: 'connect_disconnect', value: 'github' });
+    await h.settle();
+    expect(h.sandbox.providers.github.revocations.some((r) => r.outcome === 'revoked')).toBe(true);
 
     const providerTokens = Object.values(h.sandbox.providers).flatMap((p) => [...p.issuedTokens()]);
     const githubSecret = h.sandbox.connectors.find((c) => c.id === 'github');
@@ -115,6 +124,7 @@ describe('connect under stress and with canaries', () => {
       h.sandbox.anthropicOptions.apiKey,
       h.sandbox.webhookSigningKey,
       h.sandbox.signIn.clientSecret,
+      sealingKey,
       githubSecret?.auth.type === 'oauth_client' ? (githubSecret.auth.clientSecret ?? '') : '',
     ].filter((s) => s.length > 0);
     expect(providerTokens.length).toBeGreaterThan(100);
