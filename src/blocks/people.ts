@@ -2,7 +2,7 @@ import type { ActionsBlock, KnownBlock } from '@slack/types';
 import type { DepartureSummary } from '../people/notices.js';
 import type { AdminActOutcome, ForceReconnectOutcome } from '../people/people-service.js';
 import type { ForgetOutcome } from '../people/privacy-service.js';
-import { confirmDialog, divider, header, section } from './elements.js';
+import { confirmDialog, divider, escapeMrkdwn, header, section } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 const REASONS: Record<string, string> = {
@@ -69,7 +69,9 @@ export function forceReconnectMessage(
   outcome: Exclude<ForceReconnectOutcome, { kind: 'not_admin' }>,
 ): SlackMessage {
   if (outcome.kind === 'unknown_connector')
-    return plainText(`There is no connector "${connectorId.slice(0, 40)}"; nothing was changed.`);
+    return plainText(
+      `There is no connector "${escapeMrkdwn(connectorId.slice(0, 40))}"; nothing was changed.`,
+    );
   return plainText(
     `Everyone must reconnect ${outcome.connectorName}: ${plural(outcome.people, 'connection')} ended (credentials archived, tokens revoked where the provider allows), ${plural(outcome.sessionsStopped, 'live session')} stopped, and its catalog account disconnected. Each person was sent a Reconnect button.${outcome.failed > 0 ? ` ${plural(outcome.failed, 'connection')} could not be ended now: run this again to finish.` : ''}`,
   );

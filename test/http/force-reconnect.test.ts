@@ -72,3 +72,9 @@ test('a second force, or one naming an unknown connector, ends nothing more', as
   expect(await agentAnswers(h, 'U_ADMIN', 'force-reconnect nosuch')).toContain('There is no connector');
   expect(await agentAnswers(h, 'U_ADMIN', 'force-reconnect')).toContain('Name one connector');
 });
+
+test('a connector name that is markup comes back escaped', async () => {
+  const answer = await agentAnswers(h, 'U_ADMIN', 'force-reconnect <!channel>');
+  expect(answer).toContain('There is no connector \\"&lt;!channel&gt;\\"');
+  expect(answer).not.toContain('<!channel>');
+});
