@@ -49,9 +49,15 @@ export async function startSandbox(options: {
   publicBaseUrl: string;
   /** Where Slack (and the workspace page) listens when that port is free; any free port otherwise. */
   slackPort?: number;
+  /** Slack's rate tiers multiplied by this (default 1: Slack's own). */
+  slackRateScale?: number;
 }): Promise<Sandbox> {
   const { clock, publicBaseUrl } = options;
-  const slackOptions = { clock, oidcRedirectUris: [`${publicBaseUrl}/auth/slack/callback`] };
+  const slackOptions = {
+    clock,
+    oidcRedirectUris: [`${publicBaseUrl}/auth/slack/callback`],
+    ...(options.slackRateScale ? { rateTierScale: options.slackRateScale } : {}),
+  };
   const slack = await SlackEmulator.start({ ...slackOptions, port: options.slackPort ?? 0 }).catch(() =>
     SlackEmulator.start(slackOptions),
   );
@@ -73,7 +79,8 @@ export async function startSandbox(options: {
     client_name: 'Deputy',
     token_endpoint_auth_method: 'client_secret_basic',
   });
-  const signingSecret = opaqueToken(24);
+  // Slack signing secrets are 32 hexadecimal characters.
+  const signingSecret = randomBytes(16).toString('hex');
   options.logger?.debug('sandbox started', { slack: slack.url, managedAgents: managedAgents.url });
   return {
     slack,

@@ -44,6 +44,7 @@ export async function startSandboxRuntime(
       publicBaseUrl: address.publicBaseUrl,
       // The workspace page sits next to the app's port, so its address stays the same between runs.
       slackPort: config.port > 0 && config.port < 65535 ? config.port + 1 : 0,
+      ...(options.slackRateScale ? { slackRateScale: options.slackRateScale } : {}),
     });
     opened.push(sandbox);
     const sessionsRunIn = await new Anthropic(sandbox.anthropicOptions).beta.environments.create({

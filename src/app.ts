@@ -167,6 +167,7 @@ export async function startDeputy(options: {
       logger: services.logger,
       refusals,
       queue,
+      rest: (waiting) => services.work.resting(waiting),
       busy: busyAnswers(services),
     }),
   );

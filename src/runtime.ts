@@ -34,6 +34,7 @@ import { RelayManager } from './sessions/relay.js';
 import { SessionService } from './sessions/session-service.js';
 import { createSlackClient, type SlackConnection } from './slack/client.js';
 import { SlackDirectory } from './slack/directory.js';
+import { SlackPacer } from './slack/rate-limits.js';
 import {
   DAY_MS,
   DEFAULT_RETENTION_DAYS,
@@ -99,6 +100,8 @@ export interface ServiceParts {
   retentionDays?: number;
   /** DEPUTY_TOOL_CHECK_MINUTES (default 15). */
   toolCheckMinutes?: number;
+  /** Slack's rate limits multiplied by this (default 1; see SlackPacer). */
+  slackRateScale?: number;
 }
 
 /** How often a server's tools are listed again with its catalog account, unless configured. */
@@ -110,7 +113,13 @@ export function buildServices(parts: ServiceParts): Services {
   const retentionMs = (parts.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
   const work = new Work(logger);
   const clock = work.clock(parts.clock);
-  const slack = createSlackClient(parts.slack, logger);
+  const pacer = new SlackPacer({
+    clock,
+    logger,
+    scale: parts.slackRateScale ?? 1,
+    rest: (waiting) => work.resting(waiting),
+  });
+  const slack = createSlackClient(parts.slack, logger, pacer);
   const outbox = new Outbox({ slack, logger });
   const directory = new SlackDirectory(slack, clock);
   const audit = new AuditLog({ store, clock, ids, logger });
@@ -258,6 +267,7 @@ export function buildServices(parts: ServiceParts): Services {
     store,
     anthropic,
     outbox,
+    slackPacer: pacer,
     vaults,
     connections,
     connectFlows,
@@ -377,6 +387,8 @@ export interface RuntimeOptions {
   deliveryLimits?: DeliveryLimits;
   /** How often the sweep runs (default 30 s); tests that must see one path alone space it out. */
   sweepMs?: number;
+  /** Slack's rate limits multiplied by this (default 1): tests whose clock stands still raise them. */
+  slackRateScale?: number;
 }
 
 /** How often undecided approvals are checked for expiry and sessions without a relay are adopted. */
@@ -420,6 +432,7 @@ export async function startRuntime(
         : {}),
       ...(config.retentionDays ? { retentionDays: config.retentionDays } : {}),
       ...(config.toolCheckMinutes ? { toolCheckMinutes: config.toolCheckMinutes } : {}),
+      ...(options.slackRateScale ? { slackRateScale: options.slackRateScale } : {}),
       metrics:
         options.metrics ?? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) }),
     });
@@ -462,6 +475,8 @@ export async function startRuntime(
           ...(options.deliveryLimits ? { deliveryLimits: options.deliveryLimits } : {}),
         });
     opened.push(deputy);
+    // Closed before the server drains: a call waiting on Slack's limits would hold the stop up.
+    opened.push({ close: async () => services.slackPacer.close() });
     // Sessions a previous process was relaying go on from their cursors.
     await services.relays.resumeActive();
     // A workspace that uninstalled the app and installed it again works again.

@@ -16,6 +16,7 @@ import type { PrivacyService } from './people/privacy-service.js';
 import type { ApprovalService } from './sessions/approvals.js';
 import type { RelayManager } from './sessions/relay.js';
 import type { SessionService } from './sessions/session-service.js';
+import type { SlackPacer } from './slack/rate-limits.js';
 import type { Store } from './store/index.js';
 import type { VaultService } from './vaults/vault-service.js';
 import type { Work } from './work.js';
@@ -29,6 +30,8 @@ export interface Services {
   anthropic: Anthropic;
   /** The one way out to Slack. */
   outbox: Outbox;
+  /** Keeps every Slack Web API call within Slack's limits (the outbox's and the directory's). */
+  slackPacer: SlackPacer;
   vaults: VaultService;
   connections: ConnectionsService;
   connectFlows: ConnectFlowService;

@@ -19,6 +19,7 @@ export class Work {
   private readonly units = new Set<Unit>();
   private readonly context = new AsyncLocalStorage<Unit>();
   private waiters: Array<() => void> = [];
+  private sleepers = 0;
 
   constructor(private readonly logger: Logger) {}
 
@@ -49,6 +50,11 @@ export class Work {
       unit.resting -= 1;
       this.changed();
     }
+  }
+
+  /** How many sleeps on the clock are under way: work that goes on only once time passes. */
+  get sleeping(): number {
+    return this.sleepers;
   }
 
   /** How many units have started and not ended (busy or resting). */
@@ -90,7 +96,14 @@ export class Work {
       now: () => base.now(),
       setTimeout: (task, ms): Timer => base.setTimeout(run(task), ms),
       setInterval: (task, ms): Timer => base.setInterval(run(task), ms),
-      sleep: (ms) => this.resting(base.sleep(ms)),
+      sleep: async (ms) => {
+        this.sleepers += 1;
+        try {
+          await this.resting(base.sleep(ms));
+        } finally {
+          this.sleepers -= 1;
+        }
+      },
     };
   }
 

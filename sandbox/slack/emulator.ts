@@ -10,6 +10,7 @@ import { CallLog, type RecordedCall } from './call-log.js';
 import { SlackApiError } from './errors.js';
 import { FaultQueue, type InjectedFailure } from './faults.js';
 import { type SlackOidc, SlackOidcProvider } from './oidc.js';
+import { RateTiers } from './rate-tiers.js';
 import { parseApiRequest } from './request.js';
 import { type ResponseUrlContext, type ResponseUrlEntry, ResponseUrlRegistry } from './response-urls.js';
 import { type TriggerContext, TriggerRegistry } from './triggers.js';
@@ -68,6 +69,8 @@ export interface SlackEmulatorOptions {
   oidcClientSecret?: string;
   /** Sign in with Slack redirect URIs, matched exactly; without any, every http(s) URI is accepted. */
   oidcRedirectUris?: string[];
+  /** Slack's rate tiers multiplied by this (default 1: Slack's own; see RateTiers). */
+  rateTierScale?: number;
 }
 
 /** The bot scopes the app's manifest asks for: what an installed Deputy's token carries. */
@@ -94,6 +97,7 @@ export class SlackEmulator {
   readonly verificationToken: string;
   private readonly log = new CallLog();
   private readonly faults = new FaultQueue();
+  private readonly rateTiers: RateTiers;
   private readonly holds = new FaultQueue<() => Promise<unknown>>();
   private readonly triggers: TriggerRegistry;
   private readonly responseUrls: ResponseUrlRegistry;
@@ -133,6 +137,7 @@ export class SlackEmulator {
     this.verificationToken = options.verificationToken ?? randomBase58(24);
     this.scopes = options.scopes ?? DEFAULT_SCOPES;
     this.triggers = new TriggerRegistry(this.clock);
+    this.rateTiers = new RateTiers(this.clock, options.rateTierScale ?? 1);
     this.responseUrls = new ResponseUrlRegistry(this.clock);
     this.oidcProvider = new SlackOidcProvider({
       clock: this.clock,
@@ -380,6 +385,7 @@ export class SlackEmulator {
       this.responseUrls.clear();
       this.triggers.clear();
       this.oidcProvider.resetState();
+      this.rateTiers.clear();
     }
   }
 
@@ -438,7 +444,7 @@ export class SlackEmulator {
     await this.holds
       .take(method)?.()
       .catch(() => undefined);
-    const fault = this.faults.take(method);
+    const fault = this.faults.take(method, parsed.args);
     if (fault) {
       const status = fault.httpStatus ?? (fault.error === 'ratelimited' ? 429 : 200);
       const retryAfter = fault.retryAfterSeconds ?? (status === 429 ? 1 : undefined);
@@ -446,6 +452,17 @@ export class SlackEmulator {
       const body = { ok: false, error: fault.error };
       call(status, body, { injected: true });
       return sendJson(res, status, body, headers);
+    }
+
+    // Slack counts an app's calls per method per workspace; over its tier, the call is refused with 429.
+    if (webApiMethods[method] && parsed.token === this.botToken) {
+      const limited = this.rateTiers.take(method, str(parsed.args.channel));
+      if (limited) {
+        headers['retry-after'] = String(limited.retryAfterSeconds);
+        const refused = { ok: false, error: 'ratelimited' };
+        call(429, refused);
+        return sendJson(res, 429, refused, headers);
+      }
     }
 
     let body: Record<string, unknown>;

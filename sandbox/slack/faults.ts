@@ -5,6 +5,8 @@ export interface InjectedFailure {
   retryAfterSeconds?: number;
   /** Defaults to 429 for `ratelimited`, 404 for response_url, otherwise 200 (Slack's usual). */
   httpStatus?: number;
+  /** Only calls whose arguments this accepts (a conversation, a thread); others pass untouched. */
+  when?: (args: Record<string, unknown>) => boolean;
 }
 
 interface Pending<T> {
@@ -22,14 +24,22 @@ export class FaultQueue<T = InjectedFailure> {
     this.pending.set(method, list);
   }
 
-  /** The next failure for `method`, used up by this call. */
-  take(method: string): T | undefined {
+  /**
+   * The next failure for `method` that applies to a call with `args` (see InjectedFailure.when), used
+   * up by this call.
+   */
+  take(method: string, args: Record<string, unknown> = {}): T | undefined {
     const list = this.pending.get(method);
-    const head = list?.[0];
-    if (!list || !head) return undefined;
-    head.remaining -= 1;
-    if (head.remaining <= 0) list.shift();
-    return head.failure;
+    if (!list) return undefined;
+    const index = list.findIndex(({ failure }) => {
+      const when = (failure as { when?: (args: Record<string, unknown>) => boolean }).when;
+      return !when || when(args);
+    });
+    const entry = list[index];
+    if (!entry) return undefined;
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) list.splice(index, 1);
+    return entry.failure;
   }
 
   clear(): void {

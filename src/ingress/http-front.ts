@@ -32,6 +32,11 @@ export interface HttpFrontOptions {
   refusals: RefusalAudit;
   /** Bounds the work Slack deliveries make after their ack. */
   queue: DeliveryQueue;
+  /**
+   * Marks a delivery's wait for a running slot as waiting, not working (Work.resting): the slots may
+   * be held by work that itself waits on time (Slack's limits), which only the clock moves on.
+   */
+  rest: <T>(waiting: Promise<T>) => Promise<T>;
   /** How a delivery refused as busy tells its person to try again. */
   busy: BusyAnswers;
 }
@@ -177,7 +182,7 @@ class SlackAnswer implements DeliveryAnswer {
   readonly ack = async (response?: unknown): Promise<void> => {
     if (this.done) this.options.logger.debug('a listener acknowledged an answered delivery');
     else this.send(response);
-    await this.place.run();
+    await this.options.rest(this.place.run());
   };
 
   refuse(status: number, text: string): void {

@@ -29,12 +29,25 @@ export function isDirectMessage(channelId: string): boolean {
  * notices, which render in this folder). It is where Slack's rate limits and retries are handled.
  */
 export class Outbox {
+  /** DM channel ids by person, most recently opened last (see directMessageChannel). */
+  private readonly directMessages = new Map<string, string>();
+
   constructor(private readonly deps: { slack: WebClient; logger: Logger; fetch?: typeof fetch }) {}
 
-  /** The person's DM with the app. */
+  /**
+   * The person's DM with the app. A DM's id never changes, and conversations.open is tier 3 (50 a
+   * minute): each person's is opened once per process, not once per message.
+   */
   async directMessageChannel(userId: string): Promise<string> {
+    const known = this.directMessages.get(userId);
+    if (known) return known;
     const opened = await this.deps.slack.conversations.open({ users: userId });
     if (!opened.channel?.id) throw new Error('conversations.open returned no channel');
+    this.directMessages.set(userId, opened.channel.id);
+    if (this.directMessages.size > DIRECT_MESSAGES_KEPT) {
+      const oldest = this.directMessages.keys().next().value;
+      if (oldest !== undefined) this.directMessages.delete(oldest);
+    }
     return opened.channel.id;
   }
 
@@ -145,6 +158,9 @@ export class Outbox {
     await this.deps.slack.views.publish({ user_id: userId, view });
   }
 }
+
+/** How many people's DM ids are kept (the oldest opened is forgotten first). */
+const DIRECT_MESSAGES_KEPT = 10_000;
 
 /** Slack's answers when a person cannot be written to at all. */
 const UNREACHABLE = new Set([

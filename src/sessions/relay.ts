@@ -21,7 +21,10 @@ import type { SessionNotices } from './notices.js';
 
 /** How long a relay's lease lasts without renewal; another process may take over after that. */
 const LEASE_MS = 30_000;
-/** Progress lines are gathered and written at most this often (Slack allows about one message a second). */
+/**
+ * Progress lines are gathered and written at most this often per session; across sessions the
+ * outbox keeps edits within Slack's tier for chat.update, a newer edit replacing one not yet sent.
+ */
 const PROGRESS_FLUSH_MS = 1000;
 
 export interface RelayDeps {
@@ -346,8 +349,9 @@ class SessionRelay {
     const changes = { status, ...(finishedAt ? { finishedAt } : {}), ...(lastStop ? { lastStop } : {}) };
     const next = { ...session, ...changes };
     await this.deps.store.sessions.update(session.sessionId, changes);
-    await this.deps.notices
-      .statusChanged(next)
+    // Not waited for, like progress edits: the relay goes on while the edit waits its turn.
+    void this.deps.work
+      .track(() => this.deps.notices.statusChanged(next))
       .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
     return next;
   }
@@ -370,6 +374,15 @@ class SessionRelay {
     if (this.progress.length === 0) return;
     const session = await this.deps.store.sessions.get(this.sessionId);
     if (!session) return;
-    this.progressTs = await this.deps.notices.progress(session, this.progress, this.progressTs);
+    if (!this.progressTs) {
+      // The first line opens the progress message: later edits need its ts, and the thread its place.
+      this.progressTs = await this.deps.notices.progress(session, this.progress, undefined);
+      return;
+    }
+    // An edit is not waited for: under Slack's limit on edits it may wait its turn, and the relay
+    // goes on meanwhile (a newer edit of the same message replaces it in the outbox's queue).
+    void this.deps.work
+      .track(() => this.deps.notices.progress(session, [...this.progress], this.progressTs))
+      .catch((error: unknown) => this.deps.logger.warn('progress not written', { error: String(error) }));
   }
 }

@@ -321,14 +321,27 @@ export class SessionService {
         ...details,
       },
     });
-    const thread = await this.deps.notices.opened({
-      sessionId: created.sessionId,
-      principal,
-      agentName: intent.agentName,
-      prompt: intent.prompt,
-      channelId: intent.channelId,
-      status: 'running',
-    });
+    // Posting the root may wait long on Slack's limits (a Retry-After of minutes): the lease is
+    // renewed meanwhile, or the sweep would take this live start for a dead one's and post twice.
+    const heartbeat = clock.setInterval(
+      () =>
+        store.runIntents
+          .hold(intent.dedupeKey, this.renewed(lease))
+          .catch((error: unknown) =>
+            this.deps.logger.warn('start lease not renewed', { error: String(error) }),
+          ),
+      START_LEASE_MS / 3,
+    );
+    const thread = await this.deps.notices
+      .opened({
+        sessionId: created.sessionId,
+        principal,
+        agentName: intent.agentName,
+        prompt: intent.prompt,
+        channelId: intent.channelId,
+        status: 'running',
+      })
+      .finally(() => heartbeat.cancel());
     const approverGroup = (await this.deps.agents.get(intent.agentName))?.config.approverGroup;
     const record: SessionRecord = {
       sessionId: created.sessionId,

@@ -104,5 +104,6 @@ export type { RunIntent, StartLease } from './run-intents.js';
 export type { SessionRecord, SessionStatus } from './sessions.js';
 export type { PersonStanding, StandingRefusal } from './standing.js';
 export { StoredRecordInvalid } from './table.js';
+export { missingTables, tableNames } from './tables.js';
 export type { CatalogTool, RecordedListing, SeenTool } from './tool-catalog.js';
 export type { VaultMapping } from './vault-mappings.js';

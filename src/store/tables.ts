@@ -71,6 +71,13 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames, cl
   }
 }
 
+/** The tables of `names` that do not exist (what `npm run doctor` reports before a first start). */
+export async function missingTables(client: DynamoDBClient, names: TableNames): Promise<string[]> {
+  const missing: string[] = [];
+  for (const name of [names.main, names.audit]) if (!(await tableExists(client, name))) missing.push(name);
+  return missing;
+}
+
 async function tableExists(client: DynamoDBClient, name: string): Promise<boolean> {
   try {
     await client.send(new DescribeTableCommand({ TableName: name }));

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, test } from '@jest/globals';
-import type { Harness } from '../support/harness.js';
+import { type Harness, letTimePass } from '../support/harness.js';
 import { runAgent, startSessionsHarness, threadMessages } from '../support/sessions.js';
 
 /**
@@ -44,8 +44,10 @@ test('a Slack retry while the first delivery is still running (security R4): one
 
 test('Slack answering 429 while a relay posts: every message arrives once, in order', async () => {
   h.sandbox.slack.injectError('chat.postMessage', { error: 'ratelimited', retryAfterSeconds: 1 });
-  const { session } = await runAgent(h, 'U_ALICE', '--agent reader search rate limited');
+  // The refused post waits out its Retry-After on the clock, then goes again in its place.
+  const { session } = await letTimePass(h, runAgent(h, 'U_ALICE', '--agent reader search rate limited'));
   if (!session) throw new Error('no session');
+  await letTimePass(h, h.settle());
   expect(h.sandbox.slack.callsTo('chat.postMessage').some((c) => c.status === 429)).toBe(true);
   const agentSaid = h.sandbox.managedAgents
     .events(session.sessionId)

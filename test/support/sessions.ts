@@ -1,6 +1,7 @@
 import { expect } from '@jest/globals';
 import type { ToolSetting } from '../../src/agents/agent-config.js';
 import { ManualClock } from '../../src/clock.js';
+import type { DeliveryLimits } from '../../src/ingress/delivery-queue.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { AgentConfig, SessionRecord } from '../../src/store/index.js';
 import { connectLink, runConnect } from './connect.js';
@@ -15,6 +16,9 @@ export async function startSessionsHarness(
     metrics?: (clock: ManualClock) => Metrics;
     environment?: Record<string, string>;
     sweepMs?: number;
+    /** See startHarness. */
+    slackRateScale?: number;
+    deliveryLimits?: DeliveryLimits;
   } = {},
 ) {
   const clock = new ManualClock(Date.now());
@@ -23,6 +27,8 @@ export async function startSessionsHarness(
     ...(options.metrics ? { metrics: options.metrics(clock) } : {}),
     ...(options.environment ? { environment: options.environment } : {}),
     ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
+    ...(options.slackRateScale ? { slackRateScale: options.slackRateScale } : {}),
+    ...(options.deliveryLimits ? { deliveryLimits: options.deliveryLimits } : {}),
   });
   for (const [userId, account] of [
     ['U_ALICE', 'acct_alice'],
