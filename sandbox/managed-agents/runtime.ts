@@ -208,6 +208,8 @@ export class SessionRunner {
     const usage = this.record.value.usage;
     usage.input_tokens = (usage.input_tokens ?? 0) + span.input;
     usage.output_tokens = (usage.output_tokens ?? 0) + span.output;
+    // Minor units as an integer string, as the API gives `list_cost`.
+    usage.list_cost = { amount: String(Math.ceil(listCostCents(this.record))), currency: 'USD' };
   }
 
   sessionError(serverName: string, failure: McpFailure): void {

@@ -227,14 +227,28 @@ export function agentAnswerMessages(answer: string): SlackMessage[] {
 const SHARED_SECTIONS_MAX = 12;
 
 /** Why a turn stopped short, said in its thread (the root message shows it too). */
-export function turnStoppedMessage(stop: keyof typeof STOP_TEXT): SlackMessage {
+export function turnStoppedMessage(
+  stop: keyof typeof STOP_TEXT,
+  cost: Pick<SessionRecord, 'listCost' | 'ceiling'> = {},
+): SlackMessage {
+  const spent =
+    cost.listCost && cost.ceiling
+      ? ` (${money(cost.listCost)} spent, ceiling ${money(cost.ceiling)})`
+      : cost.listCost
+        ? ` (${money(cost.listCost)} spent)`
+        : '';
   const why = {
-    budget_reached:
-      'The agent stopped at its spend ceiling for this session. Start a new run to go on (an admin can raise the agent’s ceiling in /agent setup for the runs after that).',
+    budget_reached: `The agent stopped at its spend ceiling for this session${spent}. Start a new run to go on (an admin can raise the agent’s ceiling in /agent setup for the runs after that).`,
     retries_exhausted: 'The agent stopped: a request kept failing and it gave up after retrying.',
     refusal: 'The agent declined to go on with this request.',
   }[stop];
   return plainText(why);
+}
+
+/** An amount in minor units (cents) as a person reads it: $0.25, or 0.25 and the currency's code. */
+function money(amount: { amount: string; currency: string }): string {
+  const major = (Number(amount.amount) / 100).toFixed(2);
+  return amount.currency === 'USD' ? `$${major}` : `${major} ${amount.currency}`;
 }
 
 /** The owner's result, shared to the channel the session ran from (cut, and saying so, past 12 sections). */

@@ -106,7 +106,7 @@ export class SlackSessionNotices implements SessionNotices {
     session: ShownSession,
     stop: 'budget_reached' | 'retries_exhausted' | 'refusal',
   ): Promise<void> {
-    await this.inThread(session, turnStoppedMessage(stop));
+    await this.inThread(session, turnStoppedMessage(stop, session));
   }
 
   async shared(session: ShownSession, resultText: string): Promise<SharePost> {

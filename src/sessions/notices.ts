@@ -37,6 +37,8 @@ export type ShownSession = Pick<
   | 'principal'
   | 'sharedTs'
   | 'lastStop'
+  | 'listCost'
+  | 'ceiling'
 >;
 
 /**

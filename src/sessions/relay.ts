@@ -259,7 +259,7 @@ class SessionRelay {
           }
         } else {
           const stop = event.stop_reason.type;
-          next = await this.setStatus(next, 'idle', stop);
+          next = await this.setStatus(next, 'idle', stop, await this.cost());
           if (stop !== 'end_turn') await this.deps.notices.turnStopped(next, stop);
           ended = true;
         }
@@ -336,17 +336,42 @@ class SessionRelay {
     await this.deps.notices.problem(session, redactText(String(error.message || error.type)).slice(0, 500));
   }
 
+  /**
+   * What the session has cost and its ceiling, as the API says at a turn's end (kept on the record;
+   * a stop at the ceiling says both). Best effort: a failed read leaves them as they were.
+   */
+  private async cost(): Promise<Pick<SessionRecord, 'listCost' | 'ceiling'>> {
+    try {
+      const session = await this.deps.anthropic.beta.sessions.retrieve(this.sessionId);
+      const listCost = session.usage.list_cost;
+      const ceiling = session.budget?.max_list_cost;
+      return {
+        ...(listCost ? { listCost: { amount: listCost.amount, currency: listCost.currency } } : {}),
+        ...(ceiling ? { ceiling: { amount: ceiling.amount, currency: ceiling.currency } } : {}),
+      };
+    } catch (error) {
+      this.deps.logger.warn('session cost not read', { sessionId: this.sessionId, error: String(error) });
+      return {};
+    }
+  }
+
   private async setStatus(
     session: SessionRecord,
     status: SessionStatus,
     lastStop?: SessionRecord['lastStop'],
+    cost: Pick<SessionRecord, 'listCost' | 'ceiling'> = {},
   ): Promise<SessionRecord> {
     if (session.status === status && (lastStop === undefined || session.lastStop === lastStop))
       return session;
     // When the turn ended is what retention counts from.
     const finishedAt =
       status === 'idle' || status === 'done' ? new Date(this.deps.clock.now()).toISOString() : undefined;
-    const changes = { status, ...(finishedAt ? { finishedAt } : {}), ...(lastStop ? { lastStop } : {}) };
+    const changes = {
+      status,
+      ...(finishedAt ? { finishedAt } : {}),
+      ...(lastStop ? { lastStop } : {}),
+      ...cost,
+    };
     const next = { ...session, ...changes };
     await this.deps.store.sessions.update(session.sessionId, changes);
     // Not waited for, like progress edits: the relay goes on while the edit waits its turn.

@@ -6,6 +6,12 @@ import { recordKind, type Table } from './table.js';
 export type SessionStatus = 'running' | 'idle' | 'waiting' | 'done';
 
 /** A session as Deputy relays it: whose it is and where its output goes. */
+/** An amount as Managed Agents gives one: minor units as an integer string, and the currency. */
+const moneySchema = z.object({
+  amount: z.string().regex(/^\d{1,15}$/),
+  currency: z.string().regex(/^[A-Z]{3}$/),
+});
+
 const sessionRecordSchema = z.object({
   sessionId: z.string(),
   intentId: z.string(),
@@ -25,6 +31,10 @@ const sessionRecordSchema = z.object({
   finishedAt: z.string().optional(),
   /** Why the last turn ended, as the session said (`end_turn`, or a stop short of it). */
   lastStop: z.enum(['end_turn', 'budget_reached', 'retries_exhausted', 'refusal']).optional(),
+  /** What the session has cost at list price (`usage.list_cost`) when its last turn ended. */
+  listCost: moneySchema.optional(),
+  /** The session's spend ceiling (`budget.max_list_cost`) then, if it has one. */
+  ceiling: moneySchema.optional(),
   approverGroup: z.string().optional(),
   createdAt: z.string(),
   /** The id of the last session event relayed to Slack (the relay resumes after it). */
@@ -93,7 +103,15 @@ export class Sessions {
     fields: Partial<
       Pick<
         SessionRecord,
-        'status' | 'finishedAt' | 'lastStop' | 'cursor' | 'sharedTs' | 'resultText' | 'approveAllTs'
+        | 'status'
+        | 'finishedAt'
+        | 'lastStop'
+        | 'listCost'
+        | 'ceiling'
+        | 'cursor'
+        | 'sharedTs'
+        | 'resultText'
+        | 'approveAllTs'
       >
     >,
   ): Promise<void> {

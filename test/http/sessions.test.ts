@@ -533,9 +533,19 @@ describe('how a turn ends (issue 15)', () => {
     );
     const { session } = await run('U_ALICE', '--agent capped answer at length 100000');
     if (!session) throw new Error('no session');
-    expect((await h.store.sessions.get(session.sessionId))?.lastStop).toBe('budget_reached');
+    const recorded = await h.store.sessions.get(session.sessionId);
+    expect(recorded?.lastStop).toBe('budget_reached');
+    // What it cost and its ceiling, from the session as the API gives them, kept on the record.
+    const listCost = (await h.anthropic.beta.sessions.retrieve(session.sessionId)).usage.list_cost;
+    expect(recorded?.listCost).toEqual({ amount: listCost?.amount, currency: 'USD' });
+    expect(recorded?.ceiling).toEqual({ amount: '1', currency: 'USD' });
+    expect(Number(listCost?.amount)).toBeGreaterThanOrEqual(1);
     const root = h.sandbox.slack.messages(session.dmChannelId).find((m) => m.ts === session.threadTs);
     expect(String(root?.text)).toContain('stopped at its spend ceiling');
+    const dollars = `$${(Number(listCost?.amount) / 100).toFixed(2)}`;
+    expect(threadMessages(session).map((m) => String(m.text))).toContainEqual(
+      expect.stringContaining(`(${dollars} spent, ceiling $0.01)`),
+    );
 
     const sentBefore = eventsSent(h, session.sessionId, 'user.message').length;
     await h.driver.message('U_ALICE', 'go on please', {
