@@ -123,8 +123,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   // Whatever a service echoed back, no configured secret leaves in the report.
   return checks.map((check) => ({
     ...check,
-    detail: redactSecrets(check.detail, config.secrets),
-    ...(check.fix ? { fix: redactSecrets(check.fix, config.secrets) } : {}),
+    detail: redactText(check.detail, config.secrets),
+    ...(check.fix ? { fix: redactText(check.fix, config.secrets) } : {}),
   }));
 }
 
@@ -360,8 +360,4 @@ function manifestBotScopes(file: string): string[] {
 
 function describe(error: unknown): string {
   return redactText(error instanceof Error ? error.message : String(error)).slice(0, 300);
-}
-
-function redactSecrets(text: string, secrets: string[]): string {
-  return secrets.reduce((out, secret) => (secret ? out.split(secret).join('[redacted]') : out), text);
 }

@@ -96,7 +96,12 @@ test('a good live configuration passes every check', async () => {
 });
 
 describe('each misconfiguration fails the check that names it, with a fix and no secret printed', () => {
-  const cases: Array<[string, string, () => Record<string, string>, string?]> = [
+  const cases: Array<[string, string, () => Record<string, string>]> = [
+    [
+      'a variable with a bad value (its value never echoed)',
+      'Configuration',
+      () => ({ SLACK_BOT_TOKEN: 'xoxp-a-user-token-not-a-bot-token' }),
+    ],
     [
       'a revoked bot token',
       'Slack bot token and scopes',
