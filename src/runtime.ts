@@ -236,6 +236,7 @@ export function buildServices(parts: ServiceParts): Services {
     ...(parts.defaultAgent ? { defaultAgent: parts.defaultAgent } : {}),
     retentionMs,
     catalogAccounts,
+    access,
   });
   const privacy = new PrivacyService({
     store,

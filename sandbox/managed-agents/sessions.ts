@@ -21,7 +21,7 @@ import { userMessageSchema } from './events.js';
 import { LIST_LIMITS, paginate } from './pagination.js';
 import { timeFilter } from './query.js';
 import type { Router } from './router.js';
-import { type RunnerDeps, SessionRunner } from './runtime.js';
+import { listCostCents, type RunnerDeps, SessionRunner } from './runtime.js';
 import type { EmulatorState, SessionRecord } from './store.js';
 import { applyMetadataPatch, metadataPatchSchema, metadataSchema, parseBody } from './validation.js';
 
@@ -217,6 +217,20 @@ export function registerSessionRoutes(router: Router, state: EmulatorState, deps
     if (input.metadata !== undefined) {
       value.metadata = applyMetadataPatch(value.metadata, input.metadata);
       changed.metadata = { ...value.metadata };
+    }
+    if (input.budget) {
+      // As the API documents: a budget is replaced, never added to a session without one (nor re-added
+      // once removed), and a ceiling at or under what the session has already spent is refused.
+      if (!value.budget)
+        throw badRequest(
+          'budget: a budget cannot be added to a session created without one (budget_create_only)',
+          'budget_create_only',
+        );
+      if (Number(input.budget.max_list_cost.amount) <= listCostCents(record))
+        throw badRequest(
+          "budget: max_list_cost must exceed the session's consumed list cost (budget_not_raised)",
+          'budget_not_raised',
+        );
     }
     if (input.budget !== undefined) {
       value.budget = input.budget ?? null;

@@ -34,6 +34,7 @@ export const AuditAction = {
   ApprovalClosed: 'approval.closed',
   SessionStopped: 'session.stopped',
   SessionShared: 'session.shared',
+  SessionCeilingRaised: 'session.ceiling_raised',
   PersonDeparted: 'person.departed',
   PersonReturned: 'person.returned',
   WorkspaceStopped: 'workspace.stopped',

@@ -30,6 +30,7 @@ const COMMANDS: Array<[usage: string, what: string]> = [
   ['/agent suspend @person', 'admins: stop them running, connecting or approving (and their live sessions)'],
   ['/agent resume @person', 'admins: lift a suspension'],
   ['/agent force-reconnect CONNECTOR', 'admins: everyone connected to it must connect again'],
+  ['/agent budget SESSION_ID USD', 'admins: raise a session’s spend ceiling so its owner can go on'],
   ['/agent forget-me', 'delete everything Deputy keeps about you (it asks first; audit records stay)'],
   ['/agent help', 'this message'],
 ];

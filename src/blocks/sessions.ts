@@ -1,6 +1,8 @@
 import type { ActionsBlock, Button, KnownBlock } from '@slack/types';
 import type { Principal } from '../identity/principal.js';
 import { redact } from '../redact.js';
+import { stoppedAtCeiling } from '../sessions/notices.js';
+import type { RaiseCeilingOutcome } from '../sessions/session-service.js';
 import type { Approval, SessionRecord, SessionStatus, StandingRefusal } from '../store/index.js';
 import { ConnectActions, openLinkActionId } from './connections.js';
 import { context, escapeMrkdwn, section, sectionsOf, truncate } from './elements.js';
@@ -51,17 +53,18 @@ const STOP_TEXT: Record<Exclude<NonNullable<SessionRecord['lastStop']>, 'end_tur
   refusal: ':no_entry: stopped: the agent declined',
 };
 
-function statusText(session: Pick<SessionRecord, 'status' | 'lastStop'>): string {
+type StatusShown = Pick<SessionRecord, 'status' | 'lastStop' | 'ceiling' | 'ceilingRaisedAt' | 'finishedAt'>;
+
+function statusText(session: StatusShown): string {
+  if (session.status === 'idle' && session.lastStop === 'budget_reached' && !stoppedAtCeiling(session))
+    return `:money_with_wings: ceiling raised${session.ceiling ? ` to ${money(session.ceiling)}` : ''}; reply in this thread to go on`;
   if (session.status === 'idle' && session.lastStop && session.lastStop !== 'end_turn')
     return `${STOP_TEXT[session.lastStop]}; reply in this thread to follow up`;
   return STATUS_TEXT[session.status];
 }
 
 export function sessionRootMessage(
-  session: Pick<
-    SessionRecord,
-    'agentName' | 'prompt' | 'status' | 'sessionId' | 'channelId' | 'sharedTs' | 'lastStop'
-  >,
+  session: StatusShown & Pick<SessionRecord, 'agentName' | 'prompt' | 'sessionId' | 'channelId' | 'sharedTs'>,
   options: { shareable: boolean },
 ): SlackMessage {
   const running = session.status === 'running' || session.status === 'waiting';
@@ -229,7 +232,8 @@ const SHARED_SECTIONS_MAX = 12;
 /** Why a turn stopped short, said in its thread (the root message shows it too). */
 export function turnStoppedMessage(
   stop: keyof typeof STOP_TEXT,
-  cost: Pick<SessionRecord, 'listCost' | 'ceiling'> = {},
+  cost: Pick<SessionRecord, 'listCost' | 'ceiling'>,
+  sessionId: string,
 ): SlackMessage {
   const spent =
     cost.listCost && cost.ceiling
@@ -238,7 +242,7 @@ export function turnStoppedMessage(
         ? ` (${money(cost.listCost)} spent)`
         : '';
   const why = {
-    budget_reached: `The agent stopped at its spend ceiling for this session${spent}. Start a new run to go on (an admin can raise the agent’s ceiling in /agent setup for the runs after that).`,
+    budget_reached: `The agent stopped at its spend ceiling for this session${spent}. ${RAISE_HINT(sessionId)}`,
     retries_exhausted: 'The agent stopped: a request kept failing and it gave up after retrying.',
     refusal: 'The agent declined to go on with this request.',
   }[stop];
@@ -272,10 +276,55 @@ export function sharedResultMessage(owner: Principal, agentName: string, resultT
   };
 }
 
+/** How to go on past a session's ceiling: an admin raises it for this session (or a new run). */
+const RAISE_HINT = (sessionId: string) =>
+  `To go on, ask a Deputy admin to raise this session’s ceiling with \`/agent budget ${sessionId} AMOUNT_USD\`, then reply here; or start a new run.`;
+
 /** The private answer to a reply in the thread of a session stopped at its spend ceiling. */
-export function budgetReachedReplyMessage(): SlackMessage {
+export function budgetReachedReplyMessage(sessionId: string): SlackMessage {
   return plainText(
-    'This session stopped at its spend ceiling, so it cannot take your reply; nothing was sent. Start a new run to go on (an admin can raise the agent’s ceiling in /agent setup for the runs after that).',
+    `This session stopped at its spend ceiling, so it cannot take your reply; nothing was sent. ${RAISE_HINT(sessionId)}`,
+  );
+}
+
+/** Said in the session's thread when an admin raised its ceiling. */
+export function ceilingRaisedMessage(
+  admin: Principal,
+  ceiling: { amount: string; currency: string },
+): SlackMessage {
+  return plainText(
+    `<@${admin.userId}> raised this session’s spend ceiling to ${money(ceiling)}. Reply in this thread to go on.`,
+  );
+}
+
+/** The admin's answer to `/agent budget`. */
+export function raiseCeilingMessage(outcome: RaiseCeilingOutcome): SlackMessage {
+  switch (outcome.kind) {
+    case 'not_admin':
+      return plainText('Only a Deputy admin can raise a session’s spend ceiling. Nothing was changed.');
+    case 'no_session':
+      return plainText('Deputy has no session with that id in this workspace. Nothing was changed.');
+    case 'ended':
+      return plainText('That session has ended, so it runs no more turns. Nothing was changed.');
+    case 'no_ceiling':
+      return plainText(
+        'That session was started without a spend ceiling, and a ceiling cannot be added afterwards. Nothing was changed.',
+      );
+    case 'not_raised':
+      return plainText(
+        `The new ceiling must be above what the session has spent${outcome.spent ? ` (${money(outcome.spent)})` : ''}. Nothing was changed.`,
+      );
+    case 'raised':
+      return plainText(
+        `Raised the spend ceiling of <@${outcome.session.principal.userId}>’s ${outcome.session.agentName} session to ${money(outcome.ceiling)}. They were told in its thread and can reply there to go on.`,
+      );
+  }
+}
+
+/** `/agent budget` without a session id and an amount in dollars. */
+export function raiseCeilingUsageMessage(maxUsd: number): SlackMessage {
+  return plainText(
+    `Say which session and the new ceiling in US dollars, up to ${maxUsd.toLocaleString('en')}: \`/agent budget SESSION_ID 50\`. The session id is in the message that says it stopped at its ceiling.`,
   );
 }
 

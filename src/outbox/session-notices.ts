@@ -3,6 +3,7 @@ import {
   agentAnswerMessages,
   approvalMessage,
   approveAllMessage,
+  ceilingRaisedMessage,
   decidedMessage,
   problemMessage,
   ranUnderGrantMessage,
@@ -13,6 +14,7 @@ import {
   turnStoppedMessage,
 } from '../blocks/sessions.js';
 import type { Connector } from '../connections/catalog.js';
+import type { Principal } from '../identity/principal.js';
 import type { McpToolUse } from '../sessions/events.js';
 import type { SessionNotices, SessionThread, SharePost, ShownSession } from '../sessions/notices.js';
 import { slackErrorCode } from '../slack/client.js';
@@ -106,7 +108,11 @@ export class SlackSessionNotices implements SessionNotices {
     session: ShownSession,
     stop: 'budget_reached' | 'retries_exhausted' | 'refusal',
   ): Promise<void> {
-    await this.inThread(session, turnStoppedMessage(stop, session));
+    await this.inThread(session, turnStoppedMessage(stop, session, session.sessionId));
+  }
+
+  async ceilingRaised(session: ShownSession, admin: Principal): Promise<void> {
+    if (session.ceiling) await this.inThread(session, ceilingRaisedMessage(admin, session.ceiling));
   }
 
   async shared(session: ShownSession, resultText: string): Promise<SharePost> {

@@ -1,4 +1,5 @@
 import type { Connector } from '../connections/catalog.js';
+import type { Principal } from '../identity/principal.js';
 import type { Approval, RunIntent, SessionRecord } from '../store/index.js';
 import type { McpToolUse } from './events.js';
 
@@ -39,6 +40,8 @@ export type ShownSession = Pick<
   | 'lastStop'
   | 'listCost'
   | 'ceiling'
+  | 'ceilingRaisedAt'
+  | 'finishedAt'
 >;
 
 /**
@@ -71,6 +74,8 @@ export interface SessionNotices {
   problem(session: ShownSession, description: string): Promise<void>;
   /** A turn stopped short of its end (spend ceiling, retries, refusal): said in its thread. */
   turnStopped(session: ShownSession, stop: 'budget_reached' | 'retries_exhausted' | 'refusal'): Promise<void>;
+  /** An admin raised the session's ceiling: its owner is told, in the thread, that a reply goes on. */
+  ceilingRaised(session: ShownSession, admin: Principal): Promise<void>;
   /**
    * The owner's Share: the result posted in the channel the session ran from, or why Slack would
    * not take it there (nothing was posted then).
@@ -87,3 +92,14 @@ export type SharePost =
   | { kind: 'posted'; ts: string | undefined }
   | { kind: 'refused'; reason: ShareRefusal };
 export type ShareRefusal = 'cannot_post' | 'private_channel';
+
+/**
+ * Whether the session's last turn stopped at its ceiling and no admin has raised it since: Managed
+ * Agents refuses it a message until then.
+ */
+export function stoppedAtCeiling(
+  session: Pick<SessionRecord, 'status' | 'lastStop' | 'finishedAt' | 'ceilingRaisedAt'>,
+): boolean {
+  if (session.status !== 'idle' || session.lastStop !== 'budget_reached') return false;
+  return !(session.ceilingRaisedAt && session.ceilingRaisedAt >= (session.finishedAt ?? ''));
+}

@@ -1,4 +1,5 @@
-import type Anthropic from '@anthropic-ai/sdk';
+import Anthropic from '@anthropic-ai/sdk';
+import type { AdminAccess } from '../agents/admin-access.js';
 import { narrowForUser } from '../agents/agent-config.js';
 import type { AgentService } from '../agents/agent-service.js';
 import { AuditAction, type AuditLog } from '../audit/audit-log.js';
@@ -6,7 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Connector } from '../connections/catalog.js';
 import type { CatalogAccountService } from '../connections/catalog-accounts.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
-import { type Principal, principalKey } from '../identity/principal.js';
+import { type Principal, principalKey, samePerson } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -14,7 +15,13 @@ import { exactlyOnce, TakenOver } from '../outcome.js';
 import type { RunIntent, SessionRecord, StandingRefusal, StartLease, Store } from '../store/index.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
-import { type MessageRef, type SessionNotices, type ShareRefusal, sameMessage } from './notices.js';
+import {
+  type MessageRef,
+  type SessionNotices,
+  type ShareRefusal,
+  sameMessage,
+  stoppedAtCeiling,
+} from './notices.js';
 
 export type RunOutcome =
   /** Deputy no longer acts for this person (they left, were suspended, or the app was removed). */
@@ -39,9 +46,26 @@ export type FollowUpOutcome =
   | { kind: 'not_a_session' }
   | { kind: 'refused'; owner: Principal }
   | { kind: 'empty' }
-  /** The session stopped at its spend ceiling: it takes no reply until the budget is raised. */
-  | { kind: 'budget_reached' }
+  /** The session stopped at its spend ceiling: it takes no reply until an admin raises it. */
+  | { kind: 'budget_reached'; sessionId: string }
   | { kind: 'sent' };
+
+/** An admin's `/agent budget SESSION USD`. */
+export type RaiseCeilingOutcome =
+  | { kind: 'not_admin' }
+  | { kind: 'no_session' }
+  /** The session has ended (or is gone at Managed Agents): it runs no more turns. */
+  | { kind: 'ended' }
+  /** It was started without a ceiling, and Managed Agents adds none afterwards. */
+  | { kind: 'no_ceiling' }
+  /** The new ceiling is not above what it has spent already. */
+  | { kind: 'not_raised'; spent?: Money }
+  | { kind: 'raised'; session: SessionRecord; ceiling: Money };
+
+type Money = NonNullable<SessionRecord['ceiling']>;
+
+/** The highest spend ceiling Deputy sets, per session, in US dollars (as in /agent setup). */
+export const MAX_CEILING_USD = 10_000;
 
 /** Stop or Share on a session. */
 export type ControlOutcome = 'done' | 'already' | 'not_running' | 'not_allowed' | 'wrong_message';
@@ -82,6 +106,8 @@ export interface SessionServiceOptions {
   retentionMs: number;
   /** Lists a stale catalog again before a session starts, so a changed tool is held back first. */
   catalogAccounts: Pick<CatalogAccountService, 'ensureFresh'>;
+  /** Who may raise a session's ceiling. */
+  access: AdminAccess;
 }
 
 /**
@@ -493,17 +519,88 @@ export class SessionService {
     const text = reply.text.slice(0, MAX_FOLLOW_UP);
     if (!text) return { kind: 'empty' };
     // Managed Agents answers 400 to a message for a session at its budget: said here instead.
-    if (session.lastStop === 'budget_reached' && session.status === 'idle') return { kind: 'budget_reached' };
+    const atCeiling = { kind: 'budget_reached' as const, sessionId: session.sessionId };
+    if (stoppedAtCeiling(session)) return atCeiling;
     // Marks where the session's messages stood, so a send whose answer is lost is found, not repeated.
     const before = await newestUserMessage(this.deps.anthropic, session.sessionId);
-    await sendReconciled(
-      this.deps,
-      session.sessionId,
-      [{ type: 'user.message', content: [{ type: 'text', text }] }],
-      (history) => userMessageAfter(history, before, text),
-    );
+    try {
+      await sendReconciled(
+        this.deps,
+        session.sessionId,
+        [{ type: 'user.message', content: [{ type: 'text', text }] }],
+        (history) => userMessageAfter(history, before, text),
+      );
+    } catch (error) {
+      // The record may lag the session (a raised ceiling spent again): its 400 is the same answer.
+      if (session.lastStop === 'budget_reached' && error instanceof Anthropic.BadRequestError)
+        return atCeiling;
+      throw error;
+    }
     this.deps.relays.ensure(session.sessionId);
     return { kind: 'sent' };
+  }
+
+  /**
+   * An admin raises a session's spend ceiling (`/agent budget`): the session's budget at Managed
+   * Agents is replaced, its record and root message follow, and its owner is told in the thread that
+   * a reply goes on from there. Audited before the change, by the admin.
+   */
+  async raiseCeiling(
+    admin: Principal,
+    sessionId: string,
+    usd: number,
+    correlationId: string,
+  ): Promise<RaiseCeilingOutcome> {
+    const { store, clock } = this.deps;
+    if (
+      !(await this.deps.access.authorize(admin, '/agent budget', correlationId)) ||
+      (await store.standing.refusal(admin))
+    )
+      return { kind: 'not_admin' };
+    const session = await store.sessions.get(sessionId);
+    // Sessions of another workspace (or organisation) are not this admin's to raise.
+    if (!session || !samePerson({ ...session.principal, userId: admin.userId }, admin))
+      return { kind: 'no_session' };
+    if (session.status === 'done') return { kind: 'ended' };
+    const ceiling = { amount: String(Math.round(usd * 100)), currency: 'USD' as const };
+    if (session.listCost && BigInt(ceiling.amount) <= BigInt(session.listCost.amount))
+      return { kind: 'not_raised', spent: session.listCost };
+    await this.deps.audit.record({
+      action: AuditAction.SessionCeilingRaised,
+      outcome: 'success',
+      principal: admin,
+      target: sessionId,
+      correlationId,
+      details: {
+        owner: session.principalKey,
+        ceiling: ceiling.amount,
+        ...(session.ceiling ? { previous: session.ceiling.amount } : {}),
+      },
+    });
+    try {
+      // Setting the same budget twice leaves it as it is: the SDK's retries cannot do harm here.
+      await this.deps.anthropic.beta.sessions.update(sessionId, {
+        budget: { type: 'limit', max_list_cost: ceiling },
+      });
+    } catch (error) {
+      if (error instanceof Anthropic.BadRequestError) {
+        if (error.errorCode === 'budget_not_raised')
+          return { kind: 'not_raised', ...(session.listCost ? { spent: session.listCost } : {}) };
+        if (error.errorCode === 'budget_create_only') return { kind: 'no_ceiling' };
+      }
+      if (error instanceof Anthropic.NotFoundError || error instanceof Anthropic.BadRequestError)
+        return { kind: 'ended' };
+      throw error;
+    }
+    const raised = { ...session, ceiling, ceilingRaisedAt: new Date(clock.now()).toISOString() };
+    await store.sessions.update(sessionId, { ceiling, ceilingRaisedAt: raised.ceilingRaisedAt });
+    // The change is an event in the session (`session.updated`): relayed, so its cursor stays current.
+    this.deps.relays.ensure(sessionId);
+    await this.deps.notices.ceilingRaised(raised, admin);
+    await this.deps.notices
+      .statusChanged(raised)
+      .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
+    return { kind: 'raised', session: raised, ceiling };
   }
 
   /**

@@ -35,6 +35,8 @@ const sessionRecordSchema = z.object({
   listCost: moneySchema.optional(),
   /** The session's spend ceiling (`budget.max_list_cost`) then, if it has one. */
   ceiling: moneySchema.optional(),
+  /** When an admin last raised the ceiling: a turn stopped at it before then may go on. */
+  ceilingRaisedAt: z.string().optional(),
   approverGroup: z.string().optional(),
   createdAt: z.string(),
   /** The id of the last session event relayed to Slack (the relay resumes after it). */
@@ -108,6 +110,7 @@ export class Sessions {
         | 'lastStop'
         | 'listCost'
         | 'ceiling'
+        | 'ceilingRaisedAt'
         | 'cursor'
         | 'sharedTs'
         | 'resultText'

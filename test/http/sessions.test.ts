@@ -7,6 +7,7 @@ import { buildServices } from '../../src/runtime.js';
 import type { Approval, SessionRecord } from '../../src/store/index.js';
 import { type Harness, joinWorkspace, vaultIdOf } from '../support/harness.js';
 import {
+  agentAnswers,
   agentConfig,
   eventsSent,
   runAgent,
@@ -561,5 +562,63 @@ describe('how a turn ends (issue 15)', () => {
         events: [{ type: 'user.message', content: [{ type: 'text', text: 'more' }] }],
       }),
     ).rejects.toMatchObject({ status: 400 });
+
+    // An admin raises the ceiling from Slack: refused below what was spent, and for anyone else.
+    const spent = Number(listCost?.amount);
+    expect(await agentAnswers(h, 'U_BOB', `budget ${session.sessionId} 5`)).toContain(
+      'Only a Deputy admin can raise',
+    );
+    expect(
+      await agentAnswers(h, 'U_ADMIN', `budget ${session.sessionId} ${((spent - 1) / 100).toFixed(2)}`),
+    ).toContain('must be above what the session has spent');
+    expect((await h.anthropic.beta.sessions.retrieve(session.sessionId)).budget?.max_list_cost.amount).toBe(
+      '1',
+    );
+    const raised = await agentAnswers(h, 'U_ADMIN', `budget ${session.sessionId} $5`);
+    expect(raised).toContain('Raised the spend ceiling of <@U_ALICE>’s capped session to $5.00');
+    expect((await h.anthropic.beta.sessions.retrieve(session.sessionId)).budget?.max_list_cost).toEqual({
+      amount: '500',
+      currency: 'USD',
+    });
+    expect((await h.store.sessions.get(session.sessionId))?.ceiling).toEqual({
+      amount: '500',
+      currency: 'USD',
+    });
+    expect(threadMessages(session).map((m) => String(m.text))).toContain(
+      '<@U_ADMIN> raised this session’s spend ceiling to $5.00. Reply in this thread to go on.',
+    );
+    const rootAfter = h.sandbox.slack.messages(session.dmChannelId).find((m) => m.ts === session.threadTs);
+    expect(String(rootAfter?.text)).toContain('ceiling raised to $5.00; reply in this thread to go on');
+    const audit = await h.store.audit.byPrincipal(`T:${h.sandbox.slack.teamId}:U_ADMIN`);
+    expect(audit.map((r) => [r.action, r.target])).toContainEqual([
+      'session.ceiling_raised',
+      session.sessionId,
+    ]);
+
+    // The owner's next reply goes to the agent, which answers within the new ceiling.
+    await h.driver.message('U_ALICE', 'search welcome', {
+      channelId: session.dmChannelId,
+      threadTs: session.threadTs,
+    });
+    await h.settle();
+    const taken = eventsSent(h, session.sessionId, 'user.message').filter((c) => c.status === 200);
+    expect(JSON.stringify(taken.at(-1)?.body)).toContain('search welcome');
+    expect(taken).toHaveLength(sentBefore + 1);
+    expect((await h.store.sessions.get(session.sessionId))?.lastStop).toBe('end_turn');
+  });
+
+  test('a ceiling cannot be raised on a session started without one, nor by naming no session', async () => {
+    const { session } = await run('U_ALICE', '--agent reader search welcome');
+    if (!session) throw new Error('no session');
+    expect(await agentAnswers(h, 'U_ADMIN', `budget ${session.sessionId} 5`)).toContain(
+      'started without a spend ceiling',
+    );
+    expect((await h.anthropic.beta.sessions.retrieve(session.sessionId)).budget).toBeNull();
+    expect(await agentAnswers(h, 'U_ADMIN', 'budget sesn_nothing_here 5')).toContain(
+      'no session with that id',
+    );
+    expect(await agentAnswers(h, 'U_ADMIN', `budget ${session.sessionId} lots`)).toContain(
+      '/agent budget SESSION_ID 50',
+    );
   });
 });

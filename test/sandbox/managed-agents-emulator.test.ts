@@ -749,6 +749,38 @@ describe('sessions', () => {
     expect(updates.data).toHaveLength(1);
   });
 
+  test('a budget is replaced only above what was spent, and never added to a session without one', async () => {
+    const agent = await newAgent();
+    const limit = (amount: string) => ({
+      type: 'limit' as const,
+      max_list_cost: { amount, currency: 'USD' as const },
+    });
+    const codeOf = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'accepted',
+        (e: unknown) => (e instanceof Anthropic.BadRequestError ? e.errorCode : String(e)),
+      );
+    const capped = await client.beta.sessions.create({
+      agent: agent.id,
+      environment_id: environmentId,
+      budget: limit('100'),
+    });
+    // Nothing spent yet: a ceiling of zero is not above it.
+    expect(await codeOf(client.beta.sessions.update(capped.id, { budget: limit('0') }))).toBe(
+      'budget_not_raised',
+    );
+    const raised = await client.beta.sessions.update(capped.id, { budget: limit('250') });
+    expect(raised.budget?.max_list_cost.amount).toBe('250');
+    await client.beta.sessions.update(capped.id, { budget: null });
+    expect(await codeOf(client.beta.sessions.update(capped.id, { budget: limit('300') }))).toBe(
+      'budget_create_only',
+    );
+    const uncapped = await client.beta.sessions.create({ agent: agent.id, environment_id: environmentId });
+    expect(await codeOf(client.beta.sessions.update(uncapped.id, { budget: limit('300') }))).toBe(
+      'budget_create_only',
+    );
+  });
+
   test('lists sessions newest first, filtered by agent_id and statuses[], with prev_page cursors', async () => {
     const agent = await newAgent();
     const ids: string[] = [];

@@ -9,6 +9,7 @@ import { forgetMeConfirmMessage } from '../../blocks/people.js';
 import { principalFromCommand } from '../../identity/principal.js';
 import type { Surfaces } from '../index.js';
 import { agentsList } from './agent/agents.js';
+import { agentBudget } from './agent/budget.js';
 import { agentConnect } from './agent/connect.js';
 import type { CommandContext } from './agent/context.js';
 import { MAX_COMMAND_TEXT, parseAgentCommand } from './agent/parse.js';
@@ -68,6 +69,8 @@ export function agentCommand(surfaces: Surfaces) {
             return agentPeople(surfaces, command, subcommand.name, subcommand.userId);
           case 'force_reconnect':
             return agentForceReconnect(surfaces, command, subcommand.connectorId);
+          case 'budget':
+            return agentBudget(surfaces, command, subcommand.sessionId, subcommand.usd);
           case 'forget_me':
             return forgetMeConfirmMessage(surfaces.privacy.retentionDays);
         }

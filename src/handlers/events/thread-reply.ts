@@ -23,7 +23,7 @@ export function threadReply({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'o
       outcome.kind === 'refused'
         ? steerRefusedMessage(outcome.owner)
         : outcome.kind === 'budget_reached'
-          ? budgetReachedReplyMessage()
+          ? budgetReachedReplyMessage(outcome.sessionId)
           : undefined;
     if (answer) {
       await outbox

@@ -1,3 +1,5 @@
+import { MAX_CEILING_USD } from '../../../sessions/session-service.js';
+
 /** Longest `/agent` text accepted; longer input is refused with a message before any work. */
 export const MAX_COMMAND_TEXT = 3000;
 
@@ -14,6 +16,8 @@ export type AgentSubcommand =
   | { name: 'revoke' | 'suspend' | 'resume'; userId?: string }
   /** An admin makes everyone reconnect a connector (named by its catalog id). */
   | { name: 'force_reconnect'; connectorId?: string }
+  /** An admin raises a session's spend ceiling; both undefined unless the text reads as `SESSION USD`. */
+  | { name: 'budget'; sessionId?: string; usd?: number }
   | { name: 'forget_me' }
   | { name: 'unknown'; word: string }
   | { name: 'too_long'; length: number };
@@ -50,6 +54,8 @@ export function parseAgentCommand(text: string): AgentSubcommand {
     }
     case 'forget-me':
       return { name: 'forget_me' };
+    case 'budget':
+      return { name: 'budget', ...budgetArguments(text.trim().slice(word.length).trim()) };
     case 'force-reconnect': {
       const connectorId = text.trim().split(/\s+/)[1]?.toLowerCase();
       return connectorId ? { name: 'force_reconnect', connectorId } : { name: 'force_reconnect' };
@@ -66,4 +72,14 @@ export function parseAgentCommand(text: string): AgentSubcommand {
 function mentionedUser(rest: string): string | undefined {
   const match = /^(?:<@([A-Z0-9][A-Z0-9_]{1,40})(?:\|[^>]*)?>|([UW][A-Z0-9_]{2,40}))$/.exec(rest);
   return match?.[1] ?? match?.[2];
+}
+
+/**
+ * `SESSION_ID USD` for `/agent budget`: a Managed Agents session id and a dollar amount with at most
+ * two decimals (`$` allowed), above zero and at most `maxUsd`. Anything else reads as neither.
+ */
+function budgetArguments(rest: string): { sessionId?: string; usd?: number } {
+  const match = /^(sesn_[A-Za-z0-9_-]{1,100})\s+\$?(\d{1,5}(?:\.\d{1,2})?)$/.exec(rest);
+  const usd = Number(match?.[2]);
+  return match?.[1] && usd > 0 && usd <= MAX_CEILING_USD ? { sessionId: match[1], usd } : {};
 }
