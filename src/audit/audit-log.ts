@@ -35,6 +35,7 @@ export const AuditAction = {
   SessionStopped: 'session.stopped',
   SessionShared: 'session.shared',
   SessionCeilingRaised: 'session.ceiling_raised',
+  SessionArchived: 'session.archived',
   PersonDeparted: 'person.departed',
   PersonReturned: 'person.returned',
   WorkspaceStopped: 'workspace.stopped',

@@ -53,9 +53,13 @@ const STOP_TEXT: Record<Exclude<NonNullable<SessionRecord['lastStop']>, 'end_tur
   refusal: ':no_entry: stopped: the agent declined',
 };
 
-type StatusShown = Pick<SessionRecord, 'status' | 'lastStop' | 'ceiling' | 'ceilingRaisedAt' | 'finishedAt'>;
+type StatusShown = Pick<
+  SessionRecord,
+  'status' | 'lastStop' | 'ceiling' | 'ceilingRaisedAt' | 'finishedAt' | 'archivedAt'
+>;
 
 function statusText(session: StatusShown): string {
+  if (session.archivedAt) return ':file_cabinet: archived after resting; start a new run to go on';
   if (session.status === 'idle' && session.lastStop === 'budget_reached' && !stoppedAtCeiling(session))
     return `:money_with_wings: ceiling raised${session.ceiling ? ` to ${money(session.ceiling)}` : ''}; reply in this thread to go on`;
   if (session.status === 'idle' && session.lastStop && session.lastStop !== 'end_turn')
@@ -279,6 +283,13 @@ export function sharedResultMessage(owner: Principal, agentName: string, resultT
 /** How to go on past a session's ceiling: an admin raises it for this session (or a new run). */
 const RAISE_HINT = (sessionId: string) =>
   `To go on, ask a Deputy admin to raise this session’s ceiling with \`/agent budget ${sessionId} AMOUNT_USD\`, then reply here; or start a new run.`;
+
+/** The private answer to a reply in the thread of an archived session. */
+export function archivedReplyMessage(): SlackMessage {
+  return plainText(
+    'This session was archived after a week without use, so it takes no more replies; nothing was sent. Start a new run with `/agent run` to go on.',
+  );
+}
 
 /** The private answer to a reply in the thread of a session stopped at its spend ceiling. */
 export function budgetReachedReplyMessage(sessionId: string): SlackMessage {

@@ -5,7 +5,7 @@ import type { ConnectionsService } from '../connections/connections-service.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { Logger } from '../logger.js';
 import { statusOf } from '../outcome.js';
-import type { SessionService } from '../sessions/session-service.js';
+import { ARCHIVE_AFTER_MS, type SessionService } from '../sessions/session-service.js';
 import {
   DAY_MS,
   type PurgeItem,
@@ -36,7 +36,7 @@ export interface PrivacyServiceOptions {
   store: Store;
   anthropic: Anthropic;
   connections: Pick<ConnectionsService, 'archiveAll'>;
-  sessions: Pick<SessionService, 'stopAllOf'>;
+  sessions: Pick<SessionService, 'stopAllOf' | 'archiveRested'>;
   vaults: Pick<VaultService, 'forget'>;
   audit: AuditLog;
   clock: Clock;
@@ -103,9 +103,14 @@ export class PrivacyService {
     let sessionsDeleted = 0;
     let sessionsPending = 0;
     for (const session of await store.sessions.allOf(key)) {
+      const createdMs = Date.parse(session.createdAt);
       await store.retention.cancel(
         { kind: 'session', sessionId: session.sessionId },
-        Date.parse(session.createdAt) + retentionMs,
+        createdMs + retentionMs,
+      );
+      await store.retention.cancel(
+        { kind: 'session_archive', sessionId: session.sessionId },
+        createdMs + ARCHIVE_AFTER_MS,
       );
       if (await this.purgeSession(session, 'forgotten', correlationId)) sessionsDeleted += 1;
       else {
@@ -155,6 +160,12 @@ export class PrivacyService {
   private async purgeItem(item: PurgeItem, now: number, correlationId: string): Promise<boolean> {
     const { store, retentionMs } = this.deps;
     const target = item.target;
+    if (target.kind === 'session_archive') {
+      // Archiving is the sessions' rule; the sweep only brings it round and files it again.
+      const outcome = await this.deps.sessions.archiveRested(target.sessionId, correlationId);
+      if (outcome.kind === 'later') await store.retention.schedule(target, outcome.dueMs);
+      return false;
+    }
     if (target.kind === 'connection') {
       const connection = await store.connections.get(target.principalKey, target.connectorId);
       if (connection?.status !== 'disconnected') return false;

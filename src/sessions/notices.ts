@@ -42,6 +42,7 @@ export type ShownSession = Pick<
   | 'ceiling'
   | 'ceilingRaisedAt'
   | 'finishedAt'
+  | 'archivedAt'
 >;
 
 /**

@@ -48,6 +48,8 @@ export type FollowUpOutcome =
   | { kind: 'empty' }
   /** The session stopped at its spend ceiling: it takes no reply until an admin raises it. */
   | { kind: 'budget_reached'; sessionId: string }
+  /** Archived after resting: read-only at Anthropic, so a new run is the way on. */
+  | { kind: 'archived' }
   | { kind: 'sent' };
 
 /** An admin's `/agent budget SESSION USD`. */
@@ -63,6 +65,18 @@ export type RaiseCeilingOutcome =
   | { kind: 'raised'; session: SessionRecord; ceiling: Money };
 
 type Money = NonNullable<SessionRecord['ceiling']>;
+
+/**
+ * How long a session rests after its last turn before it is archived at Anthropic: read-only there
+ * (its container released), out of the API's session lists, still kept (and shareable) until its
+ * purge at DEPUTY_RETENTION_DAYS.
+ */
+export const ARCHIVE_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
+/** How soon an archive Anthropic refused for now (still running there) is tried again. */
+const ARCHIVE_RETRY_MS = 10 * 60 * 1000;
+
+/** When the sweep archives a session: done now, later (file it again then), or nothing to do. */
+export type ArchiveOutcome = { kind: 'archived' } | { kind: 'later'; dueMs: number } | { kind: 'nothing' };
 
 /** The highest spend ceiling Deputy sets, per session, in US dollars (as in /agent setup). */
 export const MAX_CEILING_USD = 10_000;
@@ -385,12 +399,17 @@ export class SessionService {
       ...(approverGroup ? { approverGroup } : {}),
       createdAt: new Date(clock.now()).toISOString(),
     };
-    // Filed for the retention sweep with the record (in parallel: no extra round trip on the way).
+    // Filed for the sweep (archive, then purge) with the record, in parallel: no extra round trip.
+    const createdMs = Date.parse(record.createdAt);
     await Promise.all([
       store.sessions.put(record),
       store.retention.schedule(
+        { kind: 'session_archive', sessionId: record.sessionId },
+        createdMs + ARCHIVE_AFTER_MS,
+      ),
+      store.retention.schedule(
         { kind: 'session', sessionId: record.sessionId },
-        Date.parse(record.createdAt) + this.deps.retentionMs,
+        createdMs + this.deps.retentionMs,
       ),
     ]);
     // A suspension or departure that landed while this start was under way found no session to
@@ -518,6 +537,7 @@ export class SessionService {
       return { kind: 'refused', owner: session.principal };
     const text = reply.text.slice(0, MAX_FOLLOW_UP);
     if (!text) return { kind: 'empty' };
+    if (session.archivedAt) return { kind: 'archived' };
     // Managed Agents answers 400 to a message for a session at its budget: said here instead.
     const atCeiling = { kind: 'budget_reached' as const, sessionId: session.sessionId };
     if (stoppedAtCeiling(session)) return atCeiling;
@@ -541,6 +561,46 @@ export class SessionService {
   }
 
   /**
+   * The sweep's archive of a session that has rested `ARCHIVE_AFTER_MS` since its last turn (one
+   * that ended, at once): archived at Anthropic, then marked on its record, audited, and its root
+   * message saying so. One in use, or used since it was filed, is due again later.
+   */
+  async archiveRested(sessionId: string, correlationId: string): Promise<ArchiveOutcome> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const session = await store.sessions.get(sessionId);
+    if (!session || session.archivedAt) return { kind: 'nothing' };
+    if (session.status === 'running' || session.status === 'waiting')
+      return { kind: 'later', dueMs: now + ARCHIVE_AFTER_MS };
+    const dueMs =
+      session.status === 'done'
+        ? now
+        : Date.parse(session.finishedAt ?? session.createdAt) + ARCHIVE_AFTER_MS;
+    if (dueMs > now) return { kind: 'later', dueMs };
+    try {
+      // Archiving twice is harmless (an archived session stays as it is): retries do no harm.
+      await this.deps.anthropic.beta.sessions.archive(sessionId);
+    } catch (error) {
+      // Still running there (its status lags the stream): later. Gone there: nothing to archive.
+      if (error instanceof Anthropic.BadRequestError) return { kind: 'later', dueMs: now + ARCHIVE_RETRY_MS };
+      if (!(error instanceof Anthropic.NotFoundError)) throw error;
+    }
+    const archived = { ...session, archivedAt: new Date(now).toISOString() };
+    await store.sessions.update(sessionId, { archivedAt: archived.archivedAt });
+    await this.deps.audit.record({
+      action: AuditAction.SessionArchived,
+      outcome: 'success',
+      principal: session.principal,
+      target: sessionId,
+      correlationId,
+    });
+    await this.deps.notices
+      .statusChanged(archived)
+      .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
+    return { kind: 'archived' };
+  }
+
+  /**
    * An admin raises a session's spend ceiling (`/agent budget`): the session's budget at Managed
    * Agents is replaced, its record and root message follow, and its owner is told in the thread that
    * a reply goes on from there. Audited before the change, by the admin.
@@ -561,7 +621,7 @@ export class SessionService {
     // Sessions of another workspace (or organisation) are not this admin's to raise.
     if (!session || !samePerson({ ...session.principal, userId: admin.userId }, admin))
       return { kind: 'no_session' };
-    if (session.status === 'done') return { kind: 'ended' };
+    if (session.status === 'done' || session.archivedAt) return { kind: 'ended' };
     const ceiling = { amount: String(Math.round(usd * 100)), currency: 'USD' as const };
     if (session.listCost && BigInt(ceiling.amount) <= BigInt(session.listCost.amount))
       return { kind: 'not_raised', spent: session.listCost };

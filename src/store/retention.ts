@@ -7,11 +7,13 @@ export const DEFAULT_RETENTION_DAYS = 90;
 export const DAY_MS = 86_400_000;
 
 /**
- * What a purge item names: a session (and everything about it), or a disconnected connection.
+ * What a purge item names: a session (and everything about it), or a disconnected connection; or a
+ * session to archive at Anthropic once it has rested (`session_archive`, before its purge).
  * `forgotten`: the person asked to be forgotten, so no retention period applies.
  */
 export type PurgeTarget =
   | { kind: 'session'; sessionId: string; forgotten?: boolean }
+  | { kind: 'session_archive'; sessionId: string }
   | { kind: 'connection'; principalKey: string; connectorId: string };
 
 const PurgeItemRecord = recordKind(
@@ -24,6 +26,7 @@ const PurgeItemRecord = recordKind(
         sessionId: z.string().min(1),
         forgotten: z.boolean().optional(),
       }),
+      z.object({ kind: z.literal('session_archive'), sessionId: z.string().min(1) }),
       z.object({
         kind: z.literal('connection'),
         principalKey: z.string().min(1),
@@ -37,9 +40,14 @@ export type PurgeItem = z.infer<typeof PurgeItemRecord.schema>;
 const CursorRecord = recordKind('purge cursor', z.object({ day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }));
 
 function targetName(target: PurgeTarget): string {
-  return target.kind === 'session'
-    ? `session#${target.sessionId}`
-    : `connection#${target.principalKey}#${target.connectorId}`;
+  switch (target.kind) {
+    case 'session':
+      return `session#${target.sessionId}`;
+    case 'session_archive':
+      return `archive#${target.sessionId}`;
+    case 'connection':
+      return `connection#${target.principalKey}#${target.connectorId}`;
+  }
 }
 
 /**

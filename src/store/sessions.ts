@@ -35,6 +35,8 @@ const sessionRecordSchema = z.object({
   listCost: moneySchema.optional(),
   /** The session's spend ceiling (`budget.max_list_cost`) then, if it has one. */
   ceiling: moneySchema.optional(),
+  /** When it was archived at Anthropic (read-only there: it takes no more turns). */
+  archivedAt: z.string().optional(),
   /** When an admin last raised the ceiling: a turn stopped at it before then may go on. */
   ceilingRaisedAt: z.string().optional(),
   approverGroup: z.string().optional(),
@@ -111,6 +113,7 @@ export class Sessions {
         | 'listCost'
         | 'ceiling'
         | 'ceilingRaisedAt'
+        | 'archivedAt'
         | 'cursor'
         | 'sharedTs'
         | 'resultText'

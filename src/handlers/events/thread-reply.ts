@@ -1,5 +1,9 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import { budgetReachedReplyMessage, steerRefusedMessage } from '../../blocks/sessions.js';
+import {
+  archivedReplyMessage,
+  budgetReachedReplyMessage,
+  steerRefusedMessage,
+} from '../../blocks/sessions.js';
 import { principalFromEvent } from '../../identity/principal.js';
 import type { Surfaces } from '../index.js';
 
@@ -24,7 +28,9 @@ export function threadReply({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'o
         ? steerRefusedMessage(outcome.owner)
         : outcome.kind === 'budget_reached'
           ? budgetReachedReplyMessage(outcome.sessionId)
-          : undefined;
+          : outcome.kind === 'archived'
+            ? archivedReplyMessage()
+            : undefined;
     if (answer) {
       await outbox
         .ephemeral({ channelId: event.channel, userId: principal.userId, threadTs: event.thread_ts }, answer)
