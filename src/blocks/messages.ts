@@ -1,4 +1,4 @@
-import type { KnownBlock } from '@slack/types';
+import type { KnownBlock, ModalView } from '@slack/types';
 import type { Principal } from '../identity/principal.js';
 import type { ConnectionSummary, VaultState } from '../vaults/vault-service.js';
 import { context, divider, escapeMrkdwn, fields, header, section, truncate } from './elements.js';
@@ -7,6 +7,29 @@ import { context, divider, escapeMrkdwn, fields, header, section, truncate } fro
 export interface SlackMessage {
   text: string;
   blocks: KnownBlock[];
+}
+
+/**
+ * The modal a command opens at once, inside Slack's 3 seconds for its trigger, while the work that
+ * fills it (an admin check, store reads) goes on; the modal is then updated in place.
+ */
+export function loadingModal(title: string): ModalView {
+  return {
+    type: 'modal',
+    title: { type: 'plain_text', text: truncate(title, 24) },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [section(':hourglass_flowing_sand: Loading…')],
+  };
+}
+
+/** A modal opened for a command that turned out to have only an answer to give (a refusal, say). */
+export function noticeModal(title: string, message: SlackMessage): ModalView {
+  return {
+    type: 'modal',
+    title: { type: 'plain_text', text: truncate(title, 24) },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: message.blocks.length > 0 ? message.blocks : [section(escapeMrkdwn(message.text))],
+  };
 }
 
 /** A message that is only text: the short private answers to a click. */

@@ -138,14 +138,15 @@ export class Outbox {
    * request delivered again (its modal is open already), `trigger_expired` a trigger Slack no longer
    * takes, so the person must start again.
    */
-  async openView(triggerId: string, view: ModalView): Promise<'opened' | 'trigger_used' | 'trigger_expired'> {
+  async openView(triggerId: string, view: ModalView): Promise<OpenedView> {
     try {
-      await this.deps.slack.views.open({ trigger_id: triggerId, view });
-      return 'opened';
+      const opened = await this.deps.slack.views.open({ trigger_id: triggerId, view });
+      if (!opened.view?.id) throw new Error('views.open returned no view id');
+      return { kind: 'opened', viewId: opened.view.id };
     } catch (error) {
       const code = slackErrorCode(error);
-      if (code === 'exchanged_trigger_id') return 'trigger_used';
-      if (code === 'expired_trigger_id' || code === 'invalid_trigger_id') return 'trigger_expired';
+      if (code === 'exchanged_trigger_id') return { kind: 'trigger_used' };
+      if (code === 'expired_trigger_id' || code === 'invalid_trigger_id') return { kind: 'trigger_expired' };
       throw error;
     }
   }
@@ -158,6 +159,12 @@ export class Outbox {
     await this.deps.slack.views.publish({ user_id: userId, view });
   }
 }
+
+/** A modal opened (its id, to update it), or why not: the trigger was taken already, or has expired. */
+export type OpenedView =
+  | { kind: 'opened'; viewId: string }
+  | { kind: 'trigger_used' }
+  | { kind: 'trigger_expired' };
 
 /** How many people's DM ids are kept (the oldest opened is forgotten first). */
 const DIRECT_MESSAGES_KEPT = 10_000;

@@ -81,7 +81,7 @@ describe('on a schedule', () => {
     const notion = h.sandbox.providers.notion;
     const carolTokens = notion.issuedTokens().filter((t) => notion.tokenInfo(t)?.accountId === 'acct_carol');
     await h.driver.command('U_ADMIN', 'servers');
-    await h.sandbox.slack.waitFor('views.open', (c) =>
+    await h.sandbox.slack.waitFor('views.update', (c) =>
       JSON.stringify(c.body).includes('admin_catalog_disconnect'),
     );
     await h.driver.blockAction('U_ADMIN', { actionId: 'admin_catalog_disconnect', value: 'notion' });

@@ -98,7 +98,11 @@ describe('the sandbox workspace page', () => {
     const ada = await person('U_ADMIN');
     const general = h.sandbox.slack.channel('general').id;
     await ada.act({ kind: 'send', conversation: general, text: '/agent setup' });
-    const opened = await ada.screen(`c=${general}`, (s) => s.modal !== null);
+    // The modal opens as a loading view at once, and is filled in place (issue 15, item 5).
+    const opened = await ada.screen(
+      `c=${general}`,
+      (s) => s.modal?.html.includes(BasicsBlocks.name) === true,
+    );
     const viewId = /data-view-id="([^"]+)"/.exec(opened.modal?.html ?? '')?.[1] ?? '';
 
     // Nothing typed in the required name: Slack's client refuses it itself, in its own words.
@@ -129,7 +133,7 @@ describe('the sandbox workspace page', () => {
     const bob = await person('U_BOB');
     const general = h.sandbox.slack.channel('general').id;
     await ada.act({ kind: 'send', conversation: general, text: '/agent servers' });
-    const opened = await ada.screen(`c=${general}`, (s) => s.modal?.html.includes('data-view-id') === true);
+    const opened = await ada.screen(`c=${general}`, (s) => s.modal?.html.includes('data-action-id') === true);
     const viewId = /data-view-id="([^"]+)"/.exec(opened.modal?.html ?? '')?.[1] ?? '';
     expect((await bob.act({ kind: 'submit', viewId, inputs: [] })).status).toBe(403);
     // A real element of the modal, so only the "as someone else" rule can refuse it.

@@ -120,7 +120,7 @@ export function activeCredentials(h: Harness, vaultId: string) {
  */
 export async function connectCatalogAccount(h: Harness, connectorId: string): Promise<void> {
   await h.driver.command('U_ADMIN', 'servers');
-  await h.sandbox.slack.waitFor('views.open', (c) =>
+  await h.sandbox.slack.waitFor('views.update', (c) =>
     JSON.stringify(c.body).includes('admin_catalog_connect'),
   );
   const before = h.sandbox.slack.callsTo('chat.postMessage').length;

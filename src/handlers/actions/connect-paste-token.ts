@@ -18,6 +18,6 @@ export function connectPasteToken({ connections, outbox }: Pick<Surfaces, 'conne
         ...(connector.auth.help ? { help: connector.auth.help } : {}),
       }),
     );
-    if (opened === 'trigger_expired') await answerClick(outbox, body, formTimedOutMessage().text);
+    if (opened.kind === 'trigger_expired') await answerClick(outbox, body, formTimedOutMessage().text);
   };
 }
