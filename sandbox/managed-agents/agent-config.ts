@@ -17,6 +17,11 @@ export type AgentTools = BetaManagedAgentsAgent['tools'];
 export type PermissionPolicy = { type: 'always_allow' } | { type: 'always_ask' } | { type: 'auto' };
 
 export const MAX_MCP_SERVERS = 20;
+/**
+ * Tools an agent may name across all its toolsets. The SDK's docs say 256 and Anthropic's guides
+ * 128: the emulator holds to the stricter. Each toolset config and each custom tool counts one.
+ */
+export const MAX_AGENT_TOOLS = 128;
 const AGENT_TOOL_NAMES = [
   'bash',
   'edit',
@@ -162,6 +167,12 @@ export function checkServersAndTools(
     }
   }
   if (agentToolsets > 1) throw badRequest('tools: at most one agent_toolset_20260401');
+  const named = tools.reduce(
+    (count, tool) => count + (tool.type === 'custom' ? 1 : (tool.configs?.length ?? 0)),
+    0,
+  );
+  if (named > MAX_AGENT_TOOLS)
+    throw badRequest(`tools: at most ${MAX_AGENT_TOOLS} tools across all toolsets (${named} given)`);
   for (const name of names) {
     const count = referenced.get(name) ?? 0;
     if (count === 0)

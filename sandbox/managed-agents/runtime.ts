@@ -12,6 +12,13 @@ export class TurnInterrupted extends Error {
   }
 }
 
+/** Thrown by `AgentTurn.decline`: the model declined, and the turn ends with `refusal`. */
+class TurnDeclined extends Error {
+  constructor() {
+    super('declined');
+  }
+}
+
 export interface ToolDecision {
   result: 'allow' | 'deny';
   deny_message?: string | null;
@@ -27,6 +34,7 @@ type StopReason =
   | { type: 'end_turn' }
   | { type: 'retries_exhausted' }
   | { type: 'budget_reached' }
+  | { type: 'refusal' }
   | { type: 'requires_action'; event_ids: string[] };
 
 export interface RunnerDeps {
@@ -153,7 +161,8 @@ export class SessionRunner {
     try {
       await this.deps.script().respond(new ScriptedTurn(this, this.deps, this.record, message, abort.signal));
     } catch (error) {
-      if (!abort.signal.aborted) {
+      if (error instanceof TurnDeclined) stopReason = { type: 'refusal' };
+      else if (!abort.signal.aborted) {
         // A script bug surfaces the way a platform failure would: an error that ends the turn.
         this.emit({
           type: 'session.error',
@@ -350,6 +359,11 @@ class ScriptedTurn implements AgentTurn {
         retry_status: { type: 'retrying' },
       },
     });
+  }
+
+  decline(): never {
+    this.throwIfInterrupted();
+    throw new TurnDeclined();
   }
 
   tools(): Promise<readonly AgentTool[]> {

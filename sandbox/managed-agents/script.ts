@@ -55,6 +55,8 @@ export interface AgentTurn {
    * before a retry that succeeds: the turn goes on.
    */
   stumble(): void;
+  /** The model declines to go on: the turn ends there with `stop_reason` `refusal`. */
+  decline(): never;
   /**
    * The tools the agent can use now. Connects to each MCP server with the session's vault
    * credentials; a server that fails emits `session.error` and contributes no tools. Tools with
@@ -202,6 +204,15 @@ export const giveUpRule: AgentRule = {
   },
 };
 
+/** "refuse" → the model declines the request: the turn ends with `refusal` and no answer. */
+export const refuseRule: AgentRule = {
+  description: 'refuse → the turn ends with refusal',
+  match: capture(/^(refuse)$/i),
+  async run(turn) {
+    turn.decline();
+  },
+};
+
 /** Anything else: one agent.message that answers by echoing the prompt. */
 export function echoPrompt(turn: AgentTurn): void {
   turn.say(`You said: ${turn.prompt}`);
@@ -214,6 +225,7 @@ export const defaultRules: readonly AgentRule[] = [
   longAnswerRule,
   giveUpRule,
   stumbleRule,
+  refuseRule,
 ];
 
 /**
@@ -225,6 +237,7 @@ export const defaultRules: readonly AgentRule[] = [
  * 4. "answer at length N" → one agent.message of N characters.
  * 5. "give up" → an error, and the turn ends with `retries_exhausted`.
  *    "stumble then answer" → a `session.error` still retrying, then an answer.
+ *    "refuse" → no answer, and the turn ends with `refusal`.
  * 6. Otherwise a single agent.message "You said: <prompt>".
  * After a tool call the agent sends one agent.message summarising the result (or the denial or
  * failure); with no suitable tool it says that none is available.

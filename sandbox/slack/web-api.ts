@@ -97,7 +97,10 @@ export const webApiMethods: Record<string, WebApiMethod> = {
   },
 
   'chat.update': ({ workspace: ws }, args) => {
+    // A private conversation the app has left is invisible to it, its own messages there too.
     const channel = conversation(ws, args.channel);
+    if (channel.isPrivate && !channel.members.includes(ws.config.botUserId))
+      throw new SlackApiError('channel_not_found');
     const ts = str(args.ts);
     if (!ts) throw invalidArguments('missing required field: ts');
     const message = ws.findMessage(channel.id, ts);

@@ -11,6 +11,12 @@ import type { AgentConfig, CatalogTool } from '../store/index.js';
 
 export type ToolSetting = 'off' | 'ask' | 'allow';
 
+/**
+ * The most tools an agent may have on across its servers: Managed Agents' SDK says 256, its guides
+ * 128; Deputy keeps to the stricter. (One tools modal shows fewer than this, so it is a backstop.)
+ */
+export const MAX_AGENT_TOOLS = 128;
+
 type AgentCreateParams = Parameters<Anthropic['beta']['agents']['create']>[0];
 
 /** What the Managed Agents agent is given: servers, and a deny-by-default toolset per server. */

@@ -13,7 +13,7 @@ import {
   type StoredAgent,
 } from '../store/index.js';
 import type { AdminAccess } from './admin-access.js';
-import { mayWrite, type ToolSetting } from './agent-config.js';
+import { MAX_AGENT_TOOLS, mayWrite, type ToolSetting } from './agent-config.js';
 import { AgentEditConflict, type AgentService } from './agent-service.js';
 
 /** Slack's limit on `private_metadata`, which carries the basics to the tools step. */
@@ -285,6 +285,11 @@ export class AgentSetup {
     }
     if (stale.length > 0) {
       const notice = `These tools changed while you were reviewing them, so they are off again: ${stale.join(', ')}. Look again, then save.`;
+      return { kind: 'again', step: { metadata, servers, settings, notice } };
+    }
+    // Managed Agents takes at most this many tools an agent (the stricter of its documented limits).
+    if (settings.size > MAX_AGENT_TOOLS) {
+      const notice = `An agent can use at most ${MAX_AGENT_TOOLS} tools, and ${settings.size} are on. Turn some off, then save.`;
       return { kind: 'again', step: { metadata, servers, settings, notice } };
     }
     const writes = servers.flatMap(({ connector, tools }) =>

@@ -514,6 +514,17 @@ describe('how a turn ends (issue 15)', () => {
     expect(JSON.stringify(h.sandbox.slack.calls)).not.toContain('ghp_0123456789abcdefghijABCDEFGHIJ');
   });
 
+  test('a turn the model declines is shown as declined, not done, and the thread says so', async () => {
+    const { session } = await run('U_ALICE', '--agent reader refuse');
+    if (!session) throw new Error('no session');
+    expect((await h.store.sessions.get(session.sessionId))?.lastStop).toBe('refusal');
+    const root = h.sandbox.slack.messages(session.dmChannelId).find((m) => m.ts === session.threadTs);
+    expect(String(root?.text)).toContain('stopped: the agent declined');
+    expect(threadMessages(session).map((m) => String(m.text))).toContain(
+      'The agent declined to go on with this request.',
+    );
+  });
+
   test('an error the platform is still retrying is progress, not a failure: the answer follows and no problem is reported', async () => {
     const { session } = await run('U_ALICE', '--agent reader stumble then answer');
     if (!session) throw new Error('no session');

@@ -586,6 +586,27 @@ describe('agents', () => {
     }
   });
 
+  test('an agent names at most 128 tools across its toolsets (the stricter documented limit)', async () => {
+    const withTools = (count: number) =>
+      client.beta.agents.create({
+        name: unique('many-tools'),
+        model: 'claude-sonnet-4-6',
+        mcp_servers: [{ type: 'url', name: 'notion', url: MCP_URL }],
+        tools: [
+          {
+            type: 'mcp_toolset',
+            mcp_server_name: 'notion',
+            default_config: { enabled: false },
+            configs: Array.from({ length: count }, (_, i) => ({ name: `tool-${i}`, enabled: true })),
+          },
+        ],
+      });
+    await expect(withTools(128)).resolves.toMatchObject({ version: 1 });
+    const refused = await withTools(129).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(String((refused as Error).message)).toContain('at most 128 tools');
+  });
+
   test('archived agents stay listed only with include_archived and cannot start sessions', async () => {
     const agent = await newAgent();
     const archived = await client.beta.agents.archive(agent.id);

@@ -158,6 +158,24 @@ describe('Slack emulator through the real WebClient', () => {
     );
   });
 
+  test('once the app is out of a private channel it cannot edit its own message there: channel_not_found', async () => {
+    slack.addChannel({
+      id: 'C_PRIVATE_ROOM',
+      name: 'private-room',
+      isPrivate: true,
+      members: ['U_ALICE', slack.botUserId],
+    });
+    const posted = await client.chat.postMessage({ channel: 'C_PRIVATE_ROOM', text: 'before' });
+    const room = slack.channel('C_PRIVATE_ROOM');
+    room.members = room.members.filter((m) => m !== slack.botUserId);
+    expect(
+      await platformError(
+        client.chat.update({ channel: 'C_PRIVATE_ROOM', ts: String(posted.ts), text: 'after' }),
+      ),
+    ).toBe('channel_not_found');
+    expect(slack.messages('C_PRIVATE_ROOM').map((m) => m.text)).toEqual(['before']);
+  });
+
   test('without chat:write.public a public channel the app is not in is not_in_channel; a method its scopes do not cover is missing_scope', async () => {
     const narrow = await SlackEmulator.start({ clock, scopes: ['commands', 'chat:write'] });
     try {
