@@ -67,7 +67,8 @@ test('the user scopes are openid and exactly what the shipped Slack connector as
 
 test('the manifest asks for the bot scopes the app uses and no others', () => {
   // commands: /agent; chat:write: chat.postMessage/postEphemeral; chat:write.public: Share to channel
-  // in a public channel Deputy is not in; im:write: conversations.open for DMs;
+  // in a public channel Deputy is not in; im:write: conversations.open for DMs; files:write: a long
+  // answer as a file (files.getUploadURLExternal, files.completeUploadExternal);
   // users:read: users.info for admin checks; usergroups:read: usergroups.users.list for run access;
   // channels:history, groups:history, im:history: the message events a session's threads need.
   // views.open, views.update and views.publish need no scope of their own.
@@ -76,6 +77,7 @@ test('the manifest asks for the bot scopes the app uses and no others', () => {
     'chat:write',
     'chat:write.public',
     'commands',
+    'files:write',
     'groups:history',
     'im:history',
     'im:write',

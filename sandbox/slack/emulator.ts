@@ -414,6 +414,8 @@ export class SlackEmulator {
     }
     const response = /^\/response\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
     if (response?.[1] && req.method === 'POST') return this.handleResponseUrl(response[1], req, res);
+    const upload = /^\/upload\/v1\/([a-f0-9]+)$/.exec(url.pathname);
+    if (upload?.[1] && req.method === 'POST') return this.handleUpload(upload[1], req, res);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not_found');
   }
 
@@ -483,7 +485,12 @@ export class SlackEmulator {
         body = {
           ok: true,
           ...handler(
-            { workspace: this.workspace, triggers: this.triggers, scopes: this.scopes },
+            {
+              workspace: this.workspace,
+              triggers: this.triggers,
+              scopes: this.scopes,
+              uploadUrl: (token) => `${this.url}/upload/v1/${token}`,
+            },
             parsed.args,
           ),
         };
@@ -502,6 +509,45 @@ export class SlackEmulator {
     const needed = METHOD_SCOPES[method];
     if (!needed || needed.length === 0) return true;
     return needed.some((scope) => this.scopes.includes(scope));
+  }
+
+  /**
+   * A file's bytes, sent to the URL files.getUploadURLExternal gave: as the raw body, or as the one
+   * file of a multipart form (what the Node SDK sends). Slack answers `OK - <length>`.
+   */
+  private async handleUpload(token: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const file = this.workspace.fileByUploadToken(token);
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not_found');
+      return;
+    }
+    let content = raw;
+    if (mediaType(req) === 'multipart/form-data') {
+      const form = await new Response(raw, {
+        headers: { 'content-type': String(req.headers['content-type']) },
+      }).formData();
+      const part = [...form.values()].find((value): value is File => typeof value !== 'string');
+      if (!part) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('no file in the form');
+        return;
+      }
+      content = Buffer.from(await part.arrayBuffer());
+    }
+    file.content = content;
+    this.log.record({
+      method: 'file_upload',
+      body: { file_id: file.id, length: content.length },
+      at: this.clock.now(),
+      status: 200,
+      response: `OK - ${content.length}`,
+    });
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${content.length}`);
+  }
+
+  /** The text of a file the app uploaded, once its bytes arrived. */
+  fileText(fileId: string): string | undefined {
+    return this.workspace.file(fileId)?.content?.toString('utf8');
   }
 
   private async handleResponseUrl(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

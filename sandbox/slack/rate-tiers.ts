@@ -20,6 +20,8 @@ const TIERS: Record<string, Window> = {
   'chat.postEphemeral': perMinute(100),
   'chat.update': perMinute(50),
   'conversations.open': perMinute(50),
+  'files.getUploadURLExternal': perMinute(100),
+  'files.completeUploadExternal': perMinute(100),
   'users.info': perMinute(100),
   'usergroups.list': perMinute(20),
   'usergroups.users.list': perMinute(20),

@@ -19,6 +19,8 @@ export interface MethodContext {
   triggers: TriggerRegistry;
   /** The bot token's scopes (what the app's manifest asked for). */
   scopes: readonly string[];
+  /** Where a file's bytes go, by its upload token (Slack's is files.slack.com; here, this origin). */
+  uploadUrl(token: string): string;
 }
 
 /**
@@ -31,6 +33,8 @@ export const METHOD_SCOPES: Record<string, readonly string[]> = {
   'chat.postEphemeral': ['chat:write'],
   'chat.update': ['chat:write'],
   'conversations.open': ['im:write', 'mpim:write', 'channels:manage', 'groups:write'],
+  'files.getUploadURLExternal': ['files:write'],
+  'files.completeUploadExternal': ['files:write'],
   'users.info': ['users:read'],
   'usergroups.list': ['usergroups:read'],
   'usergroups.users.list': ['usergroups:read'],
@@ -121,6 +125,50 @@ export const webApiMethods: Record<string, WebApiMethod> = {
       { keepBlocks: !hasText },
     );
     return { channel: channel.id, ts: message.ts, text: message.text, message: wireMessage(message) };
+  },
+
+  'files.getUploadURLExternal': ({ workspace: ws, uploadUrl }, args) => {
+    const filename = str(args.filename);
+    if (!filename) throw invalidArguments('missing required field: filename');
+    const length = Number(args.length);
+    if (args.length === undefined) throw invalidArguments('missing required field: length');
+    if (!Number.isInteger(length) || length < 1) throw invalidArguments('length must be a positive integer');
+    const file = ws.startUpload(filename, length);
+    return { upload_url: uploadUrl(file.uploadToken), file_id: file.id };
+  },
+
+  'files.completeUploadExternal': ({ workspace: ws }, args) => {
+    const listed = filesArgument(args.files);
+    if (!listed) throw invalidArguments('missing required field: files');
+    const files = listed.map(({ id, title }) => {
+      const file = ws.file(id);
+      if (!file || file.completed) throw new SlackApiError('file_not_found');
+      // Bytes that never arrived, or not as many as declared, complete nothing.
+      if (file.content?.length !== file.length) throw new SlackApiError('file_upload_size_mismatch');
+      return { file, title: title ?? file.name };
+    });
+    const channelId = str(args.channel_id);
+    // Sharing a file needs the app in the conversation: chat:write.public does not reach files.
+    const channel = channelId ? postableConversation(ws, channelId) : undefined;
+    const threadTs = str(args.thread_ts);
+    if (threadTs && (!channel || !ws.findMessage(channel.id, threadTs)))
+      throw invalidArguments('thread_ts must name a message in channel_id');
+    for (const { file, title } of files) {
+      file.completed = true;
+      file.title = title;
+    }
+    const shared = files.map(({ file }) => ({
+      id: file.id,
+      name: file.name,
+      title: file.title ?? file.name,
+    }));
+    if (channel)
+      ws.appMessage(
+        channel.id,
+        { text: str(args.initial_comment) ?? '', files: shared, thread_ts: threadTs },
+        'files.completeUploadExternal',
+      );
+    return { files: shared };
   },
 
   'conversations.open': ({ workspace: ws }, args) => {
@@ -237,6 +285,23 @@ function postableConversation(ws: SlackWorkspace, value: unknown, publicToo = fa
     throw new SlackApiError(channel.isPrivate ? 'channel_not_found' : 'not_in_channel');
   }
   return channel;
+}
+
+/** files.completeUploadExternal's `files`: a JSON array (a string, when form-encoded) of `{id, title?}`. */
+function filesArgument(value: unknown): Array<{ id: string; title?: string }> | undefined {
+  let list: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value);
+    } catch {
+      throw invalidArguments('files must be a JSON array');
+    }
+  }
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  return list.map((entry) => {
+    if (!isRecord(entry) || typeof entry.id !== 'string') throw invalidArguments('each file needs an id');
+    return { id: entry.id, ...(typeof entry.title === 'string' ? { title: entry.title } : {}) };
+  });
 }
 
 // ---- messages

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../src/clock.js';
 import { type IdSource, randomBase58 } from '../../src/ids.js';
 
@@ -41,7 +42,29 @@ export interface SlackUserGroup {
 }
 
 /** Where a message came from; emulator bookkeeping, never sent on the wire. */
-export type MessageSource = 'chat.postMessage' | 'chat.postEphemeral' | 'response_url' | 'ack' | 'user';
+export type MessageSource =
+  | 'chat.postMessage'
+  | 'chat.postEphemeral'
+  | 'files.completeUploadExternal'
+  | 'response_url'
+  | 'ack'
+  | 'user';
+
+/**
+ * A file the app uploads: named and sized by files.getUploadURLExternal, its bytes sent to the upload
+ * URL, then completed (shared in a conversation, or kept private) by files.completeUploadExternal.
+ */
+export interface SlackFile {
+  id: string;
+  name: string;
+  /** The byte length declared up front: the bytes sent must be exactly this many. */
+  length: number;
+  /** The secret part of the upload URL. */
+  uploadToken: string;
+  content?: Buffer;
+  title?: string;
+  completed: boolean;
+}
 
 /** A message as Slack's message object has it, plus two emulator fields (`source`, `visibleTo`). */
 export interface SlackMessage {
@@ -55,6 +78,8 @@ export interface SlackMessage {
   team?: string;
   blocks?: unknown[];
   attachments?: unknown[];
+  /** Files shared with the message (files.completeUploadExternal): their id, name and title. */
+  files?: Array<{ id: string; name: string; title: string }>;
   metadata?: unknown;
   thread_ts?: string;
   reply_count?: number;
@@ -178,6 +203,7 @@ export class SlackWorkspace {
   private readonly views = new Map<string, SlackView>();
   private readonly modalStacks = new Map<string, string[]>();
   private readonly homeViews = new Map<string, string>();
+  private readonly filesById = new Map<string, SlackFile>();
   private lastMicros = 0;
   private readonly initialChannels: SlackChannel[];
   private readonly changeListeners = new Set<() => void>();
@@ -323,7 +349,7 @@ export class SlackWorkspace {
   /** A message from the app into a conversation. */
   appMessage(
     channelId: string,
-    content: Pick<SlackMessage, 'text' | 'blocks' | 'attachments' | 'metadata' | 'thread_ts'>,
+    content: Pick<SlackMessage, 'text' | 'blocks' | 'attachments' | 'metadata' | 'thread_ts' | 'files'>,
     source: MessageSource,
   ): SlackMessage {
     return this.addMessage(this.fromApp(channelId, content, source));
@@ -332,7 +358,7 @@ export class SlackWorkspace {
   /** A new message authored by the app's bot user. */
   private fromApp(
     channelId: string,
-    content: Pick<SlackMessage, 'text' | 'blocks' | 'attachments' | 'metadata' | 'thread_ts'>,
+    content: Pick<SlackMessage, 'text' | 'blocks' | 'attachments' | 'metadata' | 'thread_ts' | 'files'>,
     source: MessageSource,
   ): SlackMessage {
     return {
@@ -546,8 +572,30 @@ export class SlackWorkspace {
     return id ? this.views.get(id) : undefined;
   }
 
+  /** Starts an upload: a file id, and the token of the URL its bytes go to. */
+  startUpload(name: string, length: number): SlackFile {
+    const file: SlackFile = {
+      id: `F${randomBytes(5).toString('hex').toUpperCase()}`,
+      name,
+      length,
+      uploadToken: randomBytes(16).toString('hex'),
+      completed: false,
+    };
+    this.filesById.set(file.id, file);
+    return file;
+  }
+
+  file(id: string): SlackFile | undefined {
+    return this.filesById.get(id);
+  }
+
+  fileByUploadToken(token: string): SlackFile | undefined {
+    return [...this.filesById.values()].find((f) => f.uploadToken === token && !f.completed);
+  }
+
   /** Forgets messages, views and DMs; keeps people, user groups and the initial channels. */
   resetState(): void {
+    this.filesById.clear();
     this.channelsById.clear();
     for (const c of this.initialChannels) this.channelsById.set(c.id, { ...c, members: [...c.members] });
     this.dms.clear();

@@ -207,27 +207,40 @@ export function ranUnderGrantMessage(approval: Pick<Approval, 'server' | 'tool'>
 }
 
 /**
- * How much of an answer one message carries: Slack's limit for a `markdown` block, kept here in
- * section blocks (whose mrkdwn Deputy escapes, so an agent cannot mention or link). Longer answers
- * go on in further messages of the same thread.
+ * How much of an answer a message carries whole: Slack's limit for a `markdown` block, kept here in
+ * section blocks (whose mrkdwn Deputy escapes, so an agent cannot mention or link).
  */
-export const ANSWER_PART_MAX = 12_000;
+export const ANSWER_INLINE_MAX = 12_000;
+
+/** A file for a thread: its name, title and text (sent as it is: a file is not read as mrkdwn). */
+export interface ThreadFile {
+  filename: string;
+  title: string;
+  content: string;
+}
 
 /**
- * An agent's answer, whole: one message up to ANSWER_PART_MAX characters, then numbered parts. Each
- * message's `text` (for notifications) is its opening.
+ * An agent's answer as it goes to its thread, never cut unsaid: whole in the message up to
+ * ANSWER_INLINE_MAX characters; past that, the message holds its opening and says so, and the whole
+ * answer follows as a file. The message's `text` (for notifications) is its opening.
  */
-export function agentAnswerMessages(answer: string): SlackMessage[] {
-  const parts: string[] = [];
-  for (let at = 0; at < answer.length; at += ANSWER_PART_MAX)
-    parts.push(answer.slice(at, at + ANSWER_PART_MAX));
-  return parts.map((part, index) => {
-    const label = parts.length > 1 ? `(part ${index + 1} of ${parts.length}) ` : '';
-    return {
-      text: truncate(`${label}${part}`, 300),
-      blocks: [...(label ? [context(label.trim())] : []), ...sectionsOf(escapeMrkdwn(part))],
-    };
-  });
+export function agentAnswer(answer: string, agentName: string): { message: SlackMessage; file?: ThreadFile } {
+  const sections = sectionsOf(escapeMrkdwn(answer));
+  if (answer.length <= ANSWER_INLINE_MAX)
+    return { message: { text: truncate(answer, 300), blocks: sections } };
+  const filename = `${agentName}-answer.md`;
+  return {
+    message: {
+      text: truncate(answer, 300),
+      blocks: [
+        ...sections.slice(0, 1),
+        context(
+          `The answer goes on: it is ${answer.length.toLocaleString('en')} characters, more than a Slack message holds, so all of it is in ${escapeMrkdwn(filename)} below.`,
+        ),
+      ],
+    },
+    file: { filename, title: `${agentName}: the whole answer`, content: answer },
+  };
 }
 
 /** Sections a shared result may take (with its heading and note, well within 50 blocks). */

@@ -1,6 +1,7 @@
 import type { HomeView, ModalView } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { SlackMessage } from '../blocks/messages.js';
+import type { ThreadFile } from '../blocks/sessions.js';
 import type { Logger } from '../logger.js';
 import { slackErrorCode } from '../slack/client.js';
 
@@ -64,6 +65,20 @@ export class Outbox {
       ...wire(message),
     });
     return posted.ts ? { channelId, ts: posted.ts } : undefined;
+  }
+
+  /**
+   * A file in a thread: Slack's three steps (an upload URL, the bytes,
+   * the completion that shares it), each paced like any other call.
+   */
+  async uploadFile(to: { channelId: string; threadTs: string }, file: ThreadFile): Promise<void> {
+    await this.deps.slack.filesUploadV2({
+      channel_id: to.channelId,
+      thread_ts: to.threadTs,
+      filename: file.filename,
+      title: file.title,
+      content: file.content,
+    });
   }
 
   async update(ref: MessageRef, message: SlackMessage): Promise<void> {

@@ -1,6 +1,6 @@
 import { plainText } from '../blocks/messages.js';
 import {
-  agentAnswerMessages,
+  agentAnswer,
   approvalMessage,
   approveAllMessage,
   ceilingRaisedMessage,
@@ -59,8 +59,11 @@ export class SlackSessionNotices implements SessionNotices {
   }
 
   async agentMessage(session: ShownSession, text: string): Promise<void> {
-    // In order, each part after the one before: a long answer arrives whole and reads in sequence.
-    for (const part of agentAnswerMessages(text)) await this.inThread(session, part);
+    const { message, file } = agentAnswer(text, session.agentName);
+    await this.inThread(session, message);
+    // After its opening, so the thread reads in order: the whole of a long answer, as a file.
+    if (file)
+      await this.outbox.uploadFile({ channelId: session.dmChannelId, threadTs: session.threadTs }, file);
   }
 
   async progress(session: ShownSession, lines: string[], ts?: string): Promise<string | undefined> {

@@ -10,6 +10,9 @@ export interface SlackConnection {
   apiUrl?: string;
 }
 
+/** Slack's own Web API base, WebClient's default. */
+const SLACK_API_URL = 'https://slack.com/api/';
+
 /** Options every Web API client of Deputy's takes (Bolt's own included). */
 export function slackClientOptions(connection: Pick<SlackConnection, 'apiUrl'>) {
   return { ...(connection.apiUrl ? { slackApiUrl: connection.apiUrl } : {}) };
@@ -22,7 +25,10 @@ export function slackClientOptions(connection: Pick<SlackConnection, 'apiUrl'>) 
  * concurrency cap would let calls waiting their turn hold up the rest.
  */
 export function createSlackClient(connection: SlackConnection, logger: Logger, pacer: SlackPacer): WebClient {
+  const apiBase = connection.apiUrl ?? SLACK_API_URL;
   const paced: FetchFunction = (url, init) => {
+    // A file's bytes go to the upload URL Slack gave (files.slack.com): not a Web API method.
+    if (!String(url).startsWith(apiBase)) return fetch(url, init);
     const method = new URL(url).pathname.split('/').at(-1) ?? '';
     return pacer.run({ method, ...placeOf(init?.body) }, () => fetch(url, init));
   };

@@ -36,6 +36,8 @@ export const SLACK_METHOD_LIMITS: Readonly<Record<string, MethodLimit>> = {
   'chat.postEphemeral': TIER_4,
   'chat.update': TIER_3,
   'conversations.open': TIER_3,
+  'files.getUploadURLExternal': TIER_4,
+  'files.completeUploadExternal': TIER_4,
   'users.info': TIER_4,
   'usergroups.list': TIER_2,
   'usergroups.users.list': TIER_2,

@@ -464,7 +464,7 @@ describe('exactly once and resumable', () => {
 });
 
 describe('long answers (issue 15)', () => {
-  test('a 10,000-character answer arrives whole in the thread; a 30,000-character one in numbered parts, in order', async () => {
+  test('a 10,000-character answer arrives whole in the thread; a 30,000-character one opens in the thread and follows whole as a file', async () => {
     const { session } = await run('U_ALICE', '--agent reader answer at length 10000');
     if (!session) throw new Error('no session');
     const answers = threadMessages(session).filter((m) => String(m.text).startsWith('line 1:'));
@@ -480,20 +480,20 @@ describe('long answers (issue 15)', () => {
 
     const { session: longer } = await run('U_ALICE', '--agent reader answer at length 30000');
     if (!longer) throw new Error('no session');
-    const parts = threadMessages(longer).filter((m) => String(m.text).startsWith('(part '));
-    expect(parts.map((m) => String(m.text).slice(0, 14))).toEqual([
-      '(part 1 of 3) ',
-      '(part 2 of 3) ',
-      '(part 3 of 3) ',
-    ]);
-    const whole = parts
-      .flatMap((m) => (m.blocks ?? []).slice(1))
-      .map((b) => String((b as { text?: { text?: string } }).text?.text ?? ''))
-      .join('')
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&amp;/g, '&');
-    expect(whole).toHaveLength(30_000);
+    const thread = threadMessages(longer);
+    const opening = thread.find((m) => String(m.text).startsWith('line 1:'));
+    expect(JSON.stringify(opening?.blocks)).toContain('it is 30,000 characters');
+    // Past what a message holds, the whole answer follows its opening as a file in the thread.
+    const shared = thread.filter((m) => (m.files ?? []).length > 0);
+    expect(shared).toHaveLength(1);
+    expect(thread.indexOf(shared[0] as (typeof thread)[number])).toBeGreaterThan(
+      thread.indexOf(opening as (typeof thread)[number]),
+    );
+    const [file] = shared[0]?.files ?? [];
+    expect(file?.name).toBe('reader-answer.md');
+    const content = h.sandbox.slack.fileText(file?.id ?? '');
+    expect(content).toHaveLength(30_000);
+    expect(content?.startsWith(expected)).toBe(true);
   });
 });
 

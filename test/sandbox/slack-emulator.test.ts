@@ -158,6 +158,43 @@ describe('Slack emulator through the real WebClient', () => {
     );
   });
 
+  test('a file goes up in three steps: a URL for its declared length, exactly that many bytes, then a completion that shares it once', async () => {
+    expect(await platformError(client.files.getUploadURLExternal({ filename: 'a.md' } as never))).toBe(
+      'invalid_arguments',
+    );
+    const short = await client.files.getUploadURLExternal({ filename: 'short.md', length: 10 });
+    await fetch(String(short.upload_url), { method: 'POST', body: 'only five' });
+    expect(
+      await platformError(client.files.completeUploadExternal({ files: [{ id: String(short.file_id) }] })),
+    ).toBe('file_upload_size_mismatch');
+
+    const posted = await client.chat.postMessage({ channel: 'C_GENERAL', text: 'root' });
+    const upload = async () => {
+      const url = await client.files.getUploadURLExternal({ filename: 'notes.md', length: 5 });
+      expect((await fetch(String(url.upload_url), { method: 'POST', body: 'hello' })).status).toBe(200);
+      return String(url.file_id);
+    };
+    // Files are shared only where the app is a member: chat:write.public does not reach them.
+    const secret = await upload();
+    expect(
+      await platformError(
+        client.files.completeUploadExternal({ files: [{ id: secret }], channel_id: 'C_SECRET' }),
+      ),
+    ).toBe('channel_not_found');
+    const id = await upload();
+    await client.files.completeUploadExternal({
+      files: [{ id, title: 'Notes' }],
+      channel_id: 'C_GENERAL',
+      thread_ts: String(posted.ts),
+    });
+    const reply = slack.messages('C_GENERAL').find((m) => m.files?.[0]?.id === id);
+    expect(reply).toMatchObject({ thread_ts: posted.ts, files: [{ id, name: 'notes.md', title: 'Notes' }] });
+    expect(slack.fileText(id)).toBe('hello');
+    expect(
+      await platformError(client.files.completeUploadExternal({ files: [{ id }], channel_id: 'C_GENERAL' })),
+    ).toBe('file_not_found');
+  });
+
   test('once the app is out of a private channel it cannot edit its own message there: channel_not_found', async () => {
     slack.addChannel({
       id: 'C_PRIVATE_ROOM',
