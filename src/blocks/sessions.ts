@@ -31,7 +31,7 @@ const STATUS_TEXT: Record<SessionStatus, string> = {
   running: ':gear: running',
   idle: ':white_check_mark: done; reply in this thread to follow up',
   waiting: ':raised_hand: waiting for your approval',
-  done: ':white_check_mark: done',
+  done: ':black_square_for_stop: ended; it takes no more replies',
 };
 
 const button = (actionId: string, text: string, value: string, style?: 'primary' | 'danger'): Button => ({
@@ -48,6 +48,7 @@ const button = (actionId: string, text: string, value: string, style?: 'primary'
  */
 /** How a turn that stopped short of its end is shown instead of "done". */
 const STOP_TEXT: Record<Exclude<NonNullable<SessionRecord['lastStop']>, 'end_turn'>, string> = {
+  interrupted: ':octagonal_sign: stopped before it finished',
   budget_reached: ':money_with_wings: stopped at its spend ceiling',
   retries_exhausted: ':warning: stopped: it gave up after retrying',
   refusal: ':no_entry: stopped: the agent declined',
@@ -248,7 +249,7 @@ const SHARED_SECTIONS_MAX = 12;
 
 /** Why a turn stopped short, said in its thread (the root message shows it too). */
 export function turnStoppedMessage(
-  stop: keyof typeof STOP_TEXT,
+  stop: Exclude<keyof typeof STOP_TEXT, 'interrupted'>,
   cost: Pick<SessionRecord, 'listCost' | 'ceiling'>,
   sessionId: string,
 ): SlackMessage {
@@ -296,6 +297,13 @@ export function sharedResultMessage(owner: Principal, agentName: string, resultT
 /** How to go on past a session's ceiling: an admin raises it for this session (or a new run). */
 const RAISE_HINT = (sessionId: string) =>
   `To go on, ask a Deputy admin to raise this session’s ceiling with \`/agent budget ${sessionId} AMOUNT_USD\`, then reply here; or start a new run.`;
+
+/** The private answer to a reply in the thread of a session that has ended (terminated at Anthropic). */
+export function endedReplyMessage(): SlackMessage {
+  return plainText(
+    'This session has ended, so it takes no more replies; nothing was sent. Start a new run with `/agent run` to go on.',
+  );
+}
 
 /** The private answer to a reply in the thread of an archived session. */
 export function archivedReplyMessage(): SlackMessage {

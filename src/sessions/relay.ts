@@ -11,6 +11,7 @@ import type { ApprovalService } from './approvals.js';
 import {
   atRest,
   heldToolCalls,
+  interruptedThisTurn,
   isSessionEvent,
   lastStatus,
   messageText,
@@ -258,9 +259,13 @@ class SessionRelay {
             if (approveAllTs) await this.deps.store.sessions.update(session.sessionId, { approveAllTs });
           }
         } else {
-          const stop = event.stop_reason.type;
+          // A turn a Stop cut short ends `end_turn` too: told as stopped, not as done.
+          const stop =
+            event.stop_reason.type === 'end_turn' && interruptedThisTurn(this.events)
+              ? 'interrupted'
+              : event.stop_reason.type;
           next = await this.setStatus(next, 'idle', stop, await this.cost());
-          if (stop !== 'end_turn') await this.deps.notices.turnStopped(next, stop);
+          if (stop !== 'end_turn' && stop !== 'interrupted') await this.deps.notices.turnStopped(next, stop);
           ended = true;
         }
         break;

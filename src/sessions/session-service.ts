@@ -50,6 +50,8 @@ export type FollowUpOutcome =
   | { kind: 'budget_reached'; sessionId: string }
   /** Archived after resting: read-only at Anthropic, so a new run is the way on. */
   | { kind: 'archived' }
+  /** Ended (terminated at Anthropic): it takes no more messages. */
+  | { kind: 'ended' }
   | { kind: 'sent' };
 
 /** An admin's `/agent budget SESSION USD`. */
@@ -538,6 +540,7 @@ export class SessionService {
     const text = reply.text.slice(0, MAX_FOLLOW_UP);
     if (!text) return { kind: 'empty' };
     if (session.archivedAt) return { kind: 'archived' };
+    if (session.status === 'done') return { kind: 'ended' };
     // Managed Agents answers 400 to a message for a session at its budget: said here instead.
     const atCeiling = { kind: 'budget_reached' as const, sessionId: session.sessionId };
     if (stoppedAtCeiling(session)) return atCeiling;

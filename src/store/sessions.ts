@@ -29,8 +29,11 @@ const sessionRecordSchema = z.object({
   status: z.enum(['running', 'idle', 'waiting', 'done']),
   /** When the last turn ended (retention counts from it). */
   finishedAt: z.string().optional(),
-  /** Why the last turn ended, as the session said (`end_turn`, or a stop short of it). */
-  lastStop: z.enum(['end_turn', 'budget_reached', 'retries_exhausted', 'refusal']).optional(),
+  /**
+   * Why the last turn ended, as the session said (`end_turn`, or a stop short of it); `interrupted`
+   * is an `end_turn` a Stop cut short (its owner's, or Deputy's when it stopped acting for them).
+   */
+  lastStop: z.enum(['end_turn', 'interrupted', 'budget_reached', 'retries_exhausted', 'refusal']).optional(),
   /** What the session has cost at list price (`usage.list_cost`) when its last turn ended. */
   listCost: moneySchema.optional(),
   /** The session's spend ceiling (`budget.max_list_cost`) then, if it has one. */

@@ -194,6 +194,31 @@ describe('stop', () => {
     expect(
       h.sandbox.providers.notion.calls.some((c) => (c.arguments as { title?: string }).title === 'Stopped'),
     ).toBe(false);
+    // Told as stopped, not as done (issue 15, item 1).
+    expect((await h.store.sessions.get(session.sessionId))?.lastStop).toBe('interrupted');
+    const rootNow = h.sandbox.slack.messages(session.dmChannelId).find((m) => m.ts === session.threadTs);
+    expect(String(rootNow?.text)).toContain('stopped before it finished');
+  });
+
+  test('a session the platform terminated shows as ended, and a reply gets a private answer, not an error', async () => {
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Never');
+    if (!session) throw new Error('no session');
+    h.sandbox.managedAgents.terminateSession(session.sessionId);
+    await h.settle();
+    expect((await h.store.sessions.get(session.sessionId))?.status).toBe('done');
+    const root = h.sandbox.slack.messages(session.dmChannelId).find((m) => m.ts === session.threadTs);
+    expect(String(root?.text)).toContain('ended; it takes no more replies');
+    const sentBefore = eventsSent(h, session.sessionId, 'user.message').length;
+    await h.driver.message('U_ALICE', 'are you there?', {
+      channelId: session.dmChannelId,
+      threadTs: session.threadTs,
+    });
+    const answer = await h.sandbox.slack.waitFor(
+      'chat.postEphemeral',
+      (c) => c.body.user === 'U_ALICE' && String(c.body.text).includes('has ended'),
+    );
+    expect(String(answer.body.text)).toContain('Start a new run');
+    expect(eventsSent(h, session.sessionId, 'user.message')).toHaveLength(sentBefore);
   });
 });
 
@@ -564,7 +589,10 @@ describe('how a turn ends (issue 15)', () => {
       channelId: session.dmChannelId,
       threadTs: session.threadTs,
     });
-    const answer = await h.sandbox.slack.waitFor('chat.postEphemeral', (c) => c.body.user === 'U_ALICE');
+    const answer = await h.sandbox.slack.waitFor(
+      'chat.postEphemeral',
+      (c) => c.body.user === 'U_ALICE' && String(c.body.text).includes('spend ceiling'),
+    );
     expect(String(answer.body.text)).toContain('stopped at its spend ceiling, so it cannot take your reply');
     expect(eventsSent(h, session.sessionId, 'user.message')).toHaveLength(sentBefore);
     // The emulator refuses it as Managed Agents does.

@@ -2,6 +2,7 @@ import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import {
   archivedReplyMessage,
   budgetReachedReplyMessage,
+  endedReplyMessage,
   steerRefusedMessage,
 } from '../../blocks/sessions.js';
 import { principalFromEvent } from '../../identity/principal.js';
@@ -30,7 +31,9 @@ export function threadReply({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'o
           ? budgetReachedReplyMessage(outcome.sessionId)
           : outcome.kind === 'archived'
             ? archivedReplyMessage()
-            : undefined;
+            : outcome.kind === 'ended'
+              ? endedReplyMessage()
+              : undefined;
     if (answer) {
       await outbox
         .ephemeral({ channelId: event.channel, userId: principal.userId, threadTs: event.thread_ts }, answer)
