@@ -219,6 +219,8 @@ export class SessionRunner {
     usage.output_tokens = (usage.output_tokens ?? 0) + span.output;
     // Minor units as an integer string, as the API gives `list_cost`.
     usage.list_cost = { amount: String(Math.ceil(listCostCents(this.record))), currency: 'USD' };
+    // The platform's periodic snapshot of what the session has used and cost, with its budget.
+    this.emit({ type: 'session.usage', usage: structuredClone(usage), budget: this.record.value.budget });
   }
 
   sessionError(serverName: string, failure: McpFailure): void {

@@ -123,6 +123,8 @@ class SessionRelay {
   private progress: string[] = [];
   private progressTs: string | undefined;
   private flushTimer: Timer | undefined;
+  /** Whether a `session.usage` snapshot came (its cost is then on the record already). */
+  private sawUsage = false;
 
   constructor(
     private readonly deps: RelayDeps,
@@ -211,6 +213,8 @@ class SessionRelay {
   ): Promise<{ session: SessionRecord; ended: boolean }> {
     let ended = false;
     let next = session;
+    /** Fields written with the cursor (no round trip of their own). */
+    let withCursor: Partial<Pick<SessionRecord, 'listCost' | 'ceiling'>> = {};
     switch (event.type) {
       case 'agent.message': {
         const text = messageText(event);
@@ -245,6 +249,12 @@ class SessionRelay {
       case 'session.status_running':
         next = await this.setStatus(next, 'running');
         break;
+      case 'session.usage':
+        // What the session has cost so far, and its ceiling: kept on the record with the cursor.
+        this.sawUsage = true;
+        withCursor = costOf(event.usage.list_cost, event.budget);
+        next = { ...next, ...withCursor };
+        break;
       case 'session.status_idle': {
         await this.flushProgress();
         // Calls the session stopped waiting on (it was stopped, or moved on) leave nothing live behind.
@@ -264,7 +274,8 @@ class SessionRelay {
             event.stop_reason.type === 'end_turn' && interruptedThisTurn(this.events)
               ? 'interrupted'
               : event.stop_reason.type;
-          next = await this.setStatus(next, 'idle', stop, await this.cost());
+          // The usage snapshots carried the cost; without one, the session is asked.
+          next = await this.setStatus(next, 'idle', stop, this.sawUsage ? {} : await this.cost());
           if (stop !== 'end_turn' && stop !== 'interrupted') await this.deps.notices.turnStopped(next, stop);
           ended = true;
         }
@@ -284,7 +295,7 @@ class SessionRelay {
     const processedAt =
       'processed_at' in event && event.processed_at ? Date.parse(event.processed_at) : Number.NaN;
     if (Number.isFinite(processedAt)) {
-      await this.deps.store.sessions.update(session.sessionId, { cursor: event.id });
+      await this.deps.store.sessions.update(session.sessionId, { cursor: event.id, ...withCursor });
       next = { ...next, cursor: event.id };
       this.deps.metrics.relayLag(this.deps.clock.now() - processedAt);
     }
@@ -342,18 +353,13 @@ class SessionRelay {
   }
 
   /**
-   * What the session has cost and its ceiling, as the API says at a turn's end (kept on the record;
+   * What the session has cost and its ceiling, asked of the API at a turn's end when no usage snapshot came (kept on the record;
    * a stop at the ceiling says both). Best effort: a failed read leaves them as they were.
    */
   private async cost(): Promise<Pick<SessionRecord, 'listCost' | 'ceiling'>> {
     try {
       const session = await this.deps.anthropic.beta.sessions.retrieve(this.sessionId);
-      const listCost = session.usage.list_cost;
-      const ceiling = session.budget?.max_list_cost;
-      return {
-        ...(listCost ? { listCost: { amount: listCost.amount, currency: listCost.currency } } : {}),
-        ...(ceiling ? { ceiling: { amount: ceiling.amount, currency: ceiling.currency } } : {}),
-      };
+      return costOf(session.usage.list_cost, session.budget);
     } catch (error) {
       this.deps.logger.warn('session cost not read', { sessionId: this.sessionId, error: String(error) });
       return {};
@@ -415,4 +421,16 @@ class SessionRelay {
       .track(() => this.deps.notices.progress(session, [...this.progress], this.progressTs))
       .catch((error: unknown) => this.deps.logger.warn('progress not written', { error: String(error) }));
   }
+}
+
+/** A session's cost and ceiling as the record keeps them, from what the API gives. */
+function costOf(
+  listCost: { amount: string; currency: string } | null | undefined,
+  budget: { max_list_cost: { amount: string; currency: string } } | null | undefined,
+): Pick<SessionRecord, 'listCost' | 'ceiling'> {
+  const ceiling = budget?.max_list_cost;
+  return {
+    ...(listCost ? { listCost: { amount: listCost.amount, currency: listCost.currency } } : {}),
+    ...(ceiling ? { ceiling: { amount: ceiling.amount, currency: ceiling.currency } } : {}),
+  };
 }

@@ -572,6 +572,11 @@ describe('how a turn ends (issue 15)', () => {
     if (!session) throw new Error('no session');
     const recorded = await h.store.sessions.get(session.sessionId);
     expect(recorded?.lastStop).toBe('budget_reached');
+    // The cost came with the session's usage snapshots (session.usage): no read of the session for it.
+    const reads = h.sandbox.managedAgents.requests.filter(
+      (r) => r.method === 'GET' && r.path === `/v1/sessions/${session.sessionId}`,
+    );
+    expect(reads).toEqual([]);
     // What it cost and its ceiling, from the session as the API gives them, kept on the record.
     const listCost = (await h.anthropic.beta.sessions.retrieve(session.sessionId)).usage.list_cost;
     expect(recorded?.listCost).toEqual({ amount: listCost?.amount, currency: 'USD' });

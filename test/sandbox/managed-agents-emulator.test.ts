@@ -847,6 +847,7 @@ describe('sessions', () => {
       'span.model_request_start',
       'agent.message',
       'span.model_request_end',
+      'session.usage',
       'session.status_idle',
       // The second message waited in the queue; it was processed when its turn began.
       'user.message',
@@ -854,6 +855,7 @@ describe('sessions', () => {
       'span.model_request_start',
       'agent.message',
       'span.model_request_end',
+      'session.usage',
       'session.status_idle',
     ]);
     const replies = events.flatMap((e) => (e.type === 'agent.message' ? e.content : []));
@@ -892,6 +894,7 @@ describe('sessions', () => {
       'span.model_request_start',
       'agent.message',
       'span.model_request_end',
+      'session.usage',
       'session.status_idle',
     ]);
     // The echo comes twice with the same id: queued, then processed as its turn begins.
@@ -941,7 +944,8 @@ describe('sessions', () => {
     expect(messages.data.map((e) => e.type)).toEqual(['user.message', 'agent.message']);
     const ids: string[] = [];
     for await (const e of client.beta.sessions.events.list(session.id, { limit: 2 })) ids.push(e.id);
-    expect(ids).toHaveLength(6);
+    // user.message, status_running, span start, agent.message, span end, session.usage, status_idle.
+    expect(ids).toHaveLength(7);
     const desc = await client.beta.sessions.events.list(session.id, { order: 'desc' });
     expect(desc.data.map((e) => e.id)).toEqual([...ids].reverse());
   });
