@@ -192,7 +192,7 @@ export function buildServices(parts: ServiceParts): Services {
     publicBaseUrl,
   });
   const access = new AdminAccess({ admins, audit });
-  const sessionNotices = new SlackSessionNotices(outbox);
+  const sessionNotices = new SlackSessionNotices(outbox, logger);
   // Approvals resume the relay of a session a decision set running again; the relays ask approvals.
   const relayOf: { current?: RelayManager } = {};
   const approvals = new ApprovalService({

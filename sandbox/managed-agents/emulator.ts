@@ -18,6 +18,7 @@ import { registerEventRoutes } from './events.js';
 import { McpGateway } from './mcp-gateway.js';
 import { Query } from './query.js';
 import { RESPONDED, Router } from './router.js';
+import { type AutoJudge, annotationJudge } from './runtime.js';
 import { type AgentScript, defaultAgentScript } from './script.js';
 import { registerSessionRoutes, sessionView } from './sessions.js';
 import { type CredentialSecrets, EmulatorState, type ValidationStatus } from './store.js';
@@ -120,6 +121,8 @@ export class ManagedAgentsEmulator {
   private readonly recorded: RecordedRequest[] = [];
   private readonly faults: ArmedFault[] = [];
   private currentScript: AgentScript;
+  /** How the `auto` permission policy judges each call; assign to script it (see AutoJudge). */
+  autoJudge: AutoJudge = annotationJudge;
 
   private constructor(
     private readonly server: ListeningServer,
@@ -139,6 +142,7 @@ export class ManagedAgentsEmulator {
       state,
       gateway: new McpGateway(state, options.mcpFetch),
       script: () => emulator?.script ?? defaultAgentScript,
+      judge: () => emulator?.autoJudge ?? annotationJudge,
     };
     registerVaultRoutes(router, state);
     registerCredentialRoutes(router, state);

@@ -37,11 +37,23 @@ type StopReason =
   | { type: 'refusal' }
   | { type: 'requires_action'; event_ids: string[] };
 
+/**
+ * The platform's judgement of a call to a tool on the `auto` policy: allow it, deny it as high-risk,
+ * or put it to the user (ask). Tests script it; the default reads the tool's annotations.
+ */
+export type AutoJudge = (tool: AgentTool, input: Record<string, unknown>) => 'allow' | 'ask' | 'deny';
+
+/** The emulator's stand-in for the judgement: reads pass, destructive calls are refused, the rest asked. */
+export const annotationJudge: AutoJudge = (tool) =>
+  tool.annotations?.readOnlyHint ? 'allow' : tool.annotations?.destructiveHint ? 'deny' : 'ask';
+
 export interface RunnerDeps {
   state: EmulatorState;
   gateway: McpGateway;
   /** Read at each turn, so a test can swap the script between turns. */
   script(): AgentScript;
+  /** Read at each call, so a test can script the `auto` policy's judgement. */
+  judge(): AutoJudge;
 }
 
 const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
@@ -286,6 +298,8 @@ export class SessionRunner {
 function evaluatePermission(
   permission: ToolPermission,
   tool: AgentTool,
+  input: Record<string, unknown>,
+  judge: AutoJudge,
 ): { evaluated: 'allow' | 'ask' | 'deny'; evaluation?: BetaManagedAgentsAgentToolEvaluation } {
   if (!permission.enabled) return { evaluated: 'deny' };
   switch (permission.policy.type) {
@@ -294,21 +308,23 @@ function evaluatePermission(
     case 'always_ask':
       return { evaluated: 'ask', evaluation: { type: 'always_ask' } };
     case 'auto':
-      // The emulator's stand-in for the platform's judgement: reads pass, destructive calls
-      // are refused, everything else is put to the user.
-      if (tool.annotations?.readOnlyHint) {
-        return { evaluated: 'allow', evaluation: { type: 'auto', evaluated_permission: { type: 'allow' } } };
+      switch (judge(tool, input)) {
+        case 'allow':
+          return {
+            evaluated: 'allow',
+            evaluation: { type: 'auto', evaluated_permission: { type: 'allow' } },
+          };
+        case 'deny':
+          return {
+            evaluated: 'deny',
+            evaluation: { type: 'auto', evaluated_permission: { type: 'deny', reason_code: 'high_risk' } },
+          };
+        case 'ask':
+          return {
+            evaluated: 'ask',
+            evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } },
+          };
       }
-      if (tool.annotations?.destructiveHint) {
-        return {
-          evaluated: 'deny',
-          evaluation: { type: 'auto', evaluated_permission: { type: 'deny', reason_code: 'high_risk' } },
-        };
-      }
-      return {
-        evaluated: 'ask',
-        evaluation: { type: 'auto', evaluated_permission: { type: 'ask', reason_code: 'indeterminate' } },
-      };
   }
 }
 
@@ -403,7 +419,7 @@ class ScriptedTurn implements AgentTurn {
     const server = agent.mcp_servers.find((s) => s.name === tool.serverName);
     if (!server) throw new Error(`the agent has no MCP server named "${tool.serverName}"`);
     const permission = mcpToolPermission(agent.tools, tool.serverName, tool.name);
-    const { evaluated, evaluation } = evaluatePermission(permission, tool);
+    const { evaluated, evaluation } = evaluatePermission(permission, tool, input, this.deps.judge());
 
     this.runner.startSpan(this.prompt);
     const use = this.runner.emit({

@@ -9,13 +9,23 @@ import type { AgentConfig, CatalogTool } from '../store/index.js';
  * (`reviewedHash`): if the server changes either, the tool is off again until someone reviews it.
  */
 
-export type ToolSetting = 'off' | 'ask' | 'allow';
-
 /**
- * The most tools an agent may have on across its servers: Managed Agents' SDK says 256, its guides
- * 128; Deputy keeps to the stricter. (One tools modal shows fewer than this, so it is a backstop.)
+ * What a tool may do: off (it does not exist for the agent), ask (its owner approves each call), auto
+ * (Anthropic judges each call: allowed, denied, or put to the owner like ask) or allow.
  */
-export const MAX_AGENT_TOOLS = 128;
+export type ToolSetting = 'off' | 'ask' | 'auto' | 'allow';
+
+/** The Managed Agents permission policy of each setting a tool can be on with. */
+const POLICY = {
+  ask: { type: 'always_ask' },
+  auto: { type: 'auto' },
+  allow: { type: 'always_allow' },
+} as const;
+
+/** Whether a setting lets a call run without its owner's click (always, or when Anthropic judges it safe). */
+export function runsWithoutAsking(setting: ToolSetting): boolean {
+  return setting === 'allow' || setting === 'auto';
+}
 
 type AgentCreateParams = Parameters<Anthropic['beta']['agents']['create']>[0];
 
@@ -61,9 +71,7 @@ export function compileAgent(
           {
             name,
             enabled: true,
-            permission_policy: {
-              type: choice.setting === 'allow' ? ('always_allow' as const) : ('always_ask' as const),
-            },
+            permission_policy: POLICY[choice.setting],
           },
         ];
       });

@@ -13,7 +13,7 @@ import {
   type StoredAgent,
 } from '../store/index.js';
 import type { AdminAccess } from './admin-access.js';
-import { MAX_AGENT_TOOLS, mayWrite, type ToolSetting } from './agent-config.js';
+import { mayWrite, runsWithoutAsking, type ToolSetting } from './agent-config.js';
 import { AgentEditConflict, type AgentService } from './agent-service.js';
 
 /** Slack's limit on `private_metadata`, which carries the basics to the tools step. */
@@ -125,7 +125,7 @@ function readSetting(value: string | undefined, toolHash: string): ToolSetting |
   if (value === undefined) return undefined;
   if (value === 'off') return 'off';
   const [setting, hash] = value.split(':');
-  if (setting !== 'ask' && setting !== 'allow') return undefined;
+  if (setting !== 'ask' && setting !== 'auto' && setting !== 'allow') return undefined;
   return hash === toolHash.slice(0, 16) ? setting : 'stale';
 }
 
@@ -279,7 +279,7 @@ export class AgentSetup {
       for (const tool of tools) {
         const chosen = readSetting(choices.settingFor(connector.id, tool.name), tool.hash);
         if (chosen === 'stale') stale.push(tool.name);
-        else if (chosen === 'ask' || chosen === 'allow')
+        else if (chosen !== undefined && chosen !== 'off')
           settings.set(toolKey(connector.id, tool.name), chosen);
       }
     }
@@ -287,16 +287,11 @@ export class AgentSetup {
       const notice = `These tools changed while you were reviewing them, so they are off again: ${stale.join(', ')}. Look again, then save.`;
       return { kind: 'again', step: { metadata, servers, settings, notice } };
     }
-    // Managed Agents takes at most this many tools an agent (the stricter of its documented limits).
-    if (settings.size > MAX_AGENT_TOOLS) {
-      const notice = `An agent can use at most ${MAX_AGENT_TOOLS} tools, and ${settings.size} are on. Turn some off, then save.`;
-      return { kind: 'again', step: { metadata, servers, settings, notice } };
-    }
     const writes = servers.flatMap(({ connector, tools }) =>
       tools
         .filter(
           (t) =>
-            settings.get(toolKey(connector.id, t.name)) === 'allow' &&
+            runsWithoutAsking(settings.get(toolKey(connector.id, t.name)) ?? 'off') &&
             mayWrite(t.name, connector.readOnlyTools),
         )
         .map((t) => t.name),
@@ -313,7 +308,7 @@ export class AgentSetup {
         tools: Object.fromEntries(
           tools.flatMap((tool) => {
             const setting = settings.get(toolKey(connector.id, tool.name));
-            return setting === 'ask' || setting === 'allow'
+            return setting !== undefined && setting !== 'off'
               ? [[tool.name, { setting, reviewedHash: tool.hash }]]
               : [];
           }),

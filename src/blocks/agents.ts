@@ -357,7 +357,12 @@ export function setupBasicsModal(servers: Connector[], existing?: { agent: Store
   };
 }
 
-const SETTING_TEXT: Record<ToolSetting, string> = { off: 'Off', ask: 'Ask each time', allow: 'Allow' };
+const SETTING_TEXT: Record<ToolSetting, string> = {
+  off: 'Off',
+  ask: 'Ask each time',
+  auto: 'Auto: Anthropic judges each call',
+  allow: 'Allow',
+};
 
 /** A bounded block id for a tool input, whatever the tool's name (block ids are at most 255 characters). */
 export function toolBlockId(connectorId: string, toolName: string): string {
@@ -400,7 +405,7 @@ export function setupToolsModal(step: ToolsStep): ModalView {
         !writes || tool.annotations.readOnlyHint !== true ? undefined : 'the server says read-only',
         step.heldBack?.has(key) ? 'changed since this agent’s review' : undefined,
       ].filter(Boolean);
-      const choices = (['off', 'ask', 'allow'] as const).map((s) =>
+      const choices = (['off', 'ask', 'auto', 'allow'] as const).map((s) =>
         option(SETTING_TEXT[s], settingValue(s, tool.hash)),
       );
       blocks.push(
@@ -426,7 +431,7 @@ export function setupToolsModal(step: ToolsStep): ModalView {
       divider(),
       section(
         truncate(
-          `:warning: These tools may write, and you set them to run *without asking anyone*: ${confirmWrites.map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')}`,
+          `:warning: These tools may write, and you set them to run *without asking anyone* (Allow), or whenever Anthropic judges a call safe (Auto): ${confirmWrites.map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')}`,
           3000,
         ),
       ),

@@ -221,6 +221,23 @@ export interface ThreadFile {
 }
 
 /**
+ * A long answer in numbered messages of at most ANSWER_INLINE_MAX characters each: what goes to the
+ * thread when Slack would not take it as a file (so it still arrives whole).
+ */
+export function answerPartsMessages(answer: string): SlackMessage[] {
+  const parts: string[] = [];
+  for (let at = 0; at < answer.length; at += ANSWER_INLINE_MAX)
+    parts.push(answer.slice(at, at + ANSWER_INLINE_MAX));
+  return parts.map((part, index) => {
+    const label = `(the whole answer, part ${index + 1} of ${parts.length}: it could not be attached as a file)`;
+    return {
+      text: truncate(`${label} ${part}`, 300),
+      blocks: [context(label), ...sectionsOf(escapeMrkdwn(part))],
+    };
+  });
+}
+
+/**
  * An agent's answer as it goes to its thread, never cut unsaid: whole in the message up to
  * ANSWER_INLINE_MAX characters; past that, the message holds its opening and says so, and the whole
  * answer follows as a file. The message's `text` (for notifications) is its opening.
@@ -323,9 +340,10 @@ export function budgetReachedReplyMessage(sessionId: string): SlackMessage {
 export function ceilingRaisedMessage(
   admin: Principal,
   ceiling: { amount: string; currency: string },
+  wasStopped: boolean,
 ): SlackMessage {
   return plainText(
-    `<@${admin.userId}> raised this session’s spend ceiling to ${money(ceiling)}. Reply in this thread to go on.`,
+    `<@${admin.userId}> raised this session’s spend ceiling to ${money(ceiling)}.${wasStopped ? ' Reply in this thread to go on.' : ''}`,
   );
 }
 
@@ -344,11 +362,11 @@ export function raiseCeilingMessage(outcome: RaiseCeilingOutcome): SlackMessage 
       );
     case 'not_raised':
       return plainText(
-        `The new ceiling must be above what the session has spent${outcome.spent ? ` (${money(outcome.spent)})` : ''}. Nothing was changed.`,
+        `The new ceiling must be above what the session has spent${outcome.spent ? ` (${money(outcome.spent)})` : ''}${outcome.current ? ` and above its current ceiling (${money(outcome.current)})` : ''}. Nothing was changed.`,
       );
     case 'raised':
       return plainText(
-        `Raised the spend ceiling of <@${outcome.session.principal.userId}>’s ${outcome.session.agentName} session to ${money(outcome.ceiling)}. They were told in its thread and can reply there to go on.`,
+        `Raised the spend ceiling of <@${outcome.session.principal.userId}>’s ${outcome.session.agentName} session to ${money(outcome.ceiling)}. They were told in its thread.`,
       );
   }
 }

@@ -34,6 +34,11 @@ export function samePerson(a: Principal, b: Principal): boolean {
   return a.teamId === b.teamId;
 }
 
+/** Whether two principals are in the same workspace (on Enterprise Grid, the same one of the org's). */
+export function sameWorkspace(a: Principal, b: Principal): boolean {
+  return a.teamId === b.teamId && a.enterpriseId === b.enterpriseId;
+}
+
 /** A principal as stored (inside sessions, connections, flows): the same three fields, checked on read. */
 export const principalSchema = z.object({
   enterpriseId: z.string().min(1).optional(),

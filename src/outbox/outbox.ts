@@ -68,8 +68,8 @@ export class Outbox {
   }
 
   /**
-   * A file in a thread: Slack's three steps (an upload URL, the bytes,
-   * the completion that shares it), each paced like any other call.
+   * A file in a thread: Slack's three steps (an upload URL, the bytes, the completion that shares
+   * it). The two Web API calls are paced like any other; the bytes go to Slack's upload host.
    */
   async uploadFile(to: { channelId: string; threadTs: string }, file: ThreadFile): Promise<void> {
     await this.deps.slack.filesUploadV2({

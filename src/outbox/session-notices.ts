@@ -1,6 +1,7 @@
 import { plainText } from '../blocks/messages.js';
 import {
   agentAnswer,
+  answerPartsMessages,
   approvalMessage,
   approveAllMessage,
   ceilingRaisedMessage,
@@ -15,6 +16,7 @@ import {
 } from '../blocks/sessions.js';
 import type { Connector } from '../connections/catalog.js';
 import type { Principal } from '../identity/principal.js';
+import type { Logger } from '../logger.js';
 import type { McpToolUse } from '../sessions/events.js';
 import type { SessionNotices, SessionThread, SharePost, ShownSession } from '../sessions/notices.js';
 import { slackErrorCode } from '../slack/client.js';
@@ -33,7 +35,10 @@ const NOT_POSTABLE = new Set([
 
 /** A session's messages, rendered and sent: the root in the owner's DM, and the thread under it. */
 export class SlackSessionNotices implements SessionNotices {
-  constructor(private readonly outbox: Outbox) {}
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly logger: Logger,
+  ) {}
 
   async didNotStart(intent: Pick<RunIntent, 'principal' | 'agentName' | 'prompt'>): Promise<void> {
     await this.outbox.toPerson(
@@ -61,9 +66,16 @@ export class SlackSessionNotices implements SessionNotices {
   async agentMessage(session: ShownSession, text: string): Promise<void> {
     const { message, file } = agentAnswer(text, session.agentName);
     await this.inThread(session, message);
+    if (!file) return;
     // After its opening, so the thread reads in order: the whole of a long answer, as a file.
-    if (file)
+    try {
       await this.outbox.uploadFile({ channelId: session.dmChannelId, threadTs: session.threadTs }, file);
+    } catch (error) {
+      // Refused (no files:write, the upload host down): the answer still arrives whole, in parts, and
+      // the relay goes on rather than failing on it (and posting the opening again) at every retry.
+      this.logger.warn('answer not attached as a file; sent in parts', { error: String(error) });
+      for (const part of answerPartsMessages(text)) await this.inThread(session, part);
+    }
   }
 
   async progress(session: ShownSession, lines: string[], ts?: string): Promise<string | undefined> {
@@ -114,8 +126,9 @@ export class SlackSessionNotices implements SessionNotices {
     await this.inThread(session, turnStoppedMessage(stop, session, session.sessionId));
   }
 
-  async ceilingRaised(session: ShownSession, admin: Principal): Promise<void> {
-    if (session.ceiling) await this.inThread(session, ceilingRaisedMessage(admin, session.ceiling));
+  async ceilingRaised(session: ShownSession, admin: Principal, wasStopped: boolean): Promise<void> {
+    if (session.ceiling)
+      await this.inThread(session, ceilingRaisedMessage(admin, session.ceiling, wasStopped));
   }
 
   async shared(session: ShownSession, resultText: string): Promise<SharePost> {

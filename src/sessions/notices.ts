@@ -75,8 +75,11 @@ export interface SessionNotices {
   problem(session: ShownSession, description: string): Promise<void>;
   /** A turn stopped short of its end (spend ceiling, retries, refusal): said in its thread. */
   turnStopped(session: ShownSession, stop: 'budget_reached' | 'retries_exhausted' | 'refusal'): Promise<void>;
-  /** An admin raised the session's ceiling: its owner is told, in the thread, that a reply goes on. */
-  ceilingRaised(session: ShownSession, admin: Principal): Promise<void>;
+  /**
+   * An admin raised the session's ceiling: its owner is told in the thread (and, when it had stopped
+   * there, that a reply goes on).
+   */
+  ceilingRaised(session: ShownSession, admin: Principal, wasStopped: boolean): Promise<void>;
   /**
    * The owner's Share: the result posted in the channel the session ran from, or why Slack would
    * not take it there (nothing was posted then).

@@ -274,8 +274,10 @@ class SessionRelay {
             event.stop_reason.type === 'end_turn' && interruptedThisTurn(this.events)
               ? 'interrupted'
               : event.stop_reason.type;
-          // The usage snapshots carried the cost; without one, the session is asked.
-          next = await this.setStatus(next, 'idle', stop, this.sawUsage ? {} : await this.cost());
+          // The usage snapshots carried the cost; without one, or at the ceiling (where what was
+          // spent is told, and the last periodic snapshot may predate the stop), the session is asked.
+          const asked = !this.sawUsage || stop === 'budget_reached';
+          next = await this.setStatus(next, 'idle', stop, asked ? await this.cost() : {});
           if (stop !== 'end_turn' && stop !== 'interrupted') await this.deps.notices.turnStopped(next, stop);
           ended = true;
         }
@@ -285,6 +287,12 @@ class SessionRelay {
       case 'session.deleted':
         if (this.everHeld()) await this.settleApprovals(next, event.id);
         next = await this.setStatus(next, 'done');
+        // An ended session takes no more turns: the sweep archives it now, not a week on.
+        if (event.type === 'session.status_terminated')
+          await this.deps.store.retention.schedule(
+            { kind: 'session_archive', sessionId: session.sessionId },
+            this.deps.clock.now(),
+          );
         ended = true;
         break;
       default:

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Connector } from '../connections/catalog.js';
 import type { CatalogAccountService } from '../connections/catalog-accounts.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
-import { type Principal, principalKey, samePerson } from '../identity/principal.js';
+import { type Principal, principalKey, sameWorkspace } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -62,8 +62,8 @@ export type RaiseCeilingOutcome =
   | { kind: 'ended' }
   /** It was started without a ceiling, and Managed Agents adds none afterwards. */
   | { kind: 'no_ceiling' }
-  /** The new ceiling is not above what it has spent already. */
-  | { kind: 'not_raised'; spent?: Money }
+  /** The new ceiling is not above what it has spent already, or above its current ceiling. */
+  | { kind: 'not_raised'; spent?: Money; current?: Money }
   | { kind: 'raised'; session: SessionRecord; ceiling: Money };
 
 type Money = NonNullable<SessionRecord['ceiling']>;
@@ -554,9 +554,13 @@ export class SessionService {
         (history) => userMessageAfter(history, before, text),
       );
     } catch (error) {
-      // The record may lag the session (a raised ceiling spent again): its 400 is the same answer.
-      if (session.lastStop === 'budget_reached' && error instanceof Anthropic.BadRequestError)
-        return atCeiling;
+      if (!(error instanceof Anthropic.BadRequestError)) throw error;
+      // The session refused it, and the record may lag: archived meanwhile, ended, or a raised
+      // ceiling spent again. Answered from the record as it is now.
+      const now = await this.deps.store.sessions.get(session.sessionId);
+      if (now?.archivedAt) return { kind: 'archived' };
+      if (now?.status === 'done') return { kind: 'ended' };
+      if (now?.lastStop === 'budget_reached') return atCeiling;
       throw error;
     }
     this.deps.relays.ensure(session.sessionId);
@@ -588,8 +592,9 @@ export class SessionService {
       if (error instanceof Anthropic.BadRequestError) return { kind: 'later', dueMs: now + ARCHIVE_RETRY_MS };
       if (!(error instanceof Anthropic.NotFoundError)) throw error;
     }
+    // Archiving twice at Anthropic is harmless; the mark decides which sweep tells and audits it.
+    if (!(await store.sessions.claimArchive(sessionId, now))) return { kind: 'nothing' };
     const archived = { ...session, archivedAt: new Date(now).toISOString() };
-    await store.sessions.update(sessionId, { archivedAt: archived.archivedAt });
     await this.deps.audit.record({
       action: AuditAction.SessionArchived,
       outcome: 'success',
@@ -621,25 +626,34 @@ export class SessionService {
     )
       return { kind: 'not_admin' };
     const session = await store.sessions.get(sessionId);
-    // Sessions of another workspace (or organisation) are not this admin's to raise.
-    if (!session || !samePerson({ ...session.principal, userId: admin.userId }, admin))
-      return { kind: 'no_session' };
-    if (session.status === 'done' || session.archivedAt) return { kind: 'ended' };
+    // Only the admin's own workspace's sessions (on Enterprise Grid too: not the org's other ones).
+    if (!session || !sameWorkspace(session.principal, admin)) return { kind: 'no_session' };
     const ceiling = { amount: String(Math.round(usd * 100)), currency: 'USD' as const };
-    if (session.listCost && BigInt(ceiling.amount) <= BigInt(session.listCost.amount))
-      return { kind: 'not_raised', spent: session.listCost };
-    await this.deps.audit.record({
-      action: AuditAction.SessionCeilingRaised,
-      outcome: 'success',
-      principal: admin,
-      target: sessionId,
-      correlationId,
-      details: {
-        owner: session.principalKey,
-        ceiling: ceiling.amount,
-        ...(session.ceiling ? { previous: session.ceiling.amount } : {}),
-      },
-    });
+    const details = {
+      owner: session.principalKey,
+      ceiling: ceiling.amount,
+      ...(session.ceiling ? { previous: session.ceiling.amount } : {}),
+    };
+    const refused = async (outcome: Exclude<RaiseCeilingOutcome, { kind: 'raised' | 'not_admin' }>) => {
+      await this.deps.audit.record({
+        action: AuditAction.SessionCeilingRaised,
+        outcome: 'refused',
+        principal: admin,
+        target: sessionId,
+        correlationId,
+        details: { ...details, reason: outcome.kind },
+      });
+      return outcome;
+    };
+    if (session.status === 'done' || session.archivedAt) return refused({ kind: 'ended' });
+    // A raise never lowers: above what was spent, and above the ceiling it has.
+    const above = (floor: Money | undefined) => !floor || BigInt(ceiling.amount) > BigInt(floor.amount);
+    if (!above(session.listCost) || !above(session.ceiling))
+      return refused({
+        kind: 'not_raised',
+        ...(session.listCost ? { spent: session.listCost } : {}),
+        ...(session.ceiling ? { current: session.ceiling } : {}),
+      });
     try {
       // Setting the same budget twice leaves it as it is: the SDK's retries cannot do harm here.
       await this.deps.anthropic.beta.sessions.update(sessionId, {
@@ -648,18 +662,28 @@ export class SessionService {
     } catch (error) {
       if (error instanceof Anthropic.BadRequestError) {
         if (error.errorCode === 'budget_not_raised')
-          return { kind: 'not_raised', ...(session.listCost ? { spent: session.listCost } : {}) };
-        if (error.errorCode === 'budget_create_only') return { kind: 'no_ceiling' };
+          return refused({ kind: 'not_raised', ...(session.listCost ? { spent: session.listCost } : {}) });
+        if (error.errorCode === 'budget_create_only') return refused({ kind: 'no_ceiling' });
       }
       if (error instanceof Anthropic.NotFoundError || error instanceof Anthropic.BadRequestError)
-        return { kind: 'ended' };
+        return refused({ kind: 'ended' });
       throw error;
     }
+    // On the record once it took effect: an audit of a raise that did not happen would mislead.
+    await this.deps.audit.record({
+      action: AuditAction.SessionCeilingRaised,
+      outcome: 'success',
+      principal: admin,
+      target: sessionId,
+      correlationId,
+      details,
+    });
+    const wasStopped = stoppedAtCeiling(session);
     const raised = { ...session, ceiling, ceilingRaisedAt: new Date(clock.now()).toISOString() };
     await store.sessions.update(sessionId, { ceiling, ceilingRaisedAt: raised.ceilingRaisedAt });
     // The change is an event in the session (`session.updated`): relayed, so its cursor stays current.
     this.deps.relays.ensure(sessionId);
-    await this.deps.notices.ceilingRaised(raised, admin);
+    await this.deps.notices.ceilingRaised(raised, admin, wasStopped);
     await this.deps.notices
       .statusChanged(raised)
       .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));

@@ -33,7 +33,7 @@ export const agentConfigSchema = z.object({
         url: z.string().url(),
         tools: z.record(
           z.string().min(1).max(128),
-          z.object({ setting: z.enum(['ask', 'allow']), reviewedHash: z.string().min(1) }),
+          z.object({ setting: z.enum(['ask', 'auto', 'allow']), reviewedHash: z.string().min(1) }),
         ),
       }),
     )

@@ -116,7 +116,6 @@ export class Sessions {
         | 'listCost'
         | 'ceiling'
         | 'ceilingRaisedAt'
-        | 'archivedAt'
         | 'cursor'
         | 'sharedTs'
         | 'resultText'
@@ -135,6 +134,11 @@ export class Sessions {
       ExpressionAttributeValues: Object.fromEntries(Object.entries(fields).map(([n, v]) => [`:${n}`, v])),
       ConditionExpression: 'attribute_exists(pk)',
     });
+  }
+
+  /** Marks the session archived, once: false when it was marked before (another replica's sweep). */
+  claimArchive(sessionId: string, nowMs: number): Promise<boolean> {
+    return this.claimOnce(sessionId, 'archivedAt', nowMs);
   }
 
   /** Takes the session's one Share; false when it was taken before. */
@@ -163,7 +167,11 @@ export class Sessions {
     });
   }
 
-  private claimOnce(sessionId: string, field: 'shareClaimedAt' | 'stopRequestedAt', nowMs: number) {
+  private claimOnce(
+    sessionId: string,
+    field: 'shareClaimedAt' | 'stopRequestedAt' | 'archivedAt',
+    nowMs: number,
+  ) {
     return this.table.updateIf(keys.session(sessionId), {
       UpdateExpression: 'SET #claim = :at',
       ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#claim)',

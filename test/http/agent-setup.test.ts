@@ -223,6 +223,49 @@ describe('/agent setup', () => {
     expect(agentRequests().length).toBe(before);
   });
 
+  test('auto on a tool that may write takes the same second confirmation as allow; the agent gets the auto policy', async () => {
+    const tools = await toolsStepOfResearcher();
+    expect(JSON.stringify(tools)).toContain('Auto: Anthropic judges each call');
+    const choices = await toolChoices({ search: 'auto', create_page: 'auto' });
+    const before = agentRequests().length;
+    const first = await submit('U_ADMIN', tools, choices);
+    const confirm = first.json as { response_action: string; view: View };
+    expect(confirm.view.blocks.some((b) => b.block_id === 'confirm_writes')).toBe(true);
+    expect(JSON.stringify(confirm.view)).toContain('`create_page`');
+    expect(agentRequests().length).toBe(before);
+
+    const second = await submit('U_ADMIN', confirm.view, {
+      ...choices,
+      confirm_writes: confirmed(['create_page']),
+    });
+    expect(second.json).toEqual({ response_action: 'clear' });
+    await h.settle();
+    const [update] = agentRequests().slice(before);
+    expect(update?.body).toMatchObject({
+      tools: [
+        {
+          default_config: { enabled: false },
+          configs: [
+            { name: 'create_page', enabled: true, permission_policy: { type: 'auto' } },
+            { name: 'search', enabled: true, permission_policy: { type: 'auto' } },
+          ],
+        },
+      ],
+    });
+    expect((await h.store.agents.get('researcher'))?.config.servers[0]?.tools.create_page?.setting).toBe(
+      'auto',
+    );
+
+    // Back to what the tests after this one expect of researcher.
+    const restore = await toolChoices({ search: 'allow', create_page: 'allow' });
+    const again = await submit('U_ADMIN', await toolsStepOfResearcher(), {
+      ...restore,
+      confirm_writes: confirmed(['create_page']),
+    });
+    expect(again.json).toEqual({ response_action: 'clear' });
+    await h.settle();
+  });
+
   test('inline errors for a bad name, an existing name and bad group ids; nothing is published', async () => {
     const basics = await openedBy('U_ADMIN', 'setup');
     const before = agentRequests().length;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Harness } from '../support/harness.js';
-import { eventsSent, runAgent, startSessionsHarness, threadMessages } from '../support/sessions.js';
+import { eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
 
 /**
  * Issue 15, item 6: sessions are archived at Anthropic once they have rested a week after their last
@@ -57,11 +57,23 @@ test('a session rested a week is archived at Anthropic; one used since waits a w
 
   await later(5 * DAY);
   expect(h.sandbox.managedAgents.session(busy.sessionId)?.archived_at).not.toBeNull();
-  expect(threadMessages(h, busy).length).toBeGreaterThan(0);
+  const busyRoot = h.sandbox.slack.messages(busy.dmChannelId).find((m) => m.ts === busy.threadTs);
+  expect(String(busyRoot?.text)).toContain('archived after resting');
 
   // Archived is not purged: the retention period still decides when it is deleted.
   // (In weeks: a sweep catches up at most seven days at a time.)
   for (let week = 0; week < 5; week += 1) await later(7 * DAY);
   expect(await h.store.sessions.get(quiet.sessionId)).toBeUndefined();
   expect(h.sandbox.managedAgents.session(quiet.sessionId)).toBeUndefined();
+});
+
+test('a session the platform ended is archived at the next sweep, not a week on', async () => {
+  const { session } = await runAgent(h, 'U_ALICE', '--agent asker create a page titled Ended');
+  if (!session) throw new Error('no session');
+  h.sandbox.managedAgents.terminateSession(session.sessionId);
+  await h.settle();
+  expect((await h.store.sessions.get(session.sessionId))?.status).toBe('done');
+  await later(60_000);
+  expect((await h.store.sessions.get(session.sessionId))?.archivedAt).toBeDefined();
+  expect(h.sandbox.managedAgents.session(session.sessionId)?.archived_at).not.toBeNull();
 });

@@ -11,6 +11,7 @@ import {
   agentConfig,
   eventsSent,
   runAgent,
+  saveAgent,
   startSessionsHarness,
   threadMessages as threadMessagesOf,
 } from '../support/sessions.js';
@@ -116,6 +117,48 @@ describe('approvals', () => {
     expect(['allowed', 'denied']).toContain(decided?.status);
     const update = h.sandbox.slack.callsTo('chat.update').find((c) => c.body.ts === approval?.messageTs);
     expect(String(update?.body.text)).toMatch(/Approved by <@U_ALICE>|Denied by <@U_ALICE>/);
+  });
+});
+
+describe('the auto policy (issue 16, item 3)', () => {
+  eachOnItsOwnSandbox();
+
+  test('a call Anthropic judges safe runs; one it escalates waits for the owner’s approval like any other; one it refuses is shown refused', async () => {
+    await saveAgent(h, 'judged', { search: 'auto', create_page: 'auto' }, ['U_ALICE']);
+    const agent = await h.store.agents.get('judged');
+    const published = h.sandbox.managedAgents.agents().find((a) => a.id === agent?.agentId);
+    expect(JSON.stringify(published?.tools)).toContain('"permission_policy":{"type":"auto"}');
+    const judged: string[] = [];
+    h.sandbox.managedAgents.autoJudge = (tool) => {
+      judged.push(tool.name);
+      return tool.name === 'search' ? 'allow' : 'ask';
+    };
+    const { session: read } = await run('U_ALICE', '--agent judged search welcome');
+    if (!read) throw new Error('no session');
+    expect(await h.store.approvals.forSession(read.sessionId)).toEqual([]);
+    expect(h.sandbox.providers.notion.callsBy('acct_alice').at(-1)).toMatchObject({ tool: 'search' });
+
+    const { session } = await run('U_ALICE', '--agent judged create a page titled Judged');
+    if (!session) throw new Error('no session');
+    const [approval] = await h.store.approvals.forSession(session.sessionId);
+    expect(approval).toMatchObject({ status: 'pending', tool: 'create_page' });
+    const created = () =>
+      h.sandbox.providers.notion.calls.filter((c) => (c.arguments as { title?: string }).title === 'Judged');
+    expect(created()).toEqual([]);
+    await h.driver.blockAction(
+      'U_ALICE',
+      { actionId: 'session_approve', value: approval?.approvalId },
+      { channelId: session.dmChannelId, messageTs: approval?.messageTs },
+    );
+    await h.settle();
+    expect(created()).toHaveLength(1);
+    expect(judged).toEqual(['search', 'create_page']);
+
+    h.sandbox.managedAgents.autoJudge = () => 'deny';
+    const { session: refused } = await run('U_ALICE', '--agent judged create a page titled Risky');
+    if (!refused) throw new Error('no session');
+    expect(await h.store.approvals.forSession(refused.sessionId)).toEqual([]);
+    expect(JSON.stringify(threadMessages(refused))).toContain('Refused by policy: `notion.create_page`');
   });
 });
 
@@ -520,6 +563,26 @@ describe('long answers (issue 15)', () => {
     expect(content).toHaveLength(30_000);
     expect(content?.startsWith(expected)).toBe(true);
   });
+
+  test('when Slack will not take the file, the answer still arrives whole, in parts, and the turn ends normally', async () => {
+    h.sandbox.slack.injectError('files.getUploadURLExternal', { error: 'missing_scope' });
+    // (Another length than the test before's: runAgent tells sessions apart by their prompt.)
+    const { session } = await run('U_ALICE', '--agent reader answer at length 30001');
+    if (!session) throw new Error('no session');
+    const parts = threadMessages(session).filter((m) => String(m.text).startsWith('(the whole answer, part'));
+    expect(parts).toHaveLength(3);
+    const whole = parts
+      .flatMap((m) => (m.blocks ?? []).slice(1))
+      .map((b) => String((b as { text?: { text?: string } }).text?.text ?? ''))
+      .join('')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+    expect(whole).toHaveLength(30_001);
+    const recorded = await h.store.sessions.get(session.sessionId);
+    expect(recorded).toMatchObject({ status: 'idle', lastStop: 'end_turn' });
+    expect(h.logLines.some((l) => l.includes('relay failed'))).toBe(false);
+  });
 });
 
 describe('how a turn ends (issue 15)', () => {
@@ -557,7 +620,15 @@ describe('how a turn ends (issue 15)', () => {
     expect(texts).toContain('Answered after a retry.');
     expect(texts.some((t) => t.includes('hit a problem'))).toBe(false);
     expect(texts.some((t) => t.includes('Retrying (model overloaded error)'))).toBe(true);
-    expect((await h.store.sessions.get(session.sessionId))?.lastStop).toBe('end_turn');
+    const recorded = await h.store.sessions.get(session.sessionId);
+    expect(recorded?.lastStop).toBe('end_turn');
+    // Its cost came with the session's usage snapshots (session.usage), written with the cursor: the
+    // turn's end made no read of the session for it.
+    const reads = h.sandbox.managedAgents.requests.filter(
+      (r) => r.method === 'GET' && r.path === `/v1/sessions/${session.sessionId}`,
+    );
+    expect(reads).toEqual([]);
+    expect(recorded?.listCost).toEqual(h.sandbox.managedAgents.session(session.sessionId)?.usage.list_cost);
   });
 
   test('a session that reaches its spend ceiling is shown as stopped there, and a reply gets a private answer, not a 400', async () => {
@@ -572,11 +643,6 @@ describe('how a turn ends (issue 15)', () => {
     if (!session) throw new Error('no session');
     const recorded = await h.store.sessions.get(session.sessionId);
     expect(recorded?.lastStop).toBe('budget_reached');
-    // The cost came with the session's usage snapshots (session.usage): no read of the session for it.
-    const reads = h.sandbox.managedAgents.requests.filter(
-      (r) => r.method === 'GET' && r.path === `/v1/sessions/${session.sessionId}`,
-    );
-    expect(reads).toEqual([]);
     // What it cost and its ceiling, from the session as the API gives them, kept on the record.
     const listCost = (await h.anthropic.beta.sessions.retrieve(session.sessionId)).usage.list_cost;
     expect(recorded?.listCost).toEqual({ amount: listCost?.amount, currency: 'USD' });
@@ -620,6 +686,10 @@ describe('how a turn ends (issue 15)', () => {
     );
     const raised = await agentAnswers(h, 'U_ADMIN', `budget ${session.sessionId} $5`);
     expect(raised).toContain('Raised the spend ceiling of <@U_ALICE>’s capped session to $5.00');
+    // A raise never lowers it again.
+    expect(await agentAnswers(h, 'U_ADMIN', `budget ${session.sessionId} 4`)).toContain(
+      'above its current ceiling ($5.00)',
+    );
     expect((await h.anthropic.beta.sessions.retrieve(session.sessionId)).budget?.max_list_cost).toEqual({
       amount: '500',
       currency: 'USD',
@@ -658,6 +728,11 @@ describe('how a turn ends (issue 15)', () => {
       'started without a spend ceiling',
     );
     expect((await h.anthropic.beta.sessions.retrieve(session.sessionId)).budget).toBeNull();
+    // Audited as refused, never as a raise that did not happen.
+    const audit = await h.store.audit.byTarget(session.sessionId);
+    expect(
+      audit.filter((r) => r.action === 'session.ceiling_raised').map((r) => [r.outcome, r.details?.reason]),
+    ).toEqual([['refused', 'no_ceiling']]);
     expect(await agentAnswers(h, 'U_ADMIN', 'budget sesn_nothing_here 5')).toContain(
       'no session with that id',
     );
