@@ -9,8 +9,10 @@ import { ConnectHandles } from './connect-handles.js';
 import { Connections } from './connections.js';
 import type { DynamoHandle } from './dynamo.js';
 import { Grants } from './grants.js';
+import { keys } from './keys.js';
 import { Leases } from './leases.js';
 import { OAuthClients } from './oauth-clients.js';
+import { OwnerMappings } from './owner-mappings.js';
 import { Retention } from './retention.js';
 import { RevocationHandles } from './revocation-handles.js';
 import { RunIntents } from './run-intents.js';
@@ -20,12 +22,14 @@ import { Standing } from './standing.js';
 import { Table } from './table.js';
 import { ensureTables, type TableNames, tableNames } from './tables.js';
 import { ToolCatalog } from './tool-catalog.js';
-import { VaultMappings } from './vault-mappings.js';
 import { WebhookReceipts } from './webhook-receipts.js';
 
 /** Everything the app keeps, by record kind. The only door to DynamoDB. */
 export interface Store {
-  readonly vaultMappings: VaultMappings;
+  /** Which vault is each principal's. */
+  readonly vaultMappings: OwnerMappings;
+  /** Which memory store is each principal's. */
+  readonly memoryMappings: OwnerMappings;
   readonly audit: AuditRecords;
   readonly connectHandles: ConnectHandles;
   readonly connectFlows: ConnectFlows;
@@ -51,7 +55,8 @@ export interface Store {
 export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
   const main = new Table(dynamo, tables.main);
   return {
-    vaultMappings: new VaultMappings(main),
+    vaultMappings: new OwnerMappings(main, keys.vaultMapping),
+    memoryMappings: new OwnerMappings(main, keys.memoryStoreMapping),
     audit: new AuditRecords(new Table(dynamo, tables.audit)),
     connectHandles: new ConnectHandles(main),
     connectFlows: new ConnectFlows(main),
@@ -98,6 +103,7 @@ export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
+export type { OwnerMapping, OwnerMappings } from './owner-mappings.js';
 export { DAY_MS, DEFAULT_RETENTION_DAYS, type PurgeItem, type PurgeTarget } from './retention.js';
 export type { RevocationHandle } from './revocation-handles.js';
 export type { RunIntent, StartLease } from './run-intents.js';
@@ -106,4 +112,3 @@ export type { PersonStanding, StandingRefusal } from './standing.js';
 export { StoredRecordInvalid } from './table.js';
 export { missingTables, tableNames } from './tables.js';
 export type { CatalogTool, RecordedListing, SeenTool } from './tool-catalog.js';
-export type { VaultMapping } from './vault-mappings.js';

@@ -17,6 +17,11 @@ const sortableMs = (ms: number) => String(ms).padStart(15, '0');
 export const keys = {
   /** The principal's vault mapping (one per principal). */
   vaultMapping: (principalKey: string): Key => ({ pk: `PRINCIPAL#${principalKey}`, sk: 'VAULT' }),
+  /** Which memory store is the principal's (or a claim to create it). */
+  memoryStoreMapping: (principalKey: string): Key => ({
+    pk: `PRINCIPAL#${principalKey}`,
+    sk: 'MEMORY_STORE',
+  }),
   /** A principal's connection to one connector; the partition lists them all. */
   connection: (principalKey: string, connectorId: string): Key => ({
     pk: `PRINCIPAL#${principalKey}`,

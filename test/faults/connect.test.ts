@@ -145,7 +145,7 @@ test('a process frozen between creating a vault and recording it: another replic
     ).toHaveLength(1);
     expect(await h.store.vaultMappings.get(keyOf('U_ALICE'))).toMatchObject({
       status: 'ready',
-      vaultId: vault?.id,
+      resourceId: vault?.id,
     });
   } finally {
     await replica.close();

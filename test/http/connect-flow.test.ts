@@ -27,7 +27,7 @@ async function expectNothingStored(userId: string, connectorId: string, mcpUrl: 
   const mapping = await h.store.vaultMappings.get(principalKey(principalOf(userId)));
   if (mapping?.status === 'ready') {
     expect(
-      activeCredentials(h, mapping.vaultId).filter(
+      activeCredentials(h, mapping.resourceId).filter(
         (c) => 'mcp_server_url' in c.auth && c.auth.mcp_server_url === mcpUrl,
       ),
     ).toEqual([]);

@@ -21,7 +21,7 @@ test('no secret reaches a log line, a DynamoDB item, a Slack message or a URL', 
   await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === first.responseUrl);
   const mapping = await h.store.vaultMappings.get(`T:${h.sandbox.slack.teamId}:U_ALICE`);
   if (mapping?.status !== 'ready') throw new Error('no vault');
-  await h.anthropic.beta.vaults.credentials.create(mapping.vaultId, {
+  await h.anthropic.beta.vaults.credentials.create(mapping.resourceId, {
     auth: { type: 'static_bearer', mcp_server_url: 'https://mcp.example.test/mcp', token: canaryToken },
   });
   const second = await h.driver.command('U_ALICE', 'status');

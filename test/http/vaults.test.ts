@@ -38,7 +38,7 @@ describe('one vault per principal', () => {
     for (const reply of replies) expect(reply).toContain(vaultId);
     expect(await h.store.vaultMappings.get(keyOf('U_RUSH'))).toMatchObject({
       status: 'ready',
-      vaultId,
+      resourceId: vaultId,
     });
     const created = (await h.store.audit.byPrincipal(keyOf('U_RUSH'))).filter(
       (r) => r.action === 'vault.created',
@@ -92,7 +92,7 @@ describe('one vault per principal', () => {
     expect((await vaultsNaming(key, true)).map((v) => v.id)).toEqual([orphan.id]);
     expect(await h.store.vaultMappings.get(key)).toMatchObject({
       status: 'ready',
-      vaultId: orphan.id,
+      resourceId: orphan.id,
     });
     const actions = (await h.store.audit.byPrincipal(key)).map((r) => [r.action, r.target]);
     expect(actions).toEqual([['vault.adopted', orphan.id]]);

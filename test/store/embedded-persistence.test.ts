@@ -20,7 +20,7 @@ test('the embedded engine keeps its data under the data directory across restart
     const reopened = await openStore(second, settings.tablePrefix, systemClock);
     expect(await reopened.vaultMappings.get('T:T1:U1')).toMatchObject({
       status: 'ready',
-      vaultId: 'vlt_kept',
+      resourceId: 'vlt_kept',
     });
     await second.close();
   } finally {

@@ -31,7 +31,7 @@ describe.each(ENGINES)('store on %s', (engine) => {
       status: 'ready',
       principalKey: key,
       principal: alice,
-      vaultId: 'vlt_right',
+      resourceId: 'vlt_right',
       readyAt: 5,
     });
     expect(await mappings.complete(key, 'claim_mine', 'vlt_again', 6)).toBe(false);
@@ -85,6 +85,26 @@ describe.each(ENGINES)('store on %s', (engine) => {
     await expect(storage.store.connections.list('T:T1:U_BAD')).rejects.toThrow(/connection/);
     await put({ ...keys.vaultMapping('T:T1:U_BAD'), status: 'ready', principalKey: 'T:T1:U_BAD' });
     await expect(storage.store.vaultMappings.get('T:T1:U_BAD')).rejects.toBeInstanceOf(StoredRecordInvalid);
+  });
+
+  test('a vault mapping written before memory stores (its id as vaultId) still reads as the same vault', async () => {
+    const principal = { teamId: 'T1', userId: 'U_OLD' };
+    await storage.dynamo.doc.send(
+      new PutCommand({
+        TableName: storage.store.tables.main,
+        Item: {
+          ...keys.vaultMapping('T:T1:U_OLD'),
+          status: 'ready',
+          principalKey: 'T:T1:U_OLD',
+          principal,
+          vaultId: 'vlt_old',
+          readyAt: 1,
+        },
+      }),
+    );
+    expect(await storage.store.vaultMappings.get('T:T1:U_OLD')).toMatchObject({ resourceId: 'vlt_old' });
+    // Each kind has its own item: the vault's is not the memory store's.
+    expect(await storage.store.memoryMappings.get('T:T1:U_OLD')).toBeUndefined();
   });
 
   test('a lookup by a key DynamoDB would refuse (a name or id someone sent, over its key limits) finds nothing', async () => {

@@ -184,7 +184,7 @@ export function joinWorkspace(h: Harness, userId: string): void {
 export async function vaultIdOf(h: Harness, userId: string): Promise<string> {
   const mapping = await h.store.vaultMappings.get(`T:${h.sandbox.slack.teamId}:${userId}`);
   if (mapping?.status !== 'ready') throw new Error(`${userId} has no vault`);
-  return mapping.vaultId;
+  return mapping.resourceId;
 }
 
 /**

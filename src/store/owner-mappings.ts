@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { type Principal, principalSchema } from '../identity/principal.js';
-import { keys } from './keys.js';
+import type { Key } from './keys.js';
 import { recordKind, type Table } from './table.js';
 
 /**
- * The one item per principal that says which vault is theirs. It is first written as a claim (one
- * writer wins the right to create the vault), then completed with the vault id. A claim whose lease
- * has run out belongs to a process that died mid-creation and may be taken over.
+ * The one item per principal and kind that says which of a kind of resource at Anthropic is theirs
+ * (their vault, their memory store). It is first written as a claim (one writer wins the right to
+ * create the resource), then completed with the resource's id. A claim whose lease has run out belongs
+ * to a process that died mid-creation and may be taken over.
  */
-const vaultMappingSchema = z.discriminatedUnion('status', [
+const ownerMappingSchema = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('claimed'),
     principalKey: z.string(),
@@ -20,31 +21,45 @@ const vaultMappingSchema = z.discriminatedUnion('status', [
     status: z.literal('ready'),
     principalKey: z.string(),
     principal: principalSchema,
-    vaultId: z.string(),
+    resourceId: z.string(),
     readyAt: z.number(),
   }),
 ]);
-export type VaultMapping = z.infer<typeof vaultMappingSchema>;
-const VaultMappingRecord = recordKind('vault mapping', vaultMappingSchema);
+export type OwnerMapping = z.infer<typeof ownerMappingSchema>;
+/** Vault mappings written before memory stores named the id `vaultId`: read as `resourceId`. */
+const OwnerMappingRecord = recordKind(
+  'owner mapping',
+  z.preprocess(
+    (item) =>
+      item && typeof item === 'object' && 'vaultId' in item && !('resourceId' in item)
+        ? { ...item, resourceId: (item as { vaultId: unknown }).vaultId }
+        : item,
+    ownerMappingSchema,
+  ),
+);
 
-export class VaultMappings {
-  constructor(private readonly table: Table) {}
+export class OwnerMappings {
+  constructor(
+    private readonly table: Table,
+    /** Where a principal's item of this kind lives. */
+    private readonly keyOf: (principalKey: string) => Key,
+  ) {}
 
-  get(principalKey: string): Promise<VaultMapping | undefined> {
-    return this.table.get(VaultMappingRecord, keys.vaultMapping(principalKey));
+  get(principalKey: string): Promise<OwnerMapping | undefined> {
+    return this.table.get(OwnerMappingRecord, this.keyOf(principalKey));
   }
 
   /** Writes a claim if the principal has no mapping yet. True when this caller won. */
   claim(principalKey: string, principal: Principal, claimId: string, leaseUntil: number): Promise<boolean> {
     return this.table.putIf(
       {
-        ...keys.vaultMapping(principalKey),
+        ...this.keyOf(principalKey),
         status: 'claimed',
         principalKey,
         principal,
         claimId,
         leaseUntil,
-      } satisfies VaultMapping & Record<string, unknown>,
+      } satisfies OwnerMapping & Record<string, unknown>,
       { ConditionExpression: 'attribute_not_exists(pk)' },
     );
   }
@@ -57,7 +72,7 @@ export class VaultMappings {
     now: number,
     leaseUntil: number,
   ): Promise<boolean> {
-    return this.table.updateIf(keys.vaultMapping(principalKey), {
+    return this.table.updateIf(this.keyOf(principalKey), {
       UpdateExpression: 'SET claimId = :claim, leaseUntil = :lease',
       ConditionExpression: '#status = :claimed AND claimId = :stale AND leaseUntil < :now',
       ExpressionAttributeNames: { '#status': 'status' },
@@ -72,14 +87,15 @@ export class VaultMappings {
   }
 
   /** Turns this caller's claim into the principal's mapping. False if the claim is no longer theirs. */
-  complete(principalKey: string, claimId: string, vaultId: string, readyAt: number): Promise<boolean> {
-    return this.table.updateIf(keys.vaultMapping(principalKey), {
-      UpdateExpression: 'SET #status = :ready, vaultId = :vault, readyAt = :at REMOVE claimId, leaseUntil',
+  complete(principalKey: string, claimId: string, resourceId: string, readyAt: number): Promise<boolean> {
+    return this.table.updateIf(this.keyOf(principalKey), {
+      UpdateExpression:
+        'SET #status = :ready, resourceId = :resource, readyAt = :at REMOVE claimId, leaseUntil',
       ConditionExpression: '#status = :claimed AND claimId = :claim',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
         ':ready': 'ready',
-        ':vault': vaultId,
+        ':resource': resourceId,
         ':at': readyAt,
         ':claimed': 'claimed',
         ':claim': claimId,
@@ -87,8 +103,8 @@ export class VaultMappings {
     });
   }
 
-  /** Forgets which vault was the principal's (the vault itself is archived first). */
+  /** Forgets which resource was the principal's (the resource itself is archived first). */
   async forget(principalKey: string): Promise<void> {
-    await this.table.delete(keys.vaultMapping(principalKey));
+    await this.table.delete(this.keyOf(principalKey));
   }
 }
