@@ -43,6 +43,7 @@ import {
   openStore,
   type Store,
 } from './store/index.js';
+import { MemoryService } from './vaults/memory-service.js';
 import { VaultService } from './vaults/vault-service.js';
 import { Work } from './work.js';
 
@@ -124,6 +125,7 @@ export function buildServices(parts: ServiceParts): Services {
   const directory = new SlackDirectory(slack, clock);
   const audit = new AuditLog({ store, clock, ids, logger });
   const vaults = new VaultService({ store, anthropic, audit, clock, ids, logger });
+  const memories = new MemoryService({ store, anthropic, audit, clock, ids, logger });
   const http = createOutboundHttp({
     allowPrivateNetwork: parts.allowPrivateNetwork,
     ...(parts.outboundTimeoutMs ? { timeoutMs: parts.outboundTimeoutMs } : {}),
@@ -237,6 +239,7 @@ export function buildServices(parts: ServiceParts): Services {
     retentionMs,
     catalogAccounts,
     access,
+    memories,
   });
   const privacy = new PrivacyService({
     store,
@@ -244,6 +247,7 @@ export function buildServices(parts: ServiceParts): Services {
     connections,
     sessions,
     vaults,
+    memories,
     audit,
     clock,
     logger,
@@ -255,6 +259,7 @@ export function buildServices(parts: ServiceParts): Services {
     catalogAccounts,
     access,
     connections,
+    memories,
     sessions,
     notices: new SlackPeopleNotices({ outbox, logger }),
     audit,

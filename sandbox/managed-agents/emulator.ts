@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
+import type { BetaManagedAgentsMemoryStore } from '@anthropic-ai/sdk/resources/beta/memory-stores/memory-stores';
 import type { BetaManagedAgentsSessionEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import type { BetaManagedAgentsSession } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { BetaManagedAgentsCredential } from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
@@ -16,6 +17,7 @@ import { registerEnvironmentRoutes } from './environments.js';
 import { ApiError, badRequest, errorTypeFor, notFound } from './errors.js';
 import { registerEventRoutes } from './events.js';
 import { McpGateway } from './mcp-gateway.js';
+import { registerMemoryStoreRoutes } from './memory-stores.js';
 import { Query } from './query.js';
 import { RESPONDED, Router } from './router.js';
 import { type AutoJudge, annotationJudge } from './runtime.js';
@@ -149,6 +151,7 @@ export class ManagedAgentsEmulator {
     registerAgentRoutes(router, state);
     registerEnvironmentRoutes(router, state);
     registerSessionRoutes(router, state, deps);
+    registerMemoryStoreRoutes(router, state);
     registerEventRoutes(router, state, options.heartbeatMs ?? 15_000);
     const server = await listenOnLoopback(async (req, res) => {
       if (emulator) await emulator.handle(req, res);
@@ -265,6 +268,11 @@ export class ManagedAgentsEmulator {
     return [...this.state.agents.values()].map((a) => structuredClone(this.state.latestAgent(a)));
   }
 
+  /** Every memory store, archived ones too. */
+  memoryStores(): BetaManagedAgentsMemoryStore[] {
+    return [...this.state.memoryStores.values()].map((m) => structuredClone(m.value));
+  }
+
   environments(): BetaEnvironment[] {
     return [...this.state.environments.values()].map((e) => structuredClone(e.value));
   }
@@ -357,7 +365,7 @@ export class ManagedAgentsEmulator {
       const raw = (await readBody(req)).toString('utf8');
       recorded.body = parseJsonOrUndefined(raw);
       this.authenticate(req);
-      requireBeta(req);
+      requireBeta(req, path);
       const body = raw.trim() === '' ? undefined : parseJson(raw);
       const route = this.router.match(method, path);
       if (!route) throw notFound(`No such endpoint: ${method} ${path}`);
@@ -425,12 +433,15 @@ export class ManagedAgentsEmulator {
   }
 }
 
-function requireBeta(req: IncomingMessage): void {
+/** Memory stores answer to their own beta as well (what the SDK sends for them). */
+const MEMORY_BETA = 'agent-memory-2026-07-22';
+
+function requireBeta(req: IncomingMessage, path: string): void {
   const header = req.headers['anthropic-beta'];
   const betas = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((b) => b.trim());
-  if (!betas.includes(MANAGED_AGENTS_BETA)) {
-    throw badRequest(`This endpoint requires the beta header "anthropic-beta: ${MANAGED_AGENTS_BETA}"`);
-  }
+  if (betas.includes(MANAGED_AGENTS_BETA)) return;
+  if (path.startsWith('/v1/memory_stores') && betas.includes(MEMORY_BETA)) return;
+  throw badRequest(`This endpoint requires the beta header "anthropic-beta: ${MANAGED_AGENTS_BETA}"`);
 }
 
 /** Keeps any baseURL path prefix out of routing: `/prefix/v1/vaults` → `/v1/vaults`. */

@@ -18,6 +18,7 @@ import {
 import { badRequest } from './errors.js';
 import { SessionEventLog } from './event-log.js';
 import { userMessageSchema } from './events.js';
+import { memoryStoreResourceSchema, sessionMemoryResources } from './memory-stores.js';
 import { LIST_LIMITS, paginate } from './pagination.js';
 import { timeFilter } from './query.js';
 import type { Router } from './router.js';
@@ -67,7 +68,7 @@ const sessionCreateSchema = z.strictObject({
     )
     .max(MAX_INITIAL_EVENTS)
     .optional(),
-  resources: z.array(z.looseObject({ type: z.string() })).optional(),
+  resources: z.array(memoryStoreResourceSchema).max(8).optional(),
   budget: budgetSchema.optional(),
 });
 
@@ -152,7 +153,7 @@ export function registerSessionRoutes(router: Router, state: EmulatorState, deps
         throw badRequest('initial_events: user.define_outcome is not supported');
       return event;
     });
-    if (input.resources?.length) throw badRequest('resources: session resources are not supported');
+    const resources = sessionMemoryResources(state, input.resources ?? []);
     const now = state.now();
     const value: BetaManagedAgentsSession = {
       id: state.ids.next('sesn'),
@@ -163,7 +164,7 @@ export function registerSessionRoutes(router: Router, state: EmulatorState, deps
       vault_ids: vaultIds,
       metadata: input.metadata ?? {},
       title: input.title ?? null,
-      resources: [],
+      resources,
       usage: {
         input_tokens: 0,
         output_tokens: 0,
@@ -252,9 +253,9 @@ export function registerSessionRoutes(router: Router, state: EmulatorState, deps
     }
     const includeArchived = query.boolean('include_archived') ?? false;
     const created = timeFilter(query, 'created_at');
-    // The emulator has no deployments or memory stores: those filters match nothing.
-    const unmatchable =
-      query.string('deployment_id') !== undefined || query.string('memory_store_id') !== undefined;
+    // The emulator has no deployments: that filter matches nothing.
+    const unmatchable = query.string('deployment_id') !== undefined;
+    const memoryStoreFilter = query.string('memory_store_id');
     const records = [...state.sessions.values()].filter(({ value }) => {
       return (
         !unmatchable &&
@@ -262,7 +263,9 @@ export function registerSessionRoutes(router: Router, state: EmulatorState, deps
         (agentFilter === undefined || value.agent.id === agentFilter) &&
         (versionFilter === undefined || value.agent.version === versionFilter) &&
         (statuses.length === 0 || statuses.includes(value.status)) &&
-        created(value.created_at)
+        created(value.created_at) &&
+        (memoryStoreFilter === undefined ||
+          value.resources.some((r) => r.type === 'memory_store' && r.memory_store_id === memoryStoreFilter))
       );
     });
     const page = paginate(records, query, {

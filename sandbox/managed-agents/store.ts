@@ -1,5 +1,6 @@
 import type { BetaManagedAgentsAgent } from '@anthropic-ai/sdk/resources/beta/agents/agents';
 import type { BetaEnvironment } from '@anthropic-ai/sdk/resources/beta/environments/environments';
+import type { BetaManagedAgentsMemoryStore } from '@anthropic-ai/sdk/resources/beta/memory-stores/memory-stores';
 import type { BetaManagedAgentsSession } from '@anthropic-ai/sdk/resources/beta/sessions/sessions';
 import type { BetaManagedAgentsCredential } from '@anthropic-ai/sdk/resources/beta/vaults/credentials';
 import type { BetaManagedAgentsVault } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
@@ -39,6 +40,10 @@ export interface EnvironmentRecord extends Sequenced {
   value: BetaEnvironment;
 }
 
+export interface MemoryStoreRecord extends Sequenced {
+  value: BetaManagedAgentsMemoryStore;
+}
+
 export interface SessionRecord extends Sequenced {
   value: BetaManagedAgentsSession;
   log: SessionEventLog;
@@ -55,6 +60,7 @@ export class EmulatorState {
   readonly agents = new Map<string, AgentRecord>();
   readonly environments = new Map<string, EnvironmentRecord>();
   readonly sessions = new Map<string, SessionRecord>();
+  readonly memoryStores = new Map<string, MemoryStoreRecord>();
   /** Test overrides for `mcp_oauth_validate`, by credential id. */
   readonly forcedValidation = new Map<string, ValidationStatus>();
 
@@ -71,6 +77,12 @@ export class EmulatorState {
   /** The current time as an RFC 3339 timestamp. */
   now(): string {
     return new Date(this.clock.now()).toISOString();
+  }
+
+  memoryStore(id: string): MemoryStoreRecord {
+    const record = this.memoryStores.get(id);
+    if (!record) throw notFound(`Memory store ${id} not found`);
+    return record;
   }
 
   vault(id: string): VaultRecord {

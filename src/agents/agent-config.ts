@@ -159,6 +159,7 @@ export function diffConfigs(before: AgentConfig | undefined, after: AgentConfig)
   field('access', before?.access, after.access);
   field('spendCeilingUsd', before?.spendCeilingUsd, after.spendCeilingUsd);
   field('approverGroup', before?.approverGroup, after.approverGroup);
+  field('memory', before?.memory, after.memory);
   const servers = new Set([...(before?.servers ?? []), ...after.servers].map((s) => s.connectorId));
   for (const id of [...servers].sort()) {
     const a = before?.servers.find((s) => s.connectorId === id);

@@ -61,6 +61,8 @@ export interface BasicsForm {
   writers: string[];
   ceiling: string;
   approvers: string;
+  /** `off`, `read_write` or `read_only`; absent is off. */
+  memory: string | undefined;
 }
 export type BasicsField = keyof BasicsForm | 'servers';
 
@@ -212,6 +214,9 @@ export class AgentSetup {
     const ceiling = ceilingText ? Number(ceilingText) : undefined;
     if (ceiling !== undefined && !(ceiling > 0 && ceiling <= 10_000))
       errors.ceiling = 'Between 0.01 and 10,000.';
+    const memory = form.memory === 'read_write' || form.memory === 'read_only' ? form.memory : undefined;
+    if (form.memory !== undefined && form.memory !== 'off' && !memory)
+      errors.memory = 'Choose how it remembers.';
     const model = MODELS.find((m) => m === form.model);
     if (!model) errors.model = 'Choose a model.';
     const catalog = await this.deps.connections.catalog();
@@ -232,6 +237,7 @@ export class AgentSetup {
       ...(form.writers.length > 0 ? { writers: form.writers } : {}),
       ...(ceiling !== undefined ? { spendCeilingUsd: ceiling } : {}),
       ...(approvers ? { approverGroup: approvers } : {}),
+      ...(memory ? { memory } : {}),
     } satisfies Basics);
     if (!basics.success)
       return { kind: 'invalid', errors: { users: 'Those people or channels are not valid.' } };

@@ -12,7 +12,7 @@ import {
   toolKey,
 } from '../agents/setup.js';
 import type { Connector } from '../connections/catalog.js';
-import { MODELS, type StoredAgent } from '../store/index.js';
+import { type AgentConfig, MODELS, type StoredAgent } from '../store/index.js';
 import { openLinkActionId } from './connections.js';
 import { confirmDialog, context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
@@ -40,6 +40,7 @@ export const BasicsBlocks = {
   writers: 'agent_writers',
   ceiling: 'agent_ceiling',
   approvers: 'agent_approvers',
+  memory: 'agent_memory',
 } as const;
 
 export const ServerBlocks = { name: 'server_name', url: 'server_url', auth: 'server_auth' } as const;
@@ -353,9 +354,28 @@ export function setupBasicsModal(servers: Connector[], existing?: { agent: Store
         true,
         'A user group ID whose members may also approve this agent’s tool calls',
       ),
+      input(
+        BasicsBlocks.memory,
+        'Memory',
+        {
+          type: 'static_select',
+          action_id: INPUT_ACTION,
+          options: Object.entries(MEMORY_TEXT).map(([value, text]) => option(text, value)),
+          initial_option: option(MEMORY_TEXT[config?.memory ?? 'off'], config?.memory ?? 'off'),
+        },
+        true,
+        'Each person gets their own memory store, attached to their sessions only; nobody else’s is ever attached',
+      ),
     ],
   };
 }
+
+/** How an agent remembers, as the setup modal offers it. */
+const MEMORY_TEXT: Record<'off' | NonNullable<AgentConfig['memory']>, string> = {
+  off: 'Remembers nothing between sessions',
+  read_write: 'Remembers per person (reads and writes)',
+  read_only: 'Per person, read only',
+};
 
 const SETTING_TEXT: Record<ToolSetting, string> = {
   off: 'Off',
@@ -484,7 +504,9 @@ export function agentsMessage(entries: Array<{ agent: StoredAgent; status: ToolS
       section(
         `*${escapeMrkdwn(agent.name)}*${agent.config.description ? `: ${escapeMrkdwn(agent.config.description)}` : ''}\n${servers.join('\n') || 'No MCP servers.'}`,
       ),
-      context(`${agent.config.model} · version ${agent.agentVersion}`),
+      context(
+        `${agent.config.model} · version ${agent.agentVersion}${agent.config.memory ? ` · ${MEMORY_TEXT[agent.config.memory].toLowerCase()}` : ''}`,
+      ),
     ];
   });
   return {

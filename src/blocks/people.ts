@@ -80,7 +80,7 @@ export function forceReconnectMessage(
 /** `/agent forget-me`: what it deletes and what it keeps, and a button behind a confirmation. */
 export function forgetMeConfirmMessage(retentionDays: number): SlackMessage {
   const text =
-    'Deputy can forget you: your live sessions stop, every credential in your vault is archived (and revoked at the provider where it allows), your vault is archived, and your connections, sessions, approvals and run requests are deleted, here and at Anthropic. ' +
+    'Deputy can forget you: your live sessions stop, every credential in your vault is archived (and revoked at the provider where it allows), your vault and your memory store (what agents remember for you) are archived, and your connections, sessions, approvals and run requests are deleted, here and at Anthropic. ' +
     `Audit records about you are kept for their own retention period, so your organisation can still account for what was done in your name. Other records are purged ${retentionDays} days after last use anyway.`;
   return {
     text,

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { SlackDirectory } from '../slack/directory.js';
 import type { Store } from '../store/index.js';
+import type { MemoryService } from '../vaults/memory-service.js';
 import type { PeopleNotices } from './notices.js';
 
 /** What an admin's revoke, suspend or resume came to. */
@@ -33,6 +34,8 @@ export interface PeopleServiceOptions {
   store: Store;
   access: Pick<AdminAccess, 'authorize'>;
   connections: Pick<ConnectionsService, 'archiveAll' | 'forceReconnect' | 'connector'>;
+  /** Their memory store goes with their credentials when Deputy stops acting for them. */
+  memories: Pick<MemoryService, 'forget'>;
   sessions: Pick<SessionService, 'stopAllOf'>;
   catalogAccounts: Pick<CatalogAccountService, 'disconnect'>;
   notices: PeopleNotices;
@@ -125,6 +128,7 @@ export class PeopleService {
   private async cleanUpDeparture(person: Principal, reason: string, correlationId: string): Promise<void> {
     const sessionsStopped = await this.deps.sessions.stopAllOf(person, reason, correlationId);
     const credentialsArchived = await this.deps.connections.archiveAll(person, reason, correlationId);
+    await this.deps.memories.forget(person, reason, correlationId);
     const key = principalKey(person);
     if (!(await this.deps.store.standing.unfinishedDeparture(key))) return;
     await this.deps.notices
@@ -149,6 +153,7 @@ export class PeopleService {
       correlationId,
     );
     const sessionsStopped = await this.deps.sessions.stopAllOf(person, 'revoked_by_admin', correlationId);
+    await this.deps.memories.forget(person, 'revoked_by_admin', correlationId);
     return { kind: 'revoked', credentialsArchived, sessionsStopped };
   }
 

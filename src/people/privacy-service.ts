@@ -13,6 +13,7 @@ import {
   type StandingRefusal,
   type Store,
 } from '../store/index.js';
+import type { MemoryService } from '../vaults/memory-service.js';
 import type { VaultService } from '../vaults/vault-service.js';
 
 /** How soon a forgotten person's session still stopping is tried again. */
@@ -38,6 +39,7 @@ export interface PrivacyServiceOptions {
   connections: Pick<ConnectionsService, 'archiveAll'>;
   sessions: Pick<SessionService, 'stopAllOf' | 'archiveRested'>;
   vaults: Pick<VaultService, 'forget'>;
+  memories: Pick<MemoryService, 'forget'>;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -90,6 +92,7 @@ export class PrivacyService {
     await this.deps.sessions.stopAllOf(person, 'forgotten', correlationId);
     const credentialsArchived = await this.deps.connections.archiveAll(person, 'forgotten', correlationId);
     await this.deps.vaults.forget(person, correlationId);
+    await this.deps.memories.forget(person, 'forgotten', correlationId);
     const key = principalKey(person);
     const { retentionMs } = this.deps;
     // Their reminders for the retention sweep go too: they name the person and their sessions.

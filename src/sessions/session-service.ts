@@ -13,6 +13,7 @@ import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { exactlyOnce, TakenOver } from '../outcome.js';
 import type { RunIntent, SessionRecord, StandingRefusal, StartLease, Store } from '../store/index.js';
+import type { MemoryService } from '../vaults/memory-service.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
 import {
@@ -97,6 +98,10 @@ const CREATE_TIMEOUT_MS = 20 * 1000;
 /** How far before an intent's recording (Deputy's clock) its session may seem created (Anthropic's). */
 const INTENT_LOOKUP_SKEW_MS = 10 * 60 * 1000;
 
+/** What the agent is told of the memory store it is given (rendered into its system prompt). */
+const MEMORY_INSTRUCTIONS =
+  'This memory belongs to the person who started this session and to no one else. Keep in it what will help them in later sessions.';
+
 /** The longest follow-up sent to an agent; the rest of a longer reply is dropped. */
 const MAX_FOLLOW_UP = 10_000;
 
@@ -124,6 +129,8 @@ export interface SessionServiceOptions {
   catalogAccounts: Pick<CatalogAccountService, 'ensureFresh'>;
   /** Who may raise a session's ceiling. */
   access: AdminAccess;
+  /** Each person's own memory store, for agents that remember per person. */
+  memories: Pick<MemoryService, 'ensure'>;
 }
 
 /**
@@ -255,8 +262,12 @@ export class SessionService {
     }
     if (!this.deps.environmentId)
       throw new Error('no environment to run sessions in (ANTHROPIC_ENVIRONMENT_ID)');
-    // The vault invariant: this person's own vault, verified to name them, and only that one.
+    // The vault invariant: this person's own vault, verified to name them, and only that one. The
+    // same for memory: an agent that remembers gets this person's own store, and no one else's.
     const vault = await this.deps.vaults.ensure(principal, correlationId);
+    const memory = agent.config.memory
+      ? await this.deps.memories.ensure(principal, correlationId)
+      : undefined;
     const connected = new Set(
       (await store.connections.list(principalKey(principal)))
         .filter((c) => c.status === 'connected')
@@ -279,6 +290,18 @@ export class SessionService {
       },
       environment_id: this.deps.environmentId,
       vault_ids: [vault.id],
+      ...(memory && agent.config.memory
+        ? {
+            resources: [
+              {
+                type: 'memory_store' as const,
+                memory_store_id: memory.id,
+                access: agent.config.memory,
+                instructions: MEMORY_INSTRUCTIONS,
+              },
+            ],
+          }
+        : {}),
       title: `${agent.name}: ${intent.prompt.slice(0, 80)}`,
       metadata: {
         deputy_principal: principalKey(principal),
@@ -313,6 +336,7 @@ export class SessionService {
         agent: agent.name,
         agentVersion: agent.agentVersion,
         vault: vault.id,
+        ...(memory ? { memory: memory.id } : {}),
         channel: intent.channelId,
       },
     });

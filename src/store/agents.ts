@@ -51,6 +51,11 @@ export const agentConfigSchema = z.object({
   writers: z.array(slackUserId).max(100).optional(),
   spendCeilingUsd: z.number().positive().max(10_000).optional(),
   approverGroup: userGroupId.optional(),
+  /**
+   * Whether the agent remembers per person: each person's own memory store attached to their
+   * sessions, read and write or read only. Absent: it remembers nothing between sessions.
+   */
+  memory: z.enum(['read_write', 'read_only']).optional(),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 export type AgentServer = AgentConfig['servers'][number];

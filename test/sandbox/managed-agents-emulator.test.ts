@@ -802,6 +802,47 @@ describe('sessions', () => {
     );
   });
 
+  test('memory stores mount in sessions: each once, never archived, read-write unless asked; sessions list by store', async () => {
+    const agent = await newAgent();
+    const store = await client.beta.memoryStores.create({ name: 'Notes of U_1', metadata: { owner: 'U_1' } });
+    expect(store).toMatchObject({ type: 'memory_store', description: '', archived_at: null });
+    const mount = (resources: Array<Record<string, unknown>>) =>
+      client.beta.sessions.create({
+        agent: agent.id,
+        environment_id: environmentId,
+        resources: resources as never,
+      });
+    const session = await mount([{ type: 'memory_store', memory_store_id: store.id }]);
+    expect(session.resources).toEqual([
+      expect.objectContaining({
+        type: 'memory_store',
+        memory_store_id: store.id,
+        access: 'read_write',
+        mount_path: '/mnt/memory/notes-of-u-1',
+      }),
+    ]);
+    const reading = await mount([{ type: 'memory_store', memory_store_id: store.id, access: 'read_only' }]);
+    expect(reading.resources[0]).toMatchObject({ access: 'read_only' });
+    await expect(
+      mount([
+        { type: 'memory_store', memory_store_id: store.id },
+        { type: 'memory_store', memory_store_id: store.id },
+      ]),
+    ).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+    const listed = await client.beta.sessions.list({ memory_store_id: store.id });
+    expect(listed.data.map((s) => s.id).sort()).toEqual([session.id, reading.id].sort());
+
+    await client.beta.memoryStores.archive(store.id);
+    await expect(mount([{ type: 'memory_store', memory_store_id: store.id }])).rejects.toBeInstanceOf(
+      Anthropic.BadRequestError,
+    );
+    await expect(mount([{ type: 'memory_store', memory_store_id: 'memstore_nope' }])).rejects.toBeInstanceOf(
+      Anthropic.NotFoundError,
+    );
+    const stores = await client.beta.memoryStores.list();
+    expect(stores.data.map((s) => s.id)).not.toContain(store.id);
+  });
+
   test('lists sessions newest first, filtered by agent_id and statuses[], with prev_page cursors', async () => {
     const agent = await newAgent();
     const ids: string[] = [];

@@ -29,6 +29,7 @@ export function adminSetupBasicsSubmission({ agentSetup }: Pick<Surfaces, 'agent
         writers: state.selectedMany(BasicsBlocks.writers),
         ceiling: state.text(BasicsBlocks.ceiling),
         approvers: state.text(BasicsBlocks.approvers),
+        memory: state.selected(BasicsBlocks.memory),
       },
       String(context.correlationId),
     );
