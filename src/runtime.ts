@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { AdminAccess } from './agents/admin-access.js';
 import { AgentService } from './agents/agent-service.js';
+import { EnvironmentService } from './agents/environments.js';
 import { ServerList } from './agents/server-list.js';
 import { AgentSetup } from './agents/setup.js';
 import { type RunningApp, startDeputy, startSocketMode } from './app.js';
@@ -290,6 +291,12 @@ export function buildServices(parts: ServiceParts): Services {
       audit,
       clock,
       allowPrivateNetwork: parts.allowPrivateNetwork,
+      environments: new EnvironmentService({
+        anthropic,
+        catalog: () => connections.catalog(),
+        logger,
+        ...(parts.environmentId ? { environmentId: parts.environmentId } : {}),
+      }),
     }),
     sessions,
     approvals,

@@ -58,10 +58,32 @@ const environmentUpdateSchema = z.strictObject({
   scope: scope.nullish(),
 });
 
-function resolveConfig(config: ConfigParams | null | undefined): BetaEnvironment['config'] {
+/**
+ * The config as stored, from create's params or (given `current`) an update's: on update a field
+ * left out (or null) keeps its value, as the API documents for limited networking and packages.
+ */
+function resolveConfig(
+  config: ConfigParams | null | undefined,
+  current?: BetaEnvironment['config'],
+): BetaEnvironment['config'] {
   if (config?.type === 'self_hosted') return { type: 'self_hosted' };
-  const net = config?.networking;
-  const packages = config?.packages;
+  const before = current?.type === 'cloud' ? current : undefined;
+  const keptNet = before?.networking.type === 'limited' ? before.networking : undefined;
+  const given = config?.networking;
+  const net =
+    given?.type === 'limited'
+      ? {
+          type: 'limited' as const,
+          allowed_hosts: given.allowed_hosts ?? keptNet?.allowed_hosts,
+          allow_mcp_servers: given.allow_mcp_servers ?? keptNet?.allow_mcp_servers,
+          allow_package_managers: given.allow_package_managers ?? keptNet?.allow_package_managers,
+        }
+      : (given ?? before?.networking);
+  const packages = config?.packages ?? before?.packages;
+  const anyPackages = Object.values(packages ?? {}).some((list) => Array.isArray(list) && list.length > 0);
+  // Packages are installed from the registries: a limited network must let the session reach them.
+  if (anyPackages && net?.type === 'limited' && !net.allow_package_managers)
+    throw badRequest('config.networking.allow_package_managers must be true when packages are specified');
   const resolved: BetaCloudConfig = {
     type: 'cloud',
     networking:
@@ -139,7 +161,7 @@ export function registerEnvironmentRoutes(router: Router, state: EmulatorState):
       ...record.value,
       name: input.name ?? record.value.name,
       description: input.description === undefined ? record.value.description : input.description || null,
-      config: input.config ? resolveConfig(input.config) : record.value.config,
+      config: input.config ? resolveConfig(input.config, record.value.config) : record.value.config,
       metadata: applyMetadataPatch(record.value.metadata, input.metadata),
       scope: input.scope ?? record.value.scope,
       updated_at: state.now(),

@@ -10,6 +10,7 @@ import { checkUrlShape, UnsafeUrlError } from '../net/url-guard.js';
 import type { CatalogTool, Store } from '../store/index.js';
 import type { AdminAccess } from './admin-access.js';
 import type { AgentService } from './agent-service.js';
+import type { EnvironmentService } from './environments.js';
 
 /** One allowed MCP server as `/agent servers` lists it. */
 export interface ServerEntry {
@@ -56,6 +57,8 @@ export class ServerList {
       audit: AuditLog;
       clock: Clock;
       allowPrivateNetwork: boolean;
+      /** The environment sessions run in: its allowed hosts follow the list. */
+      environments: Pick<EnvironmentService, 'follow'>;
     },
   ) {}
 
@@ -127,6 +130,7 @@ export class ServerList {
       correlationId,
       details: { added: id, authType },
     });
+    await this.deps.environments.follow(correlationId);
     return { kind: 'added', entries: await this.entries() };
   }
 
@@ -156,6 +160,7 @@ export class ServerList {
         correlationId,
         details: { removed: serverId },
       });
+      await this.deps.environments.follow(correlationId);
     }
     return { kind: 'list', entries: await this.entries() };
   }

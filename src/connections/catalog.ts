@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import type { AllowedServer } from '../store/index.js';
 import type { ClientAuth } from './oauth/client-auth.js';
 import type { RevocationEndpoint } from './oauth/revocation.js';
 
@@ -245,6 +246,20 @@ export function scopeRequest(connector: Connector, writingAgent: string | undefi
 }
 
 /** The catalog file's connectors, then allow-list servers whose id or URL the file does not already name. */
+/** The whole catalog: the file's connectors, then the admins' allow-list servers as connectors. */
+export function catalogWithAllowList(fromFile: Connector[], allowed: readonly AllowedServer[]): Connector[] {
+  return mergeCatalog(
+    fromFile,
+    allowed.map((server) => ({
+      id: server.id,
+      name: server.name,
+      mcpServerUrl: server.url,
+      auth: server.authType === 'mcp_oauth' ? { type: 'mcp_oauth' } : { type: 'static_token' },
+      source: 'allow_list',
+    })),
+  );
+}
+
 export function mergeCatalog(fromFile: Connector[], allowList: Connector[]): Connector[] {
   const ids = new Set(fromFile.map((c) => c.id));
   const urls = new Set(fromFile.map((c) => c.mcpServerUrl));

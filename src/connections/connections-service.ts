@@ -12,8 +12,8 @@ import type { Connection, RecordedListing, StandingRefusal, Store } from '../sto
 import type { VaultService } from '../vaults/vault-service.js';
 import {
   type Connector,
+  catalogWithAllowList,
   connectorClientAuth,
-  mergeCatalog,
   type ScopeRequest,
   scopeRequest,
   unavailableReason,
@@ -149,17 +149,7 @@ export class ConnectionsService {
   constructor(private readonly deps: ConnectionsServiceOptions) {}
 
   async catalog(): Promise<Connector[]> {
-    const allowed = await this.deps.store.allowList.list();
-    return mergeCatalog(
-      this.deps.connectors,
-      allowed.map((server) => ({
-        id: server.id,
-        name: server.name,
-        mcpServerUrl: server.url,
-        auth: server.authType === 'mcp_oauth' ? { type: 'mcp_oauth' } : { type: 'static_token' },
-        source: 'allow_list',
-      })),
-    );
+    return catalogWithAllowList(this.deps.connectors, await this.deps.store.allowList.list());
   }
 
   async connector(connectorId: string): Promise<Connector | undefined> {
