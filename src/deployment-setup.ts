@@ -1,11 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { EnvironmentService } from './agents/environments.js';
 import { systemClock } from './clock.js';
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { catalogWithAllowList } from './connections/catalog.js';
 import { createLogger } from './logger.js';
-import { externalServicesFromConfig } from './runtime.js';
-import { missingTables, openDynamo, openStore, tableNames } from './store/index.js';
+import { type ExternalServices, externalServicesFromConfig } from './runtime.js';
+import { type DynamoHandle, missingTables, openDynamo, openStore, tableNames } from './store/index.js';
 
 /**
  * `npm run setup`: prepares a live deployment idempotently and says what it did. The environment
@@ -28,16 +28,7 @@ export interface SetupReport {
 }
 
 export async function runSetup(options: SetupOptions): Promise<SetupReport> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(options.environment);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return { ok: false, lines: ['The configuration is not valid:', ...error.problems.map((p) => `  ${p}`)] };
-  }
-  const external = await externalServicesFromConfig(config, options.environment);
-  const dynamo = await openDynamo(config.storage);
-  try {
+  return withLiveDeployment(options.environment, async ({ config, external, dynamo }) => {
     const lines: string[] = [];
     const tables = tableNames(config.storage.tablePrefix);
     const missing = await missingTables(dynamo.client, tables);
@@ -67,6 +58,28 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
       lines,
       ...(report.environmentId ? { environmentId: report.environmentId } : {}),
     };
+  });
+}
+
+/**
+ * What the deployment commands share: the configuration read as the app reads it (a report of its
+ * problems when it is not valid), its external services, and its DynamoDB, closed afterwards.
+ */
+export async function withLiveDeployment<R extends { ok: boolean; lines: string[] }>(
+  environment: NodeJS.ProcessEnv,
+  work: (live: { config: Config; external: ExternalServices; dynamo: DynamoHandle }) => Promise<R>,
+): Promise<R | { ok: false; lines: string[] }> {
+  let config: Config;
+  try {
+    config = loadConfig(environment);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return { ok: false, lines: ['The configuration is not valid:', ...error.problems.map((p) => `  ${p}`)] };
+  }
+  const external = await externalServicesFromConfig(config, environment);
+  const dynamo = await openDynamo(config.storage);
+  try {
+    return await work({ config, external, dynamo });
   } finally {
     await dynamo.close();
   }

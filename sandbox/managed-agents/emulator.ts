@@ -23,6 +23,7 @@ import { RESPONDED, Router } from './router.js';
 import { type AutoJudge, annotationJudge } from './runtime.js';
 import { type AgentScript, defaultAgentScript } from './script.js';
 import { registerSessionRoutes, sessionView } from './sessions.js';
+import { registerSkillRoutes } from './skills.js';
 import { type CredentialSecrets, EmulatorState, type ValidationStatus } from './store.js';
 import { registerVaultRoutes } from './vaults.js';
 import { type SignedWebhook, signWebhook } from './webhooks.js';
@@ -152,6 +153,7 @@ export class ManagedAgentsEmulator {
     registerEnvironmentRoutes(router, state);
     registerSessionRoutes(router, state, deps);
     registerMemoryStoreRoutes(router, state);
+    registerSkillRoutes(router, state);
     registerEventRoutes(router, state, options.heartbeatMs ?? 15_000);
     const server = await listenOnLoopback(async (req, res) => {
       if (emulator) await emulator.handle(req, res);
@@ -362,11 +364,14 @@ export class ManagedAgentsEmulator {
     };
     this.recorded.push(recorded);
     try {
-      const raw = (await readBody(req)).toString('utf8');
+      const bytes = await readBody(req);
+      const multipart = String(req.headers['content-type'] ?? '').startsWith('multipart/form-data');
+      const raw = multipart ? '' : bytes.toString('utf8');
       recorded.body = parseJsonOrUndefined(raw);
       this.authenticate(req);
       requireBeta(req, path);
-      const body = raw.trim() === '' ? undefined : parseJson(raw);
+      // Skills are uploaded as multipart forms: their parts go to the handler as a FormData.
+      const body = multipart ? await formOf(req, bytes) : raw.trim() === '' ? undefined : parseJson(raw);
       const route = this.router.match(method, path);
       if (!route) throw notFound(`No such endpoint: ${method} ${path}`);
       const fault = this.takeFault(method, path);
@@ -435,13 +440,30 @@ export class ManagedAgentsEmulator {
 
 /** Memory stores answer to their own beta as well (what the SDK sends for them). */
 const MEMORY_BETA = 'agent-memory-2026-07-22';
+/** The Skills API is its own beta: the SDK sends none of its own, so callers must name it. */
+export const SKILLS_BETA = 'skills-2025-10-02';
 
 function requireBeta(req: IncomingMessage, path: string): void {
   const header = req.headers['anthropic-beta'];
   const betas = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((b) => b.trim());
+  if (path.startsWith('/v1/skills')) {
+    if (betas.includes(SKILLS_BETA)) return;
+    throw badRequest(`This endpoint requires the beta header "anthropic-beta: ${SKILLS_BETA}"`);
+  }
   if (betas.includes(MANAGED_AGENTS_BETA)) return;
   if (path.startsWith('/v1/memory_stores') && betas.includes(MEMORY_BETA)) return;
   throw badRequest(`This endpoint requires the beta header "anthropic-beta: ${MANAGED_AGENTS_BETA}"`);
+}
+
+/** A multipart body as the web platform parses it. */
+async function formOf(req: IncomingMessage, bytes: Buffer): Promise<FormData> {
+  try {
+    return await new Response(bytes, {
+      headers: { 'content-type': String(req.headers['content-type']) },
+    }).formData();
+  } catch {
+    throw badRequest('The multipart body could not be read');
+  }
 }
 
 /** Keeps any baseURL path prefix out of routing: `/prefix/v1/vaults` → `/v1/vaults`. */

@@ -10,6 +10,7 @@ import { badRequest, notFound } from './errors.js';
 import type { SessionEventLog } from './event-log.js';
 import type { Sequenced } from './pagination.js';
 import type { SessionRunner } from './runtime.js';
+import type { SkillRecord } from './skills.js';
 
 export interface VaultRecord extends Sequenced {
   value: BetaManagedAgentsVault;
@@ -61,6 +62,7 @@ export class EmulatorState {
   readonly environments = new Map<string, EnvironmentRecord>();
   readonly sessions = new Map<string, SessionRecord>();
   readonly memoryStores = new Map<string, MemoryStoreRecord>();
+  readonly skills = new Map<string, SkillRecord>();
   /** Test overrides for `mcp_oauth_validate`, by credential id. */
   readonly forcedValidation = new Map<string, ValidationStatus>();
 
@@ -77,6 +79,12 @@ export class EmulatorState {
   /** The current time as an RFC 3339 timestamp. */
   now(): string {
     return new Date(this.clock.now()).toISOString();
+  }
+
+  skill(id: string): SkillRecord {
+    const record = this.skills.get(id);
+    if (!record) throw notFound(`Skill ${id} not found`);
+    return record;
   }
 
   memoryStore(id: string): MemoryStoreRecord {

@@ -16,6 +16,7 @@ export const AuditAction = {
   MemoryStoreAdopted: 'memory_store.adopted',
   MemoryStoreOrphanArchived: 'memory_store.orphan_archived',
   MemoryStoreArchived: 'memory_store.archived',
+  MemoryStoreDeleted: 'memory_store.deleted',
   MemoryStoreMismatchRefused: 'memory_store.mismatch_refused',
   ConnectStarted: 'connect.started',
   ConnectIdentityMismatch: 'connect.identity_mismatch',

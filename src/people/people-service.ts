@@ -35,7 +35,7 @@ export interface PeopleServiceOptions {
   access: Pick<AdminAccess, 'authorize'>;
   connections: Pick<ConnectionsService, 'archiveAll' | 'forceReconnect' | 'connector'>;
   /** Their memory store goes with their credentials when Deputy stops acting for them. */
-  memories: Pick<MemoryService, 'forget'>;
+  memories: Pick<MemoryService, 'archive'>;
   sessions: Pick<SessionService, 'stopAllOf'>;
   catalogAccounts: Pick<CatalogAccountService, 'disconnect'>;
   notices: PeopleNotices;
@@ -128,7 +128,7 @@ export class PeopleService {
   private async cleanUpDeparture(person: Principal, reason: string, correlationId: string): Promise<void> {
     const sessionsStopped = await this.deps.sessions.stopAllOf(person, reason, correlationId);
     const credentialsArchived = await this.deps.connections.archiveAll(person, reason, correlationId);
-    await this.deps.memories.forget(person, reason, correlationId);
+    await this.deps.memories.archive(person, reason, correlationId);
     const key = principalKey(person);
     if (!(await this.deps.store.standing.unfinishedDeparture(key))) return;
     await this.deps.notices
@@ -153,7 +153,7 @@ export class PeopleService {
       correlationId,
     );
     const sessionsStopped = await this.deps.sessions.stopAllOf(person, 'revoked_by_admin', correlationId);
-    await this.deps.memories.forget(person, 'revoked_by_admin', correlationId);
+    await this.deps.memories.archive(person, 'revoked_by_admin', correlationId);
     return { kind: 'revoked', credentialsArchived, sessionsStopped };
   }
 

@@ -39,7 +39,7 @@ export interface PrivacyServiceOptions {
   connections: Pick<ConnectionsService, 'archiveAll'>;
   sessions: Pick<SessionService, 'stopAllOf' | 'archiveRested'>;
   vaults: Pick<VaultService, 'forget'>;
-  memories: Pick<MemoryService, 'forget'>;
+  memories: Pick<MemoryService, 'erase'>;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -92,7 +92,7 @@ export class PrivacyService {
     await this.deps.sessions.stopAllOf(person, 'forgotten', correlationId);
     const credentialsArchived = await this.deps.connections.archiveAll(person, 'forgotten', correlationId);
     await this.deps.vaults.forget(person, correlationId);
-    await this.deps.memories.forget(person, 'forgotten', correlationId);
+    await this.deps.memories.erase(person, correlationId);
     const key = principalKey(person);
     const { retentionMs } = this.deps;
     // Their reminders for the retention sweep go too: they name the person and their sessions.

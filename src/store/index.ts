@@ -17,6 +17,7 @@ import { Retention } from './retention.js';
 import { RevocationHandles } from './revocation-handles.js';
 import { RunIntents } from './run-intents.js';
 import { Sessions } from './sessions.js';
+import { Skills } from './skills.js';
 import { SlackDeliveries } from './slack-deliveries.js';
 import { Standing } from './standing.js';
 import { Table } from './table.js';
@@ -38,6 +39,7 @@ export interface Store {
   readonly webhookReceipts: WebhookReceipts;
   readonly oauthClients: OAuthClients;
   readonly allowList: AllowList;
+  readonly skills: Skills;
   readonly leases: Leases;
   readonly agents: Agents;
   readonly runIntents: RunIntents;
@@ -65,6 +67,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     webhookReceipts: new WebhookReceipts(main),
     oauthClients: new OAuthClients(main),
     allowList: new AllowList(main),
+    skills: new Skills(main),
     leases: new Leases(main),
     agents: new Agents(main),
     runIntents: new RunIntents(main),
@@ -108,6 +111,7 @@ export { DAY_MS, DEFAULT_RETENTION_DAYS, type PurgeItem, type PurgeTarget } from
 export type { RevocationHandle } from './revocation-handles.js';
 export type { RunIntent, StartLease } from './run-intents.js';
 export type { SessionRecord, SessionStatus } from './sessions.js';
+export type { SyncedSkill } from './skills.js';
 export type { PersonStanding, StandingRefusal } from './standing.js';
 export { StoredRecordInvalid } from './table.js';
 export { missingTables, tableNames } from './tables.js';

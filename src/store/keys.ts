@@ -63,6 +63,9 @@ export const keys = {
 
   allowedServer: (id: string): Key => ({ pk: 'ALLOWLIST', sk: `SERVER#${id}` }),
   allowList: () => ({ partition: 'ALLOWLIST' }),
+  /** A skill synced from the skills folder, by its name; the partition holds them all. */
+  skill: (name: string): Key => ({ pk: 'SKILLS', sk: `SKILL#${name}` }),
+  skills: () => ({ partition: 'SKILLS', sortPrefix: 'SKILL#' }),
   agent: (name: string): Key => ({ pk: 'AGENTS', sk: `AGENT#${name}` }),
   agents: () => ({ partition: 'AGENTS', sortPrefix: 'AGENT#' }),
 

@@ -90,7 +90,8 @@ export class OwnerMappings {
   complete(principalKey: string, claimId: string, resourceId: string, readyAt: number): Promise<boolean> {
     return this.table.updateIf(this.keyOf(principalKey), {
       UpdateExpression:
-        'SET #status = :ready, resourceId = :resource, readyAt = :at REMOVE claimId, leaseUntil',
+        // vaultId too, for one release: replicas still on the previous code read vaults by it.
+        'SET #status = :ready, resourceId = :resource, vaultId = :resource, readyAt = :at REMOVE claimId, leaseUntil',
       ConditionExpression: '#status = :claimed AND claimId = :claim',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {

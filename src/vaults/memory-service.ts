@@ -1,20 +1,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsMemoryStore } from '@anthropic-ai/sdk/resources/beta/memory-stores/memory-stores';
-import { AuditAction, type AuditLog } from '../audit/audit-log.js';
-import type { Clock } from '../clock.js';
+import { AuditAction } from '../audit/audit-log.js';
 import type { Principal } from '../identity/principal.js';
-import type { IdSource } from '../ids.js';
-import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
-import { OwnedResources } from './owned-resources.js';
+import { OwnedResources, type OwnedResourcesOptions } from './owned-resources.js';
 
-export interface MemoryServiceOptions {
+export interface MemoryServiceOptions extends OwnedResourcesOptions {
   store: Store;
   anthropic: Anthropic;
-  audit: AuditLog;
-  clock: Clock;
-  ids: IdSource;
-  logger: Logger;
 }
 
 /**
@@ -45,12 +38,15 @@ export class MemoryService {
         retrieve: (id) => anthropic.beta.memoryStores.retrieve(id),
         list: () => anthropic.beta.memoryStores.list({ limit: 100 }),
         archive: (id) => anthropic.beta.memoryStores.archive(id),
+        // An archived store's memories can still be read: forgetting someone deletes theirs.
+        delete: (id) => anthropic.beta.memoryStores.delete(id),
         audit: {
           created: AuditAction.MemoryStoreCreated,
           adopted: AuditAction.MemoryStoreAdopted,
           orphanArchived: AuditAction.MemoryStoreOrphanArchived,
           mismatchRefused: AuditAction.MemoryStoreMismatchRefused,
           archived: AuditAction.MemoryStoreArchived,
+          deleted: AuditAction.MemoryStoreDeleted,
         },
       },
       deps,
@@ -65,10 +61,14 @@ export class MemoryService {
 
   /**
    * Their memory store archived (it can no longer be attached) and the record of it dropped: they
-   * left, were revoked, or asked to be forgotten. A later need (a revoked person who runs again)
-   * starts a new one. False when they had none.
+   * left or were revoked. A later need (a revoked person who runs again) starts a new one.
    */
-  forget(principal: Principal, reason: string, correlationId: string): Promise<boolean> {
+  archive(principal: Principal, reason: string, correlationId: string): Promise<boolean> {
     return this.stores.forget(principal, reason, correlationId);
+  }
+
+  /** They asked to be forgotten: their memory store deleted, what it held with it. */
+  erase(principal: Principal, correlationId: string): Promise<boolean> {
+    return this.stores.forget(principal, 'forgotten', correlationId, { erase: true });
   }
 }

@@ -30,12 +30,16 @@ export interface ResourceKind<R extends OwnedResource> {
   /** Every unarchived one of the organisation (orphans are found by their metadata). */
   list(): AsyncIterable<R>;
   archive(id: string): Promise<unknown>;
+  /** Deletes one for good (what is in it with it), where the kind can be; else forgetting archives. */
+  delete?(id: string): Promise<unknown>;
   audit: {
     created: AuditAction;
     adopted: AuditAction;
     orphanArchived: AuditAction;
     mismatchRefused: AuditAction;
     archived: AuditAction;
+    /** Recorded when `forget` deleted rather than archived (needs `delete`). */
+    deleted?: AuditAction;
   };
 }
 
@@ -93,28 +97,39 @@ export class OwnedResources<R extends OwnedResource> {
   }
 
   /**
-   * The principal's resource archived and the record of which was theirs deleted, so a later need
-   * makes a new one. False when they had none.
+   * Every resource of the principal's archived (or, with `erase` where the kind can, deleted) and the
+   * record of which was theirs dropped, so a later need makes a new one. Found by the mapping and by
+   * their metadata both: one a creation still under way (or a crashed one) made is not left behind.
+   * False when they had none.
    */
-  async forget(principal: Principal, reason: string, correlationId: string): Promise<boolean> {
+  async forget(
+    principal: Principal,
+    reason: string,
+    correlationId: string,
+    options: { erase?: boolean } = {},
+  ): Promise<boolean> {
     const key = principalKey(principal);
     const mapping = await this.kind.mappings.get(key);
-    if (!mapping) return false;
-    if (mapping.status === 'ready') {
-      await this.kind.archive(mapping.resourceId).catch((error: unknown) => {
+    // The mapping goes first: a creation under way then fails to complete and gives its own up.
+    if (mapping) await this.kind.mappings.forget(key);
+    const ids = new Set((await this.orphansOf(key)).map((r) => r.id));
+    if (mapping?.status === 'ready') ids.add(mapping.resourceId);
+    const erase = options.erase === true && this.kind.delete !== undefined;
+    for (const id of ids) {
+      const gone = erase ? this.kind.delete?.(id) : this.kind.archive(id);
+      await Promise.resolve(gone).catch((error: unknown) => {
         if (statusOf(error) !== 404) throw error;
       });
       await this.deps.audit.record({
-        action: this.kind.audit.archived,
+        action: erase ? (this.kind.audit.deleted ?? this.kind.audit.archived) : this.kind.audit.archived,
         outcome: 'success',
         principal,
-        target: mapping.resourceId,
+        target: id,
         correlationId,
         details: { reason },
       });
     }
-    await this.kind.mappings.forget(key);
-    return true;
+    return mapping !== undefined || ids.size > 0;
   }
 
   /**
@@ -187,9 +202,20 @@ export class OwnedResources<R extends OwnedResource> {
     if (!completed) {
       // Our lease ran out and another request took over. It may have created one of its own, so
       // ours must not linger as a second; or it adopted ours, which is then the person's.
+      // The mapping gone altogether means the person was forgotten meanwhile: ours goes too.
       const winner = await this.kind.mappings.get(key);
-      if (!adopt && winner?.status === 'ready' && winner.resourceId !== resource.id)
-        await this.archiveOrphan(principal, resource.id, winner.resourceId, correlationId);
+      if (
+        !adopt &&
+        (winner === undefined || (winner.status === 'ready' && winner.resourceId !== resource.id))
+      )
+        await this.archiveOrphan(
+          principal,
+          resource.id,
+          winner?.status === 'ready' ? winner.resourceId : undefined,
+          correlationId,
+        );
+      if (winner === undefined)
+        throw new OwnerBusyError(`the ${this.kind.noun}'s owner was forgotten meanwhile`);
       return undefined;
     }
     await this.deps.audit.record({

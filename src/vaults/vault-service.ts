@@ -1,12 +1,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { BetaManagedAgentsVault } from '@anthropic-ai/sdk/resources/beta/vaults/vaults';
-import { AuditAction, type AuditLog } from '../audit/audit-log.js';
-import type { Clock } from '../clock.js';
+import { AuditAction } from '../audit/audit-log.js';
 import type { Principal } from '../identity/principal.js';
-import type { IdSource } from '../ids.js';
-import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
-import { OwnedResources, OwnerMismatchError } from './owned-resources.js';
+import { OwnedResources, type OwnedResourcesOptions, OwnerMismatchError } from './owned-resources.js';
 
 /** The vault as Deputy uses it: verified to name its principal. */
 export interface UserVault {
@@ -30,17 +27,9 @@ export type VaultState =
 
 export { PRINCIPAL_METADATA_KEY } from './owned-resources.js';
 
-export interface VaultServiceOptions {
+export interface VaultServiceOptions extends OwnedResourcesOptions {
   store: Store;
   anthropic: Anthropic;
-  audit: AuditLog;
-  clock: Clock;
-  ids: IdSource;
-  logger: Logger;
-  /** How long a claim protects a creation in progress before another request may take over. */
-  claimLeaseMs?: number;
-  /** How long a request waits for another request's creation to finish. */
-  waitForClaimMs?: number;
 }
 
 /**

@@ -12,6 +12,7 @@ import { runSetup } from '../../src/deployment-setup.js';
 import { freePort } from '../../src/http.js';
 import { createLogger } from '../../src/logger.js';
 import { type DynamoHandle, openStore, type Store, startEmbeddedDynamo } from '../../src/store/index.js';
+import { liveEnvironment } from '../support/live.js';
 
 /**
  * `npm run setup` (issue 16, item 2) against the emulators: on an empty organisation it creates the
@@ -29,8 +30,6 @@ beforeAll(async () => {
   const port = await freePort();
   sandbox = await startSandbox({ publicBaseUrl: `http://127.0.0.1:${port}` });
   dynamo = await startEmbeddedDynamo();
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   anthropic = new Anthropic(sandbox.anthropicOptions);
   // Two connectors on two hosts (the same emulator, by name and by address).
   const notion = new URL(sandbox.providers.notion.mcpUrl);
@@ -53,17 +52,8 @@ beforeAll(async () => {
     ].join('\n'),
   );
   live = {
-    PORT: String(port),
-    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    SLACK_SIGNING_SECRET: sandbox.signingSecret,
-    SLACK_BOT_TOKEN: sandbox.slack.botToken,
-    ANTHROPIC_API_KEY: sandbox.anthropicOptions.apiKey,
-    ANTHROPIC_BASE_URL: sandbox.anthropicOptions.baseURL,
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
-    AWS_REGION: 'eu-west-1',
-    DEPUTY_TABLE_PREFIX: 'setup-',
+    ...liveEnvironment(sandbox, dynamo, { port, tablePrefix: 'setup-' }),
     DEPUTY_CONNECTORS_FILE: catalog,
-    DEPUTY_ALLOW_PRIVATE_NETWORK: 'true',
   };
 }, 60_000);
 afterAll(async () => {

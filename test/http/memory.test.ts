@@ -116,3 +116,39 @@ test('revoking someone archives their memory store; their next remembering sessi
   expect(fresh?.memory_store_id).toBeDefined();
   expect(fresh?.memory_store_id).not.toBe(old);
 });
+
+test('forget-me deletes the person’s memory store (an archived one could still be read); a departure archives it', async () => {
+  await runAgent(h, 'U_ALICE', '--agent remembers search before forgetting');
+  const mapping = await h.store.memoryMappings.get(keyOf('U_ALICE'));
+  const aliceStore = mapping?.status === 'ready' ? mapping.resourceId : undefined;
+  expect(storeNamed(aliceStore)).toBeDefined();
+
+  await h.driver.command('U_ALICE', 'forget-me');
+  await h.settle();
+  expect((await h.driver.blockAction('U_ALICE', { actionId: 'people_forget_me' })).status).toBe(200);
+  await h.settle();
+
+  expect(storeNamed(aliceStore)).toBeUndefined();
+  expect(await h.store.memoryMappings.get(keyOf('U_ALICE'))).toBeUndefined();
+  const deleted = (await h.store.audit.byPrincipal(keyOf('U_ALICE'))).filter(
+    (r) => r.action === 'memory_store.deleted',
+  );
+  expect(deleted.map((r) => r.target)).toContain(aliceStore);
+  // Every store naming her goes, the one the tampered mapping above left unreferenced too.
+  expect(
+    h.sandbox.managedAgents
+      .memoryStores()
+      .filter((m) => m.metadata[PRINCIPAL_METADATA_KEY] === keyOf('U_ALICE')),
+  ).toEqual([]);
+
+  // Bob leaves the workspace: his store is archived with his credentials.
+  const bobMapping = await h.store.memoryMappings.get(keyOf('U_BOB'));
+  const bobStore = bobMapping?.status === 'ready' ? bobMapping.resourceId : undefined;
+  await h.driver.event({
+    type: 'user_change',
+    user: { id: 'U_BOB', team_id: h.sandbox.slack.teamId, deleted: true },
+  });
+  await h.settle();
+  expect(storeNamed(bobStore)?.archived_at).not.toBeNull();
+  expect(await h.store.memoryMappings.get(keyOf('U_BOB'))).toBeUndefined();
+});
