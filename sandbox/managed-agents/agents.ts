@@ -60,12 +60,39 @@ function versionedContent(agent: BetaManagedAgentsAgent): unknown {
   return content;
 }
 
+/**
+ * An agent's skills must exist, each once: a custom one of the organisation's (at a version it has,
+ * or its latest), or one of Anthropic's (at its latest).
+ */
+function checkSkills(
+  state: EmulatorState,
+  skills: ReadonlyArray<{
+    type: 'anthropic' | 'custom';
+    skill_id: string;
+    version?: string | null | undefined;
+  }>,
+): void {
+  const seen = new Set<string>();
+  for (const skill of skills) {
+    if (seen.has(skill.skill_id)) throw badRequest(`skills: ${skill.skill_id} is listed more than once`);
+    seen.add(skill.skill_id);
+    const found = state.skills.get(skill.skill_id);
+    if (!found || found.value.source.type !== skill.type)
+      throw badRequest(`skills: no ${skill.type} skill ${skill.skill_id}`);
+    const version = skill.version;
+    if (!version || version === 'latest' || version === found.value.latest_version_id) continue;
+    if (!found.versions.some((v) => v.id === version))
+      throw badRequest(`skills: skill ${skill.skill_id} has no version ${version}`);
+  }
+}
+
 export function registerAgentRoutes(router: Router, state: EmulatorState): void {
   router.on('POST', '/v1/agents', ({ body }) => {
     const input = parseBody(agentCreateSchema, body);
     const servers = input.mcp_servers ?? [];
     const tools = input.tools ?? [];
     checkServersAndTools(servers, tools);
+    checkSkills(state, input.skills ?? []);
     const now = state.now();
     const agent: BetaManagedAgentsAgent = {
       id: state.ids.next('agent'),
@@ -106,6 +133,7 @@ export function registerAgentRoutes(router: Router, state: EmulatorState): void 
     const servers = input.mcp_servers === undefined ? current.mcp_servers : (input.mcp_servers ?? []);
     const tools = input.tools === undefined ? toolsAsParams(current.tools) : (input.tools ?? []);
     checkServersAndTools(servers, tools);
+    checkSkills(state, input.skills ?? []);
     const candidate: BetaManagedAgentsAgent = {
       ...current,
       name: input.name ?? current.name,

@@ -160,6 +160,11 @@ export function diffConfigs(before: AgentConfig | undefined, after: AgentConfig)
   field('spendCeilingUsd', before?.spendCeilingUsd, after.spendCeilingUsd);
   field('approverGroup', before?.approverGroup, after.approverGroup);
   field('memory', before?.memory, after.memory);
+  field(
+    'skills',
+    before?.skills?.map((s) => `${s.name}@${s.version}`),
+    after.skills?.map((s) => `${s.name}@${s.version}`),
+  );
   const servers = new Set([...(before?.servers ?? []), ...after.servers].map((s) => s.connectorId));
   for (const id of [...servers].sort()) {
     const a = before?.servers.find((s) => s.connectorId === id);

@@ -11,6 +11,7 @@ import type { SlackDirectory } from '../slack/directory.js';
 import type { AgentConfig, CatalogTool, RecordedListing, Store, StoredAgent } from '../store/index.js';
 import { compileAgent, diffConfigs, mayWrite, payloadHash, type ToolStatus } from './agent-config.js';
 import type { AgentNotices } from './notices.js';
+import { SKILLS_BETA, type SkillChoice } from './skills.js';
 
 /** Someone saved the agent since this editor opened it. */
 export class AgentEditConflict extends Error {}
@@ -41,6 +42,32 @@ export class AgentService {
 
   list(): Promise<StoredAgent[]> {
     return this.deps.store.agents.list();
+  }
+
+  /**
+   * The skills an admin may give an agent: the synced custom ones at their synced version, and
+   * Anthropic's at their latest (each pinned so when chosen). Without the Skills API, the custom ones.
+   */
+  async skillChoices(): Promise<SkillChoice[]> {
+    const custom = (await this.deps.store.skills.list()).map(
+      (s): SkillChoice => ({ type: 'custom', skillId: s.skillId, name: s.name, version: s.versionId }),
+    );
+    const anthropic: SkillChoice[] = [];
+    try {
+      for await (const skill of this.deps.anthropic.beta.skills.list({
+        source: 'anthropic',
+        betas: SKILLS_BETA,
+      }))
+        anthropic.push({
+          type: 'anthropic',
+          skillId: skill.id,
+          name: skill.display_name,
+          version: skill.latest_version_id,
+        });
+    } catch (error) {
+      this.deps.logger.warn("Anthropic's skills could not be listed", { error: String(error) });
+    }
+    return [...custom, ...anthropic];
   }
 
   /** The catalogs of the agent's servers, by URL. */
@@ -76,6 +103,8 @@ export class AgentService {
       system: config.system,
       mcp_servers: payload.mcp_servers,
       tools: payload.tools,
+      // A full replacement: skills taken out of the configuration leave the agent.
+      skills: (config.skills ?? []).map((s) => ({ type: s.type, skill_id: s.skillId, version: s.version })),
       // Names this save, so one whose answer was lost is found rather than made again.
       metadata: { deputy_agent: config.name, deputy_save: this.deps.ids.next('save') },
     };

@@ -15,6 +15,7 @@ import {
 import type { AdminAccess } from './admin-access.js';
 import { mayWrite, runsWithoutAsking, type ToolSetting } from './agent-config.js';
 import { AgentEditConflict, type AgentService } from './agent-service.js';
+import type { SkillChoice } from './skills.js';
 
 /** Slack's limit on `private_metadata`, which carries the basics to the tools step. */
 const METADATA_LIMIT = 3000;
@@ -63,6 +64,8 @@ export interface BasicsForm {
   approvers: string;
   /** `off`, `read_write` or `read_only`; absent is off. */
   memory: string | undefined;
+  /** The skills chosen, as `type:skillId` option values. */
+  skills: string[];
 }
 export type BasicsField = keyof BasicsForm | 'servers';
 
@@ -90,7 +93,7 @@ export interface ToolsStep {
 export type OpenSetupOutcome =
   | { kind: 'not_admin' }
   | { kind: 'no_such_agent'; name: string }
-  | { kind: 'basics'; servers: Connector[]; agent?: StoredAgent };
+  | { kind: 'basics'; servers: Connector[]; skills: SkillChoice[]; agent?: StoredAgent };
 
 export type BasicsOutcome =
   | { kind: 'not_admin' }
@@ -110,6 +113,10 @@ export type SaveOutcome =
   | { kind: 'saved'; agent: StoredAgent }
   | { kind: 'conflict'; name: string }
   | { kind: 'failed'; name: string; reference: string };
+
+/** A skill's option value in the setup modal: its kind and id. */
+export const skillOptionValue = (skill: Pick<SkillChoice, 'type' | 'skillId'>) =>
+  `${skill.type}:${skill.skillId}`;
 
 /** The key of a tool's setting: its connector and name. */
 export const toolKey = (connectorId: string, tool: string) => `${connectorId}:${tool}`;
@@ -177,10 +184,13 @@ export class AgentSetup {
   ): Promise<OpenSetupOutcome> {
     if (!(await this.deps.access.authorize(admin, '/agent setup', correlationId)))
       return { kind: 'not_admin' };
-    const servers = await this.deps.connections.catalog();
-    if (!agentName) return { kind: 'basics', servers };
+    const [servers, skills] = await Promise.all([
+      this.deps.connections.catalog(),
+      this.deps.agents.skillChoices(),
+    ]);
+    if (!agentName) return { kind: 'basics', servers, skills };
     const agent = await this.deps.agents.get(agentName.toLowerCase());
-    return agent ? { kind: 'basics', servers, agent } : { kind: 'no_such_agent', name: agentName };
+    return agent ? { kind: 'basics', servers, skills, agent } : { kind: 'no_such_agent', name: agentName };
   }
 
   /** Step 1 submitted: the basics checked, then the tools step. */
@@ -214,6 +224,12 @@ export class AgentSetup {
     const ceiling = ceilingText ? Number(ceilingText) : undefined;
     if (ceiling !== undefined && !(ceiling > 0 && ceiling <= 10_000))
       errors.ceiling = 'Between 0.01 and 10,000.';
+    // A skill is given at the version offered now (a custom one's synced version): pinned.
+    const offered = form.skills.length > 0 ? await this.deps.agents.skillChoices() : [];
+    const skills = form.skills.map((value) => offered.find((s) => skillOptionValue(s) === value));
+    if (skills.some((s) => s === undefined))
+      errors.skills = 'A chosen skill is no longer offered; choose again.';
+    if (skills.length > 20) errors.skills = 'An agent can have at most 20 skills.';
     const memory = form.memory === 'read_write' || form.memory === 'read_only' ? form.memory : undefined;
     if (form.memory !== undefined && form.memory !== 'off' && !memory)
       errors.memory = 'Choose how it remembers.';
@@ -238,6 +254,7 @@ export class AgentSetup {
       ...(ceiling !== undefined ? { spendCeilingUsd: ceiling } : {}),
       ...(approvers ? { approverGroup: approvers } : {}),
       ...(memory ? { memory } : {}),
+      ...(skills.length > 0 ? { skills: skills.filter((s): s is SkillChoice => s !== undefined) } : {}),
     } satisfies Basics);
     if (!basics.success)
       return { kind: 'invalid', errors: { users: 'Those people or channels are not valid.' } };

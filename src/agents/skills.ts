@@ -9,7 +9,15 @@ import { exactlyOnce } from '../outcome.js';
 import type { Store, SyncedSkill } from '../store/index.js';
 
 /** The Skills API's beta: the SDK names none for it, so every call does. */
-const SKILLS_BETA = ['skills-2025-10-02'];
+export const SKILLS_BETA = ['skills-2025-10-02'];
+
+/** A skill an admin may give an agent, at the version it would be pinned to. */
+export interface SkillChoice {
+  type: 'custom' | 'anthropic';
+  skillId: string;
+  name: string;
+  version: string;
+}
 /** The stricter published limits of one upload. */
 const MAX_FILES = 200;
 const MAX_BYTES = 8 * 1024 * 1024;

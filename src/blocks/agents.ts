@@ -8,9 +8,11 @@ import {
   type SaveOutcome,
   type SetupMetadata,
   settingValue,
+  skillOptionValue,
   type ToolsStep,
   toolKey,
 } from '../agents/setup.js';
+import type { SkillChoice } from '../agents/skills.js';
 import type { Connector } from '../connections/catalog.js';
 import { type AgentConfig, MODELS, type StoredAgent } from '../store/index.js';
 import { openLinkActionId } from './connections.js';
@@ -41,6 +43,7 @@ export const BasicsBlocks = {
   ceiling: 'agent_ceiling',
   approvers: 'agent_approvers',
   memory: 'agent_memory',
+  skills: 'agent_skills',
 } as const;
 
 export const ServerBlocks = { name: 'server_name', url: 'server_url', auth: 'server_auth' } as const;
@@ -206,9 +209,19 @@ export function serversModal(entries: ServerEntry[], notice?: string): ModalView
 }
 
 /** Step 1 of `/agent setup`: what the agent is, which servers, who may run it. */
-export function setupBasicsModal(servers: Connector[], existing?: { agent: StoredAgent }): ModalView {
+export function setupBasicsModal(
+  servers: Connector[],
+  skills: SkillChoice[],
+  existing?: { agent: StoredAgent },
+): ModalView {
   const config = existing?.agent.config;
   const serverOptions = servers.slice(0, 100).map((s) => option(s.name, s.id));
+  const skillOptions = skills
+    .slice(0, 100)
+    .map((s) => option(`${s.name}${s.type === 'anthropic' ? ' (Anthropic)' : ''}`, skillOptionValue(s)));
+  const chosenSkills = skillOptions.filter((o) =>
+    config?.skills?.some((s) => skillOptionValue(s) === o.value),
+  );
   const chosen = serverOptions.filter((o) => config?.servers.some((s) => s.connectorId === o.value));
   const access = config?.access;
   const listed = access?.kind === 'listed' ? access : undefined;
@@ -354,6 +367,23 @@ export function setupBasicsModal(servers: Connector[], existing?: { agent: Store
         true,
         'A user group ID whose members may also approve this agent’s tool calls',
       ),
+      ...(skillOptions.length > 0
+        ? [
+            input(
+              BasicsBlocks.skills,
+              'Skills',
+              {
+                type: 'multi_static_select',
+                action_id: INPUT_ACTION,
+                options: skillOptions,
+                max_selected_items: 20,
+                ...(chosenSkills.length > 0 ? { initial_options: chosenSkills } : {}),
+              },
+              true,
+              'Each is pinned to the version offered now (a custom skill’s last synced one); save again to take a newer one',
+            ),
+          ]
+        : []),
       input(
         BasicsBlocks.memory,
         'Memory',
@@ -505,7 +535,14 @@ export function agentsMessage(entries: Array<{ agent: StoredAgent; status: ToolS
         `*${escapeMrkdwn(agent.name)}*${agent.config.description ? `: ${escapeMrkdwn(agent.config.description)}` : ''}\n${servers.join('\n') || 'No MCP servers.'}`,
       ),
       context(
-        `${agent.config.model} · version ${agent.agentVersion}${agent.config.memory ? ` · ${MEMORY_TEXT[agent.config.memory].toLowerCase()}` : ''}`,
+        [
+          agent.config.model,
+          `version ${agent.agentVersion}`,
+          ...(agent.config.memory ? [MEMORY_TEXT[agent.config.memory].toLowerCase()] : []),
+          ...(agent.config.skills?.length
+            ? [`skills: ${agent.config.skills.map((s) => escapeMrkdwn(s.name)).join(', ')}`]
+            : []),
+        ].join(' · '),
       ),
     ];
   });

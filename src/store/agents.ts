@@ -56,6 +56,18 @@ export const agentConfigSchema = z.object({
    * sessions, read and write or read only. Absent: it remembers nothing between sessions.
    */
   memory: z.enum(['read_write', 'read_only']).optional(),
+  /** Skills the agent has, each pinned to the version chosen (a custom skill's synced version). */
+  skills: z
+    .array(
+      z.object({
+        type: z.enum(['custom', 'anthropic']),
+        skillId: z.string().min(1),
+        name: z.string().min(1),
+        version: z.string().min(1),
+      }),
+    )
+    .max(20)
+    .optional(),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 export type AgentServer = AgentConfig['servers'][number];

@@ -95,7 +95,18 @@ describe('admin views stay within Block Kit limits', () => {
     checkView(serversModal(entries, long(5000)));
   });
 
-  test('the basics step, with 150 servers on the allow list', () => {
-    checkView(setupBasicsModal(Array.from({ length: 150 }, (_, i) => connector(i))));
+  test('the basics step, with 150 servers on the allow list and 150 skills offered', () => {
+    const skills = Array.from({ length: 150 }, (_, i) => ({
+      type: 'custom' as const,
+      skillId: `skill_${i}`,
+      name: `skill-${i}-${'x'.repeat(60)}`,
+      version: `skillver_${i}`,
+    }));
+    checkView(
+      setupBasicsModal(
+        Array.from({ length: 150 }, (_, i) => connector(i)),
+        skills,
+      ),
+    );
   });
 });

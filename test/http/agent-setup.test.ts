@@ -1,10 +1,15 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ProviderEmulator } from '../../sandbox/provider/emulator.js';
 import type { ToolSetting } from '../../src/agents/agent-config.js';
 import { confirmationValue, settingValue } from '../../src/agents/setup.js';
+import { SkillSync } from '../../src/agents/skills.js';
 import { toolBlockId } from '../../src/blocks/agents.js';
 import { connectLink, runConnect } from '../support/connect.js';
 import { type Harness, startHarness } from '../support/harness.js';
+import { agentAnswers } from '../support/sessions.js';
 
 let h: Harness;
 let extra: ProviderEmulator;
@@ -128,6 +133,7 @@ describe('/agent setup', () => {
       model: 'claude-sonnet-4-6',
       system: '',
       mcp_servers: [{ type: 'url', name: 'notion', url: notionUrl() }],
+      skills: [],
       tools: [
         {
           type: 'mcp_toolset',
@@ -264,6 +270,46 @@ describe('/agent setup', () => {
     });
     expect(again.json).toEqual({ response_action: 'clear' });
     await h.settle();
+  });
+
+  test('skills: the synced ones and Anthropic’s are offered; the chosen ones are published pinned to their version, and listed', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'deputy-setup-skills-'));
+    mkdirSync(join(folder, 'triage'));
+    writeFileSync(
+      join(folder, 'triage', 'SKILL.md'),
+      '---\nname: triage\ndescription: Sort new issues by area.\n---\nSteps.\n',
+    );
+    await new SkillSync({ anthropic: h.anthropic, store: h.store, clock: h.clock }).sync(folder, {
+      dryRun: false,
+      prune: false,
+    });
+    const synced = await h.store.skills.get('triage');
+    if (!synced) throw new Error('not synced');
+
+    const basics = await openedBy('U_ADMIN', 'setup researcher');
+    expect(JSON.stringify(basics)).toContain('custom:');
+    expect(JSON.stringify(basics)).toContain('xlsx (Anthropic)');
+    const step = await submit('U_ADMIN', basics, {
+      agent_model: select('claude-sonnet-4-6'),
+      agent_servers: multi(['notion']),
+      agent_access: radio('everyone'),
+      agent_skills: multi([`custom:${synced.skillId}`, 'anthropic:xlsx']),
+    });
+    const tools = (step.json as { view: View }).view;
+    const choices = await toolChoices({ search: 'allow', create_page: 'allow' });
+    const before = agentRequests().length;
+    const saved = await submit('U_ADMIN', tools, { ...choices, confirm_writes: confirmed(['create_page']) });
+    expect(saved.json).toEqual({ response_action: 'clear' });
+    await h.settle();
+    const [update] = agentRequests().slice(before);
+    expect(update?.body).toMatchObject({
+      skills: [
+        { type: 'custom', skill_id: synced.skillId, version: synced.versionId },
+        { type: 'anthropic', skill_id: 'xlsx', version: expect.any(String) },
+      ],
+    });
+    const listed = await agentAnswers(h, 'U_ALICE', 'agents');
+    expect(listed).toContain('skills: triage, xlsx');
   });
 
   test('inline errors for a bad name, an existing name and bad group ids; nothing is published', async () => {

@@ -30,6 +30,7 @@ export function adminSetupBasicsSubmission({ agentSetup }: Pick<Surfaces, 'agent
         ceiling: state.text(BasicsBlocks.ceiling),
         approvers: state.text(BasicsBlocks.approvers),
         memory: state.selected(BasicsBlocks.memory),
+        skills: state.selectedMany(BasicsBlocks.skills),
       },
       String(context.correlationId),
     );

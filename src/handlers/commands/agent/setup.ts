@@ -20,7 +20,11 @@ export function agentSetup(
       case 'no_such_agent':
         return noticeModal(TITLE, noSuchAgentMessage(outcome.name));
       case 'basics':
-        return setupBasicsModal(outcome.servers, outcome.agent ? { agent: outcome.agent } : undefined);
+        return setupBasicsModal(
+          outcome.servers,
+          outcome.skills,
+          outcome.agent ? { agent: outcome.agent } : undefined,
+        );
     }
   });
 }
