@@ -6,7 +6,7 @@ import { DEFAULT_SKILLS_FOLDER, runSkillsSync } from '../src/skills-sync.js';
 const args = process.argv.slice(2);
 const dirAt = args.indexOf('--dir');
 const folder = dirAt >= 0 ? args[dirAt + 1] : undefined;
-const flags = args.filter((_, i) => i !== dirAt && i !== dirAt + 1);
+const flags = args.filter((_, i) => dirAt < 0 || (i !== dirAt && i !== dirAt + 1));
 const unknown = flags.filter((arg) => arg !== '--dry-run' && arg !== '--prune');
 if (unknown.length > 0 || (dirAt >= 0 && !folder)) {
   process.stderr.write('Options: --dry-run, --prune, --dir PATH\n');

@@ -378,6 +378,32 @@ export async function externalServicesFromConfig(
   };
 }
 
+/** The parts the configuration and its external services decide (the runtime adds its options). */
+export function serviceParts(
+  config: Config,
+  external: ExternalServices,
+  local: Pick<ServiceParts, 'store' | 'clock' | 'ids' | 'logger' | 'publicBaseUrl'>,
+): ServiceParts {
+  return {
+    ...local,
+    anthropic: new Anthropic(external.anthropic),
+    slack: external.slack,
+    connectors: external.connectors,
+    admins: config.admins,
+    ...(config.defaultAgent ? { defaultAgent: config.defaultAgent } : {}),
+    ...(external.environmentId ? { environmentId: external.environmentId } : {}),
+    allowPrivateNetwork: config.allowPrivateNetwork,
+    ...(external.signIn ? { signIn: external.signIn } : {}),
+    ...(external.webhookSigningKey ? { webhookSigningKey: external.webhookSigningKey } : {}),
+    // The sandbox seals under a key of its own each start; a live deployment only under its own.
+    ...(config.sealingKey || config.mode === 'sandbox'
+      ? { sealingKey: config.sealingKey ?? randomBytes(32) }
+      : {}),
+    ...(config.retentionDays ? { retentionDays: config.retentionDays } : {}),
+    ...(config.toolCheckMinutes ? { toolCheckMinutes: config.toolCheckMinutes } : {}),
+  };
+}
+
 export interface RuntimeOptions {
   /** Default: what the configuration names (live mode). */
   external?: ExternalServices;
@@ -424,27 +450,8 @@ export async function startRuntime(
     if (!options.dynamo) opened.push(dynamo);
     const store = await openStore(dynamo, config.storage.tablePrefix, clock);
     const services = buildServices({
-      store,
-      anthropic: new Anthropic(external.anthropic),
-      slack: external.slack,
-      clock,
-      ids,
-      logger,
-      connectors: external.connectors,
-      admins: config.admins,
-      ...(config.defaultAgent ? { defaultAgent: config.defaultAgent } : {}),
-      ...(external.environmentId ? { environmentId: external.environmentId } : {}),
-      publicBaseUrl: address.publicBaseUrl,
-      allowPrivateNetwork: config.allowPrivateNetwork,
+      ...serviceParts(config, external, { store, clock, ids, logger, publicBaseUrl: address.publicBaseUrl }),
       ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
-      ...(external.signIn ? { signIn: external.signIn } : {}),
-      ...(external.webhookSigningKey ? { webhookSigningKey: external.webhookSigningKey } : {}),
-      // The sandbox seals under a key of its own each start; a live deployment only under its own.
-      ...(config.sealingKey || config.mode === 'sandbox'
-        ? { sealingKey: config.sealingKey ?? randomBytes(32) }
-        : {}),
-      ...(config.retentionDays ? { retentionDays: config.retentionDays } : {}),
-      ...(config.toolCheckMinutes ? { toolCheckMinutes: config.toolCheckMinutes } : {}),
       ...(options.slackRateScale ? { slackRateScale: options.slackRateScale } : {}),
       metrics:
         options.metrics ?? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) }),

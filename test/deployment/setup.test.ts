@@ -155,6 +155,45 @@ test('after an allow-list change the configured environment’s hosts follow, an
   expect(environmentWrites()).toHaveLength(writes);
 });
 
+test('--agent NAME makes a first agent once, as the first DEPUTY_ADMINS admin, with no servers; it needs an admin', async () => {
+  const withAdmin = { ...live, DEPUTY_ADMINS: 'U_ADMIN' };
+  expect(
+    (await runSetup({ environment: live, dryRun: false, packageManagers: false, firstAgent: 'assistant' }))
+      .lines,
+  ).toContain('no agent created: set DEPUTY_ADMINS to say which admin creates it');
+  const dry = await runSetup({
+    environment: withAdmin,
+    dryRun: true,
+    packageManagers: false,
+    firstAgent: 'assistant',
+  });
+  expect(dry.lines).toContain('would create agent assistant');
+  expect(sandbox.managedAgents.agents().map((a) => a.name)).not.toContain('assistant');
+
+  const made = await runSetup({
+    environment: withAdmin,
+    dryRun: false,
+    packageManagers: false,
+    firstAgent: 'assistant',
+  });
+  expect(made.ok).toBe(true);
+  expect(made.lines).toContain('created agent assistant (no servers yet: /agent setup assistant)');
+  const published = sandbox.managedAgents.agents().filter((a) => a.name === 'assistant');
+  expect(published).toHaveLength(1);
+  expect(published[0]?.mcp_servers).toEqual([]);
+  const stored = await store.agents.get('assistant');
+  expect(stored?.updatedBy).toBe(`T:${sandbox.slack.teamId}:U_ADMIN`);
+
+  const again = await runSetup({
+    environment: withAdmin,
+    dryRun: false,
+    packageManagers: false,
+    firstAgent: 'assistant',
+  });
+  expect(again.lines).toContain('agent assistant exists (unchanged)');
+  expect(sandbox.managedAgents.agents().filter((a) => a.name === 'assistant')).toHaveLength(1);
+});
+
 test('a configuration that is not valid is reported, and nothing is made', async () => {
   const report = await runSetup({
     environment: { ...live, ANTHROPIC_ENVIRONMENT_ID: 'not-an-env' },

@@ -18,6 +18,7 @@ export function liveEnvironment(
     PUBLIC_BASE_URL: `http://127.0.0.1:${options.port}`,
     SLACK_SIGNING_SECRET: sandbox.signingSecret,
     SLACK_BOT_TOKEN: sandbox.slack.botToken,
+    SLACK_API_URL: sandbox.slackConnection.apiUrl ?? '',
     ANTHROPIC_API_KEY: sandbox.anthropicOptions.apiKey,
     ANTHROPIC_BASE_URL: sandbox.anthropicOptions.baseURL,
     DYNAMODB_ENDPOINT: dynamo.endpoint,
