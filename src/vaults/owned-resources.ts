@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
-import { exactlyOnce, statusOf } from '../outcome.js';
+import { exactlyOnce, statusOf, TakenOver } from '../outcome.js';
 import type { OwnerMappings } from '../store/index.js';
 
 /** What Deputy needs of a resource at Anthropic that belongs to one person (a vault, a memory store). */
@@ -161,7 +161,13 @@ export class OwnedResources<R extends OwnedResource> {
           (await mappings.takeOver(key, mapping.claimId, claimId, now, now + this.leaseMs))
         : await mappings.claim(key, principal, claimId, now + this.leaseMs);
       if (won) {
-        const outcome = await this.createOrAdopt(principal, claimId, Boolean(mapping), correlationId);
+        const outcome = await this.createOrAdopt(principal, claimId, Boolean(mapping), correlationId).catch(
+          (error: unknown) => {
+            // Our lease lapsed while the create was retried: the request that took over finishes it.
+            if (error instanceof TakenOver) return undefined;
+            throw error;
+          },
+        );
         if (outcome) return outcome;
         continue; // our claim was taken over while we worked; the loop returns the winner's
       }
@@ -197,6 +203,14 @@ export class OwnedResources<R extends OwnedResource> {
             ...(principal.enterpriseId ? { slack_enterprise_id: principal.enterpriseId } : {}),
           }),
         async () => (await this.orphansOf(key)).find((r) => r.metadata?.[CLAIM_METADATA_KEY] === claimId),
+        {
+          // A retry only while the claim is still ours: after a take-over, the taker adopts what
+          // an earlier attempt of ours made, or makes one; a late retry here would make a second.
+          stillOurs: async () => {
+            const now = await this.kind.mappings.get(key);
+            return now?.status === 'claimed' && now.claimId === claimId;
+          },
+        },
       ));
     const completed = await this.kind.mappings.complete(key, claimId, resource.id, this.deps.clock.now());
     if (!completed) {
