@@ -51,6 +51,12 @@ export class RelayManager {
     { done: Promise<void>; stop: AbortController; again: boolean }
   >();
   private closed = false;
+  /**
+   * Sessions another process holds the lease of, with the one try booked for when it may have
+   * lapsed. A sweep that finds one again tries at once (the lease may have been handed over) and
+   * replaces the booking: one booking per session, so tries never pile up.
+   */
+  private readonly retries = new Map<string, Timer>();
 
   constructor(private readonly deps: RelayDeps) {}
 
@@ -60,6 +66,8 @@ export class RelayManager {
    */
   ensure(sessionId: string): void {
     if (this.closed) return;
+    this.retries.get(sessionId)?.cancel();
+    this.retries.delete(sessionId);
     const current = this.running.get(sessionId);
     if (current) {
       current.again = true;
@@ -71,7 +79,14 @@ export class RelayManager {
       try {
         const outcome = await new SessionRelay(this.deps, sessionId, entry.stop.signal).run();
         // Another process holds the lease (or a dead one did): try again once it may have lapsed.
-        if (outcome === 'lease_held') this.deps.clock.setTimeout(() => this.ensure(sessionId), LEASE_MS);
+        if (outcome === 'lease_held')
+          this.retries.set(
+            sessionId,
+            this.deps.clock.setTimeout(() => {
+              this.retries.delete(sessionId);
+              this.ensure(sessionId);
+            }, LEASE_MS),
+          );
       } catch (error) {
         this.deps.logger.error('relay failed', { sessionId, error: String(error) });
       } finally {
@@ -101,6 +116,8 @@ export class RelayManager {
   /** Stops every relay for good (their leases are released; another process resumes from the cursor). */
   async close(): Promise<void> {
     this.closed = true;
+    for (const retry of this.retries.values()) retry.cancel();
+    this.retries.clear();
     for (const relay of this.running.values()) relay.stop.abort();
     while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
   }
@@ -121,6 +138,8 @@ class SessionRelay {
   /** User events sent and not yet processed (a follow-up queued while the agent works). */
   private readonly queued = new Set<string>();
   private progress: string[] = [];
+  /** How many of the progress lines Slack has been handed: a flush with nothing new sends nothing. */
+  private progressSent = 0;
   private progressTs: string | undefined;
   private flushTimer: Timer | undefined;
   /** Whether a `session.usage` snapshot came (its cost is then on the record already). */
@@ -415,18 +434,21 @@ class SessionRelay {
   private async flushProgress(): Promise<void> {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
-    if (this.progress.length === 0) return;
+    if (this.progress.length === this.progressSent) return;
     const session = await this.deps.store.sessions.get(this.sessionId);
     if (!session) return;
+    const lines = [...this.progress];
     if (!this.progressTs) {
       // The first line opens the progress message: later edits need its ts, and the thread its place.
-      this.progressTs = await this.deps.notices.progress(session, this.progress, undefined);
+      this.progressTs = await this.deps.notices.progress(session, lines, undefined);
+      this.progressSent = lines.length;
       return;
     }
+    this.progressSent = lines.length;
     // An edit is not waited for: under Slack's limit on edits it may wait its turn, and the relay
     // goes on meanwhile (a newer edit of the same message replaces it in the outbox's queue).
     void this.deps.work
-      .track(() => this.deps.notices.progress(session, [...this.progress], this.progressTs))
+      .track(() => this.deps.notices.progress(session, lines, this.progressTs))
       .catch((error: unknown) => this.deps.logger.warn('progress not written', { error: String(error) }));
   }
 }

@@ -391,9 +391,9 @@ const onItsMessage = (approval: Approval | undefined) => ({
 });
 
 /** Another replica: its own services over the same table and the same Slack and Anthropic. */
-function replica() {
+function replica(store = h.store) {
   return buildServices({
-    store: h.store,
+    store,
     anthropic: h.anthropic,
     slack: h.sandbox.slackConnection,
     clock: h.clock,
@@ -436,6 +436,36 @@ describe('when a process stops relaying (each test on a fresh sandbox)', () => {
     expect(texts.filter((t) => t.includes('Created "Resumed"'))).toHaveLength(1);
     expect(after.length).toBeGreaterThan(before);
     await restarted.relays.close();
+  });
+
+  test('a replica refused the lease keeps one try booked, however often its sweep finds the session: tries do not pile up (issue 17)', async () => {
+    let tries = 0;
+    const counted: typeof h.store = Object.create(h.store, {
+      leases: {
+        value: {
+          acquire: (...args: Parameters<typeof h.store.leases.acquire>) => {
+            tries += 1;
+            return h.store.leases.acquire(...args);
+          },
+          release: (...args: Parameters<typeof h.store.leases.release>) => h.store.leases.release(...args),
+        },
+      },
+    });
+    const other = replica(counted);
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Held here');
+    if (!session) throw new Error('no session');
+    h.services.relays.ensure(session.sessionId);
+    for (let sweep = 0; sweep < 5; sweep += 1) {
+      await other.relays.resumeActive();
+      await other.work.settled();
+    }
+    expect(other.relays.isRelaying(session.sessionId)).toBe(false);
+    // One try per sweep; then, a lease period on, one booked try, not one per earlier sweep.
+    expect(tries).toBe(5);
+    h.clock.advance(30_000);
+    await other.work.settled();
+    expect(tries).toBe(6);
+    await other.relays.close();
   });
 
   test('a replica that shuts down hands its relays over: another adopts them and goes on from the cursor', async () => {
@@ -528,6 +558,17 @@ describe('exactly once and resumable', () => {
     const { reply } = await run('U_BOB', '--agent reader search lost answer');
     expect(reply).toContain('Started reader');
     expect(h.sandbox.managedAgents.sessions().length).toBe(sessionsBefore + 1);
+  });
+});
+
+describe('Slack calls per session (issue 17)', () => {
+  test('progress is posted once and edited only when a line was added: the same text never goes twice', async () => {
+    const { session } = await run('U_ALICE', '--agent reader search for progress');
+    if (!session) throw new Error('no session');
+    const progress = threadMessages(session).find((m) => String(m.text).startsWith('Used `notion.search`'));
+    expect(progress).toBeDefined();
+    const edits = h.sandbox.slack.callsTo('chat.update').filter((c) => c.body.ts === progress?.ts);
+    expect(edits).toEqual([]);
   });
 });
 
