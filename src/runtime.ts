@@ -297,6 +297,7 @@ export function buildServices(parts: ServiceParts): Services {
         logger,
         ...(parts.environmentId ? { environmentId: parts.environmentId } : {}),
       }),
+      work,
     }),
     sessions,
     approvals,

@@ -47,12 +47,14 @@ export class AgentService {
   /**
    * The skills an admin may give an agent: the synced custom ones at their synced version, and
    * Anthropic's at their latest (each pinned so when chosen). Without the Skills API, the custom ones.
+   * `anthropic: false` leaves Anthropic's out (and their listing, a call to the API, with them).
    */
-  async skillChoices(): Promise<SkillChoice[]> {
+  async skillChoices(options: { anthropic: boolean } = { anthropic: true }): Promise<SkillChoice[]> {
     const custom = (await this.deps.store.skills.list()).map(
       (s): SkillChoice => ({ type: 'custom', skillId: s.skillId, name: s.name, version: s.versionId }),
     );
     const anthropic: SkillChoice[] = [];
+    if (!options.anthropic) return custom;
     try {
       for await (const skill of this.deps.anthropic.beta.skills.list({
         source: 'anthropic',

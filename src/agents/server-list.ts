@@ -8,6 +8,7 @@ import type { Principal } from '../identity/principal.js';
 import type { OutboundHttp } from '../net/outbound-http.js';
 import { checkUrlShape, UnsafeUrlError } from '../net/url-guard.js';
 import type { CatalogTool, Store } from '../store/index.js';
+import type { Work } from '../work.js';
 import type { AdminAccess } from './admin-access.js';
 import type { AgentService } from './agent-service.js';
 import type { EnvironmentService } from './environments.js';
@@ -59,6 +60,8 @@ export class ServerList {
       allowPrivateNetwork: boolean;
       /** The environment sessions run in: its allowed hosts follow the list. */
       environments: Pick<EnvironmentService, 'follow'>;
+      /** Where the follow-up runs, after Slack's answer: it never holds up the admin's modal. */
+      work: Pick<Work, 'track'>;
     },
   ) {}
 
@@ -130,7 +133,7 @@ export class ServerList {
       correlationId,
       details: { added: id, authType },
     });
-    await this.deps.environments.follow(correlationId);
+    this.followAllowList(correlationId);
     return { kind: 'added', entries: await this.entries() };
   }
 
@@ -160,9 +163,17 @@ export class ServerList {
         correlationId,
         details: { removed: serverId },
       });
-      await this.deps.environments.follow(correlationId);
+      this.followAllowList(correlationId);
     }
     return { kind: 'list', entries: await this.entries() };
+  }
+
+  /**
+   * The environment's allowed hosts follow the list, as tracked work: the add is answered inside
+   * Slack's 3 seconds without waiting on Managed Agents (follow logs its own failures).
+   */
+  private followAllowList(correlationId: string): void {
+    void this.deps.work.track(() => this.deps.environments.follow(correlationId));
   }
 
   /**

@@ -225,7 +225,13 @@ export class AgentSetup {
     if (ceiling !== undefined && !(ceiling > 0 && ceiling <= 10_000))
       errors.ceiling = 'Between 0.01 and 10,000.';
     // A skill is given at the version offered now (a custom one's synced version): pinned.
-    const offered = form.skills.length > 0 ? await this.deps.agents.skillChoices() : [];
+    // Read before Slack's answer, so only what the choice needs: Anthropic's list only if one is chosen.
+    const offered =
+      form.skills.length > 0
+        ? await this.deps.agents.skillChoices({
+            anthropic: form.skills.some((v) => v.startsWith('anthropic:')),
+          })
+        : [];
     const skills = form.skills.map((value) => offered.find((s) => skillOptionValue(s) === value));
     if (skills.some((s) => s === undefined))
       errors.skills = 'A chosen skill is no longer offered; choose again.';

@@ -626,9 +626,7 @@ export class SessionService {
       target: sessionId,
       correlationId,
     });
-    await this.deps.notices
-      .statusChanged(archived)
-      .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
+    await this.showStatus(archived);
     return { kind: 'archived' };
   }
 
@@ -708,9 +706,7 @@ export class SessionService {
     // The change is an event in the session (`session.updated`): relayed, so its cursor stays current.
     this.deps.relays.ensure(sessionId);
     await this.deps.notices.ceilingRaised(raised, admin, wasStopped);
-    await this.deps.notices
-      .statusChanged(raised)
-      .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
+    await this.showStatus(raised);
     return { kind: 'raised', session: raised, ceiling };
   }
 
@@ -834,11 +830,7 @@ export class SessionService {
       await this.deps.store.sessions.update(session.sessionId, { sharedTs });
       // Replies in the shared result's thread reach this session too (and are refused unless its own).
       await this.deps.store.sessions.indexThread(session.channelId, sharedTs, session.sessionId);
-      await this.deps.notices
-        .statusChanged({ ...session, sharedTs })
-        .catch((error: unknown) =>
-          this.deps.logger.warn('root message not updated', { error: String(error) }),
-        );
+      await this.showStatus({ ...session, sharedTs });
     }
     return 'done';
   }
@@ -891,6 +883,13 @@ export class SessionService {
       correlationId,
     });
     return false;
+  }
+
+  /** The root message edited to show the session as it is now; best effort (its change stands). */
+  private async showStatus(session: SessionRecord): Promise<void> {
+    await this.deps.notices
+      .statusChanged(session)
+      .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
   }
 
   private async missingConnections(principal: Principal, connectorIds: string[]): Promise<Connector[]> {
