@@ -69,6 +69,12 @@ export async function startSandboxRuntime(
       host: '127.0.0.1',
     });
     opened.push(runtime);
+    // Registered as an admin registers Deputy's webhook endpoint in the Console: sessions that
+    // wait hold no stream, and their status changes wake a relay.
+    sandbox.managedAgents.deliverWebhooksTo({
+      url: `${runtime.deputy.url}/webhooks/anthropic`,
+      secret: sandbox.webhookSigningKey,
+    });
     // People's clicks on the page reach the app as signed requests from the driver, as Slack's would.
     const driver = new SlackDriver({
       appUrl: runtime.deputy.url,

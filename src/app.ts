@@ -50,6 +50,7 @@ export function createSlackApp(
       anthropicWebhookRoute({
         ...(services.verifyWebhook ? { verify: services.verifyWebhook } : {}),
         connections: services.connections,
+        sessions: services.sessions,
         refusals: new RefusalAudit(services, {
           action: AuditAction.WebhookRefused,
           target: ANTHROPIC_WEBHOOK_PATH,

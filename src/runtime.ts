@@ -469,9 +469,6 @@ export async function startRuntime(
       await services.sessions.repairStarts('sweep').catch((error: unknown) => {
         logger.warn('repairing starts failed', { error: String(error) });
       });
-      await services.relays.resumeActive().catch((error: unknown) => {
-        logger.warn('adopting sessions failed', { error: String(error) });
-      });
       await services.people.finishDepartures('sweep').catch((error: unknown) => {
         logger.warn('finishing departures failed', { error: String(error) });
       });
@@ -498,8 +495,9 @@ export async function startRuntime(
     opened.push(deputy);
     // Closed before the server drains: a call waiting on Slack's limits would hold the stop up.
     opened.push({ close: async () => services.slackPacer.close() });
-    // Sessions a previous process was relaying go on from their cursors.
-    await services.relays.resumeActive();
+    // Joins the relaying nodes: sessions a stopped process was relaying go on from their cursors,
+    // and from now on this node adopts its share of what dead ones leave (every few seconds).
+    await services.relays.start();
     // A workspace that uninstalled the app and installed it again works again.
     await services.people.resumeIfInstalled('start').catch((error: unknown) => {
       logger.warn('checking the installation failed', { error: String(error) });

@@ -26,7 +26,7 @@ import { registerSessionRoutes, sessionView } from './sessions.js';
 import { registerSkillRoutes } from './skills.js';
 import { type CredentialSecrets, EmulatorState, type ValidationStatus } from './store.js';
 import { registerVaultRoutes } from './vaults.js';
-import { type SignedWebhook, signWebhook } from './webhooks.js';
+import { type SignedWebhook, signWebhook, WebhookSender } from './webhooks.js';
 
 export const MANAGED_AGENTS_BETA = 'managed-agents-2026-04-01';
 
@@ -124,6 +124,7 @@ export class ManagedAgentsEmulator {
   private readonly recorded: RecordedRequest[] = [];
   private readonly faults: ArmedFault[] = [];
   private currentScript: AgentScript;
+  private webhooks: WebhookSender | undefined;
   /** How the `auto` permission policy judges each call; assign to script it (see AutoJudge). */
   autoJudge: AutoJudge = annotationJudge;
 
@@ -183,6 +184,7 @@ export class ManagedAgentsEmulator {
   }
 
   async close(): Promise<void> {
+    this.webhooks?.close();
     for (const session of this.state.sessions.values()) {
       session.runner.stop();
       session.log.closeSubscribers();
@@ -306,6 +308,13 @@ export class ManagedAgentsEmulator {
     return record ? record.runner.settled() : Promise.resolve();
   }
 
+  /** Event streams open now, across every session (what a relay holds while it waits). */
+  openStreams(): number {
+    let open = 0;
+    for (const record of this.state.sessions.values()) open += record.log.streams;
+    return open;
+  }
+
   /** Ends a session as the platform would: `session.status_terminated`, then streams close. */
   terminateSession(sessionId: string): void {
     const record = this.state.session(sessionId);
@@ -315,6 +324,30 @@ export class ManagedAgentsEmulator {
     record.value.status = 'terminated';
     record.value.updated_at = this.state.now();
     record.log.closeSubscribers();
+  }
+
+  /**
+   * Registers a webhook endpoint, as an admin does in the Console: every session status change is
+   * delivered there, signed with `secret`, from now on (undefined: none any more).
+   */
+  deliverWebhooksTo(target: { url: string; secret: string } | undefined): WebhookSender | undefined {
+    this.webhooks?.close();
+    this.webhooks = target
+      ? new WebhookSender(target, {
+          clock: this.state.clock,
+          envelope: (type, resourceId) => this.webhookEvent(type, resourceId),
+        })
+      : undefined;
+    const sender = this.webhooks;
+    this.state.onSessionEvent = sender
+      ? (sessionId, type) => sender.statusChanged(sessionId, type)
+      : undefined;
+    return sender;
+  }
+
+  /** Resolves once every webhook sent so far was answered (or given up on). */
+  webhooksSettled(): Promise<void> {
+    return this.webhooks?.settled() ?? Promise.resolve();
   }
 
   /** A thin webhook envelope as Anthropic sends it (`{type:'event', id:'event_…', data:{type, id, …}}`). */

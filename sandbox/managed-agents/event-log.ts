@@ -42,7 +42,10 @@ export class SessionEventLog {
   private readonly entries: Entry[] = [];
   private readonly subscribers = new Set<EventSubscriber>();
 
-  constructor(private readonly state: EmulatorState) {}
+  constructor(
+    private readonly state: EmulatorState,
+    private readonly sessionId: string,
+  ) {}
 
   /**
    * Records and broadcasts an event. `queued` user events start with `processed_at: null` and
@@ -57,6 +60,7 @@ export class SessionEventLog {
     const seq = this.state.nextSeq();
     this.entries.push({ seq: options.queued ? QUEUED + seq : seq, event });
     this.broadcast(event);
+    this.state.onSessionEvent?.(this.sessionId, event.type);
     return structuredClone(event);
   }
 
@@ -81,6 +85,11 @@ export class SessionEventLog {
   subscribe(subscriber: EventSubscriber): () => void {
     this.subscribers.add(subscriber);
     return () => this.subscribers.delete(subscriber);
+  }
+
+  /** How many event streams are open on this session now. */
+  get streams(): number {
+    return this.subscribers.size;
   }
 
   closeSubscribers(): void {

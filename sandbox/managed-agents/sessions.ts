@@ -180,7 +180,11 @@ export function registerSessionRoutes(router: Router, state: EmulatorState, deps
       created_at: now,
       updated_at: now,
     };
-    const record = { seq: state.nextSeq(), value, log: new SessionEventLog(state) } as SessionRecord;
+    const record = {
+      seq: state.nextSeq(),
+      value,
+      log: new SessionEventLog(state, value.id),
+    } as SessionRecord;
     record.runner = new SessionRunner(record, deps);
     state.sessions.set(value.id, record);
     for (const message of messages) {

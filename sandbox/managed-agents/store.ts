@@ -65,6 +65,8 @@ export class EmulatorState {
   readonly skills = new Map<string, SkillRecord>();
   /** Test overrides for `mcp_oauth_validate`, by credential id. */
   readonly forcedValidation = new Map<string, ValidationStatus>();
+  /** Told of every event a session appends (webhooks go out from here). */
+  onSessionEvent: ((sessionId: string, eventType: string) => void) | undefined;
 
   constructor(
     readonly clock: Clock,

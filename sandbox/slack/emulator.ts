@@ -389,6 +389,16 @@ export class SlackEmulator {
     }
   }
 
+  /**
+   * Slack's rate tiers multiplied by `scale` from now on (1: Slack's own), for a load run that sets
+   * the scene quickly and then measures against the real limits. Counting starts afresh, as if a
+   * minute had passed.
+   */
+  setRateTierScale(scale: number): void {
+    this.rateTiers.scale = scale;
+    this.rateTiers.clear();
+  }
+
   async close(): Promise<void> {
     this.log.rejectAll('Slack emulator closed');
     await this.loopback?.close();

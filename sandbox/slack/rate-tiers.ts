@@ -41,7 +41,7 @@ export class RateTiers {
   constructor(
     private readonly clock: Clock,
     /** Every limit multiplied by this: tests on a clock that stands still raise them (1: Slack's own). */
-    private readonly scale = 1,
+    public scale = 1,
   ) {}
 
   /**

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import { plainResponse as plain, readBodyOrRefuse } from '../http.js';
 import type { Logger } from '../logger.js';
+import type { SessionService } from '../sessions/session-service.js';
 import type { Work } from '../work.js';
 import type { RefusalAudit } from './http-front.js';
 
@@ -17,6 +18,18 @@ const envelopeSchema = z.object({
     .object({ type: z.string().min(1), id: z.string().min(1), vault_id: z.string().optional() })
     .passthrough(),
 });
+
+/** Webhooks that say a session has new events to relay (the SDK's names for its status changes). */
+const SESSION_MOVED = new Set([
+  'session.status_run_started',
+  'session.status_idled',
+  'session.status_rescheduled',
+  'session.status_terminated',
+  'session.running',
+  'session.idled',
+  'session.requires_action',
+  'session.budget_reached',
+]);
 
 /**
  * Standard Webhooks headers exactly as Anthropic sends them, each once: an id, whole seconds, and
@@ -36,6 +49,7 @@ export interface AnthropicWebhookOptions {
   /** Absent when no signing key is configured: the route then refuses everything. */
   verify?: WebhookVerifier;
   connections: Pick<ConnectionsService, 'credentialRefreshFailed' | 'webhookSeen'>;
+  sessions: Pick<SessionService, 'woken'>;
   refusals: RefusalAudit;
   logger: Logger;
   /** Counts the delivery's handling as the runtime's work (a stop drains it; tests wait on it). */
@@ -45,7 +59,8 @@ export interface AnthropicWebhookOptions {
 /**
  * `POST /webhooks/anthropic`: Standard Webhooks signatures (5-minute tolerance) verified over the raw
  * body by the SDK, replays ignored by webhook id. `vault_credential.refresh_failed` marks the
- * connection as needing a reconnect and DMs its owner a Reconnect button.
+ * connection as needing a reconnect and DMs its owner a Reconnect button; a session that started
+ * running, paused or ended is relayed (a session that waits holds no stream: this wakes it).
  */
 export function anthropicWebhookRoute(options: AnthropicWebhookOptions): CustomRoute {
   return {
@@ -97,5 +112,6 @@ async function handle(
     data.type === 'vault_credential.refresh_failed'
       ? await options.connections.credentialRefreshFailed(deliveryId, data.id, envelope.data.id)
       : await options.connections.webhookSeen(deliveryId);
+  if (handled !== 'duplicate' && SESSION_MOVED.has(data.type)) await options.sessions.woken(data.id);
   plain(res, 200, handled === 'duplicate' ? 'Already handled.' : 'OK.');
 }

@@ -278,7 +278,7 @@ export class PeopleService {
       details: { reason },
     });
     const owners = new Map<string, Principal>();
-    for (const sessionId of await this.deps.store.sessions.active()) {
+    for (const sessionId of await this.deps.store.relayIndex.live()) {
       const session = await this.deps.store.sessions.get(sessionId);
       if (session?.principal.teamId === teamId)
         owners.set(principalKey(session.principal), session.principal);

@@ -92,6 +92,21 @@ export function atRest(event: SessionEvent | undefined): boolean {
   return event.type === 'session.status_idle' && event.stop_reason.type !== 'requires_action';
 }
 
+/**
+ * Whether a relay may let the session rest after `events`: its last status is idle (for any reason,
+ * a decision awaited included) or it ended, and nobody has sent it anything since (a follow-up or a
+ * decision just sent shows before the status it causes).
+ */
+export function restsAt(events: readonly SessionEvent[]): boolean {
+  const at = events.findLastIndex(
+    (e) => e.type.startsWith('session.status_') || e.type === 'session.deleted',
+  );
+  const last = events[at];
+  if (!last) return false;
+  const resting = last.type === 'session.status_idle' || atRest(last);
+  return resting && !events.slice(at + 1).some((e) => e.type.startsWith('user.'));
+}
+
 /** The text of an agent's or a person's message (its text blocks, joined). */
 export function messageText(
   event: Pick<BetaManagedAgentsAgentMessageEvent | BetaManagedAgentsUserMessageEvent, 'content'>,

@@ -6,22 +6,31 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { redactText } from '../redact.js';
 import type { SessionRecord, SessionStatus, Store } from '../store/index.js';
+import { RELAY_SHARDS, type RelayClaim, unrelayed } from '../store/relay-index.js';
 import type { Work } from '../work.js';
 import type { ApprovalService } from './approvals.js';
 import {
-  atRest,
   heldToolCalls,
   interruptedThisTurn,
   isSessionEvent,
-  lastStatus,
   messageText,
+  restsAt,
   type SessionEvent,
   sessionHistory,
 } from './events.js';
 import type { SessionNotices } from './notices.js';
 
-/** How long a relay's lease lasts without renewal; another process may take over after that. */
-const LEASE_MS = 30_000;
+/**
+ * A node is alive while its heartbeat, written every `NODE_TICK_MS`, is less than `NODE_TTL_MS`
+ * old: a killed node's sessions are adopted by the owners of their shards within
+ * `NODE_TTL_MS + NODE_TICK_MS` (the lease period, 30 s, is the promise).
+ */
+export const NODE_TTL_MS = 20_000;
+export const NODE_TICK_MS = 5_000;
+/** Every this many ticks a node also reads its shards' sessions, whatever else it saw. */
+const SCANS_EVERY_TICKS = 6;
+/** A cursor that moved past events Slack was not sent anything for is written at most this often. */
+const CURSOR_WRITE_MS = 1000;
 /**
  * Progress lines are gathered and written at most this often per session; across sessions the
  * outbox keeps edits within Slack's tier for chat.update, a newer edit replacing one not yet sent.
@@ -41,85 +50,250 @@ export interface RelayDeps {
   metrics: Metrics;
 }
 
+interface RunningRelay {
+  done: Promise<void>;
+  stop: AbortController;
+  /** Woken while it ran (here): it goes round once more before it lets the session rest. */
+  again: boolean;
+  /** Set once the claim is this node's (until then it may turn out to be another's to relay). */
+  claimed: boolean;
+}
+
 /**
- * Runs one relay per session in this process, and lets a stop wait for them. Which process relays a
- * session is decided by a lease in the store, so replicas can run side by side.
+ * Runs this process's relays (docs/architecture.md#relays). A session is relayed by the node whose
+ * claim its active item holds: taken with one conditional write when the session starts or is
+ * woken (a follow-up, a decision, a webhook), and given back when its turn rests, unless it was
+ * woken meanwhile. Nothing is renewed per session: a claim holds while its node's heartbeat does.
+ * The sessions a dead node held are adopted by the owners of their shards, which nodes share
+ * between them; a session waiting for a decision or a follow-up holds no claim and no stream.
  */
 export class RelayManager {
-  private readonly running = new Map<
-    string,
-    { done: Promise<void>; stop: AbortController; again: boolean }
-  >();
+  /** This process, as the relay index knows it. */
+  readonly nodeId: string;
+  private readonly running = new Map<string, RunningRelay>();
+  private readonly held = new Set<number>();
+  private live = new Set<string>();
+  private ticker: Timer | undefined;
+  private joined: Promise<number> | undefined;
+  private ticks = 0;
+  private lastBeatMs: number | undefined;
   private closed = false;
-  /**
-   * Sessions another process holds the lease of, with the one try booked for when it may have
-   * lapsed. A sweep that finds one again tries at once (the lease may have been handed over) and
-   * replaces the booking: one booking per session, so tries never pile up.
-   */
-  private readonly retries = new Map<string, Timer>();
 
-  constructor(private readonly deps: RelayDeps) {}
+  constructor(private readonly deps: RelayDeps) {
+    this.nodeId = deps.ids.next('node');
+  }
 
   /**
-   * Starts relaying the session here unless this process already is; if it is, the running relay
-   * goes round once more when it ends (a follow-up or a decision starts a turn it must see).
+   * Joins the relaying nodes: a heartbeat and a share of the shards now, then every tick. Once; a
+   * node that is asked to relay before it was started joins first (a claim of a node without a
+   * heartbeat would be taken for a dead one's).
    */
-  ensure(sessionId: string): void {
-    if (this.closed) return;
-    this.retries.get(sessionId)?.cancel();
-    this.retries.delete(sessionId);
+  start(): Promise<number> {
+    this.joined ??= this.adopt().then((adopted) => {
+      this.ticker ??= this.deps.clock.setInterval(
+        () =>
+          this.adopt().catch((error: unknown) =>
+            this.deps.logger.warn('relay tick failed', { error: String(error) }),
+          ),
+        NODE_TICK_MS,
+      );
+      return adopted;
+    });
+    return this.joined;
+  }
+
+  /**
+   * Relays the session here: claims it (and counts a wake) unless another live node relays it, in
+   * which case that node is woken to go round once more. A relay running here goes round again.
+   */
+  ensure(sessionId: string, from?: string): void {
+    // Stopping: the session is marked woken, so a live node adopts it rather than nobody.
+    if (this.closed) {
+      void this.deps.work
+        .track(() => this.deps.store.relayIndex.wake(sessionId))
+        .catch((error: unknown) => this.deps.logger.warn('wake not recorded', { error: String(error) }));
+      return;
+    }
     const current = this.running.get(sessionId);
     if (current) {
       current.again = true;
       return;
     }
-    const entry = { stop: new AbortController(), again: false, done: Promise.resolve() };
+    // Taken at once, so a second ensure while the claim is under way goes round again.
+    const entry: RunningRelay = {
+      stop: new AbortController(),
+      again: false,
+      claimed: false,
+      done: Promise.resolve(),
+    };
     this.running.set(sessionId, entry);
     entry.done = this.deps.work.track(async () => {
       try {
-        const outcome = await new SessionRelay(this.deps, sessionId, entry.stop.signal).run();
-        // Another process holds the lease (or a dead one did): try again once it may have lapsed.
-        if (outcome === 'lease_held')
-          this.retries.set(
-            sessionId,
-            this.deps.clock.setTimeout(() => {
-              this.retries.delete(sessionId);
-              this.ensure(sessionId);
-            }, LEASE_MS),
-          );
+        await this.start();
+        const claim = await this.claimOrWake(sessionId, from);
+        if (!claim) return;
+        entry.claimed = true;
+        await this.relay(sessionId, claim, entry);
       } catch (error) {
         this.deps.logger.error('relay failed', { sessionId, error: String(error) });
       } finally {
-        this.running.delete(sessionId);
-        if (entry.again && !entry.stop.signal.aborted) this.ensure(sessionId);
+        if (this.running.get(sessionId) === entry) this.running.delete(sessionId);
       }
     });
   }
 
   /**
-   * Picks up every active session this process is not relaying: at start, those a stopped process
-   * left; periodically, those whose relay another replica released when it shut down (the lease
-   * decides who relays each).
+   * One tick: the heartbeat, this node's fair share of the shards (taking those of dead nodes,
+   * giving up a surplus), and the sessions of its shards that nobody alive relays. Returns how
+   * many sessions it adopted.
    */
-  async resumeActive(): Promise<number> {
-    const active = await this.deps.store.sessions.active();
-    const adopted = active.filter((sessionId) => !this.running.has(sessionId));
-    for (const sessionId of adopted) this.ensure(sessionId);
-    return adopted.length;
+  async adopt(): Promise<number> {
+    if (this.closed) return 0;
+    const { store, clock } = this.deps;
+    const index = store.relayIndex;
+    const now = clock.now();
+    const stalled = this.lastBeatMs !== undefined && now - this.lastBeatMs >= NODE_TTL_MS;
+    await index.heartbeat(this.nodeId, now + NODE_TTL_MS);
+    this.lastBeatMs = now;
+    // A node that missed its own heartbeat may have been taken for dead: each relay whose session
+    // another node has adopted meanwhile stops here.
+    if (stalled) await this.dropAdoptedElsewhere();
+    const [live, owners] = await Promise.all([index.liveNodes(now), index.shardOwners()]);
+    const someoneLeft = [...this.live].some((node) => !live.has(node));
+    this.live = live;
+    const fresh = this.rebalance(live, owners);
+    const shares = await Promise.all(fresh.map(([shard, from]) => index.takeShard(shard, this.nodeId, from)));
+    const taken = fresh.filter((_, i) => shares[i]).map(([shard]) => shard);
+    for (const shard of taken) this.held.add(shard);
+    this.ticks += 1;
+    const scanAll = someoneLeft || this.ticks % SCANS_EVERY_TICKS === 1;
+    const toScan = scanAll ? [...this.held] : taken;
+    if (toScan.length === 0) return 0;
+    if (this.held.has(0) && toScan.includes(0)) await index.moveUnsharded();
+    let adopted = 0;
+    for (const shard of toScan) {
+      for (const item of await index.active(shard)) {
+        if (this.running.has(item.sessionId)) continue;
+        // Its own, but not running here (a relay stopped when this node missed its heartbeat).
+        const mine = item.relayNode === this.nodeId;
+        if (!mine && !unrelayed(item, live)) continue;
+        this.ensure(item.sessionId, item.relayNode);
+        adopted += 1;
+      }
+    }
+    return adopted;
   }
 
   /** Whether this process is relaying the session now. */
   isRelaying(sessionId: string): boolean {
-    return this.running.has(sessionId);
+    return this.running.get(sessionId)?.claimed === true;
   }
 
-  /** Stops every relay for good (their leases are released; another process resumes from the cursor). */
+  /** The shards this node adopts for. */
+  get shards(): readonly number[] {
+    return [...this.held].sort((a, b) => a - b);
+  }
+
+  /**
+   * Stops every relay for good and leaves: the heartbeat and shards go at once, so the other
+   * nodes adopt this one's sessions at their next tick and resume them from their cursors.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    for (const retry of this.retries.values()) retry.cancel();
-    this.retries.clear();
-    for (const relay of this.running.values()) relay.stop.abort();
+    this.ticker?.cancel();
+    this.stopAll();
     while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
+    const index = this.deps.store.relayIndex;
+    await Promise.all(
+      [...this.held].map((shard) => index.releaseShard(shard, this.nodeId).catch(() => false)),
+    );
+    this.held.clear();
+    await index.leave(this.nodeId).catch(() => undefined);
+  }
+
+  private async dropAdoptedElsewhere(): Promise<void> {
+    const index = this.deps.store.relayIndex;
+    await Promise.all(
+      [...this.running.entries()].map(async ([sessionId, relay]) => {
+        const holder = (await index.get(sessionId))?.relayNode;
+        if (holder && holder !== this.nodeId) relay.stop.abort();
+      }),
+    );
+  }
+
+  private stopAll(): void {
+    for (const relay of this.running.values()) relay.stop.abort();
+  }
+
+  /**
+   * Which shards to take now (with the owner each was seen with): free ones and dead nodes', up to
+   * an even share. A node over its share gives the rest up, so one that joined finds them free.
+   */
+  private rebalance(live: Set<string>, owners: Map<number, string>): Array<[number, string | undefined]> {
+    const share = Math.ceil(RELAY_SHARDS / Math.max(1, live.size));
+    for (const shard of [...this.held]) if (owners.get(shard) !== this.nodeId) this.held.delete(shard);
+    const surplus = this.held.size - share;
+    if (surplus > 0) {
+      for (const shard of this.shards.slice(-surplus)) {
+        this.held.delete(shard);
+        void this.deps.store.relayIndex.releaseShard(shard, this.nodeId).catch(() => false);
+      }
+    }
+    const wanted: Array<[number, string | undefined]> = [];
+    for (let shard = 0; shard < RELAY_SHARDS && this.held.size + wanted.length < share; shard += 1) {
+      const owner = owners.get(shard);
+      if (owner === this.nodeId) this.held.add(shard);
+      else if (!owner || !live.has(owner)) wanted.push([shard, owner]);
+    }
+    return wanted;
+  }
+
+  /**
+   * Claims the session for this node, counting a wake; if another node relays it, that node is
+   * woken instead (undefined) unless it is dead, in which case its claim is taken over. An adopting
+   * node names the dead holder it found (`deadHolder`), so the first write takes it over.
+   */
+  private async claimOrWake(sessionId: string, deadHolder?: string): Promise<RelayClaim | undefined> {
+    const { store, clock } = this.deps;
+    const index = store.relayIndex;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const from = attempt === 0 && deadHolder !== this.nodeId ? deadHolder : undefined;
+      const claim = await index.claim(sessionId, this.nodeId, { wake: true, ...(from ? { from } : {}) });
+      if (claim) return claim;
+      const holder = (await index.get(sessionId))?.relayNode;
+      if (!holder) continue;
+      // Asked afresh: a node that started after this one last looked is alive, not dead.
+      if (!(await index.liveNodes(clock.now())).has(holder)) {
+        const taken = await index.claim(sessionId, this.nodeId, { wake: true, from: holder });
+        if (taken) return taken;
+        continue;
+      }
+      const woken = await index.wake(sessionId);
+      // Still held there after the wake: its relay sees the wake when it would let the session rest.
+      if (woken.relayNode && woken.relayNode !== this.nodeId) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Relays the session until its turn rests and nobody woke it meanwhile; then gives the claim back. */
+  private async relay(sessionId: string, first: RelayClaim, entry: RunningRelay): Promise<void> {
+    const index = this.deps.store.relayIndex;
+    let claim = first;
+    for (;;) {
+      entry.again = false;
+      const rest = await new SessionRelay(this.deps, sessionId, entry.stop.signal).run();
+      // Stopping (or taken for dead): the claim stays, so whoever adopts the session goes on.
+      if (entry.stop.signal.aborted || rest === 'gone') return;
+      if (entry.again) continue;
+      // The stream ended without the session resting (the platform closed it): the claim stays,
+      // and this node's next scan of its shards, or the next wake, relays it again.
+      if (rest === 'stopped') return;
+      if (await index.release(sessionId, this.nodeId, claim, rest === 'waiting')) return;
+      const now = await index.get(sessionId);
+      // Gone (purged), or another node took it over: nothing more here.
+      if (now?.relayNode !== this.nodeId) return;
+      claim = { wakes: now.wakes ?? 0 };
+    }
   }
 }
 
@@ -132,7 +306,6 @@ export class RelayManager {
 const RESULT_TEXT_MAX = 40_000;
 
 class SessionRelay {
-  private readonly owner: string;
   /** Every event seen so far, history then stream: held tool calls are read from it. */
   private readonly events: SessionEvent[] = [];
   /** User events sent and not yet processed (a follow-up queued while the agent works). */
@@ -144,55 +317,49 @@ class SessionRelay {
   private flushTimer: Timer | undefined;
   /** Whether a `session.usage` snapshot came (its cost is then on the record already). */
   private sawUsage = false;
+  /** The cursor (and fields that go with it) not yet written, and when it last was. */
+  private pending: Partial<Pick<SessionRecord, 'cursor' | 'listCost' | 'ceiling' | 'resultText'>> | undefined;
+  private cursorWrittenAt = Number.NEGATIVE_INFINITY;
+  private cursorTimer: Timer | undefined;
 
   constructor(
     private readonly deps: RelayDeps,
     private readonly sessionId: string,
     private readonly signal: AbortSignal,
-  ) {
-    this.owner = deps.ids.next('relay');
-  }
+  ) {}
 
-  async run(): Promise<'ended' | 'lease_held'> {
-    const { store, clock } = this.deps;
-    const lease = `relay#${this.sessionId}`;
-    if (!(await store.leases.acquire(lease, this.owner, clock.now(), LEASE_MS))) return 'lease_held';
-    // Stops on the manager's signal, or when the lease could not be renewed (someone else may relay now).
-    const stop = new AbortController();
-    this.signal.addEventListener('abort', () => stop.abort(), { once: true });
-    const renew = clock.setInterval(async () => {
-      const held = await store.leases.acquire(lease, this.owner, clock.now(), LEASE_MS).catch(() => false);
-      if (!held) stop.abort();
-    }, LEASE_MS / 3);
+  /**
+   * Relays until the session rests: its turn ended, or it waits for a decision, with no follow-up
+   * queued. Stops at once when `signal` aborts (the node stops, or was taken for dead).
+   */
+  async run(): Promise<'idle' | 'waiting' | 'gone' | 'stopped'> {
+    const { store } = this.deps;
     let stream: Awaited<ReturnType<Anthropic['beta']['sessions']['events']['stream']>> | undefined;
     try {
       // Open the stream first, then read the history: nothing falls between the two.
       stream = await this.deps.anthropic.beta.sessions.events.stream(
         this.sessionId,
         {},
-        { signal: stop.signal },
+        { signal: this.signal },
       );
       let session = await store.sessions.get(this.sessionId);
       // Purged (forgotten, or past retention): nothing is left to relay, and nobody should adopt it.
       if (!session) {
-        await store.sessions.unmarkActive(this.sessionId);
-        return 'ended';
+        await store.relayIndex.remove(this.sessionId);
+        return 'gone';
       }
       const seen = new Set<string>();
       const history = await sessionHistory(this.deps.anthropic, this.sessionId);
       const resumeAt = session.cursor ? history.findIndex((e) => e.id === session?.cursor) : -1;
       // All of the history is relayed, even past a turn that ended in it: later turns follow it.
-      let ended = false;
       for (const [index, event] of history.entries()) {
         seen.add(event.id);
         this.track(event);
         if (index <= resumeAt) continue;
-        const result = await this.handle(session, event);
-        session = result.session;
-        ended = result.ended;
+        session = (await this.handle(session, event)).session;
       }
-      // Nothing has happened since the last turn ended and no follow-up waits in the queue.
-      if (this.restsAfter(ended || atRest(lastStatus(history)))) return 'ended';
+      // Nothing has happened since the turn ended (or paused for a decision), and nothing waits.
+      if (this.rests(restsAt(history))) return this.restingAs();
       // Waiting for the session's next event is waiting on the outside world, not work in progress.
       const live = stream[Symbol.asyncIterator]();
       for (;;) {
@@ -209,40 +376,47 @@ class SessionRelay {
         this.track(event);
         const result = await this.handle(session, event);
         session = result.session;
-        if (this.restsAfter(result.ended)) return 'ended';
+        if (this.rests(result.rests)) return this.restingAs();
       }
-      return 'ended';
+      return 'stopped';
     } catch (error) {
-      if (stop.signal.aborted) return 'ended';
+      if (this.signal.aborted) return 'stopped';
       throw error;
     } finally {
-      renew.cancel();
       stream?.controller.abort();
       await this.flushProgress().catch((error: unknown) =>
         this.deps.logger.warn('progress not written', { error: String(error) }),
       );
-      await store.leases.release(lease, this.owner).catch(() => undefined);
+      await this.writeCursor().catch((error: unknown) =>
+        this.deps.logger.warn('cursor not written', { error: String(error) }),
+      );
     }
   }
 
-  /** One event into Slack; the cursor moves past it. Returns whether the turn is over. */
+  /**
+   * One event into Slack; the cursor moves past it (written with what Slack was sent, otherwise at
+   * most once a second). Returns whether the session rests after it (its turn ended, or it waits).
+   */
   private async handle(
     session: SessionRecord,
     event: SessionEvent,
-  ): Promise<{ session: SessionRecord; ended: boolean }> {
-    let ended = false;
+  ): Promise<{ session: SessionRecord; rests: boolean }> {
+    let rests = false;
+    /** Whether Slack was sent something for this event (its cursor is then written at once). */
+    let told = false;
     let next = session;
     /** Fields written with the cursor (no round trip of their own). */
-    let withCursor: Partial<Pick<SessionRecord, 'listCost' | 'ceiling'>> = {};
+    let withCursor: Partial<Pick<SessionRecord, 'listCost' | 'ceiling' | 'resultText'>> = {};
     switch (event.type) {
       case 'agent.message': {
         const text = messageText(event);
         if (text) {
           await this.flushProgress();
           await this.deps.notices.agentMessage(session, text);
-          // Kept whole up to Slack's longest message text, for Share.
+          // Kept whole up to Slack's longest message text, for Share (written with the cursor).
           next = { ...next, resultText: text.slice(0, RESULT_TEXT_MAX) };
-          await this.deps.store.sessions.update(session.sessionId, { resultText: next.resultText });
+          withCursor = { resultText: next.resultText };
+          told = true;
         }
         break;
       }
@@ -264,6 +438,7 @@ class SessionRelay {
         }
         await this.flushProgress();
         await this.reportError(session, event.error);
+        told = true;
         break;
       case 'session.status_running':
         next = await this.setStatus(next, 'running');
@@ -287,6 +462,9 @@ class SessionRelay {
             const approveAllTs = await this.deps.notices.approvalsWaiting(session, held.length);
             if (approveAllTs) await this.deps.store.sessions.update(session.sessionId, { approveAllTs });
           }
+          // It waits for a decision: no stream is held meanwhile (the decision wakes a relay).
+          rests = true;
+          told = true;
         } else {
           // A turn a Stop cut short ends `end_turn` too: told as stopped, not as done.
           const stop =
@@ -298,7 +476,8 @@ class SessionRelay {
           const asked = !this.sawUsage || stop === 'budget_reached';
           next = await this.setStatus(next, 'idle', stop, asked ? await this.cost() : {});
           if (stop !== 'end_turn' && stop !== 'interrupted') await this.deps.notices.turnStopped(next, stop);
-          ended = true;
+          rests = true;
+          told = true;
         }
         break;
       }
@@ -312,7 +491,8 @@ class SessionRelay {
             { kind: 'session_archive', sessionId: session.sessionId },
             this.deps.clock.now(),
           );
-        ended = true;
+        rests = true;
+        told = true;
         break;
       default:
         break;
@@ -322,11 +502,30 @@ class SessionRelay {
     const processedAt =
       'processed_at' in event && event.processed_at ? Date.parse(event.processed_at) : Number.NaN;
     if (Number.isFinite(processedAt)) {
-      await this.deps.store.sessions.update(session.sessionId, { cursor: event.id, ...withCursor });
+      this.pending = { ...this.pending, ...withCursor, cursor: event.id };
       next = { ...next, cursor: event.id };
-      this.deps.metrics.relayLag(this.deps.clock.now() - processedAt);
+      const now = this.deps.clock.now();
+      if (told || now - this.cursorWrittenAt >= CURSOR_WRITE_MS) await this.writeCursor();
+      else this.cursorTimer ??= this.deps.clock.setTimeout(() => this.writeCursor(), CURSOR_WRITE_MS);
+      this.deps.metrics.relayLag(now - processedAt);
+    } else if (Object.keys(withCursor).length > 0) {
+      this.pending = { ...this.pending, ...withCursor };
     }
-    return { session: next, ended };
+    return { session: next, rests };
+  }
+
+  /**
+   * Writes the cursor (and what goes with it) if it moved since it was last written. A crash
+   * repeats at most what was relayed since: nothing sent to Slack, which writes it at once.
+   */
+  private async writeCursor(): Promise<void> {
+    this.cursorTimer?.cancel();
+    this.cursorTimer = undefined;
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    this.cursorWrittenAt = this.deps.clock.now();
+    await this.deps.store.sessions.update(this.sessionId, pending);
   }
 
   private track(event: SessionEvent): void {
@@ -341,12 +540,20 @@ class SessionRelay {
     else this.queued.add(event.id);
   }
 
-  /** A turn that ended ends the relay only when nothing waits in the queue (or the session is gone). */
-  private restsAfter(turnEnded: boolean): boolean {
+  /** How the session rests: waiting for a decision (still live), or with its turn over. */
+  private restingAs(): 'idle' | 'waiting' {
+    const last = this.events.findLast((e) => e.type.startsWith('session.status_'));
+    return last?.type === 'session.status_idle' && last.stop_reason.type === 'requires_action'
+      ? 'waiting'
+      : 'idle';
+  }
+
+  /** A session at rest ends the relay only when nothing waits in the queue (or the session is gone). */
+  private rests(atRest: boolean): boolean {
     const gone = this.events.some(
       (e) => e.type === 'session.status_terminated' || e.type === 'session.deleted',
     );
-    return turnEnded && (gone || this.queued.size === 0);
+    return atRest && (gone || this.queued.size === 0);
   }
 
   /** Best effort: what is left open here is found by the sweep (the session refuses a stale confirmation). */
@@ -411,7 +618,13 @@ class SessionRelay {
       ...cost,
     };
     const next = { ...session, ...changes };
-    await this.deps.store.sessions.update(session.sessionId, changes);
+    // What waits to be written with the cursor goes with this write.
+    const pending = this.pending ?? {};
+    this.pending = undefined;
+    this.cursorTimer?.cancel();
+    this.cursorTimer = undefined;
+    await this.deps.store.sessions.update(session.sessionId, { ...pending, ...changes });
+    if (pending.cursor) this.cursorWrittenAt = this.deps.clock.now();
     // Not waited for, like progress edits: the relay goes on while the edit waits its turn.
     void this.deps.work
       .track(() => this.deps.notices.statusChanged(next))

@@ -592,6 +592,17 @@ export class SessionService {
   }
 
   /**
+   * Managed Agents says the session moved (a webhook): it started running, paused or ended, maybe
+   * on nobody's action here. Its relay goes on from the cursor. False for a session not Deputy's.
+   */
+  async woken(sessionId: string): Promise<boolean> {
+    const session = await this.deps.store.sessions.get(sessionId);
+    if (!session || session.archivedAt) return false;
+    this.deps.relays.ensure(sessionId);
+    return true;
+  }
+
+  /**
    * The sweep's archive of a session that has rested `ARCHIVE_AFTER_MS` since its last turn (one
    * that ended, at once): archived at Anthropic, then marked on its record, audited, and its root
    * message saying so. One in use, or used since it was filed, is due again later.
@@ -752,6 +763,8 @@ export class SessionService {
       await this.deps.store.sessions.releaseStop(sessionId);
       throw error;
     }
+    // A session waiting for a decision holds no relay: the stop's events must be relayed.
+    this.deps.relays.ensure(sessionId);
     return true;
   }
 
@@ -771,7 +784,6 @@ export class SessionService {
       if (session.status !== 'running' && session.status !== 'waiting') continue;
       if (!(await only(session))) continue;
       if (!(await this.interrupt(principal, session.sessionId, correlationId, reason))) continue;
-      this.deps.relays.ensure(session.sessionId);
       stopped += 1;
     }
     return stopped;

@@ -13,6 +13,7 @@ import { keys } from './keys.js';
 import { Leases } from './leases.js';
 import { OAuthClients } from './oauth-clients.js';
 import { OwnerMappings } from './owner-mappings.js';
+import { RelayIndex } from './relay-index.js';
 import { Retention } from './retention.js';
 import { RevocationHandles } from './revocation-handles.js';
 import { RunIntents } from './run-intents.js';
@@ -41,6 +42,7 @@ export interface Store {
   readonly allowList: AllowList;
   readonly skills: Skills;
   readonly leases: Leases;
+  readonly relayIndex: RelayIndex;
   readonly agents: Agents;
   readonly runIntents: RunIntents;
   readonly sessions: Sessions;
@@ -69,6 +71,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     allowList: new AllowList(main),
     skills: new Skills(main),
     leases: new Leases(main),
+    relayIndex: new RelayIndex(main),
     agents: new Agents(main),
     runIntents: new RunIntents(main),
     sessions: new Sessions(main),

@@ -88,9 +88,18 @@ export const keys = {
     gsi1pk: `OWNER#${principalKey}`,
     gsi1sk: createdAt,
   }),
-  /** The sessions whose relay may still have work. */
-  activeSession: (sessionId: string): Key => ({ pk: 'ACTIVESESSIONS', sk: sessionId }),
-  activeSessions: () => ({ partition: 'ACTIVESESSIONS' }),
+  /** A session whose relay has work, in its shard's partition (store/relay-index.ts). */
+  activeSession: (shard: number, sessionId: string): Key => ({ pk: `ACTIVE#${shard}`, sk: sessionId }),
+  activeSessions: (shard: number) => ({ partition: `ACTIVE#${shard}` }),
+  /** Where the release before sharding marked active sessions (read once, to move them). */
+  unshardedActiveSession: (sessionId: string): Key => ({ pk: 'ACTIVESESSIONS', sk: sessionId }),
+  unshardedActiveSessions: () => ({ partition: 'ACTIVESESSIONS' }),
+  /** A running Deputy process that relays sessions, alive while its heartbeat is ahead. */
+  relayNode: (nodeId: string): Key => ({ pk: 'RELAYNODES', sk: nodeId }),
+  relayNodes: () => ({ partition: 'RELAYNODES' }),
+  /** Which node adopts what a slice of the sessions' dead relays left. */
+  relayShard: (shard: number): Key => ({ pk: 'RELAYSHARDS', sk: String(shard).padStart(4, '0') }),
+  relayShards: () => ({ partition: 'RELAYSHARDS' }),
   /** A Slack thread that belongs to a session (its DM thread, or a shared result's thread). */
   sessionThread: (channelId: string, threadTs: string): Key => ({
     pk: `THREAD#${channelId}#${threadTs}`,

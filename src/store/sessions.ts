@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { principalSchema } from '../identity/principal.js';
 import { keys } from './keys.js';
+import { shardOf } from './relay-index.js';
 import { recordKind, type Table } from './table.js';
 
 export type SessionStatus = 'running' | 'idle' | 'waiting' | 'done';
@@ -70,19 +71,12 @@ export class Sessions {
       ...keys.sessionsOfOwner(record.principalKey, record.createdAt),
       ...record,
     });
-    await this.markActive(record.sessionId, record.status);
     // Replies in the session's thread find the session through this.
     await this.indexThread(record.dmChannelId, record.threadTs, record.sessionId);
   }
 
   get(sessionId: string): Promise<SessionRecord | undefined> {
     return this.table.get(SessionRecordKind, keys.session(sessionId));
-  }
-
-  /** Sessions whose relay may still have work: a process starting up resumes them. */
-  async active(): Promise<string[]> {
-    const items = await this.table.queryItems({ ...keys.activeSessions(), allPages: true });
-    return items.map((item) => String(item.sessionId));
   }
 
   async byThread(channelId: string, threadTs: string): Promise<SessionRecord | undefined> {
@@ -125,7 +119,6 @@ export class Sessions {
   ): Promise<void> {
     const names = Object.keys(fields);
     if (names.length === 0) return;
-    if (fields.status) await this.markActive(sessionId, fields.status);
     // A turn that ended takes its Stop with it: the next turn may be stopped again.
     const turnOver = fields.status !== undefined && !relayed(fields.status);
     await this.table.update(keys.session(sessionId), {
@@ -194,16 +187,6 @@ export class Sessions {
     await this.table.delete(keys.sessionThread(session.dmChannelId, session.threadTs));
     if (session.sharedTs) await this.table.delete(keys.sessionThread(session.channelId, session.sharedTs));
     await this.table.delete(keys.session(session.sessionId));
-    await this.unmarkActive(session.sessionId);
-  }
-
-  async unmarkActive(sessionId: string): Promise<void> {
-    await this.table.delete(keys.activeSession(sessionId));
-  }
-
-  private async markActive(sessionId: string, status: SessionStatus): Promise<void> {
-    const key = keys.activeSession(sessionId);
-    if (relayed(status)) await this.table.put({ ...key, sessionId });
-    else await this.table.delete(key);
+    await this.table.delete(keys.activeSession(shardOf(session.sessionId), session.sessionId));
   }
 }

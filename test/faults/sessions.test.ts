@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { DELIVERY_LEASE_MS } from '../../src/sessions/approvals.js';
+import { NODE_TTL_MS } from '../../src/sessions/relay.js';
 import type { SessionRecord } from '../../src/store/index.js';
 import type { Harness } from '../support/harness.js';
 import { startReplica } from '../support/replica.js';
@@ -283,11 +284,12 @@ describe('a process that dies while starting a session (each start frozen at ses
   });
 });
 
-test('a replica that dies relaying a session (no clean shutdown): another adopts it once the lease lapses, nothing missed', async () => {
+test('a replica that dies relaying a session (no clean shutdown): another adopts it once its heartbeat lapses, nothing missed', async () => {
   const { session, approvalId, card } = await heldSession('Adopted');
-  // This process dies: its relays stop, and the lease stays with it, unrenewed.
+  // A process that claimed the session dies: its heartbeat is not renewed, and its claim stays.
   await h.services.relays.close();
-  await h.store.leases.acquire(`relay#${session.sessionId}`, 'relay_dead', h.clock.now(), 30_000);
+  await h.store.relayIndex.heartbeat('node_dead', h.clock.now() + NODE_TTL_MS);
+  await h.store.relayIndex.claim(session.sessionId, 'node_dead');
   const replica = await startReplica(h);
   try {
     await replica.services.approvals.decide(
@@ -298,7 +300,7 @@ test('a replica that dies relaying a session (no clean shutdown): another adopts
       { channelId: session.dmChannelId, messageTs: card },
     );
     await h.sandbox.managedAgents.settled(session.sessionId);
-    // The replica's decision asked for a relay; the dead one's lease holds it off until it lapses.
+    // The replica's decision asked for a relay; the dead one's claim holds it off until its heartbeat lapses.
     expect(replica.services.relays.isRelaying(session.sessionId)).toBe(false);
     h.clock.advance(31_000);
     await h.settle(replica.services);

@@ -413,7 +413,7 @@ describe('when a process stops relaying (each test on a fresh sandbox)', () => {
     const { session } = await run('U_ALICE', '--agent asker create a page titled Resumed');
     if (!session) throw new Error('no session');
     const [approval] = await h.store.approvals.forSession(session.sessionId);
-    // This process stops relaying (a crash, say); the decision made now is relayed by nobody.
+    // This process stops relaying; the decision it still takes is noted as a wake, relayed by nobody yet.
     await h.services.relays.close();
     await h.services.approvals.decide(
       approval?.approvalId ?? '',
@@ -424,9 +424,9 @@ describe('when a process stops relaying (each test on a fresh sandbox)', () => {
     );
     await h.sandbox.managedAgents.settled(session.sessionId);
     const before = threadMessages(session).length;
-    // A process starting up resumes every session still marked active.
+    // A process starting up adopts every session woken with nobody relaying it.
     const restarted = replica();
-    expect(await restarted.relays.resumeActive()).toBeGreaterThanOrEqual(1);
+    expect(await restarted.relays.adopt()).toBeGreaterThanOrEqual(1);
     await h.settle(restarted);
     const after = threadMessages(session);
     const texts = after.map((m) => String(m.text));
@@ -438,46 +438,17 @@ describe('when a process stops relaying (each test on a fresh sandbox)', () => {
     await restarted.relays.close();
   });
 
-  test('a replica refused the lease keeps one try booked, however often its sweep finds the session: tries do not pile up (issue 17)', async () => {
-    let tries = 0;
-    const counted: typeof h.store = Object.create(h.store, {
-      leases: {
-        value: {
-          acquire: (...args: Parameters<typeof h.store.leases.acquire>) => {
-            tries += 1;
-            return h.store.leases.acquire(...args);
-          },
-          release: (...args: Parameters<typeof h.store.leases.release>) => h.store.leases.release(...args),
-        },
-      },
-    });
-    const other = replica(counted);
-    const { session } = await run('U_ALICE', '--agent asker create a page titled Held here');
-    if (!session) throw new Error('no session');
-    h.services.relays.ensure(session.sessionId);
-    for (let sweep = 0; sweep < 5; sweep += 1) {
-      await other.relays.resumeActive();
-      await other.work.settled();
-    }
-    expect(other.relays.isRelaying(session.sessionId)).toBe(false);
-    // One try per sweep; then, a lease period on, one booked try, not one per earlier sweep.
-    expect(tries).toBe(5);
-    h.clock.advance(30_000);
-    await other.work.settled();
-    expect(tries).toBe(6);
-    await other.relays.close();
-  });
-
   test('a replica that shuts down hands its relays over: another adopts them and goes on from the cursor', async () => {
     const other = replica();
     const { session } = await run('U_ALICE', '--agent asker create a page titled Handed over');
     if (!session) throw new Error('no session');
-    // While this replica relays it, the other one leaves it alone (the lease).
+    // While this replica relays it, the other one leaves it alone (the claim).
     h.services.relays.ensure(session.sessionId);
-    await other.relays.resumeActive();
+    await other.relays.adopt();
     await other.work.settled();
     expect(other.relays.isRelaying(session.sessionId)).toBe(false);
-    // Graceful shutdown: the relay stops and releases its lease; the other replica's sweep adopts it.
+    // Graceful shutdown: the node leaves; the decision it takes is noted as a wake, which the other
+    // replica's next tick adopts.
     await h.services.relays.close();
     const [approval] = await h.store.approvals.forSession(session.sessionId);
     await h.services.approvals.decide(
@@ -488,7 +459,7 @@ describe('when a process stops relaying (each test on a fresh sandbox)', () => {
       onItsMessage(approval),
     );
     await h.sandbox.managedAgents.settled(session.sessionId);
-    expect(await other.relays.resumeActive()).toBeGreaterThanOrEqual(1);
+    expect(await other.relays.adopt()).toBeGreaterThanOrEqual(1);
     await h.settle(other);
     const texts = threadMessages(session).map((m) => String(m.text));
     expect(texts.filter((t) => t.includes('Created "Handed over"'))).toHaveLength(1);

@@ -2,6 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type AuditRecord, StoredRecordInvalid } from '../../src/store/index.js';
 import { keys } from '../../src/store/keys.js';
+import { shardOf, unrelayed } from '../../src/store/relay-index.js';
 import { ENGINES, openTestStorage, type TestStorage } from '../support/storage.js';
 
 const alice = { teamId: 'T1', userId: 'U_ALICE' };
@@ -121,5 +122,45 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect(Object.keys(mapping ?? {}).sort()).toEqual(
       ['claimId', 'leaseUntil', 'principal', 'principalKey', 'status'].sort(),
     );
+  });
+
+  test('the relay index reads a shard page by page: every active session comes back however many pages it takes (issue 17)', async () => {
+    const index = storage.store.relayIndex;
+    // Sessions until one shard holds 23 of them (more than five pages of four).
+    const inShard = [];
+    for (let i = 0; inShard.length < 23; i += 1) {
+      const sessionId = `sesn_page_${i}`;
+      if (shardOf(sessionId) === 3) inShard.push(sessionId);
+    }
+    await Promise.all(inShard.map((sessionId) => index.claim(sessionId, 'node_a', { wake: true })));
+    const read = await index.active(3, 4);
+    expect(read.map((s) => s.sessionId).sort()).toEqual([...inShard].sort());
+    expect(read.every((s) => s.relayNode === 'node_a' && s.wakes === 1)).toBe(true);
+    // Spread over the shards: a session lives only in its own shard's partition.
+    expect((await index.live()).filter((id) => id.startsWith('sesn_page_')).sort()).toEqual(
+      [...inShard].sort(),
+    );
+  });
+
+  test('a relay claim is one conditional write: another live node is refused, a wake makes the holder go round, and a release after a wake is refused (issue 17)', async () => {
+    const index = storage.store.relayIndex;
+    const claim = await index.claim('sesn_claim', 'node_a', { wake: true });
+    expect(claim).toEqual({ wakes: 1 });
+    expect(await index.claim('sesn_claim', 'node_b', { wake: true })).toBeUndefined();
+    expect(await index.wake('sesn_claim')).toMatchObject({ relayNode: 'node_a', wakes: 2 });
+    // Woken since it claimed: node_a may not let the session rest yet.
+    expect(await index.release('sesn_claim', 'node_a', { wakes: 1 }, false)).toBe(false);
+    // Waiting for a decision: it stays live, unclaimed, and counts as relayed until woken again.
+    expect(await index.release('sesn_claim', 'node_a', { wakes: 2 }, true)).toBe(true);
+    const waiting = await index.get('sesn_claim');
+    expect(waiting).toMatchObject({ wakes: 2, restedWakes: 2 });
+    expect(waiting?.relayNode).toBeUndefined();
+    expect(unrelayed(waiting ?? { sessionId: '' }, new Set())).toBe(false);
+    await index.wake('sesn_claim');
+    expect(unrelayed((await index.get('sesn_claim')) ?? { sessionId: '' }, new Set())).toBe(true);
+    // A dead node's claim is taken over only from that node.
+    await index.claim('sesn_claim', 'node_dead');
+    expect(await index.claim('sesn_claim', 'node_b', { from: 'node_other' })).toBeUndefined();
+    expect(await index.claim('sesn_claim', 'node_b', { from: 'node_dead' })).toBeDefined();
   });
 });

@@ -137,6 +137,9 @@ export async function settleSandbox(runtime: SandboxRuntime, replica?: Services)
   relayedUpTo.set(runtime, seen);
   for (;;) {
     await work.settled();
+    // A webhook on its way wakes a relay: its work is not under way until it arrives.
+    await managedAgents.webhooksSettled();
+    await work.settled();
     const sessions = managedAgents.sessions();
     await Promise.all(sessions.map((s) => managedAgents.settled(s.id)));
     const behind: string[] = [];
