@@ -154,7 +154,7 @@ export async function startDeputy(options: {
 }): Promise<Deputy> {
   const { services } = options;
   const { app, receiver } = createSlackApp(options.slack, services);
-  const queue = new DeliveryQueue(options.deliveryLimits);
+  const queue = new DeliveryQueue(options.deliveryLimits, services.acks);
   const refusals = new RefusalAudit(services, {
     action: AuditAction.SignatureRefused,
     target: SLACK_EVENTS_PATH,

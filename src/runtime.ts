@@ -46,7 +46,7 @@ import {
 } from './store/index.js';
 import { MemoryService } from './vaults/memory-service.js';
 import { VaultService } from './vaults/vault-service.js';
-import { Work } from './work.js';
+import { AckGate, Work } from './work.js';
 
 /** The catalog shipped with Deputy, used when DEPUTY_CONNECTORS_FILE is not set. */
 export const DEFAULT_CONNECTORS_FILE = new URL('../connectors.yml', import.meta.url).pathname;
@@ -114,6 +114,7 @@ export function buildServices(parts: ServiceParts): Services {
   const { store, anthropic, ids, logger, publicBaseUrl } = parts;
   const retentionMs = (parts.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
   const work = new Work(logger);
+  const acks = new AckGate();
   const clock = work.clock(parts.clock);
   const pacer = new SlackPacer({
     clock,
@@ -122,7 +123,7 @@ export function buildServices(parts: ServiceParts): Services {
     rest: (waiting) => work.resting(waiting),
   });
   const slack = createSlackClient(parts.slack, logger, pacer);
-  const outbox = new Outbox({ slack, logger });
+  const outbox = new Outbox({ slack, logger, priority: (priority, work) => pacer.at(priority, work) });
   const directory = new SlackDirectory(slack, clock);
   const audit = new AuditLog({ store, clock, ids, logger });
   const vaults = new VaultService({ store, anthropic, audit, clock, ids, logger });
@@ -217,6 +218,7 @@ export function buildServices(parts: ServiceParts): Services {
     connections,
     clock,
     work,
+    acks,
     ids,
     logger,
     metrics: parts.metrics ?? noMetrics,
@@ -307,6 +309,7 @@ export function buildServices(parts: ServiceParts): Services {
     audit,
     clock,
     work,
+    acks,
     ids,
     logger,
     ...(signingKey

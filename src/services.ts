@@ -19,7 +19,7 @@ import type { SessionService } from './sessions/session-service.js';
 import type { SlackPacer } from './slack/rate-limits.js';
 import type { Store } from './store/index.js';
 import type { VaultService } from './vaults/vault-service.js';
-import type { Work } from './work.js';
+import type { AckGate, Work } from './work.js';
 
 /**
  * Everything the composition root wires, for the app's entry points (Slack's surfaces, the browser
@@ -49,6 +49,8 @@ export interface Services {
   clock: Clock;
   /** Work started and not finished: listener work, relays, sweeps. */
   work: Work;
+  /** Slack deliveries still before their ack: work that can wait, waits for them. */
+  acks: AckGate;
   ids: IdSource;
   logger: Logger;
   /** Verifies Anthropic's webhook deliveries; absent without ANTHROPIC_WEBHOOK_SIGNING_KEY. */

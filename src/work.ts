@@ -111,3 +111,36 @@ export class Work {
     for (const wake of this.waiters.splice(0)) wake();
   }
 }
+
+/**
+ * Slack deliveries that have not had their ack yet. Work that can wait (a delivery's work after its
+ * ack, a relay's next event) waits while any has not: Slack gives an ack 3 seconds, and a burst of
+ * requests is answered first, then worked through (docs/architecture.md#bounded-work).
+ */
+export class AckGate {
+  private unacked = 0;
+  private waiters: Array<() => void> = [];
+
+  /** A delivery arrived; it holds the gate until `acked` (once). */
+  arrived(): () => void {
+    this.unacked += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.unacked -= 1;
+      if (this.unacked === 0) for (const wake of this.waiters.splice(0)) wake();
+    };
+  }
+
+  /** Whether every delivery that arrived has had its ack. */
+  get open(): boolean {
+    return this.unacked === 0;
+  }
+
+  /** Resolves once every delivery that arrived has had its ack (at once if they all have). */
+  passed(): Promise<void> {
+    if (this.unacked === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}

@@ -1,3 +1,5 @@
+import { AckGate } from '../work.js';
+
 /**
  * How much Slack work one process takes on at once. A delivery holds a place from its arrival until
  * its listeners end; past the ack its work runs only while it holds one of `running` slots, the
@@ -21,6 +23,8 @@ export interface DeliveryLimits {
 export const DEFAULT_DELIVERY_LIMITS: DeliveryLimits = { running: 8, waiting: 504 };
 
 export interface DeliveryPlace {
+  /** Slack has its answer (an ack, or the empty one at the deadline): this delivery no longer holds acks up. */
+  answered(): void;
   /** Resolves once this delivery holds a running slot (at once when one is free). */
   run(): Promise<void>;
   /** Gives the place (and its slot, if it held one) back; safe to call more than once. */
@@ -33,8 +37,14 @@ export class DeliveryQueue {
   private refused = 0;
   private readonly waiters: Array<() => void> = [];
   private readonly idleWaiters: Array<() => void> = [];
+  /** Waiting for the acks to pass before giving slots. */
+  private granting = false;
 
-  constructor(private readonly limits: DeliveryLimits = DEFAULT_DELIVERY_LIMITS) {}
+  constructor(
+    private readonly limits: DeliveryLimits = DEFAULT_DELIVERY_LIMITS,
+    /** Deliveries before their ack: a slot is given only once none is (acks first). */
+    private readonly acks: AckGate = new AckGate(),
+  ) {}
 
   /** A place for one delivery, or undefined when every place is taken. */
   enter(): DeliveryPlace | undefined {
@@ -43,31 +53,30 @@ export class DeliveryQueue {
       return undefined;
     }
     this.admitted += 1;
+    const acked = this.acks.arrived();
     let state: 'admitted' | 'waiting' | 'running' | 'left' = 'admitted';
     let wake: (() => void) | undefined;
     let started: Promise<void> | undefined;
     return {
+      answered: acked,
       run: () => {
         // A place given back holds nothing: a late ack must not take a slot nobody will return.
         if (state === 'left') return Promise.resolve();
+        acked();
         started ??= new Promise<void>((resolve) => {
-          if (this.running < this.limits.running) {
-            this.running += 1;
-            state = 'running';
-            resolve();
-            return;
-          }
           state = 'waiting';
           wake = () => {
             state = 'running';
             resolve();
           };
           this.waiters.push(wake);
+          this.grant();
         });
         return started;
       },
       leave: () => {
         if (state === 'left') return;
+        acked();
         if (state === 'running') this.release();
         if (state === 'waiting' && wake) this.waiters.splice(this.waiters.indexOf(wake), 1);
         state = 'left';
@@ -97,9 +106,30 @@ export class DeliveryQueue {
   }
 
   private release(): void {
-    const next = this.waiters.shift();
-    // The slot passes straight to the next in line, so `running` never dips below a waiting queue.
-    if (next) next();
-    else this.running -= 1;
+    this.running -= 1;
+    this.grant();
+  }
+
+  /**
+   * Gives free slots to the deliveries waiting, in arrival order, once every delivery has had its
+   * ack: work after an ack never delays another delivery's ack (a burst is answered first).
+   */
+  private grant(): void {
+    if (!this.acks.open) {
+      if (!this.granting) {
+        this.granting = true;
+        void this.acks.passed().then(() => {
+          this.granting = false;
+          this.grant();
+        });
+      }
+      return;
+    }
+    while (this.running < this.limits.running) {
+      const next = this.waiters.shift();
+      if (!next) return;
+      this.running += 1;
+      next();
+    }
   }
 }

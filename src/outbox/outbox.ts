@@ -4,6 +4,7 @@ import type { SlackMessage } from '../blocks/messages.js';
 import type { ThreadFile } from '../blocks/sessions.js';
 import type { Logger } from '../logger.js';
 import { slackErrorCode } from '../slack/client.js';
+import type { SlackPriority } from '../slack/rate-limits.js';
 
 /** A message Slack holds: where, and its ts. */
 export interface MessageRef {
@@ -33,7 +34,23 @@ export class Outbox {
   /** DM channel ids by person, most recently opened last (see directMessageChannel). */
   private readonly directMessages = new Map<string, string>();
 
-  constructor(private readonly deps: { slack: WebClient; logger: Logger; fetch?: typeof fetch }) {}
+  constructor(
+    private readonly deps: {
+      slack: WebClient;
+      logger: Logger;
+      fetch?: typeof fetch;
+      /** Runs work with its Slack calls at a priority (the pacer's; calls go as `normal` without). */
+      priority?: <T>(priority: SlackPriority, work: () => Promise<T>) => Promise<T>;
+    },
+  ) {}
+
+  /**
+   * Runs `write` with its Slack calls at `priority`: when Slack's limits are tight, a decision card
+   * (`urgent`) goes first and progress (`background`) waits for the rest.
+   */
+  at<T>(priority: SlackPriority, write: () => Promise<T>): Promise<T> {
+    return this.deps.priority ? this.deps.priority(priority, write) : write();
+  }
 
   /**
    * The person's DM with the app. A DM's id never changes, and conversations.open is tier 3 (50 a

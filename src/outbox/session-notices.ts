@@ -57,9 +57,12 @@ export class SlackSessionNotices implements SessionNotices {
   async statusChanged(session: ShownSession): Promise<void> {
     // Run from a channel, a finished result may be shared there; run in the DM itself, there is nowhere to.
     const shareable = session.channelId !== session.dmChannelId && !isDirectMessage(session.channelId);
-    await this.outbox.update(
-      { channelId: session.dmChannelId, ts: session.threadTs },
-      sessionRootMessage(session, { shareable }),
+    // The thread says the same as it happens: the root's status may wait for what people wait on.
+    await this.outbox.at('background', () =>
+      this.outbox.update(
+        { channelId: session.dmChannelId, ts: session.threadTs },
+        sessionRootMessage(session, { shareable }),
+      ),
     );
   }
 
@@ -78,25 +81,40 @@ export class SlackSessionNotices implements SessionNotices {
     }
   }
 
-  async progress(session: ShownSession, lines: string[], ts?: string): Promise<string | undefined> {
+  /** The least important write: it waits for everything else when Slack's limits are tight. */
+  async progress(
+    session: ShownSession,
+    lines: string[],
+    ts?: string,
+    beforeMore = false,
+  ): Promise<string | undefined> {
     const message = plainText(lines.join('\n'));
-    if (ts) {
-      await this.outbox.update({ channelId: session.dmChannelId, ts }, message);
-      return ts;
-    }
-    return (await this.inThread(session, message))?.ts;
+    return this.outbox.at(beforeMore ? 'normal' : 'background', async () => {
+      if (ts) {
+        await this.outbox.update({ channelId: session.dmChannelId, ts }, message);
+        return ts;
+      }
+      return (await this.inThread(session, message))?.ts;
+    });
   }
 
+  /** A decision card never waits behind other writes (see SlackPriority). */
   async approvalRequested(
     session: ShownSession,
     approval: Approval,
     call: McpToolUse,
   ): Promise<string | undefined> {
-    return (await this.inThread(session, approvalMessage(approval, call.input)))?.ts;
+    return this.outbox.at(
+      'urgent',
+      async () => (await this.inThread(session, approvalMessage(approval, call.input)))?.ts,
+    );
   }
 
   async approvalsWaiting(session: ShownSession, count: number): Promise<string | undefined> {
-    return (await this.inThread(session, approveAllMessage(session.sessionId, count)))?.ts;
+    return this.outbox.at(
+      'urgent',
+      async () => (await this.inThread(session, approveAllMessage(session.sessionId, count)))?.ts,
+    );
   }
 
   async ranUnderGrant(session: ShownSession, approval: Approval): Promise<void> {

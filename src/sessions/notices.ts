@@ -57,8 +57,17 @@ export interface SessionNotices {
   /** The root message again, for a new status (or once its result was shared). */
   statusChanged(session: ShownSession): Promise<void>;
   agentMessage(session: ShownSession, text: string): Promise<void>;
-  /** Progress lines: a new message, or (given its ts) the same message edited. Returns its ts. */
-  progress(session: ShownSession, lines: string[], ts?: string): Promise<string | undefined>;
+  /**
+   * Progress lines: a new message, or (given its ts) the same message edited. Returns its ts. The
+   * least important write, waiting for the others under Slack's limits, unless `beforeMore`: more of
+   * the thread follows it at once (an answer), so it goes at that pace.
+   */
+  progress(
+    session: ShownSession,
+    lines: string[],
+    ts?: string,
+    beforeMore?: boolean,
+  ): Promise<string | undefined>;
   /** A held tool call put to the owner with Approve and Deny. Returns the message's ts. */
   approvalRequested(session: ShownSession, approval: Approval, call: McpToolUse): Promise<string | undefined>;
   /** Several calls wait at once: one button approves them all. Returns the message's ts. */

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { redactText } from '../redact.js';
 import type { SessionRecord, SessionStatus, Store } from '../store/index.js';
 import { RELAY_SHARDS, type RelayClaim, unrelayed } from '../store/relay-index.js';
-import type { Work } from '../work.js';
+import type { AckGate, Work } from '../work.js';
 import type { ApprovalService } from './approvals.js';
 import {
   heldToolCalls,
@@ -45,6 +45,8 @@ export interface RelayDeps {
   connections: ConnectionsService;
   clock: Clock;
   work: Work;
+  /** Slack deliveries before their ack: a relay handles its next event once they have had it. */
+  acks?: Pick<AckGate, 'passed'>;
   ids: IdSource;
   logger: Logger;
   metrics: Metrics;
@@ -314,7 +316,11 @@ class SessionRelay {
   /** How many of the progress lines Slack has been handed: a flush with nothing new sends nothing. */
   private progressSent = 0;
   private progressTs: string | undefined;
+  /** The first progress post while it is on its way (see flushProgress). */
+  private progressPost: Promise<void> | undefined;
   private flushTimer: Timer | undefined;
+  /** The session as the relay last knew it (where its thread is). */
+  private shown: SessionRecord | undefined;
   /** Whether a `session.usage` snapshot came (its cost is then on the record already). */
   private sawUsage = false;
   /** The cursor (and fields that go with it) not yet written, and when it last was. */
@@ -401,6 +407,9 @@ class SessionRelay {
     session: SessionRecord,
     event: SessionEvent,
   ): Promise<{ session: SessionRecord; rests: boolean }> {
+    // A burst of Slack requests is acked first; the event waits the moment that takes.
+    await this.deps.acks?.passed();
+    this.shown = session;
     let rests = false;
     /** Whether Slack was sent something for this event (its cursor is then written at once). */
     let told = false;
@@ -411,7 +420,7 @@ class SessionRelay {
       case 'agent.message': {
         const text = messageText(event);
         if (text) {
-          await this.flushProgress();
+          await this.flushProgress(true);
           await this.deps.notices.agentMessage(session, text);
           // Kept whole up to Slack's longest message text, for Share (written with the cursor).
           next = { ...next, resultText: text.slice(0, RESULT_TEXT_MAX) };
@@ -436,7 +445,7 @@ class SessionRelay {
           this.note(`Retrying (${event.error.type.replace(/_/g, ' ')})`);
           break;
         }
-        await this.flushProgress();
+        await this.flushProgress(true);
         await this.reportError(session, event.error);
         told = true;
         break;
@@ -450,7 +459,7 @@ class SessionRelay {
         next = { ...next, ...withCursor };
         break;
       case 'session.status_idle': {
-        await this.flushProgress();
+        await this.flushProgress(true);
         // Calls the session stopped waiting on (it was stopped, or moved on) leave nothing live behind.
         if (this.everHeld()) await this.settleApprovals(next, event.id);
         if (event.stop_reason.type === 'requires_action') {
@@ -511,6 +520,7 @@ class SessionRelay {
     } else if (Object.keys(withCursor).length > 0) {
       this.pending = { ...this.pending, ...withCursor };
     }
+    this.shown = next;
     return { session: next, rests };
   }
 
@@ -644,22 +654,43 @@ class SessionRelay {
     );
   }
 
-  private async flushProgress(): Promise<void> {
+  /**
+   * Hands Slack the progress lines not yet sent. The first opens the progress message, a post whose
+   * ts later edits need: from a timer it goes when Slack's limits leave room for it and the relay
+   * does not wait for it (lines that come meanwhile follow as an edit); `beforeMore` (an answer or
+   * another message follows at once) posts it first, at that message's pace. Edits are never
+   * waited for: a newer edit of the message replaces one not yet sent.
+   */
+  private async flushProgress(beforeMore = false): Promise<void> {
     this.flushTimer?.cancel();
     this.flushTimer = undefined;
-    if (this.progress.length === this.progressSent) return;
-    const session = await this.deps.store.sessions.get(this.sessionId);
-    if (!session) return;
+    const session = this.shown;
+    if (!session || this.progress.length === this.progressSent) return;
     const lines = [...this.progress];
     if (!this.progressTs) {
-      // The first line opens the progress message: later edits need its ts, and the thread its place.
-      this.progressTs = await this.deps.notices.progress(session, lines, undefined);
+      // Already on its way (and first in its thread's queue): what follows in the thread goes after it.
+      if (this.progressPost) return;
       this.progressSent = lines.length;
+      const posting = this.deps.notices.progress(session, lines, undefined, beforeMore).then((ts) => {
+        this.progressTs = ts;
+      });
+      if (beforeMore) {
+        await posting;
+        return;
+      }
+      this.progressPost = this.deps.work
+        .track(async () => {
+          try {
+            await posting;
+          } finally {
+            this.progressPost = undefined;
+          }
+          if (this.progressTs) await this.flushProgress();
+        })
+        .catch((error: unknown) => this.deps.logger.warn('progress not written', { error: String(error) }));
       return;
     }
     this.progressSent = lines.length;
-    // An edit is not waited for: under Slack's limit on edits it may wait its turn, and the relay
-    // goes on meanwhile (a newer edit of the same message replaces it in the outbox's queue).
     void this.deps.work
       .track(() => this.deps.notices.progress(session, lines, this.progressTs))
       .catch((error: unknown) => this.deps.logger.warn('progress not written', { error: String(error) }));

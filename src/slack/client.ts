@@ -70,7 +70,12 @@ function placeOf(body: string | FormData | undefined): Omit<PacedCall, 'method'>
     return {};
   }
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  return { channel: text(args.channel), ts: text(args.ts), userId: text(args.user_id) };
+  return {
+    channel: text(args.channel),
+    ts: text(args.ts),
+    threadTs: text(args.thread_ts),
+    userId: text(args.user_id),
+  };
 }
 
 /** The `error` code of a Web API call Slack refused (`user_not_found`, `expired_trigger_id`, …). */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 
@@ -62,8 +63,20 @@ export interface PacedCall {
   /** The conversation it writes to, the message it edits, the person whose Home it publishes. */
   channel?: string | undefined;
   ts?: string | undefined;
+  /** The thread a post replies in. */
+  threadTs?: string | undefined;
   userId?: string | undefined;
 }
+
+/**
+ * How long a call may wait for others when Slack's limits are tight: a decision card goes before
+ * anything else waiting, and progress (lines, a root message's status) waits for everything else
+ * and may use only part of each window, so what people wait on always finds room.
+ */
+export type SlackPriority = 'urgent' | 'normal' | 'background';
+const RANK: Readonly<Record<SlackPriority, number>> = { urgent: 0, normal: 1, background: 2 };
+/** The part of a method's window background calls may use; the rest is kept for the others. */
+const BACKGROUND_SHARE = 0.6;
 
 /**
  * Calls that must leave one at a time in the order they came, by key: posts to one conversation
@@ -72,8 +85,9 @@ export interface PacedCall {
  * same message, so a busy message costs one call per slot rather than one per change.
  */
 function laneOf(call: PacedCall): { key: string; coalesce: boolean } | undefined {
+  // One thread's replies in order; threads of one conversation (one DM, many sessions) apart.
   if (call.method === 'chat.postMessage' && call.channel)
-    return { key: `post#${call.channel}`, coalesce: false };
+    return { key: `post#${call.channel}#${call.threadTs ?? ''}`, coalesce: false };
   if (call.method === 'chat.update' && call.channel && call.ts)
     return { key: `update#${call.channel}#${call.ts}`, coalesce: true };
   if (call.method === 'views.publish' && call.userId) return { key: `home#${call.userId}`, coalesce: true };
@@ -82,6 +96,10 @@ function laneOf(call: PacedCall): { key: string; coalesce: boolean } | undefined
 
 interface Queued {
   send: () => Promise<Response>;
+  /** Its priority, raised to that of a call queued behind it (which would otherwise wait on it). */
+  rank: number;
+  /** Wakes it while it waits for room, once its rank was raised. */
+  raised?: () => void;
   /** Set once its slot came and it went: from then on a newer edit queues behind it. */
   sent: boolean;
   /** Callers whose edit this one replaced: they get its answer. */
@@ -106,6 +124,11 @@ export class SlackPacer {
   private readonly lanes = new Map<string, Queued[]>();
   private rateLimitedCount = 0;
   private coalescedCount = 0;
+  /** Calls waiting for room, per window key, by rank. */
+  private readonly waiting = new Map<string, number[]>();
+  /** Woken whenever a waiting call took its slot or gave up (one of lower rank may go now). */
+  private moved: Array<() => void> = [];
+  private readonly priority = new AsyncLocalStorage<SlackPriority>();
   /** Rejects once the process stops: nothing waits on Slack's limits past that. */
   private readonly stopped: Promise<never>;
   private stop: (error: Error) => void = () => {};
@@ -150,17 +173,35 @@ export class SlackPacer {
     return this.coalescedCount;
   }
 
+  /** Runs `work` with the Slack calls it makes at `priority` (the outbox says what may wait). */
+  at<T>(priority: SlackPriority, work: () => Promise<T>): Promise<T> {
+    return this.priority.run(priority, work);
+  }
+
   /**
    * Sends `send` when Slack's limits allow; after a 429, again once its Retry-After has passed. What
    * it returns is Slack's last answer (a 429 only after MAX_RATE_LIMITED_TRIES). Each call is sent
    * by its own caller, so whoever waits on it is seen waiting on it.
    */
   async run(call: PacedCall, send: () => Promise<Response>): Promise<Response> {
+    const rank = RANK[this.priority.getStore() ?? 'normal'];
     const lane = laneOf(call);
-    if (!lane) return this.paced(call, () => send);
+    if (!lane)
+      return this.paced(
+        call,
+        () => send,
+        () => rank,
+      );
     const rest = this.deps.rest ?? ((waiting) => waiting);
     const queue = this.lanes.get(lane.key) ?? [];
     this.lanes.set(lane.key, queue);
+    // What waits ahead in the lane goes at this call's priority if that is higher: it cannot wait
+    // behind them anyway.
+    for (const ahead of queue) {
+      if (ahead.sent || ahead.rank <= rank) continue;
+      ahead.rank = rank;
+      ahead.raised?.();
+    }
     const last = queue.at(-1);
     if (lane.coalesce && last && !last.sent) {
       last.send = send;
@@ -171,16 +212,23 @@ export class SlackPacer {
     const turn = new Promise<void>((resolve) => {
       takeTurn = resolve;
     });
-    const entry: Queued = { send, sent: false, waiters: [], turn, takeTurn };
+    const entry: Queued = { send, rank, sent: false, waiters: [], turn, takeTurn };
     queue.push(entry);
     if (queue.length === 1) entry.takeTurn();
     try {
       await rest(Promise.race([entry.turn, this.stopped]));
       // Until its slot comes the entry may still be replaced by a newer edit of the same message.
-      const response = await this.paced(call, () => {
-        entry.sent = true;
-        return entry.send;
-      });
+      const response = await this.paced(
+        call,
+        () => {
+          entry.sent = true;
+          return entry.send;
+        },
+        () => entry.rank,
+        (wake) => {
+          entry.raised = wake;
+        },
+      );
       // Each replaced caller reads its own copy of the answer (a body is read once).
       for (const waiter of entry.waiters) waiter.resolve(response.clone());
       return response;
@@ -196,15 +244,23 @@ export class SlackPacer {
     }
   }
 
-  /** `sending()` is asked for the call to make each time a slot comes (it may have been replaced). */
-  private async paced(call: PacedCall, sending: () => () => Promise<Response>): Promise<Response> {
+  /**
+   * `sending()` is asked for the call to make each time a slot comes (it may have been replaced),
+   * and `rank()` for its priority (it may have been raised).
+   */
+  private async paced(
+    call: PacedCall,
+    sending: () => () => Promise<Response>,
+    rank: () => number,
+    onRaise: (wake: () => void) => void = () => {},
+  ): Promise<Response> {
     const limit = this.limitOf(call.method);
     const windows: Array<[string, CallWindow]> = [[call.method, limit.workspace]];
     if (limit.perChannel && call.channel) windows.push([`${call.method}#${call.channel}`, limit.perChannel]);
     // A 429 is taken as the narrowest limit's: a full workspace window shows as 429s in every channel.
     const pauseKey = windows.at(-1)?.[0] ?? call.method;
     for (let tries = 1; ; tries += 1) {
-      await this.slot(windows);
+      await this.slot(windows, rank, onRaise);
       const response = await sending()();
       if (response.status !== 429) return response;
       this.rateLimitedCount += 1;
@@ -221,18 +277,42 @@ export class SlackPacer {
     }
   }
 
-  /** Waits until every window has room (and no pause holds), then counts the call in each. */
-  private async slot(windows: Array<[string, CallWindow]>): Promise<void> {
+  /**
+   * Waits until every window has room for a call of its rank (and no pause holds) and no call of a
+   * higher rank waits for the same window, then counts the call in each.
+   */
+  private async slot(
+    windows: Array<[string, CallWindow]>,
+    rankOf: () => number,
+    onRaise: (wake: () => void) => void,
+  ): Promise<void> {
     const { clock } = this.deps;
-    for (;;) {
-      const now = clock.now();
-      let wait = 0;
-      for (const [key, window] of windows) {
-        wait = Math.max(wait, (this.pausedUntil.get(key) ?? 0) - now, this.roomIn(key, window, now));
+    let rank = rankOf();
+    this.join(windows, rank, 1);
+    try {
+      for (;;) {
+        if (rankOf() !== rank) {
+          this.join(windows, rank, -1);
+          rank = rankOf();
+          this.join(windows, rank, 1);
+        }
+        const now = clock.now();
+        let wait = 0;
+        for (const [key, window] of windows) {
+          wait = Math.max(wait, (this.pausedUntil.get(key) ?? 0) - now, this.roomIn(key, window, now, rank));
+        }
+        const outranked = windows.some(([key]) => this.waitingAbove(key, rank));
+        if (wait <= 0 && !outranked) break;
+        if (this.closed) await this.stopped;
+        // Outranked: wait until a call ahead moves (or the time comes, if there is none yet). A
+        // raised rank looks again at once.
+        const moved = outranked ? this.nextMove() : new Promise<never>(() => {});
+        const raised = new Promise<void>((resolve) => onRaise(resolve));
+        await Promise.race([wait > 0 ? clock.sleep(wait) : moved, moved, raised, this.stopped]);
       }
-      if (wait <= 0) break;
-      if (this.closed) await this.stopped;
-      await Promise.race([clock.sleep(wait), this.stopped]);
+    } finally {
+      this.join(windows, rank, -1);
+      for (const wake of this.moved.splice(0)) wake();
     }
     const now = clock.now();
     for (const [key] of windows) {
@@ -244,15 +324,38 @@ export class SlackPacer {
     }
   }
 
-  /** How long until `key` may call again under `window` (0: now). Forgets calls out of the window. */
-  private roomIn(key: string, window: CallWindow, now: number): number {
+  private join(windows: Array<[string, CallWindow]>, rank: number, by: 1 | -1): void {
+    for (const [key] of windows) {
+      const counts = this.waiting.get(key) ?? [0, 0, 0];
+      counts[rank] = (counts[rank] ?? 0) + by;
+      if (counts.every((n) => n === 0)) this.waiting.delete(key);
+      else this.waiting.set(key, counts);
+    }
+  }
+
+  private waitingAbove(key: string, rank: number): boolean {
+    const counts = this.waiting.get(key);
+    return counts ? counts.slice(0, rank).some((n) => n > 0) : false;
+  }
+
+  private nextMove(): Promise<void> {
+    return new Promise((resolve) => this.moved.push(resolve));
+  }
+
+  /**
+   * How long until `key` may take a call of `rank` under `window` (0: now); background calls count
+   * against part of the window only. Forgets calls out of the window.
+   */
+  private roomIn(key: string, window: CallWindow, now: number, rank: number): number {
     const calls = this.recent.get(key);
     if (!calls) return 0;
     const span = window.windowMs + WINDOW_MARGIN_MS;
     while (calls.length > 0 && (calls[0] ?? 0) <= now - span) calls.shift();
     if (calls.length === 0) this.recent.delete(key);
-    if (calls.length < window.limit) return 0;
-    return (calls[calls.length - window.limit] ?? now) + span - now;
+    const limit =
+      rank === RANK.background ? Math.max(1, Math.floor(window.limit * BACKGROUND_SHARE)) : window.limit;
+    if (calls.length < limit) return 0;
+    return (calls[calls.length - limit] ?? now) + span - now;
   }
 
   private limitOf(method: string): MethodLimit {

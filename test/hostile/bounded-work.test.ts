@@ -16,6 +16,7 @@ describe('the delivery queue', () => {
     const second = queue.enter();
     expect(queue.enter()).toBeUndefined();
     expect(queue.refusedSoFar).toBe(1);
+    second?.answered();
     await first?.run();
     let secondRuns = false;
     const waiting = second?.run().then(() => {
@@ -54,6 +55,7 @@ describe('the delivery queue', () => {
     const queue = new DeliveryQueue({ running: 1, waiting: 1 });
     const runner = queue.enter();
     const waiter = queue.enter();
+    waiter?.answered();
     await runner?.run();
     void waiter?.run();
     waiter?.leave();
@@ -62,6 +64,24 @@ describe('the delivery queue', () => {
     await next?.run();
     expect(queue.inFlight).toBe(1);
   });
+});
+
+test('acks first: work after one delivery’s ack waits while another delivery has not had its ack (issue 17)', async () => {
+  const queue = new DeliveryQueue({ running: 8, waiting: 8 });
+  const acked = queue.enter();
+  const arriving = queue.enter();
+  let runs = false;
+  const running = acked?.run().then(() => {
+    runs = true;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(runs).toBe(false);
+  // Slack has the other's answer (its ack, or the empty one at the deadline): the work goes on.
+  arriving?.answered();
+  await running;
+  expect(runs).toBe(true);
+  acked?.leave();
+  arriving?.leave();
 });
 
 describe('a burst of commands through the HTTP surface', () => {

@@ -41,3 +41,70 @@ test('edits of one message waiting their turn go as one: the newest replaces tho
   ).toEqual(['fourth', 'fourth', 'fourth']);
   expect(pacer.rateLimited).toBe(1);
 });
+
+test('with a window full, a decision card goes before progress that waited longer; progress uses only part of each window (issue 17)', async () => {
+  const clock = new ManualClock(0);
+  const pacer = new SlackPacer({ clock, logger: createLogger({ level: 'error', write: () => {} }) });
+  const sent: string[] = [];
+  const ok = (label: string) => async () => {
+    sent.push(label);
+    return new Response('{"ok":true}');
+  };
+  // chat.update is tier 3 (50 a minute): progress edits of 40 messages, in the background.
+  const progress = Array.from({ length: 40 }, (_, i) =>
+    pacer.at('background', () =>
+      pacer.run({ method: 'chat.update', channel: 'D1', ts: `1.${i}` }, ok(`p${i}`)),
+    ),
+  );
+  await turn();
+  // Background calls stop at 60% of the window (30 of 50): the rest is kept for what people wait on.
+  expect(sent).toHaveLength(30);
+  // A decision's card edit and an ordinary edit arrive later; both go at once, into the room kept.
+  const card = pacer.at('urgent', () =>
+    pacer.run({ method: 'chat.update', channel: 'D2', ts: '2.0' }, ok('card')),
+  );
+  const answer = pacer.run({ method: 'chat.update', channel: 'D3', ts: '3.0' }, ok('answer'));
+  await Promise.all([card, answer]);
+  expect(sent.slice(30)).toEqual(['card', 'answer']);
+  // The window full now (32 + 18 more normal calls): when room comes back, the urgent call that
+  // arrived last goes before the progress that has waited a minute.
+  const normal = Array.from({ length: 18 }, (_, i) =>
+    pacer.run({ method: 'chat.update', channel: 'D4', ts: `4.${i}` }, ok(`n${i}`)),
+  );
+  await Promise.all(normal);
+  const late = pacer.at('urgent', () =>
+    pacer.run({ method: 'chat.update', channel: 'D5', ts: '5.0' }, ok('late card')),
+  );
+  await turn();
+  expect(sent).not.toContain('late card');
+  clock.advance(62_000);
+  await late;
+  expect(sent[50]).toBe('late card');
+  clock.advance(62_000);
+  await Promise.all(progress);
+  expect(sent.filter((label) => label.startsWith('p'))).toHaveLength(40);
+});
+
+test('a post queued behind background progress in the same thread raises it: the answer does not wait on its priority (issue 17)', async () => {
+  const clock = new ManualClock(0);
+  const pacer = new SlackPacer({ clock, logger: createLogger({ level: 'error', write: () => {} }) });
+  const sent: string[] = [];
+  const ok = (label: string) => async () => {
+    sent.push(label);
+    return new Response('{"ok":true,"ts":"1.1"}');
+  };
+  const post = (threadTs: string, channel = 'D1') => ({ method: 'chat.postMessage', channel, threadTs });
+  // The workspace's postMessage window (200) is at its background share (120) already.
+  await Promise.all(
+    Array.from({ length: 120 }, (_, i) =>
+      pacer.at('background', () => pacer.run(post('t', `D_OTHER${i}`), ok(`filler${i}`))),
+    ),
+  );
+  const progressLine = pacer.at('background', () => pacer.run(post('thread'), ok('progress')));
+  await turn();
+  expect(sent).not.toContain('progress');
+  // The answer follows in the same thread: the progress ahead of it goes now, then the answer.
+  await pacer.run(post('thread'), ok('answer'));
+  await progressLine;
+  expect(sent.slice(-2)).toEqual(['progress', 'answer']);
+});
