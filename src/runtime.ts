@@ -235,6 +235,7 @@ export function buildServices(parts: ServiceParts): Services {
     relays,
     audit,
     clock,
+    work,
     ids,
     logger,
     ...(parts.environmentId ? { environmentId: parts.environmentId } : {}),

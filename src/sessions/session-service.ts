@@ -12,9 +12,18 @@ import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { exactlyOnce, TakenOver } from '../outcome.js';
-import type { RunIntent, SessionRecord, StandingRefusal, StartLease, Store } from '../store/index.js';
+import type {
+  Connection,
+  RunIntent,
+  SessionRecord,
+  StandingRefusal,
+  StartLease,
+  Store,
+  StoredAgent,
+} from '../store/index.js';
 import type { MemoryService } from '../vaults/memory-service.js';
 import type { VaultService } from '../vaults/vault-service.js';
+import type { Work } from '../work.js';
 import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
 import {
   type MessageRef,
@@ -38,9 +47,17 @@ export type RunOutcome =
       missing: Array<{ connector: Connector; link?: string }>;
       intentId: string;
     }
-  | { kind: 'started'; session: SessionRecord }
+  | { kind: 'started'; session: StartedSession }
   /** This process was too slow and the sweep finished the start: the session opens from there. */
   | { kind: 'recovered'; agentName: string };
+
+/** A session just created: what the person is told; its thread opens right after. */
+export interface StartedSession {
+  sessionId: string;
+  agentName: string;
+  /** Where it was run from. */
+  channelId: string;
+}
 
 /** A reply in a session's thread. */
 export type FollowUpOutcome =
@@ -117,6 +134,8 @@ export interface SessionServiceOptions {
   relays: { ensure(sessionId: string): void };
   audit: AuditLog;
   clock: Clock;
+  /** Where a start's second half (its thread and record, after the person is told) is tracked. */
+  work: Pick<Work, 'track'>;
   ids: IdSource;
   logger: Logger;
   /** Where sessions run (ANTHROPIC_ENVIRONMENT_ID, or the sandbox's). */
@@ -147,7 +166,12 @@ export class SessionService {
     request: { text: string; channelId: string; dedupeKey: string },
     correlationId: string,
   ): Promise<RunOutcome> {
-    const refusal = await this.deps.store.standing.refusal(principal);
+    const { store, clock } = this.deps;
+    // Asked together: one round trip (see docs/architecture.md#sessions for the start's calls).
+    const [refusal, connections] = await Promise.all([
+      store.standing.refusal(principal),
+      store.connections.list(principalKey(principal)),
+    ]);
     if (refusal) {
       await this.deps.audit.record({
         action: AuditAction.StandingRefused,
@@ -166,25 +190,25 @@ export class SessionService {
     if (!agent) return { kind: 'no_agent', ...(agentName ? { name: agentName } : {}) };
     if (!(await this.deps.agents.mayRun(agent, principal, request.channelId)))
       return { kind: 'not_allowed', name: agent.name };
-    const { intent, created } = await this.deps.store.runIntents.record(
-      {
-        intentId: this.deps.ids.next('intent'),
-        dedupeKey: request.dedupeKey,
-        principal,
-        agentName: agent.name,
-        prompt,
-        channelId: request.channelId,
-        recordedAtMs: this.deps.clock.now(),
-      },
-      this.deps.clock.now(),
-    );
-    // The same Slack delivery again (a retry or a replay): the first one is already starting it.
-    if (!created) return { kind: 'duplicate' };
     const missing = await this.missingConnections(
-      principal,
+      connections,
       agent.config.servers.map((s) => s.connectorId),
     );
-    if (missing.length > 0) {
+    const intent: RunIntent = {
+      intentId: this.deps.ids.next('intent'),
+      dedupeKey: request.dedupeKey,
+      principal,
+      agentName: agent.name,
+      prompt,
+      channelId: request.channelId,
+      recordedAtMs: clock.now(),
+    };
+    // Nothing missing: recorded and claimed for starting in the same conditional write.
+    const lease = missing.length === 0 ? this.startLease() : undefined;
+    const recorded = await store.runIntents.record(intent, clock.now(), lease);
+    // The same Slack delivery again (a retry or a replay): the first one is already starting it.
+    if (!recorded.created) return { kind: 'duplicate' };
+    if (!lease) {
       const withLinks = await Promise.all(
         missing.map(async (connector) =>
           connector.auth.type === 'static_token'
@@ -199,12 +223,9 @@ export class SessionService {
         intentId: intent.intentId,
       };
     }
-    const lease = this.startLease();
-    if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, lease, this.deps.clock.now())))
-      return { kind: 'duplicate' };
-    const session = await this.start(intent, lease, correlationId);
+    const started = await this.start(intent, lease, correlationId, { agent, connections });
     // Another process took the start over (this one was too slow): it opens the session.
-    return session ? { kind: 'started', session } : { kind: 'recovered', agentName: agent.name };
+    return started ? { kind: 'started', session: started } : { kind: 'recovered', agentName: agent.name };
   }
 
   /** "Run without them": the intent, started with only the servers its owner has connected. */
@@ -212,7 +233,7 @@ export class SessionService {
     principal: Principal,
     intentId: string,
     correlationId: string,
-  ): Promise<SessionRecord | undefined> {
+  ): Promise<StartedSession | undefined> {
     const intent = await this.deps.store.runIntents.byId(intentId);
     // Only the intent's own person can start it, still allowed to run the agent, and only once.
     if (!intent || !(await this.deps.steering.mayAct(principal, intent, 'start'))) return undefined;
@@ -232,9 +253,10 @@ export class SessionService {
     intent: RunIntent,
     lease: StartLease,
     correlationId: string,
-  ): Promise<SessionRecord | undefined> {
+    known: { agent?: StoredAgent; connections?: Connection[] } = {},
+  ): Promise<StartedSession | undefined> {
     try {
-      return await this.createAndOpen(intent, lease, correlationId);
+      return await this.create(intent, lease, correlationId, known);
     } catch (error) {
       if (error instanceof TakenOver) return undefined;
       await this.deps.store.runIntents
@@ -244,14 +266,20 @@ export class SessionService {
     }
   }
 
-  private async createAndOpen(
+  /**
+   * Creates the session of a claimed intent. The person is told it started as soon as it exists;
+   * its thread opens and its record is written right after (`open`, tracked work). A failure there
+   * ends the start's lease, so the sweep opens the session (it exists) as if the start had gone on.
+   */
+  private async create(
     intent: RunIntent,
     lease: StartLease,
     correlationId: string,
-  ): Promise<SessionRecord | undefined> {
+    known: { agent?: StoredAgent; connections?: Connection[] },
+  ): Promise<StartedSession | undefined> {
     const { store } = this.deps;
     const principal = intent.principal;
-    let agent = await this.deps.agents.get(intent.agentName);
+    let agent = known.agent ?? (await this.deps.agents.get(intent.agentName));
     if (!agent) throw new Error(`agent ${intent.agentName} is gone`);
     // A catalog older than the check interval is listed again first: a tool that changed since is
     // held back (the agent republished without it) before this session can run it.
@@ -269,7 +297,7 @@ export class SessionService {
       ? await this.deps.memories.ensure(principal, correlationId)
       : undefined;
     const connected = new Set(
-      (await store.connections.list(principalKey(principal)))
+      (known.connections ?? (await store.connections.list(principalKey(principal))))
         .filter((c) => c.status === 'connected')
         .map((c) => c.connectorId),
     );
@@ -326,35 +354,46 @@ export class SessionService {
         : {}),
     };
     // Recorded before anything runs: a session that cannot be audited is not started (security R46).
-    await this.deps.audit.record({
-      action: AuditAction.SessionRequested,
-      outcome: 'success',
-      principal,
-      target: intent.intentId,
-      correlationId,
-      details: {
-        agent: agent.name,
-        agentVersion: agent.agentVersion,
-        vault: vault.id,
-        ...(memory ? { memory: memory.id } : {}),
-        channel: intent.channelId,
-      },
-    });
+    // With it, the start joins the index of starts the sweep finishes if this process dies.
+    await Promise.all([
+      this.deps.audit.record({
+        action: AuditAction.SessionRequested,
+        outcome: 'success',
+        principal,
+        target: intent.intentId,
+        correlationId,
+        details: {
+          agent: agent.name,
+          agentVersion: agent.agentVersion,
+          vault: vault.id,
+          ...(memory ? { memory: memory.id } : {}),
+          channel: intent.channelId,
+        },
+      }),
+      store.runIntents.indexOpen(intent.dedupeKey),
+    ]);
     // Each retry first renews the start's lease: one that lapsed belongs to the sweep now.
     const session = await this.createOnce(body, intent, () =>
       store.runIntents.hold(intent.dedupeKey, this.renewed(lease)),
     );
-    return this.open(
-      intent,
-      { sessionId: session.id, agentId: agent.agentId, agentVersion: agent.agentVersion },
-      lease,
-      correlationId,
-      {
-        vault: vault.id,
-        droppedServers: narrowed.droppedServers.join(', '),
-        droppedWriteTools: narrowed.droppedWriteTools.join(', '),
-      },
-    );
+    const created = { sessionId: session.id, agentId: agent.agentId, agentVersion: agent.agentVersion };
+    const details = {
+      vault: vault.id,
+      droppedServers: narrowed.droppedServers.join(', '),
+      droppedWriteTools: narrowed.droppedWriteTools.join(', '),
+    };
+    void this.deps.work
+      .track(() => this.open(intent, created, lease, correlationId, details))
+      .catch(async (error: unknown) => {
+        this.deps.logger.warn('opening a started session failed; the sweep opens it', {
+          sessionId: session.id,
+          error: String(error),
+        });
+        await store.runIntents
+          .failed(intent.dedupeKey, lease.owner, this.deps.clock.now())
+          .catch(() => undefined);
+      });
+    return { sessionId: session.id, agentName: intent.agentName, channelId: intent.channelId };
   }
 
   /**
@@ -904,8 +943,7 @@ export class SessionService {
       .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
   }
 
-  private async missingConnections(principal: Principal, connectorIds: string[]): Promise<Connector[]> {
-    const connections = await this.deps.store.connections.list(principalKey(principal));
+  private async missingConnections(connections: Connection[], connectorIds: string[]): Promise<Connector[]> {
     const catalog = await this.deps.connections.catalog();
     return connectorIds
       .filter((id) => !connections.some((c) => c.connectorId === id && c.status === 'connected'))

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { Clock } from '../clock.js';
 import { keys } from './keys.js';
+import { ShortLived } from './short-lived.js';
 import { recordKind, type Table } from './table.js';
 
 /** The models an agent can be set up with. */
@@ -88,19 +90,31 @@ const storedAgentSchema = z.object({
 export type StoredAgent = z.infer<typeof storedAgentSchema>;
 const StoredAgentRecord = recordKind('agent', storedAgentSchema);
 
+/** Agents as saved, each read reused for a few seconds (see ShortLived). */
 export class Agents {
-  constructor(private readonly table: Table) {}
+  private readonly one: ShortLived<StoredAgent | undefined>;
+  private readonly all: ShortLived<StoredAgent[]>;
+
+  constructor(
+    private readonly table: Table,
+    clock: Pick<Clock, 'now'>,
+  ) {
+    this.one = new ShortLived(clock);
+    this.all = new ShortLived(clock);
+  }
 
   get(name: string): Promise<StoredAgent | undefined> {
-    return this.table.get(StoredAgentRecord, keys.agent(name));
+    return this.one.read(name, () => this.table.get(StoredAgentRecord, keys.agent(name)));
   }
 
   list(): Promise<StoredAgent[]> {
-    return this.table.query(StoredAgentRecord, keys.agents());
+    return this.all.read('all', () => this.table.query(StoredAgentRecord, keys.agents()));
   }
 
   /** Writes the agent if its stored version is still `previousVersion` (undefined: it must be new). */
   put(agent: StoredAgent, previousVersion: number | undefined): Promise<boolean> {
+    this.one.forget(agent.name);
+    this.all.forget();
     return this.table.putIf(
       { ...keys.agent(agent.name), ...agent },
       previousVersion === undefined

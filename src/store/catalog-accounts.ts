@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import type { Clock } from '../clock.js';
 import { principalSchema } from '../identity/principal.js';
 import { keys } from './keys.js';
+import { ShortLived } from './short-lived.js';
 import { recordKind, type Table } from './table.js';
 
 /**
@@ -40,7 +42,15 @@ const CatalogAccountRecord = recordKind(
 export type CatalogAccount = z.infer<typeof CatalogAccountRecord.schema>;
 
 export class CatalogAccounts {
-  constructor(private readonly table: Table) {}
+  /** Every account, reused for a few seconds (see ShortLived); single reads are not kept. */
+  private readonly all: ShortLived<CatalogAccount[]>;
+
+  constructor(
+    private readonly table: Table,
+    clock: Pick<Clock, 'now'>,
+  ) {
+    this.all = new ShortLived(clock);
+  }
 
   get(connectorId: string): Promise<CatalogAccount | undefined> {
     return this.table.get(CatalogAccountRecord, keys.catalogAccount(connectorId));
@@ -48,16 +58,18 @@ export class CatalogAccounts {
 
   /** Every server's catalog account (one each; a handful in all). */
   list(): Promise<CatalogAccount[]> {
-    return this.table.query(CatalogAccountRecord, keys.catalogAccounts());
+    return this.all.read('all', () => this.table.query(CatalogAccountRecord, keys.catalogAccounts()));
   }
 
   /** A newly connected account replaces the one before. */
   async put(account: CatalogAccount): Promise<void> {
+    this.all.forget();
     await this.table.put({ ...keys.catalogAccount(account.connectorId), ...account });
   }
 
   /** Writes `next` if the stored account is still at `next.version - 1`; false when someone moved it on. */
   replace(next: CatalogAccount): Promise<boolean> {
+    this.all.forget();
     return this.table.putIf(
       { ...keys.catalogAccount(next.connectorId), ...next },
       {
@@ -68,6 +80,7 @@ export class CatalogAccounts {
   }
 
   async remove(connectorId: string): Promise<CatalogAccount | undefined> {
+    this.all.forget();
     const account = await this.get(connectorId);
     if (account) await this.table.delete(keys.catalogAccount(connectorId));
     return account;

@@ -56,7 +56,7 @@ export interface Store {
   readonly tables: TableNames;
 }
 
-export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
+export function createStore(dynamo: DynamoHandle, tables: TableNames, clock: Pick<Clock, 'now'>): Store {
   const main = new Table(dynamo, tables.main);
   return {
     vaultMappings: new OwnerMappings(main, keys.vaultMapping),
@@ -65,14 +65,14 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     connectHandles: new ConnectHandles(main),
     connectFlows: new ConnectFlows(main),
     connections: new Connections(main),
-    toolCatalog: new ToolCatalog(main),
+    toolCatalog: new ToolCatalog(main, clock),
     webhookReceipts: new WebhookReceipts(main),
     oauthClients: new OAuthClients(main),
-    allowList: new AllowList(main),
+    allowList: new AllowList(main, clock),
     skills: new Skills(main),
     leases: new Leases(main),
     relayIndex: new RelayIndex(main),
-    agents: new Agents(main),
+    agents: new Agents(main, clock),
     runIntents: new RunIntents(main),
     sessions: new Sessions(main),
     approvals: new Approvals(main),
@@ -80,7 +80,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
     standing: new Standing(main),
     revocationHandles: new RevocationHandles(main),
     retention: new Retention(main),
-    catalogAccounts: new CatalogAccounts(main),
+    catalogAccounts: new CatalogAccounts(main, clock),
     grants: new Grants(main),
     tables,
   };
@@ -90,7 +90,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames): Store {
 export async function openStore(dynamo: DynamoHandle, prefix: string, clock: Clock): Promise<Store> {
   const tables = tableNames(prefix);
   await ensureTables(dynamo.client, tables, clock);
-  return createStore(dynamo, tables);
+  return createStore(dynamo, tables, clock);
 }
 
 export type { AgentConfig, AgentServer, StoredAgent } from './agents.js';

@@ -44,18 +44,27 @@ const INTENT_TTL_MS = 86_400_000;
 export class RunIntents {
   constructor(private readonly table: Table) {}
 
-  /** Records the intent under its dedupe key once; returns the intent that is kept (a duplicate gets the first). */
-  async record(intent: RunIntent, nowMs: number): Promise<{ intent: RunIntent; created: boolean }> {
+  /**
+   * Records the intent under its dedupe key once; returns the intent that is kept (a duplicate gets
+   * the first). With `lease`, it is claimed for starting in the same write (see `claim`).
+   */
+  async record(
+    intent: RunIntent,
+    nowMs: number,
+    lease?: StartLease,
+  ): Promise<{ intent: RunIntent; created: boolean }> {
+    const claimed = lease ? { startedAtMs: nowMs, startOwner: lease.owner, startUntilMs: lease.untilMs } : {};
     const created = await this.table.putIf(
       {
         ...keys.runIntent(intent.dedupeKey),
         ...keys.runIntentById(intent.intentId),
         ...intent,
+        ...claimed,
         [EXPIRY_ATTRIBUTE]: epochSeconds(nowMs + INTENT_TTL_MS),
       },
       { ConditionExpression: 'attribute_not_exists(pk)' },
     );
-    if (created) return { intent, created };
+    if (created) return { intent: { ...intent, ...claimed }, created };
     const kept = await this.table.get(RunIntentRecord, keys.runIntent(intent.dedupeKey));
     if (!kept) throw new Error('a run intent vanished between its write and its read');
     return { intent: kept, created: false };
@@ -71,17 +80,19 @@ export class RunIntents {
 
   /**
    * Claims an intent for starting, once: a second click (or a retry) gets false. The claim is a lease
-   * (a process that dies while starting lets the sweep finish or fail the start once it lapses), and
-   * the intent joins the index of starts still open.
+   * (a process that dies while starting lets the sweep finish or fail the start once it lapses).
    */
-  async claim(dedupeKey: string, lease: StartLease, nowMs: number): Promise<boolean> {
-    const claimed = await this.table.updateIf(keys.runIntent(dedupeKey), {
+  claim(dedupeKey: string, lease: StartLease, nowMs: number): Promise<boolean> {
+    return this.table.updateIf(keys.runIntent(dedupeKey), {
       UpdateExpression: 'SET startedAtMs = :now, startOwner = :owner, startUntilMs = :until',
       ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(startedAtMs)',
       ExpressionAttributeValues: { ':now': nowMs, ':owner': lease.owner, ':until': lease.untilMs },
     });
-    if (claimed) await this.table.put({ ...keys.openStart(dedupeKey), dedupeKey });
-    return claimed;
+  }
+
+  /** A claimed start joins the index of starts still open (before its session is created). */
+  async indexOpen(dedupeKey: string): Promise<void> {
+    await this.table.put({ ...keys.openStart(dedupeKey), dedupeKey });
   }
 
   /** Takes over a start whose lease lapsed and that is not finished. */

@@ -127,9 +127,10 @@ export class Standing {
 
   /** Why Deputy must not act for this person now (their standing, then their workspace's), if so. */
   async refusal(principal: Principal): Promise<StandingRefusal | undefined> {
-    const [person, workspace] = await Promise.all([
-      this.person(principalKey(principal)),
-      this.table.get(WorkspaceStandingRecord, keys.workspaceStanding(principal.teamId)),
+    // One round trip and one call: it is asked before everything Deputy does for someone.
+    const [person, workspace] = await this.table.getMany([
+      { kind: PersonStandingRecord, key: keys.personStanding(principalKey(principal)) },
+      { kind: WorkspaceStandingRecord, key: keys.workspaceStanding(principal.teamId) },
     ]);
     return person?.status ?? (workspace ? 'workspace_stopped' : undefined);
   }

@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DeleteCommandInput,
   GetCommand,
@@ -133,6 +134,34 @@ export class Table {
       start = query.allPages ? page.LastEvaluatedKey : undefined;
     } while (start);
     return items;
+  }
+
+  /**
+   * Several records in one round trip (BatchGetItem, strongly consistent), each parsed as its kind;
+   * undefined where there is none. Keys DynamoDB leaves unprocessed are asked for again.
+   */
+  async getMany<S extends z.ZodType[]>(
+    reads: { [I in keyof S]: { kind: RecordKind<S[I]>; key: Key } },
+  ): Promise<{ [I in keyof S]: z.infer<S[I]> | undefined }> {
+    const found = new Map<string, Record<string, unknown>>();
+    const id = (key: Record<string, unknown>) => `${String(key.pk)}\u0000${String(key.sk)}`;
+    let pending: Key[] = reads.map((r) => r.key).filter(storable);
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (attempt > 5) throw new Error('DynamoDB left keys of a batch read unprocessed');
+      const answer = await this.dynamo.doc.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.name]: { Keys: pending.map(({ pk, sk }) => ({ pk, sk })), ConsistentRead: true },
+          },
+        }),
+      );
+      for (const item of answer.Responses?.[this.name] ?? []) found.set(id(item), item);
+      pending = (answer.UnprocessedKeys?.[this.name]?.Keys ?? []) as Key[];
+    }
+    return reads.map(({ kind, key }) => {
+      const item = found.get(id(key));
+      return item ? fromItem(kind, item) : undefined;
+    }) as { [I in keyof S]: z.infer<S[I]> | undefined };
   }
 
   /** Raw item at `key`, for index items that are not records. */

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { Clock } from '../clock.js';
 import { keys } from './keys.js';
+import { ShortLived } from './short-lived.js';
 import { recordKind, type Table } from './table.js';
 
 /** One tool of an MCP server as last seen. `changed` is set when its description or schema hash moved. */
@@ -35,10 +37,29 @@ export interface SeenTool {
 
 /** The tool catalog per MCP server, refreshed whenever a fresh token lets Deputy list the tools. */
 export class ToolCatalog {
-  constructor(private readonly table: Table) {}
+  /** Each server's tools and when they were listed, reused for a few seconds (see ShortLived). */
+  private readonly tools: ShortLived<CatalogTool[]>;
+  private readonly refreshed: ShortLived<string | undefined>;
+
+  constructor(
+    private readonly table: Table,
+    clock: Pick<Clock, 'now'>,
+  ) {
+    this.tools = new ShortLived(clock);
+    this.refreshed = new ShortLived(clock);
+  }
 
   /** Records a fresh listing; says which tools are new and which changed since last seen. */
   async record(serverUrl: string, tools: SeenTool[], at: string): Promise<RecordedListing> {
+    try {
+      return await this.write(serverUrl, tools, at);
+    } finally {
+      this.tools.forget(serverUrl);
+      this.refreshed.forget(serverUrl);
+    }
+  }
+
+  private async write(serverUrl: string, tools: SeenTool[], at: string): Promise<RecordedListing> {
     const recorded: CatalogTool[] = [];
     const added: string[] = [];
     const changed: string[] = [];
@@ -64,11 +85,16 @@ export class ToolCatalog {
   }
 
   /** When the server's tools were last listed, if ever. */
-  async refreshedAt(serverUrl: string): Promise<string | undefined> {
-    return (await this.table.get(RefreshedRecord, keys.catalogRefreshed(serverUrl)))?.refreshedAt;
+  refreshedAt(serverUrl: string): Promise<string | undefined> {
+    return this.refreshed.read(
+      serverUrl,
+      async () => (await this.table.get(RefreshedRecord, keys.catalogRefreshed(serverUrl)))?.refreshedAt,
+    );
   }
 
   list(serverUrl: string): Promise<CatalogTool[]> {
-    return this.table.query(CatalogToolRecord, keys.catalogTools(serverUrl));
+    return this.tools.read(serverUrl, () =>
+      this.table.query(CatalogToolRecord, keys.catalogTools(serverUrl)),
+    );
   }
 }

@@ -108,10 +108,20 @@ export async function runAgent(
   const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl, 10_000);
   // The test clock stands still, so sessions are told apart by their prompt rather than their time.
   const prompt = text.replace(/^--agent\s+\S+\s*/, '');
-  const owned = await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:${userId}`, 100);
-  const session = owned.find((s) => s.prompt === prompt);
-  // The turn has ended, or the session waits for a decision with the approval posted.
-  await h.settle();
+  const find = async () =>
+    (await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:${userId}`, 100)).find(
+      (s) => s.prompt === prompt,
+    );
+  // The turn has ended, or the session waits for a decision with the approval posted. Its thread
+  // and record follow the reply that it started: under Slack's limits they wait on the clock, which
+  // a caller moves (letTimePass) while this waits.
+  let session: SessionRecord | undefined;
+  for (;;) {
+    await h.settle();
+    session = await find();
+    if (session || h.services.work.sleeping === 0) break;
+    await h.services.work.nextChange();
+  }
   return { reply: JSON.stringify(reply.body), session };
 }
 
