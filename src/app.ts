@@ -170,6 +170,7 @@ export async function startDeputy(options: {
       queue,
       rest: (waiting) => services.work.resting(waiting),
       busy: busyAnswers(services),
+      acks: services.acks,
     }),
   );
   const listening = await listen(server, options.port ?? 0, options.host);

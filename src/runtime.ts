@@ -236,6 +236,7 @@ export function buildServices(parts: ServiceParts): Services {
     audit,
     clock,
     work,
+    acks,
     ids,
     logger,
     ...(parts.environmentId ? { environmentId: parts.environmentId } : {}),

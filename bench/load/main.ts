@@ -203,6 +203,9 @@ async function acks(): Promise<void> {
     for (let burst = 0; burst < bursts; burst += 1) {
       const order = burst % 2 === 0 ? (['bare', 'deputy'] as const) : (['deputy', 'bare'] as const);
       for (const name of order) {
+        // Each burst meets a settled process: what the previous burst started (sessions starting,
+        // relays, root edits waiting on Slack's limits) has stopped calling DynamoDB.
+        await quiet(() => world.counter.total(), 1500, 120_000);
         const requests = Array.from({ length: concurrent }, (_, i) =>
           command(
             world.users[i % world.users.length] as string,
@@ -237,7 +240,7 @@ async function acks(): Promise<void> {
     ]);
   }
   table(
-    'Acks: /agent run in bursts, Deputy (production build) vs a bare Bolt app, each in its own process',
+    'Acks: bursts of /agent run, each into a settled process; Deputy (production build) vs a bare Bolt app, each in its own process',
     [
       'concurrent',
       'acks',

@@ -118,10 +118,14 @@ export class DeliveryQueue {
     if (!this.acks.open) {
       if (!this.granting) {
         this.granting = true;
-        void this.acks.passed().then(() => {
-          this.granting = false;
-          this.grant();
-        });
+        // One turn of the event loop after the last ack: requests of the same burst still being
+        // read are counted first.
+        void this.acks.passed().then(() =>
+          setImmediate(() => {
+            this.granting = false;
+            this.grant();
+          }),
+        );
       }
       return;
     }

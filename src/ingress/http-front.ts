@@ -6,6 +6,7 @@ import type { BusyAnswers, DeliveryAnswer } from '../handlers/listener-failures.
 import { mediaType, plainResponse, readBodyOrRefuse, requestTarget } from '../http.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
+import type { AckGate } from '../work.js';
 import type { DeliveryPlace, DeliveryQueue } from './delivery-queue.js';
 import { checkEnvelope, type SlackDelivery } from './payloads.js';
 import { checkSlackSignature, type SignatureRefusal } from './signature.js';
@@ -39,6 +40,11 @@ export interface HttpFrontOptions {
   rest: <T>(waiting: Promise<T>) => Promise<T>;
   /** How a delivery refused as busy tells its person to try again. */
   busy: BusyAnswers;
+  /**
+   * Slack requests not yet answered, counted from their arrival (before their body is read), so
+   * work that can wait does not start between the requests of a burst.
+   */
+  acks?: AckGate;
 }
 
 /**
@@ -89,6 +95,11 @@ function normalizedPath(req: IncomingMessage): string | undefined {
 
 async function handleSlackRequest(options: HttpFrontOptions, req: IncomingMessage, res: ServerResponse) {
   if (req.method !== 'POST') return plainResponse(res, 405, 'Use POST.', { allow: 'POST' });
+  const answered = options.acks?.arrived();
+  if (answered) {
+    res.once('finish', answered);
+    res.once('close', answered);
+  }
   const rawBody = await readBodyOrRefuse(req, res, BODY_LIMIT_BYTES, options.logger);
   if (!rawBody) return;
   const refusal = checkSlackSignature(

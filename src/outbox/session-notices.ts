@@ -1,4 +1,4 @@
-import { plainText } from '../blocks/messages.js';
+import { plainText, type SlackMessage } from '../blocks/messages.js';
 import {
   agentAnswer,
   answerPartsMessages,
@@ -33,12 +33,31 @@ const NOT_POSTABLE = new Set([
   'restricted_action_non_threadable_channel',
 ]);
 
+/** How many root messages' last content is remembered (an edit that would change nothing is not sent). */
+const ROOTS_REMEMBERED = 10_000;
+
 /** A session's messages, rendered and sent: the root in the owner's DM, and the thread under it. */
 export class SlackSessionNotices implements SessionNotices {
+  /** What each root message shows now, by its ts (the oldest forgotten first). */
+  private readonly roots = new Map<string, string>();
+
   constructor(
     private readonly outbox: Outbox,
     private readonly logger: Logger,
   ) {}
+
+  /** Whether the root would show something new; remembers it if so. */
+  private rootChanged(ts: string, message: SlackMessage): boolean {
+    const shown = JSON.stringify(message);
+    if (this.roots.get(ts) === shown) return false;
+    this.roots.delete(ts);
+    this.roots.set(ts, shown);
+    if (this.roots.size > ROOTS_REMEMBERED) {
+      const oldest = this.roots.keys().next().value;
+      if (oldest !== undefined) this.roots.delete(oldest);
+    }
+    return true;
+  }
 
   async didNotStart(intent: Pick<RunIntent, 'principal' | 'agentName' | 'prompt'>): Promise<void> {
     await this.outbox.toPerson(
@@ -49,20 +68,21 @@ export class SlackSessionNotices implements SessionNotices {
 
   async opened(session: Omit<ShownSession, 'dmChannelId' | 'threadTs'>): Promise<SessionThread> {
     const dmChannelId = await this.outbox.directMessageChannel(session.principal.userId);
-    const root = await this.outbox.post(dmChannelId, sessionRootMessage(session, { shareable: false }));
+    const message = sessionRootMessage(session, { shareable: false });
+    const root = await this.outbox.post(dmChannelId, message);
     if (!root) throw new Error('chat.postMessage returned no ts for the session root');
+    this.rootChanged(root.ts, message);
     return { dmChannelId, threadTs: root.ts };
   }
 
   async statusChanged(session: ShownSession): Promise<void> {
     // Run from a channel, a finished result may be shared there; run in the DM itself, there is nowhere to.
     const shareable = session.channelId !== session.dmChannelId && !isDirectMessage(session.channelId);
+    const message = sessionRootMessage(session, { shareable });
+    if (!this.rootChanged(session.threadTs, message)) return;
     // The thread says the same as it happens: the root's status may wait for what people wait on.
     await this.outbox.at('background', () =>
-      this.outbox.update(
-        { channelId: session.dmChannelId, ts: session.threadTs },
-        sessionRootMessage(session, { shareable }),
-      ),
+      this.outbox.update({ channelId: session.dmChannelId, ts: session.threadTs }, message),
     );
   }
 

@@ -92,6 +92,8 @@ export class RelayManager {
    */
   start(): Promise<number> {
     this.joined ??= this.adopt().then((adopted) => {
+      // Closed while joining: no ticker is left behind.
+      if (this.closed) return adopted;
       this.ticker ??= this.deps.clock.setInterval(
         () =>
           this.adopt().catch((error: unknown) =>
@@ -341,6 +343,8 @@ class SessionRelay {
   async run(): Promise<'idle' | 'waiting' | 'gone' | 'stopped'> {
     const { store } = this.deps;
     let stream: Awaited<ReturnType<Anthropic['beta']['sessions']['events']['stream']>> | undefined;
+    // A burst of Slack requests is acked first; the relay starts the moment after.
+    await this.deps.acks?.passed();
     try {
       // Open the stream first, then read the history: nothing falls between the two.
       stream = await this.deps.anthropic.beta.sessions.events.stream(

@@ -23,7 +23,7 @@ import type {
 } from '../store/index.js';
 import type { MemoryService } from '../vaults/memory-service.js';
 import type { VaultService } from '../vaults/vault-service.js';
-import type { Work } from '../work.js';
+import type { AckGate, Work } from '../work.js';
 import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
 import {
   type MessageRef,
@@ -136,6 +136,8 @@ export interface SessionServiceOptions {
   clock: Clock;
   /** Where a start's second half (its thread and record, after the person is told) is tracked. */
   work: Pick<Work, 'track'>;
+  /** Slack deliveries before their ack: a start's second half waits for them. */
+  acks?: Pick<AckGate, 'passed'>;
   ids: IdSource;
   logger: Logger;
   /** Where sessions run (ANTHROPIC_ENVIRONMENT_ID, or the sandbox's). */
@@ -382,8 +384,13 @@ export class SessionService {
       droppedServers: narrowed.droppedServers.join(', '),
       droppedWriteTools: narrowed.droppedWriteTools.join(', '),
     };
+    // Not bounded by a slot: an open mostly waits on Slack's limits, and one conversation held by a
+    // Retry-After must not hold up the others. It starts once every delivery has had its ack.
     void this.deps.work
-      .track(() => this.open(intent, created, lease, correlationId, details))
+      .track(async () => {
+        await this.deps.acks?.passed();
+        return this.open(intent, created, lease, correlationId, details);
+      })
       .catch(async (error: unknown) => {
         this.deps.logger.warn('opening a started session failed; the sweep opens it', {
           sessionId: session.id,

@@ -119,8 +119,9 @@ export async function runAgent(
   for (;;) {
     await h.settle();
     session = await find();
-    if (session || h.services.work.sleeping === 0) break;
-    await h.services.work.nextChange();
+    const { work } = h.services;
+    if (session || (work.sleeping === 0 && !work.busy)) break;
+    await work.nextChange();
   }
   return { reply: JSON.stringify(reply.body), session };
 }
