@@ -157,6 +157,7 @@ async function seedSessions(count: number, prompt: (i: number) => string): Promi
         'load',
       );
       if (outcome.kind !== 'started') throw new Error(`seeding session ${i}: ${outcome.kind}`);
+      outcome.session.open();
       ids.push(outcome.session.sessionId);
     },
   );
@@ -177,7 +178,7 @@ async function waitFor(condition: () => boolean, maxMs: number, what: string): P
 }
 
 async function acks(): Promise<void> {
-  const bare = await startBareApp(world);
+  const bare = await startBareApp(world, dir);
   const deputy = await startDeputy(world, dir, 'acks');
   const targets = { bare, deputy } as const;
   const warm = async (target: MeasuredProcess) => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../../src/http.js';
@@ -51,11 +52,12 @@ export async function startDeputy(world: World, dir: string, name: string): Prom
     },
     port,
     /LIVE mode/,
+    join(dir, `${name}.log`),
   );
 }
 
 /** The floor: a bare Bolt app acking /agent with a constant, in its own process. */
-export async function startBareApp(world: World): Promise<MeasuredProcess> {
+export async function startBareApp(world: World, dir: string): Promise<MeasuredProcess> {
   const port = await freePort();
   const { sandbox } = world;
   return startProcess(
@@ -68,6 +70,7 @@ export async function startBareApp(world: World): Promise<MeasuredProcess> {
     },
     port,
     /bare app listening/,
+    join(dir, 'bare-app.log'),
   );
 }
 
@@ -76,36 +79,30 @@ async function startProcess(
   env: Record<string, string>,
   port: number,
   ready: RegExp,
+  logFile: string,
 ): Promise<MeasuredProcess> {
+  // Output goes to a file, not a pipe: a process writing to a pipe this busy driver reads late
+  // would block on its own metric lines (writes to pipes are synchronous on Linux) and measure that.
+  const out = openSync(logFile, 'w');
   const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', out, out],
   });
-  // Metric lines go to stdout all the time: read and dropped, keeping the tail for a failure.
-  let tail = '';
-  const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-4000);
-  };
-  child.stderr?.on('data', keep);
-  await new Promise<void>((resolve, reject) => {
-    let seen = '';
-    const onData = (chunk: Buffer) => {
-      keep(chunk);
-      seen += chunk.toString();
-      if (ready.test(seen)) {
-        child.stdout?.off('data', onData);
-        child.stdout?.on('data', keep);
-        child.off('exit', onExit);
-        resolve();
-      }
-    };
-    const onExit = (code: number | null) =>
-      reject(new Error(`${args[0]} exited (${code}) before it served:\n${tail}`));
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
+  closeSync(out);
+  const tail = async () => (await readFile(logFile, 'utf8')).slice(-4000);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => {
+    exited = code;
   });
-  child.on('exit', (code, signal) => {
-    if (code && code !== 0 && signal === null) process.stderr.write(`${args[0]} exited ${code}:\n${tail}\n`);
+  for (;;) {
+    if (exited !== undefined)
+      throw new Error(`${args[0]} exited (${exited}) before it served:\n${await tail()}`);
+    if (ready.test(await readFile(logFile, 'utf8'))) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.on('exit', async (code, signal) => {
+    if (code && code !== 0 && signal === null)
+      process.stderr.write(`${args[0]} exited ${code}:\n${await tail()}\n`);
   });
   return {
     url: `http://127.0.0.1:${port}`,

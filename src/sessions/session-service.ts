@@ -57,6 +57,11 @@ export interface StartedSession {
   agentName: string;
   /** Where it was run from. */
   channelId: string;
+  /**
+   * Opens its thread and writes its record (tracked work). Called once the person has been told it
+   * started, so telling them waits on nothing else; more calls do nothing.
+   */
+  open(): void;
 }
 
 /** A reply in a session's thread. */
@@ -384,23 +389,28 @@ export class SessionService {
       droppedServers: narrowed.droppedServers.join(', '),
       droppedWriteTools: narrowed.droppedWriteTools.join(', '),
     };
-    // Not bounded by a slot: an open mostly waits on Slack's limits, and one conversation held by a
-    // Retry-After must not hold up the others. It starts once every delivery has had its ack.
-    void this.deps.work
-      .track(async () => {
-        await this.deps.acks?.passed();
-        return this.open(intent, created, lease, correlationId, details);
-      })
-      .catch(async (error: unknown) => {
-        this.deps.logger.warn('opening a started session failed; the sweep opens it', {
-          sessionId: session.id,
-          error: String(error),
+    let opened = false;
+    const open = () => {
+      if (opened) return;
+      opened = true;
+      // Not bounded by a slot: an open mostly waits on Slack's limits, and one conversation held by a
+      // Retry-After must not hold up the others. It starts once every delivery has had its ack.
+      void this.deps.work
+        .track(async () => {
+          await this.deps.acks?.passed();
+          return this.open(intent, created, lease, correlationId, details);
+        })
+        .catch(async (error: unknown) => {
+          this.deps.logger.warn('opening a started session failed; the sweep opens it', {
+            sessionId: session.id,
+            error: String(error),
+          });
+          await store.runIntents
+            .failed(intent.dedupeKey, lease.owner, this.deps.clock.now())
+            .catch(() => undefined);
         });
-        await store.runIntents
-          .failed(intent.dedupeKey, lease.owner, this.deps.clock.now())
-          .catch(() => undefined);
-      });
-    return { sessionId: session.id, agentName: intent.agentName, channelId: intent.channelId };
+    };
+    return { sessionId: session.id, agentName: intent.agentName, channelId: intent.channelId, open };
   }
 
   /**

@@ -20,6 +20,11 @@ export function sessionRunWithout({ sessions, outbox }: Pick<Surfaces, 'sessions
     const reply = session
       ? `Started ${session.agentName} without them. Follow along in your DM with me.`
       : 'That run was already started, or is not yours.';
-    await answerClick(outbox, body, reply);
+    // Told first; the session's thread opens right after.
+    try {
+      await answerClick(outbox, body, reply);
+    } finally {
+      session?.open();
+    }
   };
 }

@@ -6,7 +6,7 @@ import type { CommandContext } from './context.js';
 
 /** `/agent run [--agent NAME] PROMPT`: what the person sees right after the ack. */
 export async function agentRun(
-  { sessions }: Pick<Surfaces, 'sessions'>,
+  { sessions, outbox }: Pick<Surfaces, 'sessions' | 'outbox'>,
   command: CommandContext,
   text: string,
 ): Promise<SlackMessage | undefined> {
@@ -41,10 +41,23 @@ export async function agentRun(
         `Starting ${outcome.agentName} was interrupted, and Deputy finished it separately: your DM with me shows the session, or says it did not start.`,
       );
     case 'started':
-      return plainMessage(
-        isDirectMessage(outcome.session.channelId)
-          ? `Started ${outcome.session.agentName}; follow along in the thread.`
-          : `Started ${outcome.session.agentName}. Follow along in your DM with me; the result can be shared here when it is done.`,
-      );
+      // Told first; the session's thread opens right after (nothing else delays this answer).
+      try {
+        await outbox.privately(
+          {
+            responseUrl: command.responseUrl,
+            channelId: command.channelId,
+            userId: command.principal.userId,
+          },
+          plainMessage(
+            isDirectMessage(outcome.session.channelId)
+              ? `Started ${outcome.session.agentName}; follow along in the thread.`
+              : `Started ${outcome.session.agentName}. Follow along in your DM with me; the result can be shared here when it is done.`,
+          ),
+        );
+      } finally {
+        outcome.session.open();
+      }
+      return undefined;
   }
 }
