@@ -1,13 +1,11 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { ManualClock } from '../../src/clock.js';
-import { randomIds } from '../../src/ids.js';
-import { createLogger } from '../../src/logger.js';
-import { buildServices } from '../../src/runtime.js';
 import type { Services } from '../../src/services.js';
 import { NODE_TICK_MS, NODE_TTL_MS } from '../../src/sessions/relay.js';
 import type { Store } from '../../src/store/index.js';
 import { RELAY_SHARDS, shardOf } from '../../src/store/relay-index.js';
 import type { Harness } from '../support/harness.js';
+import { replicaServices } from '../support/replica.js';
 import { runAgent, startSessionsHarness, threadMessages } from '../support/sessions.js';
 
 /**
@@ -24,20 +22,8 @@ afterEach(async () => {
 });
 
 /** Another replica on its own clock (a clock that stops is a process that was killed). */
-function replica(clock: ManualClock, store: Store = h.store): Services {
-  return buildServices({
-    store,
-    anthropic: h.anthropic,
-    slack: h.sandbox.slackConnection,
-    clock,
-    ids: randomIds,
-    logger: createLogger({ level: 'error', write: () => {} }),
-    connectors: h.sandbox.connectors,
-    admins: [],
-    publicBaseUrl: h.url,
-    allowPrivateNetwork: true,
-  });
-}
+const replica = (clock: ManualClock, store: Store = h.store): Services =>
+  replicaServices(h, { clock, store });
 
 /** Both clocks move one tick on; each node's tick runs and its work settles. */
 async function tick(other: { clock: ManualClock; services: Services }): Promise<void> {

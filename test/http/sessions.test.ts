@@ -1,11 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { slashCommandBody } from '../../sandbox/slack/payloads.js';
-import { randomIds } from '../../src/ids.js';
-import { createLogger } from '../../src/logger.js';
 import { embeddedMetricFormat, RELAY_LAG_METRIC } from '../../src/metrics.js';
-import { buildServices } from '../../src/runtime.js';
 import type { Approval, SessionRecord } from '../../src/store/index.js';
 import { type Harness, joinWorkspace, vaultIdOf } from '../support/harness.js';
+import { replicaServices } from '../support/replica.js';
 import {
   agentAnswers,
   agentConfig,
@@ -391,20 +389,7 @@ const onItsMessage = (approval: Approval | undefined) => ({
 });
 
 /** Another replica: its own services over the same table and the same Slack and Anthropic. */
-function replica(store = h.store) {
-  return buildServices({
-    store,
-    anthropic: h.anthropic,
-    slack: h.sandbox.slackConnection,
-    clock: h.clock,
-    ids: randomIds,
-    logger: createLogger({ level: 'error', write: () => {} }),
-    connectors: h.sandbox.connectors,
-    admins: [],
-    publicBaseUrl: h.url,
-    allowPrivateNetwork: true,
-  });
-}
+const replica = (store = h.store) => replicaServices(h, { store });
 
 describe('when a process stops relaying (each test on a fresh sandbox)', () => {
   eachOnItsOwnSandbox();

@@ -1,10 +1,12 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { SlackDriver } from '../../sandbox/slack/driver.js';
 import { startDeputy } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
 import { randomIds } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
 import { buildServices } from '../../src/runtime.js';
 import type { Services } from '../../src/services.js';
+import type { Store } from '../../src/store/index.js';
 import type { Harness } from './harness.js';
 
 /** Another Deputy process: its own services and HTTP surface over the same table, Slack and Anthropic. */
@@ -16,13 +18,17 @@ export interface Replica {
   close(): Promise<void>;
 }
 
-export async function startReplica(h: Harness): Promise<Replica> {
+/**
+ * Another process's services (no HTTP surface): over the harness's table (or `store`), Slack and
+ * Anthropic, on the harness's clock (or its own: a clock that stops is a process that was killed).
+ */
+export function replicaServices(h: Harness, options: { clock?: Clock; store?: Store } = {}): Services {
   const environmentId = h.sandbox.managedAgents.environments()[0]?.id;
-  const services = buildServices({
-    store: h.store,
+  return buildServices({
+    store: options.store ?? h.store,
     anthropic: new Anthropic(h.sandbox.anthropicOptions),
     slack: h.sandbox.slackConnection,
-    clock: h.clock,
+    clock: options.clock ?? h.clock,
     ids: randomIds,
     logger: createLogger({ level: 'error', write: () => {} }),
     connectors: h.sandbox.connectors,
@@ -31,6 +37,10 @@ export async function startReplica(h: Harness): Promise<Replica> {
     allowPrivateNetwork: true,
     ...(environmentId ? { environmentId } : {}),
   });
+}
+
+export async function startReplica(h: Harness): Promise<Replica> {
+  const services = replicaServices(h);
   const deputy = await startDeputy({ slack: h.sandbox.slackConnection, services });
   return {
     services,
