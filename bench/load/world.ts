@@ -107,18 +107,7 @@ export async function startWorld(options: { dir: string; users: number }): Promi
 
   const slack = sandbox.slack;
   const users = Array.from({ length: options.users }, (_, i) => `U_LOAD${String(i).padStart(3, '0')}`);
-  const general = slack.channel('general');
-  for (const userId of users) {
-    slack.addUser({
-      id: userId,
-      teamId: slack.teamId,
-      name: userId.toLowerCase(),
-      realName: userId,
-      isAdmin: false,
-      isOwner: false,
-    });
-    general.members.push(userId);
-  }
+  for (const userId of users) slack.addMember(userId);
   const world: World = {
     sandbox,
     script,
@@ -128,7 +117,7 @@ export async function startWorld(options: { dir: string; users: number }): Promi
     environmentId: environment.id,
     connectorsFile,
     users,
-    generalChannel: general.id,
+    generalChannel: slack.channel('general').id,
     close: async () => {
       for (const close of opened.reverse()) await close().catch(() => undefined);
     },

@@ -213,6 +213,19 @@ export class SlackEmulator {
     this.workspace.addUser(user);
   }
 
+  /** A new person (not an admin) who joined the workspace, and so #general. */
+  addMember(userId: string): void {
+    this.addUser({
+      id: userId,
+      teamId: this.teamId,
+      name: userId.toLowerCase(),
+      realName: userId,
+      isAdmin: false,
+      isOwner: false,
+    });
+    this.channel('general').members.push(userId);
+  }
+
   get channels(): SlackChannel[] {
     return this.workspace.channels.filter((c) => !c.isIm);
   }

@@ -23,8 +23,6 @@ export interface DeliveryLimits {
 export const DEFAULT_DELIVERY_LIMITS: DeliveryLimits = { running: 8, waiting: 504 };
 
 export interface DeliveryPlace {
-  /** Slack has its answer (an ack, or the empty one at the deadline): this delivery no longer holds acks up. */
-  answered(): void;
   /** Resolves once this delivery holds a running slot (at once when one is free). */
   run(): Promise<void>;
   /** Gives the place (and its slot, if it held one) back; safe to call more than once. */
@@ -42,7 +40,7 @@ export class DeliveryQueue {
 
   constructor(
     private readonly limits: DeliveryLimits = DEFAULT_DELIVERY_LIMITS,
-    /** Deliveries before their ack: a slot is given only once none is (acks first). */
+    /** Slack requests not yet answered (the HTTP front counts them): a slot waits for none (acks first). */
     private readonly acks: AckGate = new AckGate(),
   ) {}
 
@@ -53,16 +51,13 @@ export class DeliveryQueue {
       return undefined;
     }
     this.admitted += 1;
-    const acked = this.acks.arrived();
     let state: 'admitted' | 'waiting' | 'running' | 'left' = 'admitted';
     let wake: (() => void) | undefined;
     let started: Promise<void> | undefined;
     return {
-      answered: acked,
       run: () => {
         // A place given back holds nothing: a late ack must not take a slot nobody will return.
         if (state === 'left') return Promise.resolve();
-        acked();
         started ??= new Promise<void>((resolve) => {
           state = 'waiting';
           wake = () => {
@@ -76,7 +71,6 @@ export class DeliveryQueue {
       },
       leave: () => {
         if (state === 'left') return;
-        acked();
         if (state === 'running') this.release();
         if (state === 'waiting' && wake) this.waiters.splice(this.waiters.indexOf(wake), 1);
         state = 'left';

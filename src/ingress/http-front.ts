@@ -200,7 +200,6 @@ class SlackAnswer implements DeliveryAnswer {
     if (this.done) return;
     this.done = true;
     this.deadline.cancel();
-    this.place.answered();
     plainResponse(this.res, status, text);
   }
 
@@ -216,7 +215,6 @@ class SlackAnswer implements DeliveryAnswer {
   private send(response: unknown): void {
     this.done = true;
     this.deadline.cancel();
-    this.place.answered();
     if (response === undefined || response === '' || response === null) {
       this.res.writeHead(200);
       this.res.end();

@@ -173,7 +173,7 @@ export class RelayManager {
     const scanAll = someoneLeft || this.ticks % SCANS_EVERY_TICKS === 1;
     const toScan = scanAll ? [...this.held] : taken;
     if (toScan.length === 0) return 0;
-    if (this.held.has(0) && toScan.includes(0)) await index.moveUnsharded();
+    if (toScan.includes(0)) await index.moveUnsharded();
     let adopted = 0;
     for (const shard of toScan) {
       for (const item of await index.active(shard)) {
@@ -205,7 +205,7 @@ export class RelayManager {
   async close(): Promise<void> {
     this.closed = true;
     this.ticker?.cancel();
-    this.stopAll();
+    for (const relay of this.running.values()) relay.stop.abort();
     while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
     const index = this.deps.store.relayIndex;
     await Promise.all(
@@ -223,10 +223,6 @@ export class RelayManager {
         if (holder && holder !== this.nodeId) relay.stop.abort();
       }),
     );
-  }
-
-  private stopAll(): void {
-    for (const relay of this.running.values()) relay.stop.abort();
   }
 
   /**

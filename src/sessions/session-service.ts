@@ -299,7 +299,11 @@ export class SessionService {
       throw new Error('no environment to run sessions in (ANTHROPIC_ENVIRONMENT_ID)');
     // The vault invariant: this person's own vault, verified to name them, and only that one. The
     // same for memory: an agent that remembers gets this person's own store, and no one else's.
-    const vault = await this.deps.vaults.ensure(principal, correlationId);
+    // Meanwhile the claimed start joins the index of starts the sweep finishes if this process dies.
+    const [vault] = await Promise.all([
+      this.deps.vaults.ensure(principal, correlationId),
+      store.runIntents.indexOpen(intent.dedupeKey),
+    ]);
     const memory = agent.config.memory
       ? await this.deps.memories.ensure(principal, correlationId)
       : undefined;
@@ -361,24 +365,20 @@ export class SessionService {
         : {}),
     };
     // Recorded before anything runs: a session that cannot be audited is not started (security R46).
-    // With it, the start joins the index of starts the sweep finishes if this process dies.
-    await Promise.all([
-      this.deps.audit.record({
-        action: AuditAction.SessionRequested,
-        outcome: 'success',
-        principal,
-        target: intent.intentId,
-        correlationId,
-        details: {
-          agent: agent.name,
-          agentVersion: agent.agentVersion,
-          vault: vault.id,
-          ...(memory ? { memory: memory.id } : {}),
-          channel: intent.channelId,
-        },
-      }),
-      store.runIntents.indexOpen(intent.dedupeKey),
-    ]);
+    await this.deps.audit.record({
+      action: AuditAction.SessionRequested,
+      outcome: 'success',
+      principal,
+      target: intent.intentId,
+      correlationId,
+      details: {
+        agent: agent.name,
+        agentVersion: agent.agentVersion,
+        vault: vault.id,
+        ...(memory ? { memory: memory.id } : {}),
+        channel: intent.channelId,
+      },
+    });
     // Each retry first renews the start's lease: one that lapsed belongs to the sweep now.
     const session = await this.createOnce(body, intent, () =>
       store.runIntents.hold(intent.dedupeKey, this.renewed(lease)),
@@ -393,24 +393,32 @@ export class SessionService {
     const open = () => {
       if (opened) return;
       opened = true;
-      // Not bounded by a slot: an open mostly waits on Slack's limits, and one conversation held by a
-      // Retry-After must not hold up the others. It starts once every delivery has had its ack.
-      void this.deps.work
-        .track(async () => {
-          await this.deps.acks?.passed();
-          return this.open(intent, created, lease, correlationId, details);
-        })
-        .catch(async (error: unknown) => {
-          this.deps.logger.warn('opening a started session failed; the sweep opens it', {
-            sessionId: session.id,
-            error: String(error),
-          });
-          await store.runIntents
-            .failed(intent.dedupeKey, lease.owner, this.deps.clock.now())
-            .catch(() => undefined);
-        });
+      this.openLater(intent, created, lease, correlationId, details);
     };
     return { sessionId: session.id, agentName: intent.agentName, channelId: intent.channelId, open };
+  }
+
+  /**
+   * `open` as tracked work, once every Slack delivery has had its answer. Not bounded by a slot: it
+   * mostly waits on Slack's limits, and one conversation held by a Retry-After must not hold up the
+   * others. A failure ends the start's lease, so the sweep opens the session instead.
+   */
+  private openLater(...args: Parameters<SessionService['open']>): void {
+    const [intent, created, lease] = args;
+    void this.deps.work
+      .track(async () => {
+        await this.deps.acks?.passed();
+        return this.open(...args);
+      })
+      .catch(async (error: unknown) => {
+        this.deps.logger.warn('opening a started session failed; the sweep opens it', {
+          sessionId: created.sessionId,
+          error: String(error),
+        });
+        await this.deps.store.runIntents
+          .failed(intent.dedupeKey, lease.owner, this.deps.clock.now())
+          .catch(() => undefined);
+      });
   }
 
   /**

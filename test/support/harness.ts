@@ -171,16 +171,7 @@ export async function settleSandbox(runtime: SandboxRuntime, replica?: Services)
 
 /** A new person in the sandbox workspace, a member of #general. */
 export function joinWorkspace(h: Harness, userId: string): void {
-  const slack = h.sandbox.slack;
-  slack.addUser({
-    id: userId,
-    teamId: slack.teamId,
-    name: userId.toLowerCase(),
-    realName: userId,
-    isAdmin: false,
-    isOwner: false,
-  });
-  slack.channel('general').members.push(userId);
+  h.sandbox.slack.addMember(userId);
 }
 
 /** The person's vault id, from their mapping in the store. */

@@ -42,14 +42,20 @@ test('edits of one message waiting their turn go as one: the newest replaces tho
   expect(pacer.rateLimited).toBe(1);
 });
 
-test('with a window full, a decision card goes before progress that waited longer; progress uses only part of each window (issue 17)', async () => {
+/** A pacer on a clock that stands still, and calls that answer ok and note the order they went in. */
+function recordingPacer() {
   const clock = new ManualClock(0);
   const pacer = new SlackPacer({ clock, logger: createLogger({ level: 'error', write: () => {} }) });
   const sent: string[] = [];
   const ok = (label: string) => async () => {
     sent.push(label);
-    return new Response('{"ok":true}');
+    return new Response('{"ok":true,"ts":"1.1"}');
   };
+  return { clock, pacer, sent, ok };
+}
+
+test('with a window full, a decision card goes before progress that waited longer; progress uses only part of each window (issue 17)', async () => {
+  const { clock, pacer, sent, ok } = recordingPacer();
   // chat.update is tier 3 (50 a minute): progress edits of 40 messages, in the background.
   const progress = Array.from({ length: 40 }, (_, i) =>
     pacer.at('background', () =>
@@ -86,13 +92,7 @@ test('with a window full, a decision card goes before progress that waited longe
 });
 
 test('a post queued behind background progress in the same thread raises it: the answer does not wait on its priority (issue 17)', async () => {
-  const clock = new ManualClock(0);
-  const pacer = new SlackPacer({ clock, logger: createLogger({ level: 'error', write: () => {} }) });
-  const sent: string[] = [];
-  const ok = (label: string) => async () => {
-    sent.push(label);
-    return new Response('{"ok":true,"ts":"1.1"}');
-  };
+  const { pacer, sent, ok } = recordingPacer();
   const post = (threadTs: string, channel = 'D1') => ({ method: 'chat.postMessage', channel, threadTs });
   // The workspace's postMessage window (200) is at its background share (120) already.
   await Promise.all(
