@@ -46,7 +46,7 @@ import {
 } from './store/index.js';
 import { MemoryService } from './vaults/memory-service.js';
 import { VaultService } from './vaults/vault-service.js';
-import { AckGate, Work } from './work.js';
+import { ACK_MAX_HOLD_MS, ACK_QUIET_MS, AckGate, Work } from './work.js';
 
 /** The catalog shipped with Deputy, used when DEPUTY_CONNECTORS_FILE is not set. */
 export const DEFAULT_CONNECTORS_FILE = new URL('../connectors.yml', import.meta.url).pathname;
@@ -104,6 +104,8 @@ export interface ServiceParts {
   toolCheckMinutes?: number;
   /** Slack's rate limits multiplied by this (default 1; see SlackPacer). */
   slackRateScale?: number;
+  /** How long work after an ack waits for a burst's last requests (default ACK_QUIET_MS; see AckGate). */
+  ackQuietMs?: number;
 }
 
 /** How often a server's tools are listed again with its catalog account, unless configured. */
@@ -114,8 +116,12 @@ export function buildServices(parts: ServiceParts): Services {
   const { store, anthropic, ids, logger, publicBaseUrl } = parts;
   const retentionMs = (parts.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
   const work = new Work(logger);
-  const acks = new AckGate();
   const clock = work.clock(parts.clock);
+  const acks = new AckGate({
+    clock,
+    quietMs: parts.ackQuietMs ?? ACK_QUIET_MS,
+    maxHoldMs: ACK_MAX_HOLD_MS,
+  });
   const pacer = new SlackPacer({
     clock,
     logger,
@@ -434,6 +440,8 @@ export interface RuntimeOptions {
   sweepMs?: number;
   /** Slack's rate limits multiplied by this (default 1): tests whose clock stands still raise them. */
   slackRateScale?: number;
+  /** See ServiceParts.ackQuietMs: tests whose clock stands still have no stragglers to wait for. */
+  ackQuietMs?: number;
 }
 
 /** How often undecided approvals are checked for expiry and sessions without a relay are adopted. */
@@ -459,6 +467,7 @@ export async function startRuntime(
       ...serviceParts(config, external, { store, clock, ids, logger, publicBaseUrl: address.publicBaseUrl }),
       ...(options.outboundTimeoutMs ? { outboundTimeoutMs: options.outboundTimeoutMs } : {}),
       ...(options.slackRateScale ? { slackRateScale: options.slackRateScale } : {}),
+      ...(options.ackQuietMs !== undefined ? { ackQuietMs: options.ackQuietMs } : {}),
       metrics:
         options.metrics ?? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) }),
     });

@@ -9,7 +9,8 @@
  * - Slack calls per session by method, for sessions that search once and answer;
  * - relays: the time from the emulator emitting an agent message to the Slack call that shows it,
  *   at 10, 100 and 300 live sessions, with each Slack method's peak rate against its tier;
- * - memory: RSS per session with 1,000 sessions waiting on approvals, over the idle process;
+ * - memory: RSS per session with 1,000 sessions waiting on approvals, over the idle process (one
+ *   that has served sessions and finished them), each read as the median over 30 s;
  * - replicas: refused relay lease writes per minute with two replicas, and how long the sessions of
  *   a killed one take to be relayed again.
  *
@@ -421,12 +422,22 @@ async function relays(): Promise<void> {
 async function memory(): Promise<void> {
   const sessions = 1000;
   const deputy = await startDeputy(world, dir, 'memory');
-  for (let i = 0; i < 20; i += 1)
-    await send([{ url: `${deputy.url}/slack/events`, ...command(world.users[i] as string, 'status') }]);
-  await quiet(() => slack.calls.length, 2000, 20_000);
+  // "Idle" is a process that has served traffic and finished it, as a replica in service is: V8 has
+  // grown its heap to its working size, so what is left over it is what the sessions hold.
+  const warmup = Array.from({ length: 60 }, (_, i) =>
+    command(world.users[i % world.users.length] as string, `run --agent quick quick mem-warm-${i}`),
+  );
+  await send(warmup.map((r) => ({ url: `${deputy.url}/slack/events`, body: r.body })));
+  await startedReplies(
+    warmup.map((r) => r.responseUrl),
+    240_000,
+  );
+  await quiet(() => world.counter.total() + slack.calls.length, 3000, 240_000);
+  // V8 gives memory back when it sees the process idle (its memory reducer), seconds after the
+  // last work: RSS is read once a second for 30 s and the median is taken, for each state alike.
   const rss = async () => {
     const samples: number[] = [];
-    for (let i = 0; i < 5; i += 1) {
+    for (let i = 0; i < 30; i += 1) {
       samples.push(await deputy.rss());
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }

@@ -27,7 +27,7 @@ export async function startDeputy(world: World, dir: string, name: string): Prom
     secret: sandbox.webhookSigningKey,
   });
   return startProcess(
-    ['dist/src/main.js'],
+    [...measuredFlags(), 'dist/src/main.js'],
     {
       NODE_ENV: 'production',
       PORT: String(port),
@@ -54,6 +54,14 @@ export async function startDeputy(world: World, dir: string, name: string): Prom
     /LIVE mode/,
     join(dir, `${name}.log`),
   );
+}
+
+/**
+ * Node flags for the measured process, to look inside it (`BENCH_NODE_FLAGS="--cpu-prof --trace-gc"`);
+ * profiles land in the working directory, the GC trace in its log.
+ */
+function measuredFlags(): string[] {
+  return (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 }
 
 /** The floor: a bare Bolt app acking /agent with a constant, in its own process. */

@@ -432,7 +432,7 @@ export class DeputyServiceStack extends Stack {
   }
 
   /**
-   * The app's table access: read and write on `main`; append and read only on `audit` (no update,
+   * The app's table access: read (batch reads too) and write on `main`; append and read only on `audit` (no update,
    * no delete, no batch writes, no PartiQL), and the table key only through DynamoDB.
    */
   private grantTables(role: iam.Role, names: { main: string; audit: string }, tableKeyArn: string): void {
@@ -444,6 +444,7 @@ export class DeputyServiceStack extends Stack {
         sid: 'MainTableReadWrite',
         actions: [
           'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
           'dynamodb:PutItem',
           'dynamodb:UpdateItem',
           'dynamodb:DeleteItem',

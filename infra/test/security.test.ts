@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SECRET_FIELDS, tableNames } from '../lib/contract';
@@ -127,8 +129,9 @@ describe('secrets reach the container only as ECS secrets', () => {
 });
 
 describe('least-privilege task role', () => {
-  test('main table: exactly Get/Put/Update/Delete/Query/DescribeTable; its indexes: Query', () => {
+  test('main table: exactly Get/BatchGet/Put/Update/Delete/Query/DescribeTable; its indexes: Query', () => {
     assert.deepEqual(actionsOn(names.main, false), [
+      'dynamodb:BatchGetItem',
       'dynamodb:DeleteItem',
       'dynamodb:DescribeTable',
       'dynamodb:GetItem',
@@ -137,6 +140,34 @@ describe('least-privilege task role', () => {
       'dynamodb:UpdateItem',
     ]);
     assert.deepEqual(actionsOn(names.main, true), ['dynamodb:Query']);
+  });
+
+  test('every DynamoDB operation the store sends is granted on the main table (a batch read once was not)', () => {
+    const storeDir = join(__dirname, '..', '..', 'src', 'store');
+    const sent = new Set<string>();
+    for (const file of readdirSync(storeDir).filter((f) => f.endsWith('.ts'))) {
+      const source = readFileSync(join(storeDir, file), 'utf8');
+      for (const [, command] of source.matchAll(/new (\w+)Command\(/g)) sent.add(command ?? '');
+    }
+    // The document client's names for DynamoDB's operations; CreateTable is for local engines only.
+    const operation: Record<string, string> = {
+      Get: 'GetItem',
+      BatchGet: 'BatchGetItem',
+      Put: 'PutItem',
+      Update: 'UpdateItem',
+      Delete: 'DeleteItem',
+      Query: 'Query',
+      DescribeTable: 'DescribeTable',
+    };
+    sent.delete('CreateTable');
+    const granted = actionsOn(names.main, false);
+    for (const command of sent) {
+      assert.ok(operation[command], `${command}Command is sent by the store: say which action it needs`);
+      assert.ok(
+        granted.includes(`dynamodb:${operation[command]}`),
+        `dynamodb:${operation[command]} not granted`,
+      );
+    }
   });
 
   test('audit table: only PutItem, GetItem, Query (and DescribeTable); its indexes: Query', () => {

@@ -234,8 +234,11 @@ export class ApprovalService {
   async sweep(correlationId: string): Promise<number> {
     const { store, clock } = this.deps;
     let settled = 0;
-    for (const entry of await store.approvals.open()) {
-      const approval = await store.approvals.get(entry.approvalId);
+    const entries = await store.approvals.open();
+    // Read in batches: at a thousand waiting sessions that is ten round trips a sweep, not a thousand.
+    const approvals = await store.approvals.getMany(entries.map((e) => e.approvalId));
+    for (const [i, entry] of entries.entries()) {
+      const approval = approvals[i];
       if (!approval || !isOpen(approval)) {
         await store.approvals.unindex(entry);
         continue;

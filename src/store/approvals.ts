@@ -86,6 +86,11 @@ export class Approvals {
     return this.table.get(ApprovalRecord, keys.approval(approvalId));
   }
 
+  /** Several approvals in batch reads, in order (undefined for one that is gone). */
+  getMany(approvalIds: string[]): Promise<Array<Approval | undefined>> {
+    return this.table.getAll(ApprovalRecord, approvalIds.map(keys.approval));
+  }
+
   /** Deletes every approval of the session, with its tool-call claim and its place in the open index. */
   async purgeSession(sessionId: string): Promise<number> {
     const approvals = await this.forSession(sessionId);

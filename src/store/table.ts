@@ -71,11 +71,6 @@ type Update = Pick<
 >;
 
 /**
- * One DynamoDB table as the store's modules use it: single-item operations and key queries only
- * (so the same code runs on AWS, DynamoDB Local and dynalite), every read parsed as its record kind.
- * Reads are strongly consistent except on indexes, where DynamoDB offers none.
- */
-/**
  * Whether DynamoDB would take this key (a partition key of at most 2,048 bytes, a sort key of at most
  * 1,024). A lookup by a key it would refuse, built from a name or id someone sent, finds nothing: no
  * record can be stored under it.
@@ -84,6 +79,19 @@ function storable(key: Key): boolean {
   return Buffer.byteLength(key.pk) <= 2048 && Buffer.byteLength(key.sk) <= 1024;
 }
 
+/** BatchGetItem's limit on keys per request. */
+const BATCH_GET_MAX = 100;
+
+/** An item's key as one string, to match what a batch read returned to the keys asked for. */
+function itemId(key: { pk?: unknown; sk?: unknown }): string {
+  return `${String(key.pk)}\u0000${String(key.sk)}`;
+}
+
+/**
+ * One DynamoDB table as the store's modules use it: single-item operations, batch reads and key
+ * queries only (so the same code runs on AWS, DynamoDB Local and dynalite), every read parsed as its
+ * record kind. Reads are strongly consistent except on indexes, where DynamoDB offers none.
+ */
 export class Table {
   constructor(
     private readonly dynamo: DynamoHandle,
@@ -138,30 +146,53 @@ export class Table {
 
   /**
    * Several records in one round trip (BatchGetItem, strongly consistent), each parsed as its kind;
-   * undefined where there is none. Keys DynamoDB leaves unprocessed are asked for again.
+   * undefined where there is none.
    */
   async getMany<S extends z.ZodType[]>(
     reads: { [I in keyof S]: { kind: RecordKind<S[I]>; key: Key } },
   ): Promise<{ [I in keyof S]: z.infer<S[I]> | undefined }> {
-    const found = new Map<string, Record<string, unknown>>();
-    const id = (key: Record<string, unknown>) => `${String(key.pk)}\u0000${String(key.sk)}`;
-    let pending: Key[] = reads.map((r) => r.key).filter(storable);
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      if (attempt > 5) throw new Error('DynamoDB left keys of a batch read unprocessed');
-      const answer = await this.dynamo.doc.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.name]: { Keys: pending.map(({ pk, sk }) => ({ pk, sk })), ConsistentRead: true },
-          },
-        }),
-      );
-      for (const item of answer.Responses?.[this.name] ?? []) found.set(id(item), item);
-      pending = (answer.UnprocessedKeys?.[this.name]?.Keys ?? []) as Key[];
-    }
+    const found = await this.batchRead(reads.map((r) => r.key));
     return reads.map(({ kind, key }) => {
-      const item = found.get(id(key));
+      const item = found.get(itemId(key));
       return item ? fromItem(kind, item) : undefined;
     }) as { [I in keyof S]: z.infer<S[I]> | undefined };
+  }
+
+  /** Records of one kind at `keys`, in order (undefined where there is none), 100 keys a round trip. */
+  async getAll<S extends z.ZodType>(
+    kind: RecordKind<S>,
+    keys: Key[],
+  ): Promise<Array<z.infer<S> | undefined>> {
+    const found = await this.batchRead(keys);
+    return keys.map((key) => {
+      const item = found.get(itemId(key));
+      return item ? fromItem(kind, item) : undefined;
+    });
+  }
+
+  /**
+   * Raw items at `keys` by itemId, read with BatchGetItem (strongly consistent) in batches of its
+   * 100-key limit, one after another; keys DynamoDB leaves unprocessed are asked for again.
+   */
+  private async batchRead(keys: Key[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    const storableKeys = keys.filter(storable);
+    for (let from = 0; from < storableKeys.length; from += BATCH_GET_MAX) {
+      let pending = storableKeys.slice(from, from + BATCH_GET_MAX);
+      for (let attempt = 0; pending.length > 0; attempt += 1) {
+        if (attempt > 5) throw new Error('DynamoDB left keys of a batch read unprocessed');
+        const answer = await this.dynamo.doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.name]: { Keys: pending.map(({ pk, sk }) => ({ pk, sk })), ConsistentRead: true },
+            },
+          }),
+        );
+        for (const item of answer.Responses?.[this.name] ?? []) found.set(itemId(item), item);
+        pending = (answer.UnprocessedKeys?.[this.name]?.Keys ?? []) as Key[];
+      }
+    }
+    return found;
   }
 
   /** Raw item at `key`, for index items that are not records. */

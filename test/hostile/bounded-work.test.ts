@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ManualClock } from '../../src/clock.js';
 import { DeliveryQueue } from '../../src/ingress/delivery-queue.js';
 import { AckGate } from '../../src/work.js';
 import { type Harness, startHarness } from '../support/harness.js';
@@ -82,6 +83,44 @@ test('acks first: work after one delivery’s ack waits while another request ha
   await running;
   expect(runs).toBe(true);
   acked?.leave();
+});
+
+test('acks first: work waits until no request has arrived for the quiet window, and no longer than the longest hold while they keep coming (issue 17)', async () => {
+  const clock = new ManualClock(0);
+  const acks = new AckGate({ clock, quietMs: 20, maxHoldMs: 100 });
+  let opened = 0;
+  const waitForGate = () =>
+    void acks.passed().then(() => {
+      opened += 1;
+    });
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  // One request, answered: its burst's stragglers may still be on their way.
+  acks.arrived()();
+  waitForGate();
+  await turn();
+  expect(acks.open).toBe(false);
+  clock.advance(19);
+  await turn();
+  expect(opened).toBe(0);
+  // A straggler within the window starts it again.
+  acks.arrived()();
+  clock.advance(19);
+  await turn();
+  expect(opened).toBe(0);
+  clock.advance(1);
+  await turn();
+  expect(opened).toBe(1);
+  expect(acks.open).toBe(true);
+  // Requests that never stop coming (every 10 ms) hold work back at most maxHoldMs from the first.
+  const heldAt = clock.now();
+  acks.arrived()();
+  waitForGate();
+  while (opened === 1) {
+    clock.advance(10);
+    await turn();
+    if (opened === 1) acks.arrived()();
+  }
+  expect(clock.now() - heldAt).toBe(100);
 });
 
 describe('a burst of commands through the HTTP surface', () => {

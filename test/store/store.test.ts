@@ -124,6 +124,33 @@ describe.each(ENGINES)('store on %s', (engine) => {
     );
   });
 
+  test("a batch read returns each of hundreds of records in the order asked, beyond BatchGetItem's 100 keys, with a gap for one that is missing (issue 17)", async () => {
+    const ids = Array.from({ length: 230 }, (_, i) => `apv_batch_${engine}_${i}`);
+    await Promise.all(
+      ids
+        .filter((_, i) => i !== 150)
+        .map((approvalId, i) =>
+          storage.store.approvals.create({
+            approvalId,
+            sessionId: `sesn_batch_${engine}`,
+            toolUseId: `tu_${i}`,
+            server: 'notion',
+            tool: 'search',
+            argumentsHash: 'h',
+            status: 'pending',
+            channelId: 'D1',
+            expiresAtMs: 1000 + i,
+          }),
+        ),
+    );
+    const read = await storage.store.approvals.getMany(ids);
+    expect(read).toHaveLength(230);
+    expect(read[150]).toBeUndefined();
+    expect(read.filter((a) => a !== undefined).map((a) => a?.approvalId)).toEqual(
+      ids.filter((_, i) => i !== 150),
+    );
+  });
+
   test('the relay index reads a shard page by page: every active session comes back however many pages it takes (issue 17)', async () => {
     const index = storage.store.relayIndex;
     // Sessions until one shard holds 23 of them (more than five pages of four).

@@ -35,6 +35,7 @@ export function replicaServices(h: Harness, options: { clock?: Clock; store?: St
     admins: [],
     publicBaseUrl: h.url,
     allowPrivateNetwork: true,
+    ackQuietMs: 0,
     ...(environmentId ? { environmentId } : {}),
   });
 }
