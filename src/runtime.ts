@@ -129,7 +129,7 @@ export function buildServices(parts: ServiceParts): Services {
     rest: (waiting) => work.resting(waiting),
   });
   const slack = createSlackClient(parts.slack, logger, pacer);
-  const outbox = new Outbox({ slack, logger, priority: (priority, work) => pacer.at(priority, work) });
+  const outbox = new Outbox({ slack, logger, pacer });
   const directory = new SlackDirectory(slack, clock);
   const audit = new AuditLog({ store, clock, ids, logger });
   const vaults = new VaultService({ store, anthropic, audit, clock, ids, logger });

@@ -267,21 +267,22 @@ async function startPath(): Promise<void> {
     // A person this process has not opened a DM with yet: the costliest start.
     const userId = world.users[world.users.length - 1 - i] as string;
     await quiet(() => world.counter.total() + slack.calls.length, 1500, 20_000);
-    const dynamoBefore = world.counter.snapshot();
     const anthropicBefore = managedAgents.requests.length;
     const slackBefore = slack.calls.length;
     const request = command(userId, `run --agent quick quick path-${i}`);
+    const sentAt = Date.now();
     await send([{ url: `${deputy.url}/slack/events`, body: request.body }]);
-    await startedReplies([request.responseUrl], 30_000);
-    const dynamo = new Map<string, number>();
-    for (const [operation, n] of world.counter.byOperation) {
-      const diff = n - (dynamoBefore.get(operation) ?? 0);
-      if (diff > 0) dynamo.set(operation, diff);
-    }
+    const [started] = await startedReplies([request.responseUrl], 30_000);
+    // What reached each service before the reply reached Slack: the session's thread and record,
+    // written right after it, are not on the path.
+    const repliedAt = started?.at ?? Date.now();
+    const dynamo = world.counter.between(sentAt, repliedAt);
     const slackCalls = new Map<string, number>();
     for (const call of slack.calls.slice(slackBefore))
-      if (call.method !== 'response_url') slackCalls.set(call.method, (slackCalls.get(call.method) ?? 0) + 1);
-    rows.push({ dynamo, anthropic: managedAgents.requests.length - anthropicBefore, slack: slackCalls });
+      if (call.method !== 'response_url' && call.at <= repliedAt)
+        slackCalls.set(call.method, (slackCalls.get(call.method) ?? 0) + 1);
+    const anthropic = managedAgents.requests.slice(anthropicBefore).filter((r) => r.at <= repliedAt).length;
+    rows.push({ dynamo, anthropic, slack: slackCalls });
   }
   const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   const typical = [...rows].sort((a, b) => total(a.dynamo) - total(b.dynamo))[2] ?? rows[0];

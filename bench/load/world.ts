@@ -27,6 +27,11 @@ export const ADMIN = 'U_ADMIN';
  */
 export class DynamoCounter {
   readonly byOperation = new Map<string, number>();
+  /**
+   * Each call's operation, when it reached the proxy (ms) and whether it was a replica's periodic
+   * relay bookkeeping (its heartbeat and shards, on a timer of their own): for the calls of a window.
+   */
+  private readonly arrivals: Array<{ operation: string; at: number; periodic: boolean }> = [];
   /** When each refused relay write was answered (ms). */
   readonly failedRelayWrites: number[] = [];
 
@@ -38,6 +43,22 @@ export class DynamoCounter {
 
   snapshot(): Map<string, number> {
     return new Map(this.byOperation);
+  }
+
+  arrived(operation: string, body: Buffer): void {
+    this.arrivals.push({
+      operation,
+      at: Date.now(),
+      periodic: /"S":"RELAY(NODES|SHARDS)"/.test(body.toString()),
+    });
+  }
+
+  /** The calls that reached DynamoDB from `fromMs` to `toMs` (the relay timers' aside), by operation. */
+  between(fromMs: number, toMs: number): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { operation, at, periodic } of this.arrivals)
+      if (at >= fromMs && at <= toMs && !periodic) counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    return counts;
   }
 
   count(operation: string, body: Buffer, status: number, answer: Buffer): void {
@@ -234,6 +255,7 @@ function countingProxy(port: number, counter: DynamoCounter): Server {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown';
+      counter.arrived(operation, body);
       const upstream = request(
         { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers, agent },
         (answer) => {

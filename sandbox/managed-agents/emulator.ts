@@ -112,6 +112,8 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** The response status, once answered. */
   status?: number;
+  /** Clock time (ms) when it arrived. */
+  at: number;
 }
 
 /**
@@ -394,6 +396,7 @@ export class ManagedAgentsEmulator {
       query: queryRecord(url.searchParams),
       body: undefined,
       headers: recordableHeaders(req),
+      at: this.state.clock.now(),
     };
     this.recorded.push(recorded);
     try {

@@ -242,15 +242,21 @@ export function answerPartsMessages(answer: string): SlackMessage[] {
  * ANSWER_INLINE_MAX characters; past that, the message holds its opening and says so, and the whole
  * answer follows as a file. The message's `text` (for notifications) is its opening.
  */
-export function agentAnswer(answer: string, agentName: string): { message: SlackMessage; file?: ThreadFile } {
+export function agentAnswer(
+  answer: string,
+  agentName: string,
+  steps: readonly string[] = [],
+): { message: SlackMessage; file?: ThreadFile } {
   const sections = sectionsOf(escapeMrkdwn(answer));
+  const before = steps.length > 0 ? [stepsContext(steps)] : [];
   if (answer.length <= ANSWER_INLINE_MAX)
-    return { message: { text: truncate(answer, 300), blocks: sections } };
+    return { message: { text: truncate(answer, 300), blocks: [...before, ...sections] } };
   const filename = `${agentName}-answer.md`;
   return {
     message: {
       text: truncate(answer, 300),
       blocks: [
+        ...before,
         ...sections.slice(0, 1),
         context(
           `The answer goes on: it is ${answer.length.toLocaleString('en')} characters, more than a Slack message holds, so all of it is in ${escapeMrkdwn(filename)} below.`,
@@ -259,6 +265,28 @@ export function agentAnswer(answer: string, agentName: string): { message: Slack
     },
     file: { filename, title: `${agentName}: the whole answer`, content: answer },
   };
+}
+
+/** How much of a context element the steps before an answer take (Slack's limit is 3,000). */
+const STEPS_TEXT_MAX = 2_900;
+
+/**
+ * The progress lines an answer carries when they were not posted on their own (Slack's limits were
+ * tight): the latest that fit, and how many earlier ones there were.
+ */
+function stepsContext(steps: readonly string[]): KnownBlock {
+  const kept: string[] = [];
+  let length = 0;
+  for (let i = steps.length - 1; i >= 0; i -= 1) {
+    const line = steps[i] as string;
+    if (length + line.length + 1 > STEPS_TEXT_MAX) break;
+    kept.unshift(line);
+    length += line.length + 1;
+  }
+  const omitted = steps.length - kept.length;
+  return context(
+    [...(omitted ? [`…and ${omitted} earlier step${omitted === 1 ? '' : 's'}`] : []), ...kept].join('\n'),
+  );
 }
 
 /** Sections a shared result may take (with its heading and note, well within 50 blocks). */

@@ -4,7 +4,7 @@ import type { SlackMessage } from '../blocks/messages.js';
 import type { ThreadFile } from '../blocks/sessions.js';
 import type { Logger } from '../logger.js';
 import { slackErrorCode } from '../slack/client.js';
-import type { SlackPriority } from '../slack/rate-limits.js';
+import type { SlackPacer, SlackPriority } from '../slack/rate-limits.js';
 
 /** A message Slack holds: where, and its ts. */
 export interface MessageRef {
@@ -39,8 +39,11 @@ export class Outbox {
       slack: WebClient;
       logger: Logger;
       fetch?: typeof fetch;
-      /** Runs work with its Slack calls at a priority (the pacer's; calls go as `normal` without). */
-      priority?: <T>(priority: SlackPriority, work: () => Promise<T>) => Promise<T>;
+      /**
+       * Slack's limits (the process's pacer): priorities for what the calls of some work may wait
+       * for, and whether a call would go now. Without it calls go as `normal`, and always have room.
+       */
+      pacer?: Pick<SlackPacer, 'at' | 'hasRoom'>;
     },
   ) {}
 
@@ -49,7 +52,17 @@ export class Outbox {
    * (`urgent`) goes first and progress (`background`) waits for the rest.
    */
   at<T>(priority: SlackPriority, write: () => Promise<T>): Promise<T> {
-    return this.deps.priority ? this.deps.priority(priority, write) : write();
+    return this.deps.pacer ? this.deps.pacer.at(priority, write) : write();
+  }
+
+  /** Whether a post to the thread at `priority` would go now, without waiting on Slack's limits. */
+  canPostNow(place: { channelId: string; threadTs?: string }, priority: SlackPriority): boolean {
+    return (
+      this.deps.pacer?.hasRoom(
+        { method: 'chat.postMessage', channel: place.channelId, threadTs: place.threadTs },
+        priority,
+      ) ?? true
+    );
   }
 
   /**

@@ -86,8 +86,9 @@ export class SlackSessionNotices implements SessionNotices {
     );
   }
 
-  async agentMessage(session: ShownSession, text: string): Promise<void> {
-    const { message, file } = agentAnswer(text, session.agentName);
+  /** The agent's answer; `steps`: progress lines not posted on their own, shown above it. */
+  async agentMessage(session: ShownSession, text: string, steps: readonly string[] = []): Promise<void> {
+    const { message, file } = agentAnswer(text, session.agentName, steps);
     await this.inThread(session, message);
     if (!file) return;
     // After its opening, so the thread reads in order: the whole of a long answer, as a file.
@@ -99,6 +100,17 @@ export class SlackSessionNotices implements SessionNotices {
       this.logger.warn('answer not attached as a file; sent in parts', { error: String(error) });
       for (const part of answerPartsMessages(text)) await this.inThread(session, part);
     }
+  }
+
+  /**
+   * Whether a new progress message would go now. When it would wait (Slack's limits are tight), the
+   * relay keeps its lines for the next answer to carry rather than queue a post ahead of it.
+   */
+  progressHasRoom(session: ShownSession): boolean {
+    return this.outbox.canPostNow(
+      { channelId: session.dmChannelId, threadTs: session.threadTs },
+      'background',
+    );
   }
 
   /** The least important write: it waits for everything else when Slack's limits are tight. */

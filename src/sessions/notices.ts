@@ -56,7 +56,10 @@ export interface SessionNotices {
   opened(session: Omit<ShownSession, 'dmChannelId' | 'threadTs'>): Promise<SessionThread>;
   /** The root message again, for a new status (or once its result was shared). */
   statusChanged(session: ShownSession): Promise<void>;
-  agentMessage(session: ShownSession, text: string): Promise<void>;
+  /** The agent's answer; `steps`: progress lines not posted on their own, carried above it. */
+  agentMessage(session: ShownSession, text: string, steps?: readonly string[]): Promise<void>;
+  /** Whether a new progress message would go now, not waiting on Slack's limits. */
+  progressHasRoom(session: ShownSession): boolean;
   /**
    * Progress lines: a new message, or (given its ts) the same message edited. Returns its ts. The
    * least important write, waiting for the others under Slack's limits, unless `beforeMore`: more of

@@ -420,8 +420,9 @@ class SessionRelay {
       case 'agent.message': {
         const text = messageText(event);
         if (text) {
-          await this.flushProgress(true);
-          await this.deps.notices.agentMessage(session, text);
+          const steps = this.stepsToCarry(session);
+          if (steps.length === 0) await this.flushProgress(true);
+          await this.deps.notices.agentMessage(session, text, steps);
           // Kept whole up to Slack's longest message text, for Share (written with the cursor).
           next = { ...next, resultText: text.slice(0, RESULT_TEXT_MAX) };
           withCursor = { resultText: next.resultText };
@@ -655,6 +656,23 @@ class SessionRelay {
   }
 
   /**
+   * The progress lines an answer carries instead of a progress message of their own: when there is
+   * none yet, none on its way, and Slack's limits would make it wait, so the answer would wait
+   * behind it (at 300 live sessions that doubled the posts answers waited for). They are then
+   * done: lines that come after the answer open a progress message below it.
+   */
+  private stepsToCarry(session: SessionRecord): string[] {
+    if (this.progressTs || this.progressPost || this.progress.length === this.progressSent) return [];
+    if (this.deps.notices.progressHasRoom(session)) return [];
+    const steps = this.progress.slice(this.progressSent);
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    this.progress = [];
+    this.progressSent = 0;
+    return steps;
+  }
+
+  /**
    * Hands Slack the progress lines not yet sent. The first opens the progress message, a post whose
    * ts later edits need: from a timer it goes when Slack's limits leave room for it and the relay
    * does not wait for it (lines that come meanwhile follow as an edit); `beforeMore` (an answer or
@@ -670,6 +688,17 @@ class SessionRelay {
     if (!this.progressTs) {
       // Already on its way (and first in its thread's queue): what follows in the thread goes after it.
       if (this.progressPost) return;
+      // Slack's limits are tight: the lines wait (an answer may carry them) rather than queue a post.
+      if (!beforeMore && !this.deps.notices.progressHasRoom(session)) {
+        this.flushTimer = this.deps.clock.setTimeout(
+          () =>
+            this.flushProgress().catch((error: unknown) =>
+              this.deps.logger.warn('progress not written', { error: String(error) }),
+            ),
+          PROGRESS_FLUSH_MS,
+        );
+        return;
+      }
       this.progressSent = lines.length;
       const posting = this.deps.notices.progress(session, lines, undefined, beforeMore).then((ts) => {
         this.progressTs = ts;

@@ -254,9 +254,7 @@ export class SlackPacer {
     rank: () => number,
     onRaise: (wake: () => void) => void = () => {},
   ): Promise<Response> {
-    const limit = this.limitOf(call.method);
-    const windows: Array<[string, CallWindow]> = [[call.method, limit.workspace]];
-    if (limit.perChannel && call.channel) windows.push([`${call.method}#${call.channel}`, limit.perChannel]);
+    const windows = this.windowsOf(call);
     // A 429 is taken as the narrowest limit's: a full workspace window shows as 429s in every channel.
     const pauseKey = windows.at(-1)?.[0] ?? call.method;
     for (let tries = 1; ; tries += 1) {
@@ -322,6 +320,32 @@ export class SlackPacer {
       const paused = this.pausedUntil.get(key);
       if (paused !== undefined && paused <= now) this.pausedUntil.delete(key);
     }
+  }
+
+  /**
+   * Whether a call of `priority` would go at once: its windows have room for it, nothing pauses
+   * them, nothing of its rank or higher waits for them and nothing waits in its lane. For writes
+   * that would rather be folded into a later one than wait in line (a progress message).
+   */
+  hasRoom(call: PacedCall, priority: SlackPriority): boolean {
+    const rank = RANK[priority];
+    const lane = laneOf(call);
+    if (lane && (this.lanes.get(lane.key)?.length ?? 0) > 0) return false;
+    const now = this.deps.clock.now();
+    return this.windowsOf(call).every(
+      ([key, window]) =>
+        (this.pausedUntil.get(key) ?? 0) <= now &&
+        !this.waitingAbove(key, rank + 1) &&
+        this.roomIn(key, window, now, rank) <= 0,
+    );
+  }
+
+  /** The windows a call counts in: its method's in the workspace, and in its channel where Slack has one. */
+  private windowsOf(call: PacedCall): Array<[string, CallWindow]> {
+    const limit = this.limitOf(call.method);
+    const windows: Array<[string, CallWindow]> = [[call.method, limit.workspace]];
+    if (limit.perChannel && call.channel) windows.push([`${call.method}#${call.channel}`, limit.perChannel]);
+    return windows;
   }
 
   private join(windows: Array<[string, CallWindow]>, rank: number, by: 1 | -1): void {

@@ -108,3 +108,28 @@ test('a post queued behind background progress in the same thread raises it: the
   await progressLine;
   expect(sent.slice(-2)).toEqual(['progress', 'answer']);
 });
+
+test('a progress message asks first whether it would go now: not once background calls used their part of the window, nor with a post waiting in its thread (issue 17)', async () => {
+  const { clock, pacer, ok } = recordingPacer();
+  const post = { method: 'chat.postMessage', channel: 'D1', threadTs: '1.000001' };
+  expect(pacer.hasRoom(post, 'background')).toBe(true);
+  // chat.postMessage is kept to 200 a minute here; background calls may use 120 of them.
+  await Promise.all(
+    Array.from({ length: 120 }, (_, i) =>
+      pacer.at('background', () =>
+        pacer.run({ method: 'chat.postMessage', channel: `D${i + 10}` }, ok(`p${i}`)),
+      ),
+    ),
+  );
+  expect(pacer.hasRoom(post, 'background')).toBe(false);
+  // An answer still would: the rest of the window is kept for what people wait on.
+  expect(pacer.hasRoom(post, 'normal')).toBe(true);
+  // Posts waiting in the thread (its channel takes 5 in 5 s): a new one would queue behind them.
+  const posts = Array.from({ length: 6 }, (_, i) => pacer.run(post, ok(`answer ${i}`)));
+  await turn();
+  expect(pacer.hasRoom(post, 'normal')).toBe(false);
+  expect(pacer.hasRoom({ ...post, threadTs: '2.000002' }, 'normal')).toBe(false);
+  clock.advance(6_000);
+  await Promise.all(posts);
+  expect(pacer.hasRoom(post, 'normal')).toBe(true);
+});
