@@ -81,13 +81,13 @@ describe('DynamoDB tables', () => {
     assert.deepEqual(TABLE_INDEXES.main, ['gsi1']);
   });
 
-  test('audit: pk/sk strings and GSIs gsi1 and gsi2 (projection ALL)', () => {
+  test('audit: pk/sk strings and GSIs gsi1, gsi2 and gsi3 (projection ALL)', () => {
     const expected = expectedShape(TABLE_INDEXES.audit);
     assert.deepEqual(shapeOf(names.audit), {
       ...expected,
       AttributeDefinitions: sortByName(expected.AttributeDefinitions),
     });
-    assert.deepEqual(TABLE_INDEXES.audit, ['gsi1', 'gsi2']);
+    assert.deepEqual(TABLE_INDEXES.audit, ['gsi1', 'gsi2', 'gsi3']);
   });
 
   // The app's own table definitions (src/store/tables.ts), loaded when the repository's root

@@ -2,7 +2,8 @@ import type { Clock } from '../clock.js';
 import { type Principal, principalKey } from '../identity/principal.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
-import type { AuditOutcome, AuditRecord, Store } from '../store/index.js';
+import type { AuditOutcome, AuditRecord, ChainedAuditRecord, Store } from '../store/index.js';
+import { GENESIS_HASH, sealRecord, type UnsealedRecord } from './chain.js';
 
 /** The audit actions the app records. Later features add theirs here, so the vocabulary stays in one place. */
 export const AuditAction = {
@@ -65,18 +66,40 @@ export interface AuditEvent {
   principal?: Principal;
   target?: string;
   correlationId: string;
+  /** The Slack trigger_id of the request behind it, where there is one. */
+  triggerId?: string;
   details?: AuditRecord['details'];
 }
 
+/** How many chains one process appends to at once: its audit writes go in parallel up to this. */
+const LANES = 4;
+/** How many times a place found taken by another record is given up for the next one. */
+const MAX_TAKEN_PLACES = 5;
+
+/** One of this process's chains: where its next record goes, and the appends queued for it. */
+interface Lane {
+  chain: string;
+  /** The last record written here (0 and the genesis hash before the first). */
+  seq: number;
+  hash: string;
+  queued: number;
+  tail: Promise<unknown>;
+}
+
 /**
- * Appends audit records (docs/architecture.md#identity-and-the-vault-invariant, security R45). A failed
- * write throws: callers fail closed.
+ * Appends audit records (docs/architecture.md#audit, security R45, R47) to this process's hash
+ * chains: each record goes to the next place of a chain no other process writes, with the hash of
+ * the record before it. A failed write throws: callers fail closed.
  */
 export class AuditLog {
-  constructor(private readonly deps: { store: Store; clock: Clock; ids: IdSource; logger: Logger }) {}
+  private readonly lanes: Lane[];
+
+  constructor(private readonly deps: { store: Store; clock: Clock; ids: IdSource; logger: Logger }) {
+    this.lanes = Array.from({ length: LANES }, () => this.newLane());
+  }
 
   async record(event: AuditEvent): Promise<AuditRecord> {
-    const record: AuditRecord = {
+    const body = {
       id: this.deps.ids.next('aud'),
       at: new Date(this.deps.clock.now()).toISOString(),
       action: event.action,
@@ -84,16 +107,64 @@ export class AuditLog {
       ...(event.principal ? { principalKey: principalKey(event.principal) } : {}),
       ...(event.target ? { target: event.target } : {}),
       correlationId: event.correlationId,
+      ...(event.triggerId ? { triggerId: event.triggerId } : {}),
       ...(event.details ? { details: event.details } : {}),
     };
-    await this.deps.store.audit.append(record);
-    this.deps.logger.info('audit', {
-      action: record.action,
-      outcome: record.outcome,
-      principal: record.principalKey,
-      target: record.target,
-      correlationId: record.correlationId,
-    });
-    return record;
+    // The least busy lane: appends to one chain go one after another (each needs the last hash).
+    const lane = this.lanes.reduce((a, b) => (b.queued < a.queued ? b : a));
+    lane.queued += 1;
+    const appended = lane.tail.then(() => this.append(lane, body));
+    lane.tail = appended.catch(() => undefined);
+    try {
+      const record = await appended;
+      this.deps.logger.info('audit', {
+        action: record.action,
+        outcome: record.outcome,
+        principal: record.principalKey,
+        target: record.target,
+        correlationId: record.correlationId,
+      });
+      return record;
+    } finally {
+      lane.queued -= 1;
+    }
+  }
+
+  /**
+   * Writes the record at the lane's next place. A place found taken is read: this record (an earlier
+   * try's answer was lost) is done; another (a write whose failure was reported but that landed) is
+   * the chain's head now, and the record goes after it.
+   */
+  private async append(
+    lane: Lane,
+    body: Omit<UnsealedRecord, 'chain' | 'seq' | 'prevHash'>,
+  ): Promise<AuditRecord> {
+    const { store } = this.deps;
+    for (let taken = 0; taken <= MAX_TAKEN_PLACES; taken += 1) {
+      const record = sealRecord({ ...body, chain: lane.chain, seq: lane.seq + 1, prevHash: lane.hash });
+      if (!(await store.audit.append(record as ChainedAuditRecord))) {
+        const there = await store.audit.at(lane.chain, record.seq as number);
+        if (there?.id !== record.id) {
+          if (there?.hash === undefined) throw new Error('audit chain place taken by an unreadable record');
+          lane.seq += 1;
+          lane.hash = there.hash;
+          continue;
+        }
+      }
+      lane.seq += 1;
+      lane.hash = record.hash as string;
+      return record;
+    }
+    throw new Error('audit chain: too many places taken');
+  }
+
+  private newLane(): Lane {
+    return {
+      chain: this.deps.ids.next('chain'),
+      seq: 0,
+      hash: GENESIS_HASH,
+      queued: 0,
+      tail: Promise.resolve(),
+    };
   }
 }

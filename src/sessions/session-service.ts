@@ -208,6 +208,7 @@ export class SessionService {
       agentName: agent.name,
       prompt,
       channelId: request.channelId,
+      correlationId,
       recordedAtMs: clock.now(),
     };
     // Nothing missing: recorded and claimed for starting in the same conditional write.
@@ -347,6 +348,8 @@ export class SessionService {
         deputy_intent: intent.intentId,
         deputy_agent: agent.name,
         slack_channel: intent.channelId,
+        // The audit trail's correlation id for the session: its records are found from the session.
+        deputy_correlation: intent.correlationId ?? correlationId,
       },
       initial_events: [
         { type: 'user.message' as const, content: [{ type: 'text' as const, text: intent.prompt }] },
@@ -370,7 +373,8 @@ export class SessionService {
       outcome: 'success',
       principal,
       target: intent.intentId,
-      correlationId,
+      correlationId: intent.correlationId ?? correlationId,
+      triggerId: intent.dedupeKey,
       details: {
         agent: agent.name,
         agentVersion: agent.agentVersion,
@@ -442,7 +446,8 @@ export class SessionService {
       outcome: 'success',
       principal,
       target: created.sessionId,
-      correlationId,
+      correlationId: intent.correlationId ?? correlationId,
+      triggerId: intent.dedupeKey,
       details: {
         agent: intent.agentName,
         agentVersion: created.agentVersion,

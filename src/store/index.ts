@@ -103,7 +103,13 @@ export {
   type ClosedReason,
   isOpen,
 } from './approvals.js';
-export type { AuditOutcome, AuditRecord } from './audit-records.js';
+export {
+  type AuditOutcome,
+  type AuditRecord,
+  type AuditScan,
+  auditRecordSchema,
+  type ChainedAuditRecord,
+} from './audit-records.js';
 export type { CatalogAccount } from './catalog-accounts.js';
 export type { ConnectFlow } from './connect-flows.js';
 export type { ConnectHandle } from './connect-handles.js';

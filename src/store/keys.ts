@@ -155,12 +155,25 @@ export const keys = {
   }),
   purgeCursor: (): Key => ({ pk: 'PURGE', sk: 'CURSOR' }),
 
-  /** Audit table: a principal's records in time order, and the indexes by target and correlation id. */
-  audit: (principalKey: string | undefined, at: string, id: string) => {
-    const sk = `${at}#${id}`;
-    return { pk: `P#${principalKey ?? NOBODY}`, sk };
-  },
-  auditOfPrincipal: (principalKey: string | undefined) => ({ partition: `P#${principalKey ?? NOBODY}` }),
+  /**
+   * Audit table: a record at its place in its chain (the key makes the place one record's), indexed
+   * by principal and time (gsi3), target (gsi1) and correlation id (gsi2).
+   */
+  auditLink: (chain: string, seq: number): Key => ({ pk: `L#${chain}`, sk: String(seq).padStart(12, '0') }),
+  auditByPrincipal: (principalKey: string | undefined, sk: string) => ({
+    gsi3pk: `P#${principalKey ?? NOBODY}`,
+    gsi3sk: sk,
+  }),
+  auditOfPrincipal: (principalKey: string | undefined) => ({
+    index: 'gsi3' as const,
+    partition: `P#${principalKey ?? NOBODY}`,
+  }),
+  /** Where records written before the trail was chained are: keyed by principal and time. */
+  legacyAuditOfPrincipal: (principalKey: string | undefined) => ({
+    partition: `P#${principalKey ?? NOBODY}`,
+  }),
+  /** An audit record's sort key in the indexes: time, then id. */
+  auditSortKey: (at: string, id: string) => `${at}#${id}`,
   auditByTarget: (target: string | undefined, sk: string) => ({
     gsi1pk: `T#${target ?? NOBODY}`,
     gsi1sk: sk,

@@ -18,6 +18,8 @@ const runIntentSchema = z.object({
   agentName: z.string(),
   prompt: z.string(),
   channelId: z.string(),
+  /** The request's correlation id: the session's metadata and audit records carry it. */
+  correlationId: z.string().optional(),
   /** When it was recorded (Deputy's clock): a session made for it is looked for from shortly before. */
   recordedAtMs: z.number().optional(),
   /** Set once the session exists. */

@@ -6,6 +6,7 @@ import {
   PutCommand,
   type PutCommandInput,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -15,7 +16,17 @@ import type { Key } from './keys.js';
 import { EXPIRY_ATTRIBUTE } from './tables.js';
 
 /** The attributes that locate an item rather than describe it: never part of a record. */
-const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', EXPIRY_ATTRIBUTE] as const;
+const KEY_ATTRIBUTES = [
+  'pk',
+  'sk',
+  'gsi1pk',
+  'gsi1sk',
+  'gsi2pk',
+  'gsi2sk',
+  'gsi3pk',
+  'gsi3sk',
+  EXPIRY_ATTRIBUTE,
+] as const;
 
 /** A stored item that does not parse as its kind: corrupt or tampered, and never used as if it did. */
 export class StoredRecordInvalid extends Error {
@@ -49,12 +60,14 @@ export function fromItem<S extends z.ZodType>(
 
 export interface PartitionQuery {
   /** The index to query; the table's own key when absent. */
-  index?: 'gsi1' | 'gsi2';
+  index?: 'gsi1' | 'gsi2' | 'gsi3';
   partition: string;
   /** Only sort keys that start with this. */
   sortPrefix?: string;
   /** Only sort keys that sort before this (not with `sortPrefix`). */
   sortBelow?: string;
+  /** Only sort keys from the first to the second, both included (alone). */
+  sortBetween?: [string, string];
   newestFirst?: boolean;
   limit?: number;
   /** Every page, not only the first (for indexes that may hold more than a page). */
@@ -119,7 +132,9 @@ export class Table {
       ? ' AND begins_with(#sk, :sort)'
       : query.sortBelow !== undefined
         ? ' AND #sk < :sort'
-        : '';
+        : query.sortBetween
+          ? ' AND #sk BETWEEN :sort AND :sortTo'
+          : '';
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -131,7 +146,10 @@ export class Table {
           ExpressionAttributeNames: { '#pk': pk, ...(sortCondition ? { '#sk': sk } : {}) },
           ExpressionAttributeValues: {
             ':partition': query.partition,
-            ...(sortCondition ? { ':sort': query.sortPrefix ?? query.sortBelow } : {}),
+            ...(sortCondition
+              ? { ':sort': query.sortPrefix ?? query.sortBelow ?? query.sortBetween?.[0] }
+              : {}),
+            ...(query.sortBetween ? { ':sortTo': query.sortBetween[1] } : {}),
           },
           ...(query.newestFirst ? { ScanIndexForward: false } : {}),
           ...(query.limit ? { Limit: query.limit } : {}),
@@ -193,6 +211,30 @@ export class Table {
       }
     }
     return found;
+  }
+
+  /**
+   * Every item of the table, page by page, without the attributes that only locate it. For offline
+   * tools that read a whole table (the audit verifier and export), which run with an operator's
+   * credentials: the app's role may not scan.
+   */
+  async *scanItems(): AsyncGenerator<Record<string, unknown>> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.dynamo.doc.send(
+        new ScanCommand({
+          TableName: this.name,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const record: Record<string, unknown> = { ...item };
+        for (const attribute of KEY_ATTRIBUTES) delete record[attribute];
+        yield record;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   /** Raw item at `key`, for index items that are not records. */

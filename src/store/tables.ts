@@ -3,13 +3,14 @@ import {
   type CreateTableCommandInput,
   DescribeTableCommand,
   type DynamoDBClient,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../clock.js';
 
 /**
  * Two tables: `main` holds the app's state; `audit` is append-only, kept apart so production IAM can
  * allow PutItem but never UpdateItem or DeleteItem on it. Both use generic key names (pk, sk, and
- * gsi1/gsi2 for secondary lookups) so new item kinds need no schema change.
+ * gsi1..gsi3 for secondary lookups) so new item kinds need no schema change.
  */
 export interface TableNames {
   main: string;
@@ -45,7 +46,7 @@ function definition(name: string, indexes: string[]): CreateTableCommandInput {
 }
 
 export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
-  return [definition(names.main, ['gsi1']), definition(names.audit, ['gsi1', 'gsi2'])];
+  return [definition(names.main, ['gsi1']), definition(names.audit, ['gsi1', 'gsi2', 'gsi3'])];
 }
 
 /**
@@ -60,12 +61,47 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames, cl
       } catch (error) {
         if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
       }
-    }
+    } else await addMissingIndexes(client, input, clock);
     for (let attempt = 0; ; attempt += 1) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
       const indexesReady = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE');
       if (Table?.TableStatus === 'ACTIVE' && indexesReady) break;
       if (attempt > 200) throw new Error(`table ${input.TableName} did not become active`);
+      await clock.sleep(50);
+    }
+  }
+}
+
+/**
+ * A table made by an earlier version lacks the indexes added since (the audit table's gsi3): each is
+ * added, one at a time as DynamoDB requires, and waited for.
+ */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  input: CreateTableCommandInput,
+  clock: Clock,
+): Promise<void> {
+  for (const index of input.GlobalSecondaryIndexes ?? []) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+    if ((Table?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === index.IndexName)) continue;
+    const keyNames = new Set((index.KeySchema ?? []).map((k) => k.AttributeName));
+    await client.send(
+      new UpdateTableCommand({
+        TableName: input.TableName,
+        AttributeDefinitions: (input.AttributeDefinitions ?? []).filter((a) => keyNames.has(a.AttributeName)),
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection },
+          },
+        ],
+      }),
+    );
+    for (let attempt = 0; ; attempt += 1) {
+      const { Table: now } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+      const added = now?.GlobalSecondaryIndexes?.find((i) => i.IndexName === index.IndexName);
+      if (added?.IndexStatus === 'ACTIVE') break;
+      if (attempt > 200)
+        throw new Error(`index ${index.IndexName} of ${input.TableName} did not become active`);
       await clock.sleep(50);
     }
   }

@@ -64,6 +64,15 @@ describe('sessions are bound to the invoker’s vault', () => {
       });
       expect(session?.agent).toMatchObject({ type: 'agent', version: expect.any(Number) });
     }
+    // The session's metadata names the correlation id its audit records carry, and the records of
+    // its start carry the Slack trigger_id of the command (issue 18, security R45).
+    const correlation = String(
+      h.sandbox.managedAgents.session(alice.session?.sessionId ?? '')?.metadata?.deputy_correlation,
+    );
+    const started = await h.store.audit.byCorrelation(correlation);
+    expect(started.map((r) => r.action).sort()).toEqual(['session.created', 'session.requested']);
+    for (const record of started) expect(record.triggerId).toMatch(/\S+/);
+    expect(started.find((r) => r.action === 'session.created')?.target).toBe(alice.session?.sessionId);
     expect(notion.callsBy('acct_alice').length).toBe(before.alice + 1);
     expect(notion.callsBy('acct_bob').length).toBe(before.bob + 1);
     expect(notion.callsBy('acct_alice').at(-1)).toMatchObject({ tool: 'search' });

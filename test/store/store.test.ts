@@ -1,6 +1,6 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { type AuditRecord, StoredRecordInvalid } from '../../src/store/index.js';
+import { type ChainedAuditRecord, StoredRecordInvalid } from '../../src/store/index.js';
 import { keys } from '../../src/store/keys.js';
 import { shardOf, unrelayed } from '../../src/store/relay-index.js';
 import { ENGINES, openTestStorage, type TestStorage } from '../support/storage.js';
@@ -51,7 +51,8 @@ describe.each(ENGINES)('store on %s', (engine) => {
 
   test('audit records are appended, never overwritten, and found by principal, target and correlation', async () => {
     const audit = storage.store.audit;
-    const record: AuditRecord = {
+    const chain = `chain_store_${engine}`;
+    const record: ChainedAuditRecord = {
       id: 'aud_1',
       at: '2026-11-22T06:00:00.000Z',
       action: 'vault.created',
@@ -60,15 +61,62 @@ describe.each(ENGINES)('store on %s', (engine) => {
       target: 'vlt_1',
       correlationId: 'req_1',
       details: { note: 'first' },
+      chain,
+      seq: 1,
+      prevHash: '0'.repeat(64),
+      hash: 'h1',
     };
-    await audit.append(record);
-    await expect(audit.append({ ...record, details: { note: 'rewritten' } })).rejects.toThrow();
+    expect(await audit.append(record)).toBe(true);
+    // The place is one record's: a second write there is refused, whatever it says.
+    expect(await audit.append({ ...record, id: 'aud_x', details: { note: 'rewritten' } })).toBe(false);
+    expect(await audit.at(chain, 1)).toEqual(record);
     expect(await audit.byPrincipal('T:T1:U_ALICE')).toEqual([record]);
     expect(await audit.byTarget('vlt_1')).toEqual([record]);
     expect(await audit.byCorrelation('req_1')).toEqual([record]);
-    const { principalKey: _, ...anonymous } = { ...record, id: 'aud_2', target: '/slack/events' };
+    const { principalKey: _, ...anonymous } = { ...record, id: 'aud_2', target: '/slack/events', seq: 2 };
     await audit.append(anonymous);
     expect(await audit.byPrincipal(undefined)).toEqual([anonymous]);
+  });
+
+  test('records written before the trail was chained are still found by principal, with the chained ones in time order (issue 18)', async () => {
+    const legacy = {
+      id: 'aud_old',
+      at: '2026-10-01T00:00:00.000Z',
+      action: 'vault.created',
+      outcome: 'success' as const,
+      principalKey: 'T:T1:U_LEGACY',
+      correlationId: 'req_old',
+    };
+    await storage.dynamo.doc.send(
+      new PutCommand({
+        TableName: storage.store.tables.audit,
+        Item: { pk: 'P#T:T1:U_LEGACY', sk: `${legacy.at}#${legacy.id}`, ...legacy },
+      }),
+    );
+    const chained: ChainedAuditRecord = {
+      ...legacy,
+      id: 'aud_new',
+      at: '2026-11-01T00:00:00.000Z',
+      correlationId: 'req_new',
+      chain: `chain_legacy_${engine}`,
+      seq: 1,
+      prevHash: '0'.repeat(64),
+      hash: 'h',
+    };
+    await storage.store.audit.append(chained);
+    expect((await storage.store.audit.byPrincipal('T:T1:U_LEGACY')).map((r) => r.id)).toEqual([
+      'aud_old',
+      'aud_new',
+    ]);
+    expect(
+      (
+        await storage.store.audit.byPrincipalBetween(
+          'T:T1:U_LEGACY',
+          '2026-10-15T00:00:00.000Z',
+          '2026-11-01T00:00:00.000Z',
+        )
+      ).map((r) => r.id),
+    ).toEqual(['aud_new']);
   });
 
   test('the audit store offers no way to change or remove a record', () => {
