@@ -22,6 +22,7 @@ export const AuditAction = {
   ConnectStarted: 'connect.started',
   ConnectIdentityMismatch: 'connect.identity_mismatch',
   ConnectFailed: 'connect.failed',
+  ConnectionSaving: 'connection.saving',
   ConnectionConnected: 'connection.connected',
   ConnectionRefused: 'connection.refused',
   ConnectionDisconnected: 'connection.disconnected',
@@ -71,6 +72,28 @@ export interface AuditEvent {
   details?: AuditRecord['details'];
 }
 
+/**
+ * The audit trail could not take a record, so what needed it was not done (security R46): the
+ * caller refuses the action and says why. `cause` is the storage error.
+ */
+export class AuditUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('the audit trail could not be written', { cause });
+    this.name = 'AuditUnavailable';
+  }
+}
+
+/** What a person is told when an action was refused for want of its audit record. */
+export const AUDIT_UNAVAILABLE_TEXT =
+  'Deputy could not write this to its audit trail, so it did not do it. Please try again in a few minutes.';
+
+/** Whether `error`, or an error it wraps, is AuditUnavailable. */
+export function isAuditUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth += 1)
+    if (e instanceof AuditUnavailable) return true;
+  return false;
+}
+
 /** How many chains one process appends to at once: its audit writes go in parallel up to this. */
 const LANES = 4;
 /** How many times a place found taken by another record is given up for the next one. */
@@ -89,7 +112,7 @@ interface Lane {
 /**
  * Appends audit records (docs/architecture.md#audit, security R45, R47) to this process's hash
  * chains: each record goes to the next place of a chain no other process writes, with the hash of
- * the record before it. A failed write throws: callers fail closed.
+ * the record before it. A failed write throws AuditUnavailable: callers fail closed.
  */
 export class AuditLog {
   private readonly lanes: Lane[];
@@ -113,7 +136,11 @@ export class AuditLog {
     // The least busy lane: appends to one chain go one after another (each needs the last hash).
     const lane = this.lanes.reduce((a, b) => (b.queued < a.queued ? b : a));
     lane.queued += 1;
-    const appended = lane.tail.then(() => this.append(lane, body));
+    const appended = lane.tail.then(() =>
+      this.append(lane, body).catch((error: unknown) => {
+        throw new AuditUnavailable(error);
+      }),
+    );
     lane.tail = appended.catch(() => undefined);
     try {
       const record = await appended;

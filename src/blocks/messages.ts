@@ -1,4 +1,5 @@
 import type { KnownBlock, ModalView } from '@slack/types';
+import { AUDIT_UNAVAILABLE_TEXT } from '../audit/audit-log.js';
 import type { Principal } from '../identity/principal.js';
 import type { ConnectionSummary, VaultState } from '../vaults/vault-service.js';
 import { context, divider, escapeMrkdwn, fields, header, section, truncate } from './elements.js';
@@ -121,6 +122,12 @@ export function statusMessage(input: {
 
 export function errorMessage(reference: string): SlackMessage {
   const text = `Something went wrong on Deputy's side. Reference: \`${reference}\`.`;
+  return { text, blocks: [section(text)] };
+}
+
+/** An action refused because its audit record could not be written (security R46). */
+export function auditUnavailableMessage(reference: string): SlackMessage {
+  const text = `${AUDIT_UNAVAILABLE_TEXT} Reference: \`${reference}\`.`;
   return { text, blocks: [section(text)] };
 }
 

@@ -315,11 +315,21 @@ export class ConnectionsService {
       correlationId,
     );
     return this.exclusively(`${principalKey(principal)}#${connector.id}`, async () => {
-      const archived = await this.archiveActive(principal, vault.id, connector, correlationId);
-      const credentials = this.deps.anthropic.beta.vaults.credentials;
       // Names this save, so an attempt whose answer was lost (or a 409 that is its own earlier
       // attempt) is found in the vault rather than taken for a failure, and its token not revoked.
       const saveId = this.deps.ids.next('save');
+      // Recorded before anything in the vault changes: no credential goes in unaudited (security
+      // R46). The outcome's record names the same save.
+      await this.deps.audit.record({
+        action: AuditAction.ConnectionSaving,
+        outcome: 'success',
+        principal,
+        target: vault.id,
+        correlationId,
+        details: { connector: connector.id, save: saveId, authType: secret.type },
+      });
+      const archived = await this.archiveActive(principal, vault.id, connector, correlationId);
+      const credentials = this.deps.anthropic.beta.vaults.credentials;
       let created: { id: string };
       try {
         created = await exactlyOnce(
@@ -368,7 +378,7 @@ export class ConnectionsService {
         principal,
         target: created.id,
         correlationId,
-        details: { connector: connector.id, vault: vault.id, authType: secret.type },
+        details: { connector: connector.id, vault: vault.id, authType: secret.type, save: saveId },
       });
       return connection;
     });

@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import { z } from 'zod';
-import { busyMessage, errorMessage } from '../blocks/messages.js';
+import { isAuditUnavailable } from '../audit/audit-log.js';
+import { auditUnavailableMessage, busyMessage, errorMessage, type SlackMessage } from '../blocks/messages.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { Work } from '../work.js';
@@ -82,7 +83,8 @@ export function answerListenerFailures(deps: {
         correlationId,
         type: body.type ?? body.command,
       });
-      const told = await tellPerson(deps.outbox, args, body, correlationId).catch((failure: unknown) => {
+      const message = failureMessage(error, correlationId);
+      const told = await tellPerson(deps.outbox, args, body, message).catch((failure: unknown) => {
         deps.logger.warn('could not tell the person a listener failed', {
           error: String(failure),
           correlationId,
@@ -94,6 +96,11 @@ export function answerListenerFailures(deps: {
   };
 }
 
+/** What a person is told of a failure: an action refused for want of its audit record says so. */
+export function failureMessage(error: unknown, correlationId: string): SlackMessage {
+  return isAuditUnavailable(error) ? auditUnavailableMessage(correlationId) : errorMessage(correlationId);
+}
+
 type Reachable = z.infer<typeof reachable>;
 type AckArgs = { ack?: (response?: unknown) => Promise<void> };
 
@@ -101,9 +108,8 @@ async function tellPerson(
   outbox: Outbox,
   args: AnyMiddlewareArgs & AllMiddlewareArgs,
   body: Reachable,
-  correlationId: string,
+  message: SlackMessage,
 ): Promise<string> {
-  const message = errorMessage(correlationId);
   const ack = (args as AckArgs).ack;
   const answered = (args.context.delivery as DeliveryAnswer | undefined)?.answered ?? false;
   if (ack && !answered) {

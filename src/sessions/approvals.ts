@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import { AuditAction, type AuditLog, isAuditUnavailable } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { Principal } from '../identity/principal.js';
 import type { Steering } from '../identity/steering.js';
@@ -339,6 +339,15 @@ export class ApprovalService {
     if (unsent.length > 0) {
       try {
         await this.auditDecisions(session, unsent, correlationId, actor, known.maybeAudited ?? false);
+      } catch (error) {
+        // No confirmation without its audit record (security R46): a fresh decision is taken back,
+        // so the call waits for the person again, and the click is refused. One that may have been
+        // audited before (a dead process's) stays for the sweep to deliver.
+        if (isAuditUnavailable(error) && !known.maybeAudited)
+          for (const approval of unsent) await this.deps.store.approvals.undecide(approval);
+        throw error;
+      }
+      try {
         await this.deps.anthropic.beta.sessions.events.send(
           session.sessionId,
           { events: unsent.map(confirmation) },

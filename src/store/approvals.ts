@@ -161,6 +161,19 @@ export class Approvals {
     });
   }
 
+  /**
+   * A decision whose audit record could not be written is taken back by whoever recorded it, unless
+   * it reached the session: the call waits for a decision again (security R46).
+   */
+  undecide(approval: Pick<Approval, 'approvalId' | 'deliveryOwner'>): Promise<boolean> {
+    return this.table.updateIf(keys.approval(approval.approvalId), {
+      UpdateExpression: 'SET #status = :pending REMOVE decidedBy, decidedAt, deliveryOwner, deliveryUntilMs',
+      ConditionExpression: 'deliveryOwner = :owner AND attribute_not_exists(deliveredAt)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':pending': 'pending', ':owner': approval.deliveryOwner ?? '' },
+    });
+  }
+
   /** The session has the decision: the approval is done, and leaves the open index. */
   async delivered(approval: Pick<Approval, 'approvalId' | 'expiresAtMs'>, nowMs: number): Promise<void> {
     await this.table.update(keys.approval(approval.approvalId), {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CustomRoute } from '@slack/bolt';
+import { AUDIT_UNAVAILABLE_TEXT, isAuditUnavailable } from '../audit/audit-log.js';
 import {
   CONNECT_PATH,
   type ConnectFlowService,
@@ -65,7 +66,14 @@ export function connectRoutes(
         .catch((error: unknown) => {
           // The route's template, not its path: a path may hold a connect link that still works.
           options.logger.error('connect route failed', { error: String(error), route });
-          if (!res.headersSent) sendPage(res, 500, renderPage('failed'));
+          // Refused for want of its audit record (nothing was done): the page says so.
+          const audit = isAuditUnavailable(error);
+          if (!res.headersSent)
+            sendPage(
+              res,
+              audit ? 503 : 500,
+              renderPage('failed', undefined, audit ? AUDIT_UNAVAILABLE_TEXT : undefined),
+            );
         });
     };
 

@@ -3,6 +3,7 @@ import type { ToolSetting } from '../../src/agents/agent-config.js';
 import { ManualClock } from '../../src/clock.js';
 import type { DeliveryLimits } from '../../src/ingress/delivery-queue.js';
 import type { Metrics } from '../../src/metrics.js';
+import type { DynamoHandle } from '../../src/store/dynamo.js';
 import type { AgentConfig, SessionRecord } from '../../src/store/index.js';
 import { connectLink, runConnect } from './connect.js';
 import { type Harness, startHarness } from './harness.js';
@@ -19,6 +20,8 @@ export async function startSessionsHarness(
     /** See startHarness. */
     slackRateScale?: number;
     deliveryLimits?: DeliveryLimits;
+    /** Storage to use (closed by the caller). */
+    dynamo?: DynamoHandle;
   } = {},
 ) {
   const clock = new ManualClock(Date.now());
@@ -29,6 +32,7 @@ export async function startSessionsHarness(
     ...(options.sweepMs ? { sweepMs: options.sweepMs } : {}),
     ...(options.slackRateScale ? { slackRateScale: options.slackRateScale } : {}),
     ...(options.deliveryLimits ? { deliveryLimits: options.deliveryLimits } : {}),
+    ...(options.dynamo ? { dynamo: options.dynamo } : {}),
   });
   for (const [userId, account] of [
     ['U_ALICE', 'acct_alice'],

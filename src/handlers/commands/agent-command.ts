@@ -1,13 +1,9 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import {
-  errorMessage,
-  helpMessage,
-  tooLongMessage,
-  unknownSubcommandMessage,
-} from '../../blocks/messages.js';
+import { helpMessage, tooLongMessage, unknownSubcommandMessage } from '../../blocks/messages.js';
 import { forgetMeConfirmMessage } from '../../blocks/people.js';
 import { principalFromCommand } from '../../identity/principal.js';
 import type { Surfaces } from '../index.js';
+import { failureMessage } from '../listener-failures.js';
 import { agentsList } from './agent/agents.js';
 import { agentBudget } from './agent/budget.js';
 import { agentConnect } from './agent/connect.js';
@@ -81,7 +77,9 @@ export function agentCommand(surfaces: Surfaces) {
         error: String(error),
         correlationId: command.correlationId,
       });
-      await surfaces.outbox.privately(replyTo, errorMessage(command.correlationId)).catch(() => undefined);
+      await surfaces.outbox
+        .privately(replyTo, failureMessage(error, command.correlationId))
+        .catch(() => undefined);
     }
   };
 }
