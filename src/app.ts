@@ -93,6 +93,7 @@ export function configureApp(app: App, services: Services): void {
 function surfacesOf(services: Services): Surfaces {
   const {
     sessions,
+    auditTrail,
     approvals,
     people,
     privacy,
@@ -106,6 +107,7 @@ function surfacesOf(services: Services): Surfaces {
   } = services;
   return {
     sessions,
+    auditTrail,
     approvals,
     people,
     privacy,

@@ -7,6 +7,7 @@ import { ServerList } from './agents/server-list.js';
 import { AgentSetup } from './agents/setup.js';
 import { type RunningApp, startDeputy, startSocketMode } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
+import { AuditTrail } from './audit/audit-trail.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config, StorageSettings } from './config.js';
 import { type Connector, loadCatalogFile } from './connections/catalog.js';
@@ -219,6 +220,7 @@ export function buildServices(parts: ServiceParts): Services {
   const relays = new RelayManager({
     store,
     anthropic,
+    audit,
     notices: sessionNotices,
     approvals,
     connections,
@@ -315,6 +317,7 @@ export function buildServices(parts: ServiceParts): Services {
     privacy,
     relays,
     audit,
+    auditTrail: new AuditTrail({ store, access }),
     clock,
     work,
     acks,

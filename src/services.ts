@@ -3,6 +3,7 @@ import type { AgentService } from './agents/agent-service.js';
 import type { ServerList } from './agents/server-list.js';
 import type { AgentSetup } from './agents/setup.js';
 import type { AuditLog } from './audit/audit-log.js';
+import type { AuditTrail } from './audit/audit-trail.js';
 import type { Clock } from './clock.js';
 import type { CatalogAccountService } from './connections/catalog-accounts.js';
 import type { ConnectFlowService } from './connections/connect-flow.js';
@@ -45,6 +46,8 @@ export interface Services {
   privacy: PrivacyService;
   relays: RelayManager;
   audit: AuditLog;
+  /** The audit trail as people search it in Slack. */
+  auditTrail: AuditTrail;
   /** The clock every service is given: sleeps rest the work that sleeps (see Work.clock). */
   clock: Clock;
   /** Work started and not finished: listener work, relays, sweeps. */

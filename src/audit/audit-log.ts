@@ -37,6 +37,8 @@ export const AuditAction = {
   SessionRequested: 'session.requested',
   SessionCreated: 'session.created',
   SessionSteerRefused: 'session.steer_refused',
+  SessionFollowUp: 'session.follow_up',
+  ToolCalled: 'tool.called',
   ApprovalRefused: 'approval.refused',
   ApprovalDecided: 'approval.decided',
   ApprovalClosed: 'approval.closed',

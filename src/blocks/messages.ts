@@ -55,6 +55,11 @@ const COMMANDS: Array<[usage: string, what: string]> = [
   ['/agent resume @person', 'admins: lift a suspension'],
   ['/agent force-reconnect CONNECTOR', 'admins: everyone connected to it must connect again'],
   ['/agent budget SESSION_ID USD', 'admins: raise a session’s spend ceiling so its owner can go on'],
+  ['/agent audit', 'your own recent activity in the audit trail'],
+  [
+    '/agent audit @person | SESSION_ID | agent NAME',
+    'admins: a person’s, a session’s or an agent’s audit trail',
+  ],
   ['/agent forget-me', 'delete everything Deputy keeps about you (it asks first; audit records stay)'],
   ['/agent help', 'this message'],
 ];

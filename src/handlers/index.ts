@@ -2,6 +2,7 @@ import type { App } from '@slack/bolt';
 import type { AgentService } from '../agents/agent-service.js';
 import type { ServerList } from '../agents/server-list.js';
 import type { AgentSetup } from '../agents/setup.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
@@ -22,6 +23,7 @@ import * as views from './views/index.js';
  */
 export interface Surfaces {
   sessions: SessionService;
+  auditTrail: AuditTrail;
   approvals: ApprovalService;
   people: PeopleService;
   privacy: PrivacyService;

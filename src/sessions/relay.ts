@@ -1,6 +1,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import type { Clock, Timer } from '../clock.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
+import { fingerprint } from '../fingerprint.js';
 import type { IdSource } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -13,6 +15,7 @@ import {
   heldToolCalls,
   interruptedThisTurn,
   isSessionEvent,
+  type McpToolUse,
   messageText,
   restsAt,
   type SessionEvent,
@@ -40,6 +43,7 @@ const PROGRESS_FLUSH_MS = 1000;
 export interface RelayDeps {
   store: Store;
   anthropic: Anthropic;
+  audit: AuditLog;
   notices: SessionNotices;
   approvals: ApprovalService;
   connections: ConnectionsService;
@@ -362,7 +366,7 @@ class SessionRelay {
         seen.add(event.id);
         this.track(event);
         if (index <= resumeAt) continue;
-        session = (await this.handle(session, event)).session;
+        session = (await this.handle(session, event, true)).session;
       }
       // Nothing has happened since the turn ended (or paused for a decision), and nothing waits.
       if (this.rests(restsAt(history))) return this.restingAs();
@@ -406,6 +410,8 @@ class SessionRelay {
   private async handle(
     session: SessionRecord,
     event: SessionEvent,
+    /** Read from the history past the cursor: a relay before this one may have handled it. */
+    replayed = false,
   ): Promise<{ session: SessionRecord; rests: boolean }> {
     // A burst of Slack requests is acked first; the event waits the moment that takes.
     await this.deps.acks?.passed();
@@ -431,6 +437,7 @@ class SessionRelay {
         break;
       }
       case 'agent.mcp_tool_use':
+        await this.auditToolCall(session, event, replayed);
         // A call held for a decision is put to the person when the session stops for it (below).
         if (event.evaluated_permission === 'deny')
           this.note(`Refused by policy: \`${event.mcp_server_name}.${event.name}\``);
@@ -641,6 +648,40 @@ class SessionRelay {
       .track(() => this.deps.notices.statusChanged(next))
       .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
     return next;
+  }
+
+  /**
+   * Every tool call the session makes is one audit record against its owner (issue 18, security
+   * R45): the server and tool, what the agent version's policy said (allow, ask or deny; an asked
+   * call's decision is its own record, on the same target), and the arguments' digest. One read
+   * again from the history (a relay before this one stopped before its cursor moved) is recorded
+   * only if it was not already.
+   */
+  private async auditToolCall(session: SessionRecord, call: McpToolUse, replayed: boolean): Promise<void> {
+    if (
+      replayed &&
+      (await this.deps.store.audit.byTarget(call.id)).some((r) => r.action === AuditAction.ToolCalled)
+    )
+      return;
+    const permission = call.evaluated_permission ?? 'allow';
+    await this.deps.audit.record({
+      action: AuditAction.ToolCalled,
+      outcome: permission === 'deny' ? 'refused' : 'success',
+      principal: session.principal,
+      target: call.id,
+      correlationId: session.correlationId ?? session.sessionId,
+      details: {
+        session: session.sessionId,
+        server: call.mcp_server_name,
+        tool: call.name,
+        permission,
+        // The policy that decided it (absent: the platform refused the call before any applied).
+        setting: call.evaluation?.type ?? 'none',
+        agent: session.agentName,
+        agentVersion: session.agentVersion,
+        arguments: fingerprint(call.input),
+      },
+    });
   }
 
   /** Progress lines wait up to a second and go out together, editing one message. */

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Connector } from '../connections/catalog.js';
 import type { CatalogAccountService } from '../connections/catalog-accounts.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
+import { fingerprint } from '../fingerprint.js';
 import { type Principal, principalKey, sameWorkspace } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
@@ -490,6 +491,7 @@ export class SessionService {
       dmChannelId: thread.dmChannelId,
       threadTs: thread.threadTs,
       prompt: intent.prompt,
+      correlationId: intent.correlationId ?? correlationId,
       status: 'running',
       ...(approverGroup ? { approverGroup } : {}),
       createdAt: new Date(clock.now()).toISOString(),
@@ -637,6 +639,16 @@ export class SessionService {
     // Managed Agents answers 400 to a message for a session at its budget: said here instead.
     const atCeiling = { kind: 'budget_reached' as const, sessionId: session.sessionId };
     if (stoppedAtCeiling(session)) return atCeiling;
+    // Recorded before it is sent: no message reaches the agent unaudited (security R46). The
+    // record has the text's digest and length, not the text.
+    await this.deps.audit.record({
+      action: AuditAction.SessionFollowUp,
+      outcome: 'success',
+      principal,
+      target: session.sessionId,
+      correlationId,
+      details: { channel: reply.channelId, length: text.length, text: fingerprint(text) },
+    });
     // Marks where the session's messages stood, so a send whose answer is lost is found, not repeated.
     const before = await newestUserMessage(this.deps.anthropic, session.sessionId);
     try {
@@ -818,15 +830,16 @@ export class SessionService {
     reason?: string,
   ): Promise<boolean> {
     if (!(await this.deps.store.sessions.claimStop(sessionId, this.deps.clock.now()))) return false;
-    await this.deps.audit.record({
-      action: AuditAction.SessionStopped,
-      outcome: 'success',
-      principal,
-      target: sessionId,
-      correlationId,
-      ...(reason ? { details: { reason } } : {}),
-    });
     try {
+      // Not audited, not sent, and the claim given back, so a later Stop may go (security R46).
+      await this.deps.audit.record({
+        action: AuditAction.SessionStopped,
+        outcome: 'success',
+        principal,
+        target: sessionId,
+        correlationId,
+        ...(reason ? { details: { reason } } : {}),
+      });
       await sendReconciled(this.deps, sessionId, [{ type: 'user.interrupt' }], interruptedThisTurn);
     } catch (error) {
       await this.deps.store.sessions.releaseStop(sessionId);

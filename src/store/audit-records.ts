@@ -84,6 +84,15 @@ export class AuditRecords {
     return [...legacy, ...chained].sort(byTime);
   }
 
+  /** A principal's newest chained records, newest first, at most `limit`. */
+  recentByPrincipal(principalKey: string, limit: number): Promise<AuditRecord[]> {
+    return this.table.query(AuditRecordKind, {
+      ...keys.auditOfPrincipal(principalKey),
+      newestFirst: true,
+      limit,
+    });
+  }
+
   /** A principal's records from one time to another (ISO 8601, both included), oldest first. */
   async byPrincipalBetween(principalKey: string, fromIso: string, toIso: string): Promise<AuditRecord[]> {
     const [chained, legacy] = await Promise.all([

@@ -27,6 +27,8 @@ const sessionRecordSchema = z.object({
   dmChannelId: z.string(),
   threadTs: z.string(),
   prompt: z.string(),
+  /** The correlation id of its start: its metadata at Anthropic and its audit records carry it. */
+  correlationId: z.string().optional(),
   status: z.enum(['running', 'idle', 'waiting', 'done']),
   /** When the last turn ended (retention counts from it). */
   finishedAt: z.string().optional(),

@@ -109,3 +109,46 @@ test('a connect whose save cannot be audited stops before the vault: no credenti
   expect(activeCredentials(h, vaultId).map((c) => c.id)).toEqual(before);
   expect(github.revocations.length).toBeGreaterThan(revokedBefore);
 });
+
+test('a follow-up with the audit table down reaches no agent, and its writer is told why', async () => {
+  const { session } = await runAgent(h, 'U_ALICE', '--agent reader search before a follow-up');
+  if (!session) throw new Error('no session');
+  const sentBefore = eventsSent(h, session.sessionId, 'user.message').length;
+  outage.down = true;
+  try {
+    await h.driver.message('U_ALICE', 'and then?', {
+      channelId: session.dmChannelId,
+      threadTs: session.threadTs,
+    });
+    await h.sandbox.slack.waitFor(
+      'chat.postEphemeral',
+      (c) => c.body.user === 'U_ALICE' && String(c.body.text).includes(AUDIT_REFUSAL),
+    );
+    await h.settle();
+  } finally {
+    outage.down = false;
+  }
+  expect(eventsSent(h, session.sessionId, 'user.message')).toHaveLength(sentBefore);
+});
+
+test('a Stop with the audit table down interrupts nothing, and a Stop after it goes through', async () => {
+  const { session } = await runAgent(h, 'U_ALICE', '--agent asker create a page titled Stoppable');
+  if (!session) throw new Error('no session');
+  const stop = () =>
+    h.driver.blockAction(
+      'U_ALICE',
+      { actionId: 'session_stop', value: session.sessionId },
+      { channelId: session.dmChannelId, messageTs: session.threadTs },
+    );
+  outage.down = true;
+  try {
+    await stop();
+    await h.settle();
+  } finally {
+    outage.down = false;
+  }
+  expect(eventsSent(h, session.sessionId, 'user.interrupt')).toEqual([]);
+  await stop();
+  await h.settle();
+  expect(eventsSent(h, session.sessionId, 'user.interrupt')).toHaveLength(1);
+});

@@ -69,10 +69,29 @@ describe('sessions are bound to the invoker’s vault', () => {
     const correlation = String(
       h.sandbox.managedAgents.session(alice.session?.sessionId ?? '')?.metadata?.deputy_correlation,
     );
-    const started = await h.store.audit.byCorrelation(correlation);
-    expect(started.map((r) => r.action).sort()).toEqual(['session.created', 'session.requested']);
-    for (const record of started) expect(record.triggerId).toMatch(/\S+/);
-    expect(started.find((r) => r.action === 'session.created')?.target).toBe(alice.session?.sessionId);
+    const trail = await h.store.audit.byCorrelation(correlation);
+    expect(trail.map((r) => r.action).sort()).toEqual([
+      'session.created',
+      'session.requested',
+      'tool.called',
+    ]);
+    for (const record of trail.filter((r) => r.action.startsWith('session.')))
+      expect(record.triggerId).toMatch(/\S+/);
+    expect(trail.find((r) => r.action === 'session.created')?.target).toBe(alice.session?.sessionId);
+    // The tool call, against Alice, with what decided it (issue 18).
+    expect(trail.find((r) => r.action === 'tool.called')).toMatchObject({
+      principalKey: `T:${h.sandbox.slack.teamId}:U_ALICE`,
+      outcome: 'success',
+      details: {
+        session: alice.session?.sessionId,
+        server: 'notion',
+        tool: 'search',
+        permission: 'allow',
+        setting: 'always_allow',
+        agentVersion: alice.session?.agentVersion,
+        arguments: expect.any(String),
+      },
+    });
     expect(notion.callsBy('acct_alice').length).toBe(before.alice + 1);
     expect(notion.callsBy('acct_bob').length).toBe(before.bob + 1);
     expect(notion.callsBy('acct_alice').at(-1)).toMatchObject({ tool: 'search' });
@@ -166,6 +185,30 @@ describe('the auto policy (issue 16, item 3)', () => {
     if (!refused) throw new Error('no session');
     expect(await h.store.approvals.forSession(refused.sessionId)).toEqual([]);
     expect(JSON.stringify(threadMessages(refused))).toContain('Refused by policy: `notion.create_page`');
+
+    // Each call is one record against Alice with what decided it; an asked call's decision is a
+    // record of its own on the same target (issue 18, security R45).
+    const toolRecords = async (sessionId: string) =>
+      (await h.store.audit.byPrincipal(`T:${h.sandbox.slack.teamId}:U_ALICE`)).filter(
+        (r) => r.action === 'tool.called' && r.details?.session === sessionId,
+      );
+    const [asked] = await toolRecords(session.sessionId);
+    expect(asked).toMatchObject({ outcome: 'success', details: { permission: 'ask', setting: 'auto' } });
+    expect((await h.store.audit.byTarget(String(asked?.target))).map((r) => r.action).sort()).toEqual([
+      'approval.decided',
+      'tool.called',
+    ]);
+    expect(await toolRecords(refused.sessionId)).toEqual([
+      expect.objectContaining({
+        outcome: 'refused',
+        details: expect.objectContaining({ permission: 'deny' }),
+      }),
+    ]);
+    // A relay that reads the history again from before its cursor records no call twice.
+    await h.store.sessions.update(read.sessionId, { cursor: 'sevt_not_in_its_history' });
+    h.services.relays.ensure(read.sessionId);
+    await h.settle();
+    expect(await toolRecords(read.sessionId)).toHaveLength(1);
   });
 });
 

@@ -5,6 +5,7 @@ import { principalFromCommand } from '../../identity/principal.js';
 import type { Surfaces } from '../index.js';
 import { failureMessage } from '../listener-failures.js';
 import { agentsList } from './agent/agents.js';
+import { agentAudit } from './agent/audit.js';
 import { agentBudget } from './agent/budget.js';
 import { agentConnect } from './agent/connect.js';
 import type { CommandContext } from './agent/context.js';
@@ -69,6 +70,8 @@ export function agentCommand(surfaces: Surfaces) {
             return agentBudget(surfaces, command, subcommand.sessionId, subcommand.usd);
           case 'forget_me':
             return forgetMeConfirmMessage(surfaces.privacy.retentionDays);
+          case 'audit':
+            return agentAudit(surfaces, command, subcommand.query);
         }
       })();
       if (reply) await surfaces.outbox.privately(replyTo, reply);

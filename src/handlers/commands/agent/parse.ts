@@ -1,3 +1,4 @@
+import type { AuditQuery } from '../../../audit/audit-trail.js';
 import { MAX_CEILING_USD } from '../../../sessions/session-service.js';
 
 /** Longest `/agent` text accepted; longer input is refused with a message before any work. */
@@ -19,6 +20,8 @@ export type AgentSubcommand =
   /** An admin raises a session's spend ceiling; both undefined unless the text reads as `SESSION USD`. */
   | { name: 'budget'; sessionId?: string; usd?: number }
   | { name: 'forget_me' }
+  /** The audit trail: yours, or (admins) a person's, a session's or an agent's; none: unreadable. */
+  | { name: 'audit'; query?: AuditQuery }
   | { name: 'unknown'; word: string }
   | { name: 'too_long'; length: number };
 
@@ -54,6 +57,10 @@ export function parseAgentCommand(text: string): AgentSubcommand {
     }
     case 'forget-me':
       return { name: 'forget_me' };
+    case 'audit': {
+      const query = auditQuery(text.trim().slice(word.length).trim());
+      return query ? { name: 'audit', query } : { name: 'audit' };
+    }
     case 'budget':
       return { name: 'budget', ...budgetArguments(text.trim().slice(word.length).trim()) };
     case 'force-reconnect': {
@@ -72,6 +79,20 @@ export function parseAgentCommand(text: string): AgentSubcommand {
 function mentionedUser(rest: string): string | undefined {
   const match = /^(?:<@([A-Z0-9][A-Z0-9_]{1,40})(?:\|[^>]*)?>|([UW][A-Z0-9_]{2,40}))$/.exec(rest);
   return match?.[1] ?? match?.[2];
+}
+
+/**
+ * What `/agent audit` is asked for: nothing (your own), a person (as revoke names one), a session id,
+ * or `agent NAME`. Anything else reads as nothing it can search.
+ */
+function auditQuery(rest: string): AuditQuery | undefined {
+  if (!rest) return { kind: 'mine' };
+  const session = /^(sesn_[A-Za-z0-9_-]{1,100})$/.exec(rest)?.[1];
+  if (session) return { kind: 'session', sessionId: session };
+  const agent = /^agent\s+([a-z0-9][a-z0-9-]{0,39})$/i.exec(rest)?.[1];
+  if (agent) return { kind: 'agent', name: agent.toLowerCase() };
+  const userId = mentionedUser(rest);
+  return userId ? { kind: 'person', userId } : undefined;
 }
 
 /**
