@@ -111,6 +111,17 @@ export class AgentService {
       metadata: { deputy_agent: config.name, deputy_save: this.deps.ids.next('save') },
     };
     const agents = this.deps.anthropic.beta.agents;
+    const diff = diffConfigs(existing?.config, config).join('; ').slice(0, 2000) || '(no change)';
+    // Recorded before anything is published: no agent version goes out unaudited (security R46).
+    // The outcome's record names the same save.
+    await this.deps.audit.record({
+      action: AuditAction.AgentSaving,
+      outcome: 'success',
+      principal: admin,
+      target: existing?.agentId ?? config.name,
+      correlationId,
+      details: { agent: config.name, save: fields.metadata.deputy_save, diff },
+    });
     let published: { id: string; version: number };
     try {
       published = existing
@@ -151,7 +162,8 @@ export class AgentService {
         agent: config.name,
         agentVersion: published.version,
         configVersion: stored.configVersion,
-        diff: diffConfigs(existing?.config, config).join('; ').slice(0, 2000) || '(no change)',
+        save: fields.metadata.deputy_save,
+        diff,
       },
     });
     return stored;

@@ -32,6 +32,7 @@ export const AuditAction = {
   WebhookRefused: 'webhook.refused',
   AdminRefused: 'admin.refused',
   AllowListChanged: 'allow_list.changed',
+  AgentSaving: 'agent.saving',
   AgentSaved: 'agent.saved',
   AgentToolsHeldBack: 'agent.tools_held_back',
   SessionRequested: 'session.requested',

@@ -3,7 +3,13 @@ import { type DynamoHandle, startEmbeddedDynamo } from '../../src/store/dynamo.j
 import { type AuditOutage, withAuditOutage } from '../support/audit-outage.js';
 import { activeCredentials, connectLink, runConnect } from '../support/connect.js';
 import { type Harness, vaultIdOf } from '../support/harness.js';
-import { eventsSent, runAgent, startSessionsHarness, threadMessages } from '../support/sessions.js';
+import {
+  eventsSent,
+  runAgent,
+  saveAgent,
+  startSessionsHarness,
+  threadMessages,
+} from '../support/sessions.js';
 
 /**
  * Issue 18, fail-closed (security R46): with the audit table down, nothing that needs an audit record
@@ -151,4 +157,21 @@ test('a Stop with the audit table down interrupts nothing, and a Stop after it g
   await stop();
   await h.settle();
   expect(eventsSent(h, session.sessionId, 'user.interrupt')).toHaveLength(1);
+});
+
+test('an agent saved with the audit table down publishes no version at Anthropic and stores nothing', async () => {
+  const before = h.sandbox.managedAgents.agents().length;
+  outage.down = true;
+  try {
+    await expect(saveAgent(h, 'unaudited', { search: 'allow' })).rejects.toThrow('audit trail');
+  } finally {
+    outage.down = false;
+  }
+  expect(h.sandbox.managedAgents.agents()).toHaveLength(before);
+  expect(await h.store.agents.get('unaudited')).toBeUndefined();
+  // Back up, the same save goes through, with its intent and its outcome recorded.
+  await saveAgent(h, 'unaudited', { search: 'allow' });
+  const saved = await h.store.agents.get('unaudited');
+  expect((await h.store.audit.byTarget(saved?.agentId ?? '')).map((r) => r.action)).toEqual(['agent.saved']);
+  expect((await h.store.audit.byTarget('unaudited')).map((r) => r.action)).toContain('agent.saving');
 });
