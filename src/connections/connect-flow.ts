@@ -392,23 +392,17 @@ export class ConnectFlowService {
         connector: connector.id,
       });
       // Only a token that never reached the vault is revoked; one that did is the person's connection.
-      if (isAuditUnavailable(error)) {
-        // Refused before the vault was touched; there is no audit trail to record the failure in.
-        if (revocation)
-          await revokeAtProvider(this.deps.http, revocation, {
-            clientId: provider.clientId,
-            clientAuth,
-            tokens,
-          });
-        await this.tellFailed(flow, connector, AUDIT_UNAVAILABLE_TEXT).catch(() => undefined);
-        return page(503, 'failed', connector.name, AUDIT_UNAVAILABLE_TEXT);
-      }
       if (error instanceof CredentialNotStored && revocation)
         await revokeAtProvider(this.deps.http, revocation, {
           clientId: provider.clientId,
           clientAuth,
           tokens,
         });
+      // Refused for want of its audit record: there is no trail to record the failure in.
+      if (isAuditUnavailable(error)) {
+        await this.tellFailed(flow, connector, AUDIT_UNAVAILABLE_TEXT).catch(() => undefined);
+        return page(503, 'failed', connector.name, AUDIT_UNAVAILABLE_TEXT);
+      }
       return fail(
         502,
         'failed',

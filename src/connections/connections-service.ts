@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
-import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import {
+  AUDIT_UNAVAILABLE_TEXT,
+  AuditAction,
+  type AuditLog,
+  isAuditUnavailable,
+} from '../audit/audit-log.js';
 import { type Clock, DeadlinePassed, withDeadline } from '../clock.js';
 import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey } from '../identity/principal.js';
@@ -319,15 +324,19 @@ export class ConnectionsService {
       // attempt) is found in the vault rather than taken for a failure, and its token not revoked.
       const saveId = this.deps.ids.next('save');
       // Recorded before anything in the vault changes: no credential goes in unaudited (security
-      // R46). The outcome's record names the same save.
-      await this.deps.audit.record({
-        action: AuditAction.ConnectionSaving,
-        outcome: 'success',
-        principal,
-        target: vault.id,
-        correlationId,
-        details: { connector: connector.id, save: saveId, authType: secret.type },
-      });
+      // R46), and one refused so never reached the vault. The outcome's record names the same save.
+      await this.deps.audit
+        .record({
+          action: AuditAction.ConnectionSaving,
+          outcome: 'success',
+          principal,
+          target: vault.id,
+          correlationId,
+          details: { connector: connector.id, save: saveId, authType: secret.type },
+        })
+        .catch((error: unknown) => {
+          throw new CredentialNotStored(error);
+        });
       const archived = await this.archiveActive(principal, vault.id, connector, correlationId);
       const credentials = this.deps.anthropic.beta.vaults.credentials;
       let created: { id: string };
@@ -528,7 +537,9 @@ export class ConnectionsService {
         connector,
         refused
           ? 'Deputy does not connect accounts for you now (an admin suspended you, or you left); nothing was saved.'
-          : 'Deputy could not save it; please try again.',
+          : isAuditUnavailable(error)
+            ? AUDIT_UNAVAILABLE_TEXT
+            : 'Deputy could not save it; please try again.',
         await this.refreshedViews(principal, { home: false }),
       );
       return;

@@ -687,7 +687,12 @@ class SessionRelay {
   /** Progress lines wait up to a second and go out together, editing one message. */
   private note(line: string): void {
     this.progress.push(line);
-    this.flushTimer ??= this.deps.clock.setTimeout(
+    this.flushTimer ??= this.flushLater();
+  }
+
+  /** The progress lines go out a second from now. */
+  private flushLater(): Timer {
+    return this.deps.clock.setTimeout(
       () =>
         this.flushProgress().catch((error: unknown) =>
           this.deps.logger.warn('progress not written', { error: String(error) }),
@@ -731,13 +736,7 @@ class SessionRelay {
       if (this.progressPost) return;
       // Slack's limits are tight: the lines wait (an answer may carry them) rather than queue a post.
       if (!beforeMore && !this.deps.notices.progressHasRoom(session)) {
-        this.flushTimer = this.deps.clock.setTimeout(
-          () =>
-            this.flushProgress().catch((error: unknown) =>
-              this.deps.logger.warn('progress not written', { error: String(error) }),
-            ),
-          PROGRESS_FLUSH_MS,
-        );
+        this.flushTimer = this.flushLater();
         return;
       }
       this.progressSent = lines.length;

@@ -28,6 +28,13 @@ const KEY_ATTRIBUTES = [
   EXPIRY_ATTRIBUTE,
 ] as const;
 
+/** The item without the attributes that only locate it: what a record is made of. */
+function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
+  const record: Record<string, unknown> = { ...item };
+  for (const attribute of KEY_ATTRIBUTES) delete record[attribute];
+  return record;
+}
+
 /** A stored item that does not parse as its kind: corrupt or tampered, and never used as if it did. */
 export class StoredRecordInvalid extends Error {
   constructor(readonly kind: string) {
@@ -51,9 +58,7 @@ export function fromItem<S extends z.ZodType>(
   kind: RecordKind<S>,
   item: Record<string, unknown>,
 ): z.infer<S> {
-  const record: Record<string, unknown> = { ...item };
-  for (const attribute of KEY_ATTRIBUTES) delete record[attribute];
-  const parsed = kind.schema.safeParse(record);
+  const parsed = kind.schema.safeParse(withoutKeys(item));
   if (!parsed.success) throw new StoredRecordInvalid(kind.name);
   return parsed.data;
 }
@@ -228,11 +233,7 @@ export class Table {
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of page.Items ?? []) {
-        const record: Record<string, unknown> = { ...item };
-        for (const attribute of KEY_ATTRIBUTES) delete record[attribute];
-        yield record;
-      }
+      for (const item of page.Items ?? []) yield withoutKeys(item);
       start = page.LastEvaluatedKey;
     } while (start);
   }
