@@ -76,9 +76,20 @@ export function createSlackApp(
  * graceful stop, and for tests waiting on a request's effects).
  */
 export function configureApp(app: App, services: Services): void {
-  app.use(async ({ context, next }) => {
-    context.correlationId = services.ids.next('req');
-    await services.work.track(next);
+  app.use(async ({ context, body, next }) => {
+    const correlationId = services.ids.next('req');
+    context.correlationId = correlationId;
+    // Checked at ingress (ingress/payloads.ts): the request's audit records name it (issue 18).
+    const { trigger_id: triggerId } = body as { trigger_id?: unknown };
+    const release = services.audit.bindTrigger(
+      correlationId,
+      typeof triggerId === 'string' ? triggerId : undefined,
+    );
+    try {
+      await services.work.track(next);
+    } finally {
+      release();
+    }
   });
   app.use(answerListenerFailures(services));
   app.use(takeEachDeliveryOnce(services));

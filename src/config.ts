@@ -15,6 +15,9 @@ export const SECRET_VARIABLES = [
   'ANTHROPIC_API_KEY',
   'ANTHROPIC_WEBHOOK_SIGNING_KEY',
   'DEPUTY_SEALING_KEY',
+  'DEPUTY_AUDIT_WEBHOOK_SECRET',
+  // Some collectors take a token in the URL itself.
+  'DEPUTY_AUDIT_WEBHOOK_URL',
 ] as const;
 
 function withPrefix(prefix: string, what: string) {
@@ -46,6 +49,33 @@ const sealingKey = z
     message: 'must be 32 random bytes in base64 (openssl rand -base64 32)',
   })
   .transform((v) => Buffer.from(v, 'base64'));
+
+/** A Standard Webhooks key: `whsec_` and 24 to 64 random bytes in base64, as the spec recommends. */
+const webhookSecret = z.string().refine(
+  (v) => {
+    const key = v.startsWith('whsec_') ? v.slice('whsec_'.length) : '';
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key) || key.length % 4 !== 0) return false;
+    const bytes = Buffer.from(key, 'base64').length;
+    return bytes >= 24 && bytes <= 64;
+  },
+  { message: 'must be "whsec_" and 24 to 64 random bytes in base64 (whsec_$(openssl rand -base64 32))' },
+);
+
+/** Audit actions (`session.created`) and prefixes (`session.*`); which exist is checked at start. */
+const auditActionList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (names) => names.every((n) => /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.([a-z][a-z0-9_]*|\*)$/.test(n)),
+    {
+      message: 'must be a comma-separated list of audit actions (session.created) or prefixes (session.*)',
+    },
+  );
 
 const slackUserList = z
   .string()
@@ -101,6 +131,9 @@ const schema = z.object({
       .min(1, { message: 'must be between 1 and 1440' })
       .max(1440, { message: 'must be between 1 and 1440' }),
   ),
+  DEPUTY_AUDIT_WEBHOOK_URL: z.optional(httpUrl),
+  DEPUTY_AUDIT_WEBHOOK_SECRET: z.optional(webhookSecret),
+  DEPUTY_AUDIT_WEBHOOK_ACTIONS: z.optional(auditActionList),
   DEPUTY_RETENTION_DAYS: z.optional(
     z.coerce
       .number({ message: 'must be a whole number of days' })
@@ -137,6 +170,15 @@ export interface AnthropicSettings {
   webhookSigningKey?: string;
 }
 
+/** Where audit records are sent on (a SIEM's webhook), signed with `secret`, and which. */
+export interface AuditWebhookSettings {
+  url: string;
+  /** `whsec_…` (Standard Webhooks). */
+  secret: string;
+  /** Exact actions or `prefix.*`; empty: every action. */
+  actions: string[];
+}
+
 export type StorageSettings =
   | { kind: 'dynamodb'; endpoint?: string; region: string; tablePrefix: string }
   | { kind: 'embedded'; dataDir: string; tablePrefix: string };
@@ -165,6 +207,8 @@ export interface Config {
   sealingKey?: Buffer;
   /** How often servers with a catalog account have their tools listed again. */
   toolCheckMinutes?: number;
+  /** DEPUTY_AUDIT_WEBHOOK_*: audit records are also sent to this webhook; absent, they are not. */
+  auditWebhook?: AuditWebhookSettings;
   /** Days sessions, approvals and disconnected connections are kept after last use. */
   retentionDays?: number;
   logLevel: LogLevelName;
@@ -234,6 +278,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
   if ((env.SLACK_CLIENT_ID === undefined) !== (env.SLACK_CLIENT_SECRET === undefined)) {
     problems.push('SLACK_CLIENT_ID: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together');
   }
+  // The sandbox's emulators listen on loopback, so it allows private addresses unless told not to.
+  const allowPrivateNetwork = env.DEPUTY_ALLOW_PRIVATE_NETWORK ?? mode === 'sandbox';
+  problems.push(...auditWebhookProblems(env, allowPrivateNetwork));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const port = env.PORT ?? 3000;
@@ -272,12 +319,58 @@ export function loadConfig(environment: NodeJS.ProcessEnv): Config {
     admins: env.DEPUTY_ADMINS ?? [],
     connectorsFile: env.DEPUTY_CONNECTORS_FILE,
     defaultAgent: env.DEPUTY_DEFAULT_AGENT,
-    // The sandbox's emulators listen on loopback, so it allows private addresses unless told not to.
-    allowPrivateNetwork: env.DEPUTY_ALLOW_PRIVATE_NETWORK ?? mode === 'sandbox',
+    allowPrivateNetwork,
     ...(env.DEPUTY_SEALING_KEY ? { sealingKey: env.DEPUTY_SEALING_KEY } : {}),
+    ...(env.DEPUTY_AUDIT_WEBHOOK_URL && env.DEPUTY_AUDIT_WEBHOOK_SECRET
+      ? {
+          auditWebhook: {
+            url: env.DEPUTY_AUDIT_WEBHOOK_URL,
+            secret: env.DEPUTY_AUDIT_WEBHOOK_SECRET,
+            actions: env.DEPUTY_AUDIT_WEBHOOK_ACTIONS ?? [],
+          },
+        }
+      : {}),
     ...(env.DEPUTY_RETENTION_DAYS ? { retentionDays: env.DEPUTY_RETENTION_DAYS } : {}),
     ...(env.DEPUTY_TOOL_CHECK_MINUTES ? { toolCheckMinutes: env.DEPUTY_TOOL_CHECK_MINUTES } : {}),
     logLevel: env.LOG_LEVEL ?? 'info',
     secrets,
   };
+}
+
+/**
+ * The audit webhook's variables together: the secret with the URL and only with it, and the URL
+ * https (plain http, like other outbound URLs, only where private networks are allowed).
+ */
+function auditWebhookProblems(env: Env, allowPrivateNetwork: boolean): string[] {
+  const url = env.DEPUTY_AUDIT_WEBHOOK_URL;
+  if (url === undefined) {
+    return [
+      ...(env.DEPUTY_AUDIT_WEBHOOK_SECRET !== undefined
+        ? [
+            'DEPUTY_AUDIT_WEBHOOK_SECRET: set without DEPUTY_AUDIT_WEBHOOK_URL (set both to send audit records to a webhook, or neither)',
+          ]
+        : []),
+      ...(env.DEPUTY_AUDIT_WEBHOOK_ACTIONS !== undefined
+        ? ['DEPUTY_AUDIT_WEBHOOK_ACTIONS: set without DEPUTY_AUDIT_WEBHOOK_URL']
+        : []),
+    ];
+  }
+  const problems: string[] = [];
+  const parsed = new URL(url);
+  if (parsed.username || parsed.password) {
+    problems.push(
+      'DEPUTY_AUDIT_WEBHOOK_URL: must not carry credentials (deliveries are signed with DEPUTY_AUDIT_WEBHOOK_SECRET)',
+    );
+  }
+  if (parsed.protocol !== 'https:' && !allowPrivateNetwork) {
+    problems.push(
+      'DEPUTY_AUDIT_WEBHOOK_URL: must be an https URL (plain http only with DEPUTY_ALLOW_PRIVATE_NETWORK, for tests)',
+    );
+  }
+  if (env.DEPUTY_AUDIT_WEBHOOK_SECRET === undefined) {
+    problems.push(
+      'DEPUTY_AUDIT_WEBHOOK_SECRET: required when DEPUTY_AUDIT_WEBHOOK_URL is set (the whsec_… key deliveries are signed with)',
+    );
+  }
+  return problems;
 }

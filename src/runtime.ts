@@ -8,6 +8,7 @@ import { AgentSetup } from './agents/setup.js';
 import { type RunningApp, startDeputy, startSocketMode } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AuditTrail } from './audit/audit-trail.js';
+import { AuditWebhooks, type AuditWebhookTarget } from './audit/audit-webhooks.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config, StorageSettings } from './config.js';
 import { type Connector, loadCatalogFile } from './connections/catalog.js';
@@ -99,6 +100,8 @@ export interface ServiceParts {
   metrics?: Metrics;
   /** DEPUTY_SEALING_KEY: seals what a disconnect needs to revoke tokens; without it nothing is kept. */
   sealingKey?: Buffer;
+  /** DEPUTY_AUDIT_WEBHOOK_*: audit records are also sent to this webhook (a SIEM's). */
+  auditWebhook?: AuditWebhookTarget;
   /** DEPUTY_RETENTION_DAYS (default DEFAULT_RETENTION_DAYS). */
   retentionDays?: number;
   /** DEPUTY_TOOL_CHECK_MINUTES (default 15). */
@@ -132,14 +135,25 @@ export function buildServices(parts: ServiceParts): Services {
   const slack = createSlackClient(parts.slack, logger, pacer);
   const outbox = new Outbox({ slack, logger, pacer });
   const directory = new SlackDirectory(slack, clock);
-  const audit = new AuditLog({ store, clock, ids, logger });
-  const vaults = new VaultService({ store, anthropic, audit, clock, ids, logger });
-  const memories = new MemoryService({ store, anthropic, audit, clock, ids, logger });
   const http = createOutboundHttp({
     allowPrivateNetwork: parts.allowPrivateNetwork,
     ...(parts.outboundTimeoutMs ? { timeoutMs: parts.outboundTimeoutMs } : {}),
   });
+  const auditWebhooks = parts.auditWebhook
+    ? new AuditWebhooks({ http, clock, logger, ...parts.auditWebhook })
+    : undefined;
+  const audit = new AuditLog({
+    store,
+    clock,
+    ids,
+    logger,
+    ...(auditWebhooks ? { forward: (record) => auditWebhooks.offer(record) } : {}),
+  });
+  const vaults = new VaultService({ store, anthropic, audit, clock, ids, logger });
+  const memories = new MemoryService({ store, anthropic, audit, clock, ids, logger });
   const admins = new AdminDirectory({ directory, admins: parts.admins, clock, logger });
+  const access = new AdminAccess({ admins, audit });
+  const auditTrail = new AuditTrail({ store, access, clock });
   const steering = new Steering({ directory, standing: store.standing, logger });
   const agents = new AgentService({
     store,
@@ -176,6 +190,7 @@ export function buildServices(parts: ServiceParts): Services {
     publicBaseUrl,
     notices: connectionNotices,
     drift: agents,
+    adminOverview: (admin) => auditTrail.overview(admin),
   });
   const catalogAccounts = new CatalogAccountService({
     store,
@@ -202,7 +217,6 @@ export function buildServices(parts: ServiceParts): Services {
     logger,
     publicBaseUrl,
   });
-  const access = new AdminAccess({ admins, audit });
   const sessionNotices = new SlackSessionNotices(outbox, logger);
   // Approvals resume the relay of a session a decision set running again; the relays ask approvals.
   const relayOf: { current?: RelayManager } = {};
@@ -317,7 +331,8 @@ export function buildServices(parts: ServiceParts): Services {
     privacy,
     relays,
     audit,
-    auditTrail: new AuditTrail({ store, access }),
+    ...(auditWebhooks ? { auditWebhooks } : {}),
+    auditTrail,
     clock,
     work,
     acks,
@@ -414,6 +429,7 @@ export function serviceParts(
     ...(config.sealingKey || config.mode === 'sandbox'
       ? { sealingKey: config.sealingKey ?? randomBytes(32) }
       : {}),
+    ...(config.auditWebhook ? { auditWebhook: config.auditWebhook } : {}),
     ...(config.retentionDays ? { retentionDays: config.retentionDays } : {}),
     ...(config.toolCheckMinutes ? { toolCheckMinutes: config.toolCheckMinutes } : {}),
   };
@@ -475,7 +491,10 @@ export async function startRuntime(
         options.metrics ?? embeddedMetricFormat({ clock, write: (line) => process.stdout.write(line) }),
     });
     // Closed in reverse: the server stops and drains first, then the periodic work, then the relays
-    // release their leases so another replica resumes them from their cursors, then storage.
+    // release their leases so another replica resumes them from their cursors, then the audit
+    // webhook finishes the deliveries under way (the last records are written by then), then storage.
+    const { auditWebhooks } = services;
+    if (auditWebhooks) opened.push({ close: () => auditWebhooks.stop() });
     opened.push({ close: () => services.relays.close() });
     // Held tool calls nobody decided expire into denies, decisions and starts a dead process left are
     // finished, and sessions another replica let go are adopted.

@@ -4,6 +4,7 @@ import type { ServerList } from './agents/server-list.js';
 import type { AgentSetup } from './agents/setup.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { AuditTrail } from './audit/audit-trail.js';
+import type { AuditWebhooks } from './audit/audit-webhooks.js';
 import type { Clock } from './clock.js';
 import type { CatalogAccountService } from './connections/catalog-accounts.js';
 import type { ConnectFlowService } from './connections/connect-flow.js';
@@ -46,6 +47,8 @@ export interface Services {
   privacy: PrivacyService;
   relays: RelayManager;
   audit: AuditLog;
+  /** Sends audit records on to a SIEM; absent without DEPUTY_AUDIT_WEBHOOK_URL. Stopped by the runtime. */
+  auditWebhooks?: AuditWebhooks;
   /** The audit trail as people search it in Slack. */
   auditTrail: AuditTrail;
   /** The clock every service is given: sleeps rest the work that sleeps (see Work.clock). */

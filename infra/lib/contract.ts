@@ -13,7 +13,7 @@ export function tableNames(prefix: string): { main: string; audit: string } {
 }
 
 /** Global secondary indexes per table (keys `<index>pk` / `<index>sk`, strings, projection ALL). */
-export const TABLE_INDEXES = { main: ['gsi1'], audit: ['gsi1', 'gsi2', 'gsi3'] } as const;
+export const TABLE_INDEXES = { main: ['gsi1'], audit: ['gsi1', 'gsi2', 'gsi3', 'gsi4'] } as const;
 
 /** The expiry attribute (epoch seconds) the DynamoDB TTL watches; the app also checks it on read. */
 export const EXPIRY_ATTRIBUTE = 'expiresAt';

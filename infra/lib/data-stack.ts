@@ -1,10 +1,11 @@
-import { RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, SecretValue, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { AuditArchive, DEFAULT_AUDIT_RETENTION_DAYS } from './audit-archive';
 import { EXPIRY_ATTRIBUTE, SECRET_FIELDS, TABLE_INDEXES, tableNames } from './contract';
 
 export interface DeputyDataStackProps extends StackProps {
@@ -19,18 +20,31 @@ export interface DeputyDataStackProps extends StackProps {
    * denies GetSecretValue to every other principal.
    */
   readonly executionRoleName: string;
+  /**
+   * `auditRetentionDays`: how long each archived audit record is locked (S3 Object Lock, COMPLIANCE
+   * mode) in the audit archive bucket. Default DEFAULT_AUDIT_RETENTION_DAYS.
+   */
+  readonly auditRetentionDays?: number;
+  /**
+   * `auditIndexCount`: how many of the audit table's indexes (TABLE_INDEXES.audit, in order) to
+   * deploy. CloudFormation adds one index per update, so a table from before gsi3 is brought up in
+   * two deploys: the first with 3, the second with all. Default: all of them.
+   */
+  readonly auditIndexCount?: number;
 }
 
 /**
  * Everything stateful, deployed before (and kept apart from) the service: the DynamoDB tables and
  * their key, the app's secret and its key, and the image repository. Every resource is retained on
- * stack deletion. Keeping them here means the image can be pushed and the secret filled before the
+ * stack deletion. The audit table's stream is copied off the box into an Object Lock bucket (see
+ * AuditArchive). Keeping them here means the image can be pushed and the secret filled before the
  * first task starts, and a failed service deploy never rolls back (or orphans) a table.
  */
 export class DeputyDataStack extends Stack {
   readonly tableKey: kms.Key;
   readonly mainTable: dynamodb.Table;
   readonly auditTable: dynamodb.Table;
+  readonly auditArchive: AuditArchive;
   readonly secretsKey: kms.Key;
   readonly appSecret: secretsmanager.Secret;
   readonly repository: ecr.Repository;
@@ -45,7 +59,23 @@ export class DeputyDataStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.mainTable = this.table('MainTable', names.main, TABLE_INDEXES.main);
-    this.auditTable = this.table('AuditTable', names.audit, TABLE_INDEXES.audit);
+    // Old and new images: an edit or a delete of an audit record (by anyone with table access, or
+    // by the TTL) reaches the archive with what it changed or removed, not only the inserts.
+    this.auditTable = this.table(
+      'AuditTable',
+      names.audit,
+      TABLE_INDEXES.audit.slice(0, props.auditIndexCount ?? TABLE_INDEXES.audit.length),
+      dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    );
+    this.auditArchive = new AuditArchive(this, 'AuditArchive', {
+      table: this.auditTable,
+      tableKey: this.tableKey,
+      retentionDays: props.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS,
+    });
+    new CfnOutput(this, 'AuditArchiveBucketName', {
+      description: 'S3 bucket holding the audit trail copy (Object Lock, compliance mode)',
+      value: this.auditArchive.bucket.bucketName,
+    });
 
     this.secretsKey = new kms.Key(this, 'SecretsKey', {
       description: `Deputy: encrypts the secret ${props.secretName}`,
@@ -96,7 +126,12 @@ export class DeputyDataStack extends Stack {
     });
   }
 
-  private table(id: string, tableName: string, indexes: readonly string[]): dynamodb.Table {
+  private table(
+    id: string,
+    tableName: string,
+    indexes: readonly string[],
+    stream?: dynamodb.StreamViewType,
+  ): dynamodb.Table {
     const string = dynamodb.AttributeType.STRING;
     const table = new dynamodb.Table(this, id, {
       tableName,
@@ -108,6 +143,7 @@ export class DeputyDataStack extends Stack {
       encryptionKey: this.tableKey,
       timeToLiveAttribute: EXPIRY_ATTRIBUTE,
       deletionProtection: true,
+      stream,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     for (const index of indexes) {

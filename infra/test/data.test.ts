@@ -81,13 +81,28 @@ describe('DynamoDB tables', () => {
     assert.deepEqual(TABLE_INDEXES.main, ['gsi1']);
   });
 
-  test('audit: pk/sk strings and GSIs gsi1, gsi2 and gsi3 (projection ALL)', () => {
+  test('audit: pk/sk strings and GSIs gsi1 to gsi4 (projection ALL)', () => {
     const expected = expectedShape(TABLE_INDEXES.audit);
     assert.deepEqual(shapeOf(names.audit), {
       ...expected,
       AttributeDefinitions: sortByName(expected.AttributeDefinitions),
     });
-    assert.deepEqual(TABLE_INDEXES.audit, ['gsi1', 'gsi2', 'gsi3']);
+    assert.deepEqual(TABLE_INDEXES.audit, ['gsi1', 'gsi2', 'gsi3', 'gsi4']);
+  });
+
+  test('an upgrade adding two audit indexes goes in two deploys: auditIndexCount holds back the newest', () => {
+    const staged = synthesize({ context: { auditIndexCount: '3' } }).dataJson;
+    const audit = resourcesOfType(staged, 'AWS::DynamoDB::Table').find(
+      ([, r]) => props(r).TableName === names.audit,
+    );
+    assert.deepEqual(
+      (props(audit?.[1] as never).GlobalSecondaryIndexes as Array<{ IndexName: string }>).map(
+        (i) => i.IndexName,
+      ),
+      ['gsi1', 'gsi2', 'gsi3'],
+    );
+    for (const bad of ['0', '5', 'two'])
+      assert.throws(() => synthesize({ context: { auditIndexCount: bad } }), /auditIndexCount must be/);
   });
 
   // The app's own table definitions (src/store/tables.ts), loaded when the repository's root

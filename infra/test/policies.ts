@@ -1,6 +1,7 @@
 import { tableNames } from '../lib/contract';
 import {
   asArray,
+  type CfnResource,
   type CfnTemplate,
   importedIds,
   isRecord,
@@ -205,4 +206,113 @@ export function onlyKeyOfSecret(dataJson: CfnTemplate): [string, string] {
   const keyId = referencedId(props(secret).KmsKeyId);
   if (!keyId) throw new Error('the secret has no customer-managed key');
   return [keyId, secretId];
+}
+
+/**
+ * Actions on the audit archive bucket that remove a record or weaken its lock. Kept here, apart from
+ * the list the stack denies (lib/audit-archive.ts), so that shortening that list fails a test.
+ */
+export const ARCHIVE_DESTRUCTIVE = [
+  's3:DeleteObject',
+  's3:DeleteObjectVersion',
+  's3:DeleteBucket',
+  's3:PutLifecycleConfiguration',
+  's3:PutBucketObjectLockConfiguration',
+  's3:BypassGovernanceRetention',
+  's3:PutObjectRetention',
+];
+/**
+ * What no role of the app or the pipeline may do on the bucket: the destructive actions, and
+ * rewriting or removing the bucket policy that denies them (operators keep that right; roles don't).
+ */
+export const ARCHIVE_FORBIDDEN = [...ARCHIVE_DESTRUCTIVE, 's3:PutBucketPolicy', 's3:DeleteBucketPolicy'];
+/** What no role may do on the archive's key: without it the locked objects cannot be read. */
+export const ARCHIVE_KEY_FORBIDDEN = [
+  'kms:ScheduleKeyDeletion',
+  'kms:DisableKey',
+  'kms:PutKeyPolicy',
+  'kms:CreateGrant',
+];
+
+/** The audit archive: the one Object Lock bucket of the data stack, and the key it is encrypted with. */
+export function archiveIds(dataJson: CfnTemplate): { bucketId: string; keyId: string } {
+  const buckets = resourcesOfType(dataJson, 'AWS::S3::Bucket').filter(([, r]) => props(r).ObjectLockEnabled);
+  if (buckets.length !== 1) throw new Error(`expected one Object Lock bucket, found ${buckets.length}`);
+  const [bucketId, bucket] = buckets[0] as [string, CfnResource];
+  const encryption = props(bucket).BucketEncryption as
+    | {
+        ServerSideEncryptionConfiguration?: Array<{
+          ServerSideEncryptionByDefault?: Record<string, unknown>;
+        }>;
+      }
+    | undefined;
+  const keyId = referencedId(
+    encryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.KMSMasterKeyID,
+  );
+  if (!keyId) throw new Error('the archive bucket names no customer-managed key of the data stack');
+  return { bucketId, keyId };
+}
+
+/** Whether `value` holds a `Ref` or `Fn::GetAtt` of `id` anywhere inside it. */
+function mentions(value: unknown, id: string): boolean {
+  if (Array.isArray(value)) return value.some((v) => mentions(v, id));
+  if (!isRecord(value)) return false;
+  if (referencedId(value) === id) return true;
+  return Object.values(value).some((v) => mentions(v, id));
+}
+
+/**
+ * Whether a statement's resource may cover the data stack resource `id`: `*`, a reference to it
+ * (directly, or through `Fn::ImportValue` of the data stack's export), or, for the bucket (whose name
+ * CloudFormation generates), any S3 ARN whose bucket part holds a wildcard.
+ */
+export function mayReach(resource: unknown, id: string, dataJson: CfnTemplate, s3Arn: boolean): boolean {
+  if (resource === '*') return true;
+  if (mentions(resource, id) || importedIds(resource, dataJson).includes(id)) return true;
+  const text = typeof resource === 'string' ? resource : JSON.stringify(resource);
+  return s3Arn && /:s3:::[^/"]*[*?]/.test(text);
+}
+
+/** Problems with one statement: each forbidden action it allows on the archive bucket or its key. */
+export function archiveStatementViolations(
+  s: AttachedStatement,
+  ids: { bucketId: string; keyId: string },
+  dataJson: CfnTemplate,
+): string[] {
+  if (s.effect !== 'Allow') return [];
+  const who = s.attachedTo.join(', ') || 'nothing attached';
+  const problems: string[] = [];
+  if (s.resources.some((r) => mayReach(r, ids.bucketId, dataJson, true))) {
+    for (const action of ARCHIVE_FORBIDDEN) {
+      if (allows(s, action)) problems.push(`${s.source} (${who}): allows ${action} on the archive bucket`);
+    }
+  }
+  if (s.resources.some((r) => mayReach(r, ids.keyId, dataJson, false))) {
+    for (const action of ARCHIVE_KEY_FORBIDDEN) {
+      if (allows(s, action)) problems.push(`${s.source} (${who}): allows ${action} on the archive key`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Every statement of every role and policy in both stacks (the task role, the execution role, the
+ * archiver's role, and anything else) checked against ARCHIVE_FORBIDDEN on the archive bucket and
+ * ARCHIVE_KEY_FORBIDDEN on its key, wildcards (`s3:*`, `s3:Delete*`, `*`) and NotAction expanded.
+ * A role with managed policies counts as a problem: what they allow is not in the template.
+ */
+export function archiveDeleteViolations(serviceJson: CfnTemplate, dataJson: CfnTemplate): string[] {
+  const ids = archiveIds(dataJson);
+  const problems: string[] = [];
+  const all = [...identityStatements(serviceJson, 'service'), ...identityStatements(dataJson, 'data')];
+  for (const s of all) problems.push(...archiveStatementViolations(s, ids, dataJson));
+  for (const [name, template] of [
+    ['service', serviceJson],
+    ['data', dataJson],
+  ] as const) {
+    for (const [id, role] of resourcesOfType(template, 'AWS::IAM::Role')) {
+      if (asArray(props(role).ManagedPolicyArns).length > 0) problems.push(`${name}/${id}: managed policies`);
+    }
+  }
+  return problems;
 }

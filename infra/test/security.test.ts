@@ -8,6 +8,7 @@ import {
   AUDIT_ALLOWED,
   actionCovers,
   allows,
+  archiveIds,
   identityStatements,
   onlyKeyOfSecret,
   secretReadViolations,
@@ -186,7 +187,7 @@ describe('least-privilege task role', () => {
     assert.equal(kmsStatements.length, 1);
     const [tableKeyId] = resourcesOfType(dataJson, 'AWS::KMS::Key')
       .map(([id]) => id)
-      .filter((id) => id !== secretsKeyId);
+      .filter((id) => id !== secretsKeyId && id !== archiveIds(dataJson).keyId);
     assert.deepEqual(importedIds(kmsStatements[0]?.resources, dataJson), [tableKeyId]);
     assert.match(JSON.stringify(kmsStatements[0]?.condition), /kms:ViaService.*dynamodb\./);
     const services = new Set(taskRoleStatements.flatMap((s) => s.actions.map((a) => a.split(':')[0])));

@@ -116,6 +116,9 @@ export class ServerList {
       return invalid('url', `Could not use this server’s OAuth metadata: ${reason}`.slice(0, 150));
     }
     const id = uniqueId(name, new Set(catalog.map((c) => c.id)));
+    // On the record before it takes effect: no admin change goes unaudited (security R46).
+    const change = { target: url.toString(), details: { added: id, authType } };
+    await this.recordChange(admin, change, correlationId);
     const added = await this.deps.store.allowList.add({
       id,
       name,
@@ -124,15 +127,10 @@ export class ServerList {
       addedBy: admin.userId,
       addedAt: new Date(this.deps.clock.now()).toISOString(),
     });
-    if (!added) return invalid('name', 'Another admin just added a server with that name.');
-    await this.deps.audit.record({
-      action: AuditAction.AllowListChanged,
-      outcome: 'success',
-      principal: admin,
-      target: url.toString(),
-      correlationId,
-      details: { added: id, authType },
-    });
+    if (!added) {
+      await this.recordChange(admin, change, correlationId, 'lost_to_another_admin');
+      return invalid('name', 'Another admin just added a server with that name.');
+    }
     this.followAllowList(correlationId);
     return { kind: 'added', entries: await this.entries() };
   }
@@ -152,20 +150,35 @@ export class ServerList {
         notice: `${server.name} is used by ${users.map((a) => a.name).join(', ')}; take it out of those agents first.`,
       };
     }
-    if (await this.deps.store.allowList.remove(serverId)) {
-      // Its catalog account goes with it, revoked: nothing lists that server's tools any more.
-      await this.deps.catalogAccounts.disconnect(admin, serverId, correlationId);
-      await this.deps.audit.record({
-        action: AuditAction.AllowListChanged,
-        outcome: 'success',
-        principal: admin,
-        target: serverId,
-        correlationId,
-        details: { removed: serverId },
-      });
-      this.followAllowList(correlationId);
+    if (server) {
+      await this.recordChange(admin, { target: serverId, details: { removed: serverId } }, correlationId);
+      if (await this.deps.store.allowList.remove(serverId)) {
+        // Its catalog account goes with it, revoked: nothing lists that server's tools any more.
+        await this.deps.catalogAccounts.disconnect(admin, serverId, correlationId);
+        this.followAllowList(correlationId);
+      }
     }
     return { kind: 'list', entries: await this.entries() };
+  }
+
+  /**
+   * An allow-list change on the record, written before it takes effect; `failedBecause` records
+   * that one so written did not take effect after all.
+   */
+  private async recordChange(
+    admin: Principal,
+    change: { target: string; details: Record<string, string> },
+    correlationId: string,
+    failedBecause?: string,
+  ): Promise<void> {
+    await this.deps.audit.record({
+      action: AuditAction.AllowListChanged,
+      outcome: failedBecause ? 'failure' : 'success',
+      principal: admin,
+      target: change.target,
+      correlationId,
+      details: failedBecause ? { ...change.details, reason: failedBecause } : change.details,
+    });
   }
 
   /**

@@ -97,6 +97,43 @@ export function isAuditUnavailable(error: unknown): boolean {
   return false;
 }
 
+/**
+ * The admins' feeds on the Home tab (issue 18, item 5), each a sparse index of the trail: sessions
+ * started, refusals of people, and lifecycle events (people, connections, agents, servers, the
+ * workspace). Refusals with no person behind them (forged requests) stay out: a flood of those must
+ * not crowd out what admins act on, nor concentrate writes on one index key.
+ */
+export const AuditFeed = { Sessions: 'sessions', Refusals: 'refusals', Lifecycle: 'lifecycle' } as const;
+export type AuditFeed = (typeof AuditFeed)[keyof typeof AuditFeed];
+
+const LIFECYCLE: ReadonlySet<string> = new Set<AuditAction>([
+  AuditAction.PersonDeparted,
+  AuditAction.PersonReturned,
+  AuditAction.PersonRevoked,
+  AuditAction.PersonSuspended,
+  AuditAction.PersonResumed,
+  AuditAction.PersonForgotten,
+  AuditAction.WorkspaceStopped,
+  AuditAction.WorkspaceResumed,
+  AuditAction.ConnectionConnected,
+  AuditAction.ConnectionDisconnected,
+  AuditAction.ConnectionNeedsReconnect,
+  AuditAction.ReconnectForced,
+  AuditAction.AgentSaved,
+  AuditAction.AgentToolsHeldBack,
+  AuditAction.AllowListChanged,
+  AuditAction.CatalogAccountConnected,
+  AuditAction.CatalogAccountDisconnected,
+]);
+
+export function feedOf(
+  record: Pick<AuditRecord, 'action' | 'outcome' | 'principalKey'>,
+): AuditFeed | undefined {
+  if (record.outcome === 'refused') return record.principalKey ? AuditFeed.Refusals : undefined;
+  if (record.action === AuditAction.SessionCreated) return AuditFeed.Sessions;
+  return LIFECYCLE.has(record.action) ? AuditFeed.Lifecycle : undefined;
+}
+
 /** How many chains one process appends to at once: its audit writes go in parallel up to this. */
 const LANES = 4;
 /** How many times a place found taken by another record is given up for the next one. */
@@ -119,12 +156,24 @@ interface Lane {
  */
 export class AuditLog {
   private readonly lanes: Lane[];
+  /** The Slack trigger_id of each request being handled, by its correlation id (see `bindTrigger`). */
+  private readonly triggers = new Map<string, string>();
 
-  constructor(private readonly deps: { store: Store; clock: Clock; ids: IdSource; logger: Logger }) {
+  constructor(
+    private readonly deps: {
+      store: Store;
+      clock: Clock;
+      ids: IdSource;
+      logger: Logger;
+      /** Handed each record once it is written (AuditWebhooks.offer: it returns at once). */
+      forward?: (record: AuditRecord) => void;
+    },
+  ) {
     this.lanes = Array.from({ length: LANES }, () => this.newLane());
   }
 
   async record(event: AuditEvent): Promise<AuditRecord> {
+    const triggerId = event.triggerId ?? this.triggers.get(event.correlationId);
     const body = {
       id: this.deps.ids.next('aud'),
       at: new Date(this.deps.clock.now()).toISOString(),
@@ -133,7 +182,7 @@ export class AuditLog {
       ...(event.principal ? { principalKey: principalKey(event.principal) } : {}),
       ...(event.target ? { target: event.target } : {}),
       correlationId: event.correlationId,
-      ...(event.triggerId ? { triggerId: event.triggerId } : {}),
+      ...(triggerId ? { triggerId } : {}),
       ...(event.details ? { details: event.details } : {}),
     };
     // The least busy lane: appends to one chain go one after another (each needs the last hash).
@@ -147,6 +196,11 @@ export class AuditLog {
     lane.tail = appended.catch(() => undefined);
     try {
       const record = await appended;
+      try {
+        this.deps.forward?.(record);
+      } catch {
+        // Sending the record on is best effort: the action it records goes on regardless.
+      }
       this.deps.logger.info('audit', {
         action: record.action,
         outcome: record.outcome,
@@ -161,6 +215,16 @@ export class AuditLog {
   }
 
   /**
+   * While a Slack request is handled, records with its correlation id carry its trigger_id without
+   * every service passing it along. Returns the release, called once the request's work is done.
+   */
+  bindTrigger(correlationId: string, triggerId: string | undefined): () => void {
+    if (!triggerId) return () => undefined;
+    this.triggers.set(correlationId, triggerId);
+    return () => this.triggers.delete(correlationId);
+  }
+
+  /**
    * Writes the record at the lane's next place. A place found taken is read: this record (an earlier
    * try's answer was lost) is done; another (a write whose failure was reported but that landed) is
    * the chain's head now, and the record goes after it.
@@ -172,7 +236,7 @@ export class AuditLog {
     const { store } = this.deps;
     for (let taken = 0; taken <= MAX_TAKEN_PLACES; taken += 1) {
       const record = sealRecord({ ...body, chain: lane.chain, seq: lane.seq + 1, prevHash: lane.hash });
-      if (!(await store.audit.append(record as ChainedAuditRecord))) {
+      if (!(await store.audit.append(record as ChainedAuditRecord, feedOf(record)))) {
         const there = await store.audit.at(lane.chain, record.seq as number);
         if (there?.id !== record.id) {
           if (there?.hash === undefined) throw new Error('audit chain place taken by an unreadable record');

@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
-import { AUDIT_SHOWN, type AuditQuery, type AuditSearch } from '../audit/audit-trail.js';
+import { type AdminOverview, AUDIT_SHOWN, type AuditQuery, type AuditSearch } from '../audit/audit-trail.js';
 import type { AuditRecord } from '../store/index.js';
-import { context, escapeMrkdwn, section, truncate } from './elements.js';
+import { context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** Lines per section: each well within a section's 3,000 characters. */
@@ -44,14 +44,55 @@ function titleOf(query: AuditQuery): string {
   }
 }
 
+/**
+ * The admins' section of the Home tab (issue 18, item 5): recent sessions of everyone, the calls
+ * waiting for a person, recent refusals and lifecycle events. Each list is one section of at most
+ * OVERVIEW_SHOWN lines, well within a section's 3,000 characters.
+ */
+export function adminOverviewBlocks(overview: AdminOverview): KnownBlock[] {
+  const list = (title: string, lines: string[]) =>
+    section(`*${title}*\n${lines.length > 0 ? lines.join('\n') : '_None._'}`);
+  return [
+    divider(),
+    header('Admin: activity'),
+    list(
+      'Recent sessions',
+      overview.sessions.map(({ started, session }) => {
+        const agent = escapeMrkdwn(String(started.details?.agent ?? 'an agent'));
+        const state = session ? (session.archivedAt ? 'archived' : session.status) : 'record gone';
+        return `${when(started.at)} ${who(started.principalKey)} ran *${agent}* · ${state}`;
+      }),
+    ),
+    list(
+      `Waiting for a decision (${overview.open} open)`,
+      overview.pending.map(({ approval, owner }) => {
+        const tool = escapeMrkdwn(`${approval.server}.${approval.tool}`);
+        const expires = new Date(approval.expiresAtMs).toISOString();
+        return `\`${tool}\` for ${owner ? `<@${owner.userId}>` : 'someone'} · expires ${when(expires)}`;
+      }),
+    ),
+    list('Recent refusals', overview.refusals.map(recordLine)),
+    list('People, connections and agents', overview.lifecycle.map(recordLine)),
+    context('`/agent audit @person`, `/agent audit sesn_…` or `/agent audit agent NAME` searches further.'),
+  ];
+}
+
+/** A time as Slack shows it in the reader's time zone (the ISO text where it cannot). */
+function when(iso: string): string {
+  return `<!date^${Math.floor(Date.parse(iso) / 1000)}^{date_short} {time_secs}|${iso}>`;
+}
+
+/** The person a principal key names, as a mention Slack renders. */
+function who(principalKey: string | undefined): string {
+  return principalKey ? `<@${principalKey.split(':').at(-1)}>` : 'nobody known';
+}
+
 /** One record: when (in the reader's time zone), what, how it ended, who, on what. */
 function recordLine(record: AuditRecord): string {
-  const seconds = Math.floor(Date.parse(record.at) / 1000);
-  const when = `<!date^${seconds}^{date_short} {time_secs}|${record.at}>`;
-  const who = record.principalKey ? `<@${record.principalKey.split(':').at(-1)}>` : 'nobody known';
+  const at = when(record.at);
   const what = `\`${escapeMrkdwn(record.action)}\``;
   const outcome = record.outcome === 'success' ? '' : ` (${record.outcome})`;
   const details = record.details?.tool ? ` ${escapeMrkdwn(String(record.details.tool))}` : '';
   const target = record.target ? ` · ${escapeMrkdwn(truncate(record.target, 60))}` : '';
-  return `${when} ${what}${outcome}${details} · ${who}${target}`;
+  return `${at} ${what}${outcome}${details} · ${who(record.principalKey)}${target}`;
 }

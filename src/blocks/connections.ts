@@ -1,6 +1,7 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView, SectionBlock } from '@slack/types';
 import type { ConnectorEntry, ConnectorLink, Revocation } from '../connections/connections-service.js';
 import type { HomeState } from '../connections/notices.js';
+import { adminOverviewBlocks } from './audit.js';
 import { confirmDialog, context, divider, escapeMrkdwn, header, section } from './elements.js';
 import type { SlackMessage } from './messages.js';
 import { adminPeopleSection } from './people.js';
@@ -115,6 +116,7 @@ export function homeView(home: HomeState): HomeView {
       header('Your connections'),
       ...connectorRows(home.entries),
       ...(home.admin ? adminPeopleSection() : []),
+      ...(home.overview ? adminOverviewBlocks(home.overview) : []),
     ],
   };
 }

@@ -107,6 +107,14 @@ export class CatalogAccountService {
     if (!key) throw new CatalogAccountRefused('no_sealing_key');
     const previous = await this.deps.store.catalogAccounts.get(connector.id);
     const { tokens } = given;
+    // On the record before it is kept: no admin change goes unaudited (security R46).
+    await this.deps.audit.record({
+      action: AuditAction.CatalogAccountConnected,
+      outcome: 'success',
+      principal: admin,
+      target: connector.id,
+      correlationId,
+    });
     await this.deps.store.catalogAccounts.put({
       connectorId: connector.id,
       serverUrl: connector.mcpServerUrl,
@@ -120,13 +128,6 @@ export class CatalogAccountService {
       connectedAt: new Date(this.deps.clock.now()).toISOString(),
     });
     this.cached = undefined;
-    await this.deps.audit.record({
-      action: AuditAction.CatalogAccountConnected,
-      outcome: 'success',
-      principal: admin,
-      target: connector.id,
-      correlationId,
-    });
     // The account a new one replaced is ended at its provider: nothing else uses it. Not where
     // revoking deletes the whole grant (GitHub keeps one per app and user): a reconnect of the same
     // account would lose the token it just got.
@@ -136,19 +137,23 @@ export class CatalogAccountService {
 
   /** Ends the server's catalog account: revoked at the provider where it allows, then forgotten. */
   async disconnect(admin: Principal, connectorId: string, correlationId: string): Promise<boolean> {
-    const account = await this.deps.store.catalogAccounts.remove(connectorId);
-    this.cached = undefined;
-    if (!account) return false;
-    const connector = await this.deps.connections.connector(connectorId);
-    const revoked = connector ? await this.revoke(account, connector) : false;
+    // On the record before it is removed (security R46); a read first, so that nothing is recorded
+    // of an account that is not there (a server without one leaving the allow list, say).
+    const existing = await this.deps.store.catalogAccounts.get(connectorId);
+    if (!existing) return false;
     await this.deps.audit.record({
       action: AuditAction.CatalogAccountDisconnected,
       outcome: 'success',
       principal: admin,
       target: connectorId,
       correlationId,
-      details: { revokedAtProvider: revoked },
+      details: { revocable: Boolean(existing.revocation) },
     });
+    const account = await this.deps.store.catalogAccounts.remove(connectorId);
+    this.cached = undefined;
+    if (!account) return false;
+    const connector = await this.deps.connections.connector(connectorId);
+    if (connector) await this.revoke(account, connector);
     return true;
   }
 

@@ -459,6 +459,8 @@ export class ConnectFlowService {
       );
     } catch (error) {
       await endTokens();
+      // Refused for want of its audit record: nothing was kept (security R46).
+      if (isAuditUnavailable(error)) return page(503, 'failed', connector.name, AUDIT_UNAVAILABLE_TEXT);
       const detail =
         error instanceof CatalogAccountRefused
           ? 'Deputy keeps a catalog account only when DEPUTY_SEALING_KEY is set.'

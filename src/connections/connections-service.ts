@@ -6,6 +6,7 @@ import {
   type AuditLog,
   isAuditUnavailable,
 } from '../audit/audit-log.js';
+import type { AdminOverview } from '../audit/audit-trail.js';
 import { type Clock, DeadlinePassed, withDeadline } from '../clock.js';
 import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey } from '../identity/principal.js';
@@ -140,6 +141,8 @@ export interface ConnectionsServiceOptions {
   drift?: {
     toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void>;
   };
+  /** The admin section of an admin's Home tab (AuditTrail.overview). */
+  adminOverview?: (admin: Principal) => Promise<AdminOverview>;
 }
 
 /**
@@ -208,7 +211,8 @@ export class ConnectionsService {
       this.overviewWithLinks(principal),
       this.deps.admins.isAdmin(principal),
     ]);
-    return { entries, admin };
+    const overview = admin ? await this.deps.adminOverview?.(principal) : undefined;
+    return { entries, admin, ...(overview ? { overview } : {}) };
   }
 
   async refreshedViews(

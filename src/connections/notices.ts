@@ -1,3 +1,4 @@
+import type { AdminOverview } from '../audit/audit-trail.js';
 import type { Principal } from '../identity/principal.js';
 import type { Connector } from './catalog.js';
 import type { ConnectorLink, Revocation } from './connections-service.js';
@@ -13,6 +14,8 @@ export interface RefreshedViews {
 export interface HomeState {
   entries: ConnectorLink[];
   admin: boolean;
+  /** What is going on in the workspace, for an admin (absent for everyone else). */
+  overview?: AdminOverview;
 }
 
 /**

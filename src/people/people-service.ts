@@ -165,6 +165,8 @@ export class PeopleService {
     const refused = await this.refusedAdmin(admin, person, '/agent suspend', correlationId);
     if (refused) return refused;
     const since = new Date(this.deps.clock.now()).toISOString();
+    // On the record before it takes effect: no admin change goes unaudited (security R46).
+    await this.adminAudit(AuditAction.PersonSuspended, admin, person, correlationId);
     // Someone who left stays departed (a resume must not lift that); they are refused either way.
     if ((await this.deps.store.standing.person(principalKey(person)))?.status !== 'departed') {
       await this.deps.store.standing.setPerson({
@@ -174,7 +176,6 @@ export class PeopleService {
         since,
       });
     }
-    await this.adminAudit(AuditAction.PersonSuspended, admin, person, correlationId);
     const sessionsStopped = await this.deps.sessions.stopAllOf(person, 'suspended_by_admin', correlationId);
     return { kind: 'suspended', sessionsStopped };
   }
@@ -183,9 +184,12 @@ export class PeopleService {
   async resume(admin: Principal, person: Principal, correlationId: string): Promise<AdminActOutcome> {
     const refused = await this.refusedAdmin(admin, person, '/agent resume', correlationId);
     if (refused) return refused;
-    if (!(await this.deps.store.standing.clearPerson(principalKey(person), 'suspended')))
+    const key = principalKey(person);
+    if ((await this.deps.store.standing.person(key))?.status !== 'suspended')
       return { kind: 'not_suspended' };
+    // On the record before it takes effect (security R46).
     await this.adminAudit(AuditAction.PersonResumed, admin, person, correlationId);
+    if (!(await this.deps.store.standing.clearPerson(key, 'suspended'))) return { kind: 'not_suspended' };
     return { kind: 'resumed' };
   }
 

@@ -93,6 +93,7 @@ export class ApprovalService {
       status: granted ? 'allowed' : 'pending',
       channelId: session.dmChannelId,
       expiresAtMs: now + APPROVAL_TTL_MS,
+      requestedAt: new Date(now).toISOString(),
       ...(granted
         ? {
             decidedBy: STANDING_GRANT,
@@ -446,6 +447,7 @@ export class ApprovalService {
           tool: `${approval.server}.${approval.tool}`,
           result: resultOf(approval),
           decidedBy: decidedByText(approval),
+          ...decisionFacts(approval),
           arguments: approval.argumentsHash,
         },
       });
@@ -517,6 +519,28 @@ function decidedByText(approval: Approval): string {
   if (approval.decidedBy === STANDING_GRANT) return 'your 15-minute approval';
   if (approval.decidedBy === EXPIRY) return 'nobody in time';
   return `<@${approval.decidedBy}>`;
+}
+
+/**
+ * What an audit of a decision says of who decided and how long it took: a person (named), a standing
+ * 15-minute grant, or the expiry; and the milliseconds from the call being put to them to the decision.
+ */
+function decisionFacts(approval: Approval): Record<string, string | number> {
+  const via =
+    approval.decidedBy === STANDING_GRANT
+      ? 'standing_grant'
+      : approval.decidedBy === EXPIRY
+        ? 'expiry'
+        : 'person';
+  const requestedMs = approval.requestedAt
+    ? Date.parse(approval.requestedAt)
+    : approval.expiresAtMs - APPROVAL_TTL_MS;
+  const decidedMs = approval.decidedAt ? Date.parse(approval.decidedAt) : Number.NaN;
+  return {
+    decidedVia: via,
+    ...(via === 'person' && approval.decidedBy ? { approver: approval.decidedBy } : {}),
+    ...(Number.isFinite(decidedMs) ? { decisionMs: Math.max(0, decidedMs - requestedMs) } : {}),
+  };
 }
 
 const resultOf = (approval: Approval) => (approval.status === 'allowed' ? 'allow' : 'deny');

@@ -760,6 +760,8 @@ export class SessionService {
       return outcome;
     };
     if (session.status === 'done' || session.archivedAt) return refused({ kind: 'ended' });
+    // Managed Agents only replaces a budget a session was created with.
+    if (!session.ceiling) return refused({ kind: 'no_ceiling' });
     // A raise never lowers: above what was spent, and above the ceiling it has.
     const above = (floor: Money | undefined) => !floor || BigInt(ceiling.amount) > BigInt(floor.amount);
     if (!above(session.listCost) || !above(session.ceiling))
@@ -768,6 +770,16 @@ export class SessionService {
         ...(session.listCost ? { spent: session.listCost } : {}),
         ...(session.ceiling ? { current: session.ceiling } : {}),
       });
+    // On the record before it takes effect (security R46); a raise Managed Agents then refuses is
+    // recorded again, refused, so the trail never shows a raise that did not happen as standing.
+    await this.deps.audit.record({
+      action: AuditAction.SessionCeilingRaised,
+      outcome: 'success',
+      principal: admin,
+      target: sessionId,
+      correlationId,
+      details,
+    });
     try {
       // Setting the same budget twice leaves it as it is: the SDK's retries cannot do harm here.
       await this.deps.anthropic.beta.sessions.update(sessionId, {
@@ -781,17 +793,18 @@ export class SessionService {
       }
       if (error instanceof Anthropic.NotFoundError || error instanceof Anthropic.BadRequestError)
         return refused({ kind: 'ended' });
+      await this.deps.audit
+        .record({
+          action: AuditAction.SessionCeilingRaised,
+          outcome: 'failure',
+          principal: admin,
+          target: sessionId,
+          correlationId,
+          details: { ...details, reason: 'not_answered' },
+        })
+        .catch(() => undefined);
       throw error;
     }
-    // On the record once it took effect: an audit of a raise that did not happen would mislead.
-    await this.deps.audit.record({
-      action: AuditAction.SessionCeilingRaised,
-      outcome: 'success',
-      principal: admin,
-      target: sessionId,
-      correlationId,
-      details,
-    });
     const wasStopped = stoppedAtCeiling(session);
     const raised = { ...session, ceiling, ceilingRaisedAt: new Date(clock.now()).toISOString() };
     await store.sessions.update(sessionId, { ceiling, ceilingRaisedAt: raised.ceilingRaisedAt });
@@ -897,14 +910,20 @@ export class SessionService {
     // Claimed before posting: two clicks (or a retried delivery) post once. A post that then fails is
     // not retried, as a post whose answer was lost may already be in the channel.
     if (!(await this.deps.store.sessions.claimShare(sessionId, this.deps.clock.now()))) return 'already';
-    await this.deps.audit.record({
-      action: AuditAction.SessionShared,
-      outcome: 'success',
-      principal,
-      target: sessionId,
-      correlationId,
-      details: { channel: session.channelId },
-    });
+    try {
+      // Not audited, not posted, and the claim given back, so a later Share may go (security R46).
+      await this.deps.audit.record({
+        action: AuditAction.SessionShared,
+        outcome: 'success',
+        principal,
+        target: sessionId,
+        correlationId,
+        details: { channel: session.channelId },
+      });
+    } catch (error) {
+      await this.deps.store.sessions.releaseShare(sessionId);
+      throw error;
+    }
     const post = await this.deps.notices.shared(session, session.resultText ?? '(no text)');
     if (post.kind === 'refused') {
       // Slack took nothing: the Share is given back, so it can be pressed again once Deputy may post.

@@ -30,6 +30,8 @@ const approvalSchema = z.object({
   channelId: z.string(),
   messageTs: z.string().optional(),
   expiresAtMs: z.number(),
+  /** When the call was put to the person (absent on approvals from before it was kept). */
+  requestedAt: z.string().optional(),
   decidedBy: z.string().optional(),
   decidedAt: z.string().optional(),
   /** The process sending the decision, and until when its claim holds. */

@@ -46,7 +46,8 @@ export interface AuditScan {
 /**
  * The audit table's only writer. It offers append and queries and nothing else: no update, no delete.
  * Each record is keyed by its place in its chain, so two writers can never put two records in one
- * place; indexes find them by principal and time (gsi3), target (gsi1) and correlation id (gsi2).
+ * place; indexes find them by principal and time (gsi3), target (gsi1), correlation id (gsi2) and
+ * admin feed (gsi4, only the records of a feed).
  */
 export class AuditRecords {
   constructor(private readonly table: Table) {}
@@ -55,7 +56,7 @@ export class AuditRecords {
    * Writes the record at its place in its chain; false when that place is taken already (by this
    * record, whose earlier write's answer was lost, or by another: the caller reads which).
    */
-  append(record: ChainedAuditRecord): Promise<boolean> {
+  append(record: ChainedAuditRecord, feed?: string): Promise<boolean> {
     const sk = keys.auditSortKey(record.at, record.id);
     return this.table.putIf(
       {
@@ -63,6 +64,7 @@ export class AuditRecords {
         ...keys.auditByPrincipal(record.principalKey, sk),
         ...keys.auditByTarget(record.target, sk),
         ...keys.auditByCorrelation(record.correlationId, sk),
+        ...(feed ? keys.auditByFeed(feed, sk) : {}),
         ...record,
       },
       // A place is one record's: history is never overwritten, and a chain never forks.
@@ -108,6 +110,16 @@ export class AuditRecords {
       }),
     ]);
     return [...legacy, ...chained].sort(byTime);
+  }
+
+  /** The newest records of an admin feed (written with that feed), newest first, at most `limit`. */
+  recentInFeed(feed: string, limit: number): Promise<AuditRecord[]> {
+    return this.table.query(AuditRecordKind, {
+      index: 'gsi4',
+      partition: keys.auditByFeed(feed, '').gsi4pk,
+      newestFirst: true,
+      limit,
+    });
   }
 
   byTarget(target: string): Promise<AuditRecord[]> {

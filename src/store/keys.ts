@@ -157,7 +157,7 @@ export const keys = {
 
   /**
    * Audit table: a record at its place in its chain (the key makes the place one record's), indexed
-   * by principal and time (gsi3), target (gsi1) and correlation id (gsi2).
+   * by principal and time (gsi3), target (gsi1), correlation id (gsi2) and admin feed (gsi4).
    */
   auditLink: (chain: string, seq: number): Key => ({ pk: `L#${chain}`, sk: String(seq).padStart(12, '0') }),
   auditByPrincipal: (principalKey: string | undefined, sk: string) => ({
@@ -179,6 +179,8 @@ export const keys = {
     gsi1sk: sk,
   }),
   auditByCorrelation: (correlationId: string, sk: string) => ({ gsi2pk: `C#${correlationId}`, gsi2sk: sk }),
+  /** gsi4 (sparse): the records of one of the admins' feeds (audit/audit-log.ts feedOf), by time. */
+  auditByFeed: (feed: string, sk: string) => ({ gsi4pk: `F#${feed}`, gsi4sk: sk }),
 } as const;
 
 /** Where audit records with no known human (a forged request) are kept. */

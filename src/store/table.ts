@@ -25,6 +25,8 @@ const KEY_ATTRIBUTES = [
   'gsi2sk',
   'gsi3pk',
   'gsi3sk',
+  'gsi4pk',
+  'gsi4sk',
   EXPIRY_ATTRIBUTE,
 ] as const;
 
@@ -65,7 +67,7 @@ export function fromItem<S extends z.ZodType>(
 
 export interface PartitionQuery {
   /** The index to query; the table's own key when absent. */
-  index?: 'gsi1' | 'gsi2' | 'gsi3';
+  index?: 'gsi1' | 'gsi2' | 'gsi3' | 'gsi4';
   partition: string;
   /** Only sort keys that start with this. */
   sortPrefix?: string;

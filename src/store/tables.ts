@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 /**
  * Two tables: `main` holds the app's state; `audit` is append-only, kept apart so production IAM can
  * allow PutItem but never UpdateItem or DeleteItem on it. Both use generic key names (pk, sk, and
- * gsi1..gsi3 for secondary lookups) so new item kinds need no schema change.
+ * gsi1..gsi4 for secondary lookups) so new item kinds need no schema change.
  */
 export interface TableNames {
   main: string;
@@ -46,7 +46,7 @@ function definition(name: string, indexes: string[]): CreateTableCommandInput {
 }
 
 export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
-  return [definition(names.main, ['gsi1']), definition(names.audit, ['gsi1', 'gsi2', 'gsi3'])];
+  return [definition(names.main, ['gsi1']), definition(names.audit, ['gsi1', 'gsi2', 'gsi3', 'gsi4'])];
 }
 
 /**
@@ -73,7 +73,7 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames, cl
 }
 
 /**
- * A table made by an earlier version lacks the indexes added since (the audit table's gsi3): each is
+ * A table made by an earlier version lacks the indexes added since (the audit table's gsi3 and gsi4): each is
  * added, one at a time as DynamoDB requires, and waited for.
  */
 async function addMissingIndexes(

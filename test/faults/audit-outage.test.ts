@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type DynamoHandle, startEmbeddedDynamo } from '../../src/store/dynamo.js';
 import { type AuditOutage, withAuditOutage } from '../support/audit-outage.js';
 import { activeCredentials, connectLink, runConnect } from '../support/connect.js';
 import { type Harness, vaultIdOf } from '../support/harness.js';
 import {
+  agentAnswers,
   eventsSent,
   runAgent,
   saveAgent,
@@ -174,4 +175,109 @@ test('an agent saved with the audit table down publishes no version at Anthropic
   const saved = await h.store.agents.get('unaudited');
   expect((await h.store.audit.byTarget(saved?.agentId ?? '')).map((r) => r.action)).toEqual(['agent.saved']);
   expect((await h.store.audit.byTarget('unaudited')).map((r) => r.action)).toContain('agent.saving');
+});
+
+test('a Share with the audit table down posts nothing to the channel, and a Share after it goes through', async () => {
+  const { session } = await runAgent(h, 'U_ALICE', '--agent reader search for something to share');
+  if (!session) throw new Error('no session');
+  const sharedPosts = () =>
+    h.sandbox.slack
+      .messages('C_GENERAL')
+      .filter((m) => String(m.text).includes('shared a result') && String(m.text).includes('U_ALICE'));
+  const before = sharedPosts().length;
+  const share = () =>
+    h.driver.blockAction(
+      'U_ALICE',
+      { actionId: 'session_share', value: session.sessionId },
+      { channelId: session.dmChannelId, messageTs: session.threadTs },
+    );
+  outage.down = true;
+  try {
+    await share();
+    await h.sandbox.slack.waitFor('response_url', (c) => String(c.body.text).includes(AUDIT_REFUSAL));
+    await h.settle();
+  } finally {
+    outage.down = false;
+  }
+  expect(sharedPosts()).toHaveLength(before);
+  expect((await h.store.sessions.get(session.sessionId))?.sharedTs).toBeUndefined();
+  // The claim was given back: the next click shares, once.
+  await share();
+  await h.settle();
+  expect(sharedPosts()).toHaveLength(before + 1);
+});
+
+describe('admin changes with the audit table down take no effect, and the admin is told why (security R46)', () => {
+  const alice = () => `T:${h.sandbox.slack.teamId}:U_ALICE`;
+  async function whileDown(text: string): Promise<string> {
+    outage.down = true;
+    try {
+      return await agentAnswers(h, 'U_ADMIN', text);
+    } finally {
+      outage.down = false;
+    }
+  }
+
+  test('suspend, revoke and force-reconnect: the person is not suspended, keeps every credential and live session', async () => {
+    const vaultId = await vaultIdOf(h, 'U_ALICE');
+    const credentials = activeCredentials(h, vaultId).length;
+    expect(credentials).toBeGreaterThan(0);
+    const { session } = await runAgent(h, 'U_ALICE', '--agent asker create a page titled Kept');
+    if (!session) throw new Error('no session');
+    for (const command of ['suspend @alice', 'revoke @alice', 'force-reconnect notion'])
+      expect(await whileDown(command)).toContain(AUDIT_REFUSAL);
+    expect(await h.store.standing.person(alice())).toBeUndefined();
+    expect(activeCredentials(h, vaultId)).toHaveLength(credentials);
+    expect(eventsSent(h, session.sessionId, 'user.interrupt')).toEqual([]);
+    const admin = `T:${h.sandbox.slack.teamId}:U_ADMIN`;
+    expect(
+      (await h.store.audit.byPrincipal(admin)).filter((r) =>
+        ['person.suspended', 'person.revoked', 'connector.reconnect_forced'].includes(r.action),
+      ),
+    ).toEqual([]);
+  });
+
+  test('resume: a suspended person stays suspended until the resume can be recorded', async () => {
+    expect(await agentAnswers(h, 'U_ADMIN', 'suspend @alice')).toContain('Suspended <@U_ALICE>');
+    expect(await whileDown('resume @alice')).toContain(AUDIT_REFUSAL);
+    expect((await h.store.standing.person(alice()))?.status).toBe('suspended');
+    expect(await agentAnswers(h, 'U_ADMIN', 'resume @alice')).toContain('Resumed <@U_ALICE>');
+    expect(await h.store.standing.person(alice())).toBeUndefined();
+  });
+
+  test('removing a server from the allow list leaves it on the list', async () => {
+    await h.store.allowList.add({
+      id: 'unaudited',
+      name: 'Unaudited',
+      url: 'https://unaudited.example.com/mcp',
+      authType: 'mcp_oauth',
+      addedBy: 'U_ADMIN',
+      addedAt: '2026-11-30T00:00:00.000Z',
+    });
+    await h.driver.command('U_ADMIN', 'servers');
+    await h.settle();
+    const remove = () =>
+      h.driver.blockAction(
+        'U_ADMIN',
+        { actionId: 'admin_servers_remove', value: 'unaudited' },
+        { view: h.sandbox.slack.openViews('U_ADMIN').at(-1) },
+      );
+    outage.down = true;
+    try {
+      await remove();
+      await h.settle();
+    } finally {
+      outage.down = false;
+    }
+    expect((await h.store.allowList.list()).map((s) => s.id)).toContain('unaudited');
+    await remove();
+    await h.settle();
+    expect((await h.store.allowList.list()).map((s) => s.id)).not.toContain('unaudited');
+    const records = (await h.store.audit.byTarget('unaudited')).filter(
+      (r) => r.action === 'allow_list.changed',
+    );
+    expect(records.map((r) => [r.action, r.outcome, r.details?.removed])).toEqual([
+      ['allow_list.changed', 'success', 'unaudited'],
+    ]);
+  });
 });

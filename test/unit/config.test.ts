@@ -122,4 +122,114 @@ describe('configuration', () => {
     expect(problemsOf({ DEPUTY_SEALING_KEY: `${key.slice(0, -2)}!=` })).toHaveLength(1);
     expect(loadConfig({}).sealingKey).toBeUndefined();
   });
+
+  describe('the audit webhook (issue 18: audit records sent on to a SIEM)', () => {
+    const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+    const live = {
+      SLACK_SIGNING_SECRET: CANARY_SECRET,
+      SLACK_BOT_TOKEN: 'xoxb-1-canary',
+      ANTHROPIC_API_KEY: 'sk-ant-canary-key',
+    };
+
+    test('URL, secret and actions are read together; the secret and the URL are redacted from logs', () => {
+      const config = loadConfig({
+        ...live,
+        DEPUTY_AUDIT_WEBHOOK_URL: 'https://siem.example.com/hooks/deputy',
+        DEPUTY_AUDIT_WEBHOOK_SECRET: secret,
+        DEPUTY_AUDIT_WEBHOOK_ACTIONS: ' session.*, approval.decided ,',
+      });
+      expect(config.auditWebhook).toEqual({
+        url: 'https://siem.example.com/hooks/deputy',
+        secret,
+        actions: ['session.*', 'approval.decided'],
+      });
+      expect(config.secrets).toEqual(
+        expect.arrayContaining([secret, 'https://siem.example.com/hooks/deputy']),
+      );
+      const all = loadConfig({
+        DEPUTY_AUDIT_WEBHOOK_URL: 'https://siem.example.com/',
+        DEPUTY_AUDIT_WEBHOOK_SECRET: secret,
+      });
+      expect(all.auditWebhook?.actions).toEqual([]);
+      expect(loadConfig({}).auditWebhook).toBeUndefined();
+    });
+
+    test('the secret is required with the URL and refused without it', () => {
+      expect(problemsOf({ ...live, DEPUTY_AUDIT_WEBHOOK_URL: 'https://siem.example.com/' })).toEqual([
+        expect.stringMatching(/^DEPUTY_AUDIT_WEBHOOK_SECRET: required when DEPUTY_AUDIT_WEBHOOK_URL is set/),
+      ]);
+      expect(problemsOf({ DEPUTY_AUDIT_WEBHOOK_SECRET: secret })).toEqual([
+        expect.stringMatching(/^DEPUTY_AUDIT_WEBHOOK_SECRET: set without DEPUTY_AUDIT_WEBHOOK_URL/),
+      ]);
+      expect(problemsOf({ DEPUTY_AUDIT_WEBHOOK_ACTIONS: 'session.*' })).toEqual([
+        'DEPUTY_AUDIT_WEBHOOK_ACTIONS: set without DEPUTY_AUDIT_WEBHOOK_URL',
+      ]);
+    });
+
+    test('the secret must be whsec_ and 24 to 64 bytes of base64, and is never echoed', () => {
+      const url = 'https://siem.example.com/';
+      for (const bad of [
+        'canary-not-whsec',
+        `whsec_${Buffer.alloc(16, 9).toString('base64')}`,
+        `whsec_${Buffer.alloc(65, 9).toString('base64')}`,
+        `whsec_${Buffer.alloc(32, 9).toString('base64').slice(0, -1)}`,
+        `whsec_${Buffer.alloc(32, 9).toString('base64url')}_`,
+      ]) {
+        const problems = problemsOf({ DEPUTY_AUDIT_WEBHOOK_URL: url, DEPUTY_AUDIT_WEBHOOK_SECRET: bad });
+        expect(problems).toEqual([expect.stringMatching(/^DEPUTY_AUDIT_WEBHOOK_SECRET: must be "whsec_"/)]);
+        expect(problems.join('\n')).not.toContain(bad);
+      }
+      const long = `whsec_${Buffer.alloc(64, 9).toString('base64')}`;
+      expect(
+        loadConfig({ DEPUTY_AUDIT_WEBHOOK_URL: url, DEPUTY_AUDIT_WEBHOOK_SECRET: long }).auditWebhook?.secret,
+      ).toBe(long);
+    });
+
+    test('the URL is https without credentials; plain http only where private networks are allowed', () => {
+      const withSecret = { ...live, DEPUTY_AUDIT_WEBHOOK_SECRET: secret };
+      expect(problemsOf({ ...withSecret, DEPUTY_AUDIT_WEBHOOK_URL: 'http://siem.example.com/' })).toEqual([
+        expect.stringMatching(/^DEPUTY_AUDIT_WEBHOOK_URL: must be an https URL/),
+      ]);
+      expect(
+        problemsOf({ ...withSecret, DEPUTY_AUDIT_WEBHOOK_URL: 'https://user:canary-pass@siem.example.com/' }),
+      ).toEqual([expect.stringMatching(/^DEPUTY_AUDIT_WEBHOOK_URL: must not carry credentials/)]);
+      expect(problemsOf({ ...withSecret, DEPUTY_AUDIT_WEBHOOK_URL: 'ftp://siem.example.com/' })).toEqual([
+        'DEPUTY_AUDIT_WEBHOOK_URL: must be an http(s) URL',
+      ]);
+      const local = 'http://127.0.0.1:9999/siem';
+      expect(
+        loadConfig({ ...withSecret, DEPUTY_AUDIT_WEBHOOK_URL: local, DEPUTY_ALLOW_PRIVATE_NETWORK: 'true' })
+          .auditWebhook?.url,
+      ).toBe(local);
+      // The sandbox allows private networks unless told not to.
+      expect(
+        loadConfig({ DEPUTY_AUDIT_WEBHOOK_URL: local, DEPUTY_AUDIT_WEBHOOK_SECRET: secret }).auditWebhook
+          ?.url,
+      ).toBe(local);
+    });
+
+    test('actions are a comma-separated list of actions and prefix.* patterns', () => {
+      const base = {
+        DEPUTY_AUDIT_WEBHOOK_URL: 'https://siem.example.com/',
+        DEPUTY_AUDIT_WEBHOOK_SECRET: secret,
+      };
+      for (const bad of [
+        'session',
+        '*',
+        'session.*.created',
+        'Session.Created',
+        'session.created;drop',
+        'session.',
+      ]) {
+        expect(problemsOf({ ...base, DEPUTY_AUDIT_WEBHOOK_ACTIONS: `tool.called,${bad}` })).toEqual([
+          'DEPUTY_AUDIT_WEBHOOK_ACTIONS: must be a comma-separated list of audit actions (session.created) or prefixes (session.*)',
+        ]);
+      }
+      // Which names are actions is checked when the webhook starts (the audit layer knows them).
+      expect(
+        loadConfig({ ...base, DEPUTY_AUDIT_WEBHOOK_ACTIONS: 'memory_store.*,slack.signature_refused' })
+          .auditWebhook?.actions,
+      ).toEqual(['memory_store.*', 'slack.signature_refused']);
+    });
+  });
 });
