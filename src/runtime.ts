@@ -21,11 +21,13 @@ import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-si
 import { Steering } from './identity/steering.js';
 import { type IdSource, randomIds } from './ids.js';
 import type { DeliveryLimits } from './ingress/delivery-queue.js';
+import { RateLimiter } from './limits/rate-limiter.js';
 import type { Logger } from './logger.js';
 import { embeddedMetricFormat, type Metrics, noMetrics } from './metrics.js';
 import { createOutboundHttp } from './net/outbound-http.js';
 import { SlackAgentNotices } from './outbox/agent-notices.js';
 import { SlackConnectionNotices } from './outbox/connection-notices.js';
+import { SlackLimitNotices } from './outbox/limit-notices.js';
 import { Outbox } from './outbox/outbox.js';
 import { SlackPeopleNotices } from './outbox/people-notices.js';
 import { SlackSessionNotices } from './outbox/session-notices.js';
@@ -154,6 +156,15 @@ export function buildServices(parts: ServiceParts): Services {
   const admins = new AdminDirectory({ directory, admins: parts.admins, clock, logger });
   const access = new AdminAccess({ admins, audit });
   const auditTrail = new AuditTrail({ store, access, clock });
+  const limits = new RateLimiter({
+    store,
+    audit,
+    access,
+    admins,
+    notices: new SlackLimitNotices({ outbox, logger }),
+    clock,
+    logger,
+  });
   const steering = new Steering({ directory, standing: store.standing, logger });
   const agents = new AgentService({
     store,
@@ -204,6 +215,7 @@ export function buildServices(parts: ServiceParts): Services {
     checkIntervalMs: (parts.toolCheckMinutes ?? DEFAULT_TOOL_CHECK_MINUTES) * 60_000,
   });
   const connectFlows = new ConnectFlowService({
+    limits,
     store,
     connections,
     catalogAccounts,
@@ -221,6 +233,7 @@ export function buildServices(parts: ServiceParts): Services {
   // Approvals resume the relay of a session a decision set running again; the relays ask approvals.
   const relayOf: { current?: RelayManager } = {};
   const approvals = new ApprovalService({
+    limits,
     store,
     anthropic,
     notices: sessionNotices,
@@ -247,6 +260,7 @@ export function buildServices(parts: ServiceParts): Services {
   });
   relayOf.current = relays;
   const sessions = new SessionService({
+    limits,
     store,
     anthropic,
     notices: sessionNotices,
@@ -333,6 +347,7 @@ export function buildServices(parts: ServiceParts): Services {
     audit,
     ...(auditWebhooks ? { auditWebhooks } : {}),
     auditTrail,
+    limits,
     clock,
     work,
     acks,

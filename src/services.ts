@@ -11,6 +11,7 @@ import type { ConnectFlowService } from './connections/connect-flow.js';
 import type { ConnectionsService } from './connections/connections-service.js';
 import type { IdSource } from './ids.js';
 import type { WebhookVerifier } from './ingress/anthropic-webhook.js';
+import type { RateLimiter } from './limits/rate-limiter.js';
 import type { Logger } from './logger.js';
 import type { Outbox } from './outbox/outbox.js';
 import type { PeopleService } from './people/people-service.js';
@@ -51,6 +52,8 @@ export interface Services {
   auditWebhooks?: AuditWebhooks;
   /** The audit trail as people search it in Slack. */
   auditTrail: AuditTrail;
+  /** Per-person rate limits, and the admins' settings of them. */
+  limits: RateLimiter;
   /** The clock every service is given: sleeps rest the work that sleeps (see Work.clock). */
   clock: Clock;
   /** Work started and not finished: listener work, relays, sweeps. */

@@ -39,6 +39,18 @@ export const SECRET_FIELDS = [
   'DEPUTY_SEALING_KEY',
 ] as const;
 
+/**
+ * The optional SIEM webhook (src/config.ts: set both, or neither), reaching the container like
+ * SECRET_FIELDS but from a second JSON secret, `<base>/audit-webhook`: adding them to SECRET_FIELDS
+ * would rewrite the app secret's placeholder and wipe the values operators put there. Both are
+ * secrets (a collector URL often carries a token); empty, the app sends nothing. The action filter,
+ * DEPUTY_AUDIT_WEBHOOK_ACTIONS, is no secret: it is the service stack's AuditWebhookActions parameter.
+ */
+export const AUDIT_WEBHOOK_SECRET_FIELDS = [
+  'DEPUTY_AUDIT_WEBHOOK_URL',
+  'DEPUTY_AUDIT_WEBHOOK_SECRET',
+] as const;
+
 /** The relay-lag metric the app writes as CloudWatch Embedded Metric Format log lines. */
 export const RELAY_LAG_METRIC = {
   namespace: 'Deputy',

@@ -6,18 +6,26 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AuditArchive, DEFAULT_AUDIT_RETENTION_DAYS } from './audit-archive';
-import { EXPIRY_ATTRIBUTE, SECRET_FIELDS, TABLE_INDEXES, tableNames } from './contract';
+import {
+  AUDIT_WEBHOOK_SECRET_FIELDS,
+  EXPIRY_ATTRIBUTE,
+  SECRET_FIELDS,
+  TABLE_INDEXES,
+  tableNames,
+} from './contract';
 
 export interface DeputyDataStackProps extends StackProps {
   /** `DEPUTY_TABLE_PREFIX`: the tables are `<prefix>main` and `<prefix>audit`. */
   readonly tablePrefix: string;
   /** Name of the JSON secret holding SECRET_FIELDS. */
   readonly secretName: string;
+  /** Name of the JSON secret holding AUDIT_WEBHOOK_SECRET_FIELDS (the optional SIEM webhook). */
+  readonly auditWebhookSecretName: string;
   /** Name of the ECR repository the service's image is pulled from. */
   readonly repositoryName: string;
   /**
-   * Name of the ECS task execution role (created by the service stack). The secret's resource policy
-   * denies GetSecretValue to every other principal.
+   * Name of the ECS task execution role (created by the service stack). Each secret's resource
+   * policy denies GetSecretValue to every other principal.
    */
   readonly executionRoleName: string;
   /**
@@ -35,10 +43,11 @@ export interface DeputyDataStackProps extends StackProps {
 
 /**
  * Everything stateful, deployed before (and kept apart from) the service: the DynamoDB tables and
- * their key, the app's secret and its key, and the image repository. Every resource is retained on
- * stack deletion. The audit table's stream is copied off the box into an Object Lock bucket (see
- * AuditArchive). Keeping them here means the image can be pushed and the secret filled before the
- * first task starts, and a failed service deploy never rolls back (or orphans) a table.
+ * their key, the app's secrets (the app secret and the SIEM webhook's) and their key, and the image
+ * repository. Every resource is retained on stack deletion. The audit table's stream is copied off
+ * the box into an Object Lock bucket (see AuditArchive). Keeping them here means the image can be
+ * pushed and the secrets filled before the first task starts, and a failed service deploy never
+ * rolls back (or orphans) a table.
  */
 export class DeputyDataStack extends Stack {
   readonly tableKey: kms.Key;
@@ -47,6 +56,7 @@ export class DeputyDataStack extends Stack {
   readonly auditArchive: AuditArchive;
   readonly secretsKey: kms.Key;
   readonly appSecret: secretsmanager.Secret;
+  readonly auditWebhookSecret: secretsmanager.Secret;
   readonly repository: ecr.Repository;
 
   constructor(scope: Construct, id: string, props: DeputyDataStackProps) {
@@ -77,6 +87,8 @@ export class DeputyDataStack extends Stack {
       value: this.auditArchive.bucket.bucketName,
     });
 
+    // Encrypts the audit webhook secret too; its description (unchanged so that existing keys are
+    // not updated) names the app secret only.
     this.secretsKey = new kms.Key(this, 'SecretsKey', {
       description: `Deputy: encrypts the secret ${props.secretName}`,
       enableKeyRotation: true,
@@ -86,17 +98,53 @@ export class DeputyDataStack extends Stack {
     // `aws secretsmanager put-secret-value` and CloudFormation leaves them alone while this
     // placeholder is unchanged. ECS refuses to start a task whose secret lacks a referenced field,
     // so every field exists from the start. Changing SECRET_FIELDS rewrites the secret: put the
-    // values again after such a deploy.
-    this.appSecret = new secretsmanager.Secret(this, 'AppSecret', {
+    // values again after such a deploy. New optional settings get a secret of their own instead.
+    this.appSecret = this.secret('AppSecret', {
       secretName: props.secretName,
       description: 'Deputy: Slack, Anthropic and connector OAuth credentials (JSON, one field per variable)',
-      encryptionKey: this.secretsKey,
-      secretObjectValue: Object.fromEntries(SECRET_FIELDS.map((f) => [f, SecretValue.unsafePlainText('')])),
+      fields: SECRET_FIELDS,
+      executionRoleName: props.executionRoleName,
+    });
+    this.auditWebhookSecret = this.secret('AuditWebhookSecret', {
+      secretName: props.auditWebhookSecretName,
+      description:
+        'Deputy: the SIEM webhook audit records are sent to, URL and signing key (JSON; both empty: none)',
+      fields: AUDIT_WEBHOOK_SECRET_FIELDS,
+      executionRoleName: props.executionRoleName,
+    });
+
+    this.repository = new ecr.Repository(this, 'Repository', {
+      repositoryName: props.repositoryName,
+      imageScanOnPush: true,
+      // A tag names one image for good: the service's ImageTag parameter pins what runs.
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      lifecycleRules: [{ description: 'keep the newest 50 images', maxImageCount: 50 }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // Only ECS, on behalf of the task execution role, reads the values (to inject them into the
-    // container). People and the app's own task role may describe and update it, never read it.
-    this.appSecret.addToResourcePolicy(
+  }
+
+  /**
+   * A JSON secret of `fields`, each created empty, encrypted with the secrets key and retained. Only
+   * ECS, on behalf of the task execution role, reads the values (to inject them into the container):
+   * people and the app's own task role may describe and update it, never read it.
+   */
+  private secret(
+    id: string,
+    options: {
+      secretName: string;
+      description: string;
+      fields: readonly string[];
+      executionRoleName: string;
+    },
+  ): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, id, {
+      secretName: options.secretName,
+      description: options.description,
+      encryptionKey: this.secretsKey,
+      secretObjectValue: Object.fromEntries(options.fields.map((f) => [f, SecretValue.unsafePlainText('')])),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    secret.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'OnlyTheTaskExecutionRoleReads',
         effect: iam.Effect.DENY,
@@ -109,21 +157,13 @@ export class DeputyDataStack extends Stack {
               service: 'iam',
               region: '',
               resource: 'role',
-              resourceName: props.executionRoleName,
+              resourceName: options.executionRoleName,
             }),
           },
         },
       }),
     );
-
-    this.repository = new ecr.Repository(this, 'Repository', {
-      repositoryName: props.repositoryName,
-      imageScanOnPush: true,
-      // A tag names one image for good: the service's ImageTag parameter pins what runs.
-      imageTagMutability: ecr.TagMutability.IMMUTABLE,
-      lifecycleRules: [{ description: 'keep the newest 50 images', maxImageCount: 50 }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    return secret;
   }
 
   private table(

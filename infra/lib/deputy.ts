@@ -70,6 +70,7 @@ export function buildDeputy(options: DeputyOptions = {}): {
     description: `${description} (stateful: tables, secret, keys, image repository, audit archive)`,
     tablePrefix,
     secretName: `${base}/app`,
+    auditWebhookSecretName: `${base}/audit-webhook`,
     repositoryName: base.toLowerCase(),
     executionRoleName,
     auditRetentionDays,

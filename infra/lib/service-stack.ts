@@ -20,6 +20,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import {
+  AUDIT_WEBHOOK_SECRET_FIELDS,
   CONTAINER_PORT,
   HEALTH_CHECK_PATH,
   RELAY_LAG_METRIC,
@@ -30,11 +31,11 @@ import {
 import type { DeputyDataStack } from './data-stack';
 
 export interface DeputyServiceStackProps extends StackProps {
-  /** The stateful resources: tables, their key, the app secret and its key, the image repository. */
+  /** The stateful resources: tables, their key, the secrets and their key, the image repository. */
   readonly data: DeputyDataStack;
   /** `DEPUTY_TABLE_PREFIX`; must be the data stack's. */
   readonly tablePrefix: string;
-  /** Name given to the task execution role; the data stack's secret policy names it. */
+  /** Name given to the task execution role; the data stack's secret policies name it. */
   readonly executionRoleName: string;
   /** Tasks while idle and the autoscaling floor (at least 2). Default 2. */
   readonly minTasks?: number;
@@ -104,6 +105,9 @@ export class DeputyServiceStack extends Stack {
     const appSecret = secretsmanager.Secret.fromSecretAttributes(this, 'AppSecret', {
       secretCompleteArn: data.appSecret.secretArn,
     });
+    const auditWebhookSecret = secretsmanager.Secret.fromSecretAttributes(this, 'AuditWebhookSecret', {
+      secretCompleteArn: data.auditWebhookSecret.secretArn,
+    });
 
     // --- deploy-time parameters -------------------------------------------------------------------
     const imageTag = new CfnParameter(this, 'ImageTag', {
@@ -147,6 +151,16 @@ export class DeputyServiceStack extends Stack {
       allowedValues: ['debug', 'info', 'warn', 'error'],
       description: 'LOG_LEVEL',
     });
+    // Which audit records go to the SIEM webhook (whose URL and key are in the audit webhook secret).
+    // Only the characters are checked here; the app stops at start on a name that is no audit action,
+    // and on a filter without a URL.
+    const auditWebhookActions = new CfnParameter(this, 'AuditWebhookActions', {
+      type: 'String',
+      default: '',
+      description:
+        'DEPUTY_AUDIT_WEBHOOK_ACTIONS: comma-separated audit actions and prefixes sent to the SIEM webhook, e.g. session.created,approval.* (empty: all)',
+      allowedPattern: '^[A-Za-z0-9_.*, ]*$',
+    });
     const alarmEmail = new CfnParameter(this, 'AlarmEmail', {
       type: 'String',
       default: '',
@@ -175,7 +189,7 @@ export class DeputyServiceStack extends Stack {
         'Deputy: ECS pulls the image, writes logs and injects the secret (the app never gets this role)',
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
     });
-    // Referencing the secret in the container (below) grants this role GetSecretValue on it; its
+    // Referencing the secrets in the container (below) grants this role GetSecretValue on them; their
     // key is granted here, usable only through Secrets Manager.
     this.executionRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -219,12 +233,16 @@ export class DeputyServiceStack extends Stack {
         DEPUTY_ADMINS: admins.valueAsString,
         DEPUTY_DEFAULT_AGENT: defaultAgent.valueAsString,
         LOG_LEVEL: logLevel.valueAsString,
+        DEPUTY_AUDIT_WEBHOOK_ACTIONS: auditWebhookActions.valueAsString,
       },
       // Injected by ECS with the execution role; referencing them here grants exactly that role
-      // GetSecretValue on the secret and kms:Decrypt (via Secrets Manager) on its key.
-      secrets: Object.fromEntries(
-        SECRET_FIELDS.map((field) => [field, ecs.Secret.fromSecretsManager(appSecret, field)]),
-      ),
+      // GetSecretValue on each secret (its key's kms:Decrypt, via Secrets Manager, is granted above).
+      secrets: Object.fromEntries([
+        ...SECRET_FIELDS.map((field) => [field, ecs.Secret.fromSecretsManager(appSecret, field)] as const),
+        ...AUDIT_WEBHOOK_SECRET_FIELDS.map(
+          (field) => [field, ecs.Secret.fromSecretsManager(auditWebhookSecret, field)] as const,
+        ),
+      ]),
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'deputy' }),
       // ECS sends SIGTERM, waits this long, then SIGKILL (Fargate allows up to 120 s).
       stopTimeout: STOP_TIMEOUT,
@@ -259,6 +277,9 @@ export class DeputyServiceStack extends Stack {
       platformVersion: ecs.FargatePlatformVersion.LATEST,
       healthCheckGracePeriod: Duration.seconds(60),
     });
+    // Tasks start only once the execution role may read every secret they reference (on the update
+    // that adds a secret, the role's policy and the new task definition change together).
+    this.service.node.addDependency(this.executionRole);
 
     const alb = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc,

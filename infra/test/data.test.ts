@@ -4,14 +4,22 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Match } from 'aws-cdk-lib/assertions';
-import { EXPIRY_ATTRIBUTE, SECRET_FIELDS, TABLE_INDEXES, tableNames } from '../lib/contract';
 import {
+  AUDIT_WEBHOOK_SECRET_FIELDS,
+  EXPIRY_ATTRIBUTE,
+  SECRET_FIELDS,
+  TABLE_INDEXES,
+  tableNames,
+} from '../lib/contract';
+import {
+  APP_SECRET_NAME,
+  AUDIT_WEBHOOK_SECRET_NAME,
   container,
   nameValueMap,
-  onlyResource,
   props,
   referencedId,
   resourcesOfType,
+  secretNamed,
   synthesize,
 } from './support';
 
@@ -180,8 +188,16 @@ describe('DynamoDB tables', () => {
 });
 
 describe('secret, keys and image repository', () => {
+  test('exactly two secrets: the app secret deputy/app and the audit webhook secret deputy/audit-webhook', () => {
+    const found = resourcesOfType(dataJson, 'AWS::SecretsManager::Secret').map(([, r]) => props(r).Name);
+    assert.deepEqual(found.sort(), [APP_SECRET_NAME, AUDIT_WEBHOOK_SECRET_NAME].sort());
+    const custom = synthesize({ tablePrefix: 'acme-' }).dataJson;
+    const customNames = resourcesOfType(custom, 'AWS::SecretsManager::Secret').map(([, r]) => props(r).Name);
+    assert.deepEqual(customNames.sort(), ['acme/app', 'acme/audit-webhook']);
+  });
+
   test('one JSON secret holding every secret field (empty until filled), with a rotating customer-managed key', () => {
-    const [, secret] = onlyResource(dataJson, 'AWS::SecretsManager::Secret');
+    const [, secret] = secretNamed(dataJson, APP_SECRET_NAME);
     const fields = JSON.parse(String(props(secret).SecretString)) as Record<string, string>;
     assert.deepEqual(Object.keys(fields).sort(), [...SECRET_FIELDS].sort());
     assert.ok(
@@ -193,8 +209,58 @@ describe('secret, keys and image repository', () => {
     assert.equal(props(dataJson.Resources[keyId] ?? { Type: '' }).EnableKeyRotation, true);
   });
 
+  test("the app secret's fields are unchanged by the audit webhook (a change would wipe the values put there)", () => {
+    const [, secret] = secretNamed(dataJson, APP_SECRET_NAME);
+    // The placeholder as deployed before the audit webhook: CloudFormation rewrites the secret, and
+    // so erases what operators put in it, whenever this string changes.
+    assert.equal(
+      props(secret).SecretString,
+      JSON.stringify(
+        Object.fromEntries(
+          [
+            'SLACK_SIGNING_SECRET',
+            'SLACK_BOT_TOKEN',
+            'SLACK_APP_TOKEN',
+            'SLACK_CLIENT_ID',
+            'SLACK_CLIENT_SECRET',
+            'ANTHROPIC_API_KEY',
+            'ANTHROPIC_WEBHOOK_SIGNING_KEY',
+            'GITHUB_CLIENT_ID',
+            'GITHUB_CLIENT_SECRET',
+            'DEPUTY_SEALING_KEY',
+          ].map((f) => [f, '']),
+        ),
+      ),
+    );
+    for (const field of AUDIT_WEBHOOK_SECRET_FIELDS)
+      assert.equal((SECRET_FIELDS as readonly string[]).includes(field), false, `${field} in SECRET_FIELDS`);
+  });
+
+  test('the audit webhook secret holds exactly DEPUTY_AUDIT_WEBHOOK_URL and DEPUTY_AUDIT_WEBHOOK_SECRET, both empty', () => {
+    const [, secret] = secretNamed(dataJson, AUDIT_WEBHOOK_SECRET_NAME);
+    const fields = JSON.parse(String(props(secret).SecretString)) as Record<string, string>;
+    assert.deepEqual(fields, { DEPUTY_AUDIT_WEBHOOK_URL: '', DEPUTY_AUDIT_WEBHOOK_SECRET: '' });
+    assert.deepEqual(Object.keys(fields).sort(), [...AUDIT_WEBHOOK_SECRET_FIELDS].sort());
+    assert.equal(props(secret).GenerateSecretString, undefined, 'nothing generated into it');
+  });
+
+  test('the audit webhook secret is encrypted with the secrets key (the one the app secret uses)', () => {
+    const [, app] = secretNamed(dataJson, APP_SECRET_NAME);
+    const [, webhook] = secretNamed(dataJson, AUDIT_WEBHOOK_SECRET_NAME);
+    const keyId = referencedId(props(webhook).KmsKeyId);
+    assert.ok(keyId, 'a customer-managed key of this stack');
+    assert.equal(dataJson.Resources[keyId]?.Type, 'AWS::KMS::Key');
+    assert.equal(keyId, referencedId(props(app).KmsKeyId));
+  });
+
+  test('the audit webhook secret is retained when removed from the stack or replaced', () => {
+    const [, secret] = secretNamed(dataJson, AUDIT_WEBHOOK_SECRET_NAME);
+    assert.equal(secret.DeletionPolicy, 'Retain');
+    assert.equal(secret.UpdateReplacePolicy, 'Retain');
+  });
+
   test('secrets key and tables key are different keys', () => {
-    const [, secret] = onlyResource(dataJson, 'AWS::SecretsManager::Secret');
+    const [, secret] = secretNamed(dataJson, APP_SECRET_NAME);
     const sse = props(tableNamed(names.main)[1]).SSESpecification as Record<string, unknown>;
     assert.notEqual(referencedId(props(secret).KmsKeyId), referencedId(sse.KMSMasterKeyId));
   });

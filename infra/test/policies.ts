@@ -1,5 +1,7 @@
 import { tableNames } from '../lib/contract';
 import {
+  APP_SECRET_NAME,
+  AUDIT_WEBHOOK_SECRET_NAME,
   asArray,
   type CfnResource,
   type CfnTemplate,
@@ -9,6 +11,7 @@ import {
   props,
   referencedId,
   resourcesOfType,
+  secretNamed,
 } from './support';
 
 /** One statement of an identity policy, and what it is attached to. */
@@ -163,24 +166,34 @@ export function taskRoleViolations(
   return problems;
 }
 
+/** Both secrets the container reads, by name (default table prefix). */
+export const SECRET_NAMES = [APP_SECRET_NAME, AUDIT_WEBHOOK_SECRET_NAME] as const;
+
 /**
- * Problems with who may read the app's secret: every statement (in either stack) that may allow
- * secretsmanager:GetSecretValue, or kms:Decrypt on the secrets key (or on `*`), must be attached to
- * the execution role and nothing else; no role may carry managed policies (which could grant it).
+ * Problems with who may read the secrets (the app secret and the audit webhook secret): every
+ * statement (in either stack) that may allow secretsmanager:GetSecretValue, or kms:Decrypt on a key
+ * of either secret (or on `*`), must be attached to the execution role and nothing else; no role may
+ * carry managed policies (which could grant it); and each secret's resource policy must deny
+ * GetSecretValue to every principal but the execution role (see secretPolicyViolations).
  */
 export function secretReadViolations(serviceJson: CfnTemplate, dataJson: CfnTemplate): string[] {
   const { executionRole } = taskRoles(serviceJson);
-  const [secretsKeyId] = onlyKeyOfSecret(dataJson);
+  const secrets = SECRET_NAMES.map((name) => keyOfSecret(dataJson, name));
+  const keyIds = new Set(secrets.map(([keyId]) => keyId));
   const problems: string[] = [];
   const all = [...identityStatements(serviceJson, 'service'), ...identityStatements(dataJson, 'data')];
   for (const s of all) {
     const readsSecret = allows(s, 'secretsmanager:GetSecretValue');
     const decryptsSecretsKey =
       allows(s, 'kms:Decrypt') &&
-      s.resources.some(
-        (r) =>
-          r === '*' || referencedId(r) === secretsKeyId || importedIds(r, dataJson).includes(secretsKeyId),
-      );
+      s.resources.some((r) => {
+        if (r === '*') return true;
+        const direct = referencedId(r);
+        return (
+          (direct !== undefined && keyIds.has(direct)) ||
+          importedIds(r, dataJson).some((id) => keyIds.has(id))
+        );
+      });
     if (!readsSecret && !decryptsSecretsKey) continue;
     const others = s.attachedTo.filter((to) => to !== executionRole);
     if (others.length > 0 || s.attachedTo.length === 0) {
@@ -189,6 +202,8 @@ export function secretReadViolations(serviceJson: CfnTemplate, dataJson: CfnTemp
       );
     }
   }
+  for (const [, secretId] of secrets)
+    problems.push(...secretPolicyViolations(serviceJson, dataJson, secretId));
   for (const [name, template] of [
     ['service', serviceJson],
     ['data', dataJson],
@@ -200,11 +215,55 @@ export function secretReadViolations(serviceJson: CfnTemplate, dataJson: CfnTemp
   return problems;
 }
 
-/** The secrets key's logical id and the secret's, from the data stack. */
-export function onlyKeyOfSecret(dataJson: CfnTemplate): [string, string] {
-  const [secretId, secret] = onlyResource(dataJson, 'AWS::SecretsManager::Secret');
+/**
+ * Problems with one secret's resource policy: there must be exactly one, allowing nothing, with a
+ * statement denying GetSecretValue on the secret to every principal (`AWS: *`) whose ARN is not the
+ * execution role's, under that condition alone (another condition would narrow the deny).
+ */
+export function secretPolicyViolations(
+  serviceJson: CfnTemplate,
+  dataJson: CfnTemplate,
+  secretId: string,
+): string[] {
+  const { executionRole } = taskRoles(serviceJson);
+  const roleName = props(serviceJson.Resources[executionRole] ?? { Type: '' }).RoleName;
+  if (typeof roleName !== 'string') return ['the execution role has no fixed name for the policy to name'];
+  const policies = resourcesOfType(dataJson, 'AWS::SecretsManager::ResourcePolicy').filter(
+    ([, r]) => referencedId(props(r).SecretId) === secretId,
+  );
+  if (policies.length !== 1) return [`${secretId}: ${policies.length} resource policies, expected 1`];
+  const [policyId, policy] = policies[0] as [string, CfnResource];
+  const document = props(policy).ResourcePolicy;
+  const statements = isRecord(document) ? asArray(document.Statement).filter(isRecord) : [];
+  const problems: string[] = [];
+  if (statements.some((s) => s.Effect !== 'Deny')) problems.push(`${policyId}: allows something`);
+  const denies = statements.some((s) => {
+    if (s.Effect !== 'Deny' || JSON.stringify(s.Principal) !== '{"AWS":"*"}') return false;
+    if (!asArray(s.Action).some((a) => actionCovers(String(a), 'secretsmanager:GetSecretValue')))
+      return false;
+    if (JSON.stringify(asArray(s.Resource)) !== '["*"]') return false;
+    const condition = s.Condition;
+    if (!isRecord(condition) || Object.keys(condition).join() !== 'ArnNotEquals') return false;
+    const arnNotEquals = condition.ArnNotEquals;
+    if (!isRecord(arnNotEquals) || Object.keys(arnNotEquals).join() !== 'aws:PrincipalArn') return false;
+    const arn = arnNotEquals['aws:PrincipalArn'];
+    // A literal ARN, or the Fn::Join formatArn makes: either way ending in exactly this role's name.
+    const text = JSON.stringify(arn);
+    return (
+      !Array.isArray(arn) && (text.endsWith(`:role/${roleName}"`) || text.endsWith(`:role/${roleName}"]]}`))
+    );
+  });
+  if (!denies) {
+    problems.push(`${policyId}: does not deny GetSecretValue to every principal but the execution role`);
+  }
+  return problems;
+}
+
+/** The logical id of the key the secret `name` is encrypted with, and the secret's, from the data stack. */
+export function keyOfSecret(dataJson: CfnTemplate, name: string = APP_SECRET_NAME): [string, string] {
+  const [secretId, secret] = secretNamed(dataJson, name);
   const keyId = referencedId(props(secret).KmsKeyId);
-  if (!keyId) throw new Error('the secret has no customer-managed key');
+  if (!keyId) throw new Error(`the secret ${name} has no customer-managed key`);
   return [keyId, secretId];
 }
 

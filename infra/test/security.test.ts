@@ -3,20 +3,25 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SECRET_FIELDS, tableNames } from '../lib/contract';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AUDIT_WEBHOOK_SECRET_FIELDS, SECRET_FIELDS, tableNames } from '../lib/contract';
 import {
   AUDIT_ALLOWED,
   actionCovers,
   allows,
   archiveIds,
   identityStatements,
-  onlyKeyOfSecret,
+  keyOfSecret,
+  secretPolicyViolations,
   secretReadViolations,
   taskRoles,
   taskRoleViolations,
 } from './policies';
 import {
+  AUDIT_WEBHOOK_SECRET_NAME,
   asArray,
+  type CfnResource,
+  type CfnTemplate,
   container,
   importedIds,
   isRecord,
@@ -34,7 +39,8 @@ const { taskRole, executionRole } = taskRoles(serviceJson);
 const taskRoleStatements = identityStatements(serviceJson, 'service').filter((s) =>
   s.attachedTo.includes(taskRole),
 );
-const [secretsKeyId, secretId] = onlyKeyOfSecret(dataJson);
+const [secretsKeyId, secretId] = keyOfSecret(dataJson);
+const [, webhookSecretId] = keyOfSecret(dataJson, AUDIT_WEBHOOK_SECRET_NAME);
 
 function statementsOn(tableName: string) {
   return taskRoleStatements.filter((s) =>
@@ -51,23 +57,72 @@ function actionsOn(tableName: string, indexes: boolean): string[] {
     .sort();
 }
 
+/** Asserts that the container secret `field` is that field of the data stack secret `id`. */
+function assertFieldOf(template: CfnTemplate, field: string, id: string, what: string): void {
+  const valueFrom = nameValueMap(container(template).Secrets, 'ValueFrom').get(field);
+  assert.ok(isRecord(valueFrom), field);
+  const join = valueFrom['Fn::Join'] as [string, unknown[]];
+  assert.equal(join[0], '');
+  assert.deepEqual(importedIds(join[1][0], dataJson), [id], `${field} comes from ${what}`);
+  assert.equal(join[1][1], `:${field}::`);
+}
+
+/** The secret's one resource policy: a deny of GetSecretValue to all but the execution role, no allow. */
+function assertOnlyExecutionRoleReads(id: string): void {
+  const policies = resourcesOfType(dataJson, 'AWS::SecretsManager::ResourcePolicy').filter(
+    ([, r]) => referencedId(props(r).SecretId) === id,
+  );
+  assert.equal(policies.length, 1, `one resource policy on ${id}`);
+  const [, policy] = policies[0] as [string, CfnResource];
+  const document = props(policy).ResourcePolicy as { Statement: Array<Record<string, unknown>> };
+  const deny = document.Statement.find((s) => s.Effect === 'Deny');
+  assert.ok(deny);
+  assert.deepEqual(deny.Principal, { AWS: '*' });
+  assert.ok(asArray(deny.Action).some((a) => actionCovers(String(a), 'secretsmanager:GetSecretValue')));
+  const condition = JSON.stringify(deny.Condition);
+  const roleName = props(serviceJson.Resources[executionRole] ?? { Type: '' }).RoleName;
+  assert.equal(typeof roleName, 'string');
+  assert.ok(condition.includes('ArnNotEquals') && condition.includes('aws:PrincipalArn'), condition);
+  assert.ok(condition.includes(`:role/${String(roleName)}"`), condition);
+  assert.equal(
+    document.Statement.some((s) => s.Effect === 'Allow'),
+    false,
+    'the resource policy grants nothing',
+  );
+  assert.deepEqual(secretPolicyViolations(serviceJson, dataJson, id), []);
+}
+
 describe('secrets reach the container only as ECS secrets', () => {
   test('no environment variable of the task has the name of a secret', () => {
     const env = nameValueMap(container(serviceJson).Environment, 'Value');
-    for (const field of SECRET_FIELDS) assert.equal(env.has(field), false, `${field} in environment`);
+    for (const field of [...SECRET_FIELDS, ...AUDIT_WEBHOOK_SECRET_FIELDS])
+      assert.equal(env.has(field), false, `${field} in environment`);
   });
 
   test('every secret field is a container secret whose valueFrom is that field of the data stack secret', () => {
     const secrets = nameValueMap(container(serviceJson).Secrets, 'ValueFrom');
-    assert.deepEqual([...secrets.keys()].sort(), [...SECRET_FIELDS].sort());
-    for (const field of SECRET_FIELDS) {
-      const valueFrom = secrets.get(field);
-      assert.ok(isRecord(valueFrom), field);
-      const join = valueFrom['Fn::Join'] as [string, unknown[]];
-      assert.equal(join[0], '');
-      assert.deepEqual(importedIds(join[1][0], dataJson), [secretId], `${field} comes from the app secret`);
-      assert.equal(join[1][1], `:${field}::`);
+    assert.deepEqual(
+      [...secrets.keys()].sort(),
+      [...SECRET_FIELDS, ...AUDIT_WEBHOOK_SECRET_FIELDS].sort(),
+      'the container secrets are the app secret fields and the audit webhook fields, nothing else',
+    );
+    for (const field of SECRET_FIELDS) assertFieldOf(serviceJson, field, secretId, 'the app secret');
+  });
+
+  test('DEPUTY_AUDIT_WEBHOOK_URL and _SECRET are container secrets from the audit webhook secret, never plain environment', () => {
+    const c = container(serviceJson);
+    const env = nameValueMap(c.Environment, 'Value');
+    const secrets = nameValueMap(c.Secrets, 'ValueFrom');
+    assert.deepEqual(
+      [...AUDIT_WEBHOOK_SECRET_FIELDS],
+      ['DEPUTY_AUDIT_WEBHOOK_URL', 'DEPUTY_AUDIT_WEBHOOK_SECRET'],
+    );
+    for (const field of AUDIT_WEBHOOK_SECRET_FIELDS) {
+      assert.equal(env.has(field), false, `${field} in environment`);
+      assert.ok(secrets.has(field), `${field} is no container secret`);
+      assertFieldOf(serviceJson, field, webhookSecretId, 'the audit webhook secret');
     }
+    assert.notEqual(webhookSecretId, secretId);
   });
 
   test('the execution role may read the secret and decrypt it, only through Secrets Manager', () => {
@@ -77,13 +132,31 @@ describe('secrets reach the container only as ECS secrets', () => {
     const read = statements.filter((s) => allows(s, 'secretsmanager:GetSecretValue'));
     assert.equal(read.length, 1);
     assert.deepEqual(
-      read.flatMap((s) => s.resources).flatMap((r) => importedIds(r, dataJson)),
-      [secretId],
+      read
+        .flatMap((s) => s.resources)
+        .flatMap((r) => importedIds(r, dataJson))
+        .sort(),
+      [secretId, webhookSecretId].sort(),
     );
     const decrypt = statements.filter((s) => allows(s, 'kms:Decrypt'));
     assert.equal(decrypt.length, 1);
     assert.deepEqual(importedIds(decrypt[0]?.resources, dataJson), [secretsKeyId]);
     assert.match(JSON.stringify(decrypt[0]?.condition), /kms:ViaService.*secretsmanager\./);
+  });
+
+  test('the execution role reads the audit webhook secret exactly as it reads the app secret', () => {
+    const statements = identityStatements(serviceJson, 'service').filter((s) =>
+      s.attachedTo.includes(executionRole),
+    );
+    const on = (id: string) =>
+      statements
+        .filter((s) => s.resources.some((r) => importedIds(r, dataJson).includes(id)))
+        .map((s) =>
+          JSON.stringify({ effect: s.effect, actions: [...s.actions].sort(), condition: s.condition }),
+        )
+        .sort();
+    assert.ok(on(webhookSecretId).some((s) => s.includes('"secretsmanager:GetSecretValue"')));
+    assert.deepEqual(on(webhookSecretId), on(secretId));
   });
 
   test('no other role or policy in either stack may read the secret or decrypt its key', () => {
@@ -98,24 +171,33 @@ describe('secrets reach the container only as ECS secrets', () => {
     }
   });
 
+  test('the task role (the app) has no statement about the audit webhook secret', () => {
+    for (const s of taskRoleStatements) {
+      assert.equal(allows(s, 'secretsmanager:GetSecretValue'), false, s.source);
+      assert.equal(
+        s.resources.flatMap((r) => importedIds(r, dataJson)).includes(webhookSecretId),
+        false,
+        s.source,
+      );
+    }
+  });
+
   test("the secret's resource policy denies GetSecretValue to everyone but the execution role", () => {
-    const [, policy] = onlyResource(dataJson, 'AWS::SecretsManager::ResourcePolicy');
-    assert.equal(referencedId(props(policy).SecretId), secretId);
-    const document = props(policy).ResourcePolicy as { Statement: Array<Record<string, unknown>> };
-    const deny = document.Statement.find((s) => s.Effect === 'Deny');
-    assert.ok(deny);
-    assert.deepEqual(deny.Principal, { AWS: '*' });
-    assert.ok(asArray(deny.Action).some((a) => actionCovers(String(a), 'secretsmanager:GetSecretValue')));
-    const condition = JSON.stringify(deny.Condition);
-    const roleName = props(serviceJson.Resources[executionRole] ?? { Type: '' }).RoleName;
-    assert.equal(typeof roleName, 'string');
-    assert.ok(condition.includes('ArnNotEquals') && condition.includes('aws:PrincipalArn'), condition);
-    assert.ok(condition.includes(`:role/${String(roleName)}"`), condition);
-    assert.equal(
-      document.Statement.some((s) => s.Effect === 'Allow'),
-      false,
-      'the resource policy grants nothing',
-    );
+    assertOnlyExecutionRoleReads(secretId);
+  });
+
+  test("the audit webhook secret's resource policy denies GetSecretValue to everyone but the execution role", () => {
+    assertOnlyExecutionRoleReads(webhookSecretId);
+  });
+
+  test('the service starts tasks only after the execution role may read the secrets', () => {
+    const [, svc] = onlyResource(serviceJson, 'AWS::ECS::Service');
+    const dependsOn = asArray(svc.DependsOn);
+    const readers = identityStatements(serviceJson, 'service')
+      .filter((s) => s.attachedTo.includes(executionRole) && allows(s, 'secretsmanager:GetSecretValue'))
+      .map((s) => s.source.replace(/^service\//, ''));
+    assert.notDeepEqual(readers, []);
+    for (const policy of readers) assert.ok(dependsOn.includes(policy), `the service waits for ${policy}`);
   });
 
   test("the secrets key's policy trusts only the account (IAM decides, and only the execution role is granted)", () => {
@@ -237,6 +319,63 @@ describe('the policy checks fail when a property is broken', () => {
           resources: [data.appSecret.secretArn],
         }),
       );
+    });
+    assert.notDeepEqual(secretReadViolations(broken.serviceJson, broken.dataJson), []);
+  });
+
+  test('the task role reading the audit webhook secret is caught', () => {
+    const broken = synthesize({}, ({ data, service }) => {
+      service.taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [data.auditWebhookSecret.secretArn],
+        }),
+      );
+    });
+    assert.notDeepEqual(secretReadViolations(broken.serviceJson, broken.dataJson), []);
+  });
+
+  test('another role in the data stack granted read on the audit webhook secret is caught', () => {
+    const broken = synthesize({}, ({ data }) => {
+      data.auditWebhookSecret.grantRead(
+        new iam.Role(data, 'Other', { assumedBy: new iam.AccountRootPrincipal() }),
+      );
+    });
+    assert.notDeepEqual(secretReadViolations(broken.serviceJson, broken.dataJson), []);
+  });
+
+  test('the audit webhook secret without its resource policy is caught', () => {
+    const broken = synthesize({}, ({ data }) => {
+      assert.ok(data.auditWebhookSecret.node.tryRemoveChild('Policy'), 'the policy construct is gone');
+    });
+    assert.deepEqual(
+      resourcesOfType(broken.dataJson, 'AWS::SecretsManager::ResourcePolicy').length,
+      1,
+      'only the app secret keeps a policy',
+    );
+    assert.notDeepEqual(secretReadViolations(broken.serviceJson, broken.dataJson), []);
+  });
+
+  test("the audit webhook secret's resource policy allowing another principal to read is caught", () => {
+    const broken = synthesize({}, ({ data }) => {
+      data.auditWebhookSecret.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.AccountRootPrincipal()],
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: ['*'],
+        }),
+      );
+    });
+    assert.notDeepEqual(secretReadViolations(broken.serviceJson, broken.dataJson), []);
+  });
+
+  test("the audit webhook secret's deny narrowed by a further condition is caught", () => {
+    const broken = synthesize({}, ({ data }) => {
+      const policy = data.auditWebhookSecret.node.findChild('Policy').node
+        .defaultChild as secretsmanager.CfnResourcePolicy;
+      policy.addPropertyOverride('ResourcePolicy.Statement.0.Condition.Bool', {
+        'aws:ViaAWSService': 'false',
+      });
     });
     assert.notDeepEqual(secretReadViolations(broken.serviceJson, broken.dataJson), []);
   });

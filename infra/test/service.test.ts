@@ -91,6 +91,28 @@ describe('Fargate service', () => {
     assert.equal(serviceJson.Parameters?.DomainName?.Type, 'String');
   });
 
+  test('the AuditWebhookActions parameter (default empty, comma-separated actions) is DEPUTY_AUDIT_WEBHOOK_ACTIONS', () => {
+    const c = container(serviceJson);
+    assert.deepEqual(nameValueMap(c.Environment, 'Value').get('DEPUTY_AUDIT_WEBHOOK_ACTIONS'), {
+      Ref: 'AuditWebhookActions',
+    });
+    assert.equal(nameValueMap(c.Secrets, 'ValueFrom').has('DEPUTY_AUDIT_WEBHOOK_ACTIONS'), false);
+    const parameter = serviceJson.Parameters?.AuditWebhookActions;
+    assert.equal(parameter?.Type, 'String');
+    assert.equal(parameter?.Default, '', 'optional: existing deployments need not pass it');
+    const pattern = new RegExp(String(parameter?.AllowedPattern));
+    for (const ok of [
+      '',
+      'session.created',
+      'session.created,approval.*',
+      'session.*, approval.decided',
+      'a_b.c',
+    ])
+      assert.ok(pattern.test(ok), `${JSON.stringify(ok)} allowed`);
+    for (const bad of ['session.created;rm', '$(id)', 'a"b', 'session/created', 'a\nb'])
+      assert.equal(pattern.test(bad), false, `${JSON.stringify(bad)} refused`);
+  });
+
   test("AWS_REGION is the stack's region, so the app uses DynamoDB (not its embedded engine); no endpoint override", () => {
     const env = nameValueMap(container(serviceJson).Environment, 'Value');
     assert.deepEqual(env.get('AWS_REGION'), { Ref: 'AWS::Region' });

@@ -11,11 +11,12 @@ export interface CfnResource {
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
   Condition?: string;
+  DependsOn?: string | string[];
 }
 export interface CfnTemplate {
   Resources: Record<string, CfnResource>;
   Outputs?: Record<string, { Value: unknown; Export?: { Name: string } }>;
-  Parameters?: Record<string, { Type: string; Default?: string }>;
+  Parameters?: Record<string, { Type: string; Default?: string; AllowedPattern?: string }>;
 }
 
 export interface Synthesized {
@@ -58,6 +59,19 @@ export function resourcesOfType(template: CfnTemplate, type: string): Array<[str
 export function onlyResource(template: CfnTemplate, type: string): [string, CfnResource] {
   const found = resourcesOfType(template, type);
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0] as [string, CfnResource];
+}
+
+/** The secrets' names with the default table prefix (`<base>/app` and `<base>/audit-webhook`). */
+export const APP_SECRET_NAME = 'deputy/app';
+export const AUDIT_WEBHOOK_SECRET_NAME = 'deputy/audit-webhook';
+
+/** The one AWS::SecretsManager::Secret of a template with this name. */
+export function secretNamed(template: CfnTemplate, name: string): [string, CfnResource] {
+  const found = resourcesOfType(template, 'AWS::SecretsManager::Secret').filter(
+    ([, r]) => props(r).Name === name,
+  );
+  if (found.length !== 1) throw new Error(`expected one secret named ${name}, found ${found.length}`);
   return found[0] as [string, CfnResource];
 }
 

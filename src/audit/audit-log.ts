@@ -61,6 +61,8 @@ export const AuditAction = {
   CatalogAccountNeedsReconnect: 'catalog_account.needs_reconnect',
   RecordsPurged: 'records.purged',
   StandingRefused: 'standing.refused',
+  RateLimited: 'rate.limited',
+  LimitsChanged: 'limits.changed',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 
@@ -124,6 +126,7 @@ const LIFECYCLE: ReadonlySet<string> = new Set<AuditAction>([
   AuditAction.AllowListChanged,
   AuditAction.CatalogAccountConnected,
   AuditAction.CatalogAccountDisconnected,
+  AuditAction.LimitsChanged,
 ]);
 
 export function feedOf(

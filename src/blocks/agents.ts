@@ -16,7 +16,16 @@ import type { SkillChoice } from '../agents/skills.js';
 import type { Connector } from '../connections/catalog.js';
 import { type AgentConfig, MODELS, type StoredAgent } from '../store/index.js';
 import { openLinkActionId } from './connections.js';
-import { confirmDialog, context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
+import {
+  confirmDialog,
+  context,
+  divider,
+  escapeMrkdwn,
+  header,
+  input,
+  section,
+  truncate,
+} from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** Callback, block and action ids of the admin modals; listeners and parsers use these. */
@@ -57,23 +66,6 @@ const option = (text: string, value: string): PlainTextOption => ({
   text: { type: 'plain_text', text: truncate(text, 75) },
   value,
 });
-
-function input(
-  blockId: string,
-  label: string,
-  element: InputBlock['element'],
-  optional = false,
-  hint?: string,
-): InputBlock {
-  return {
-    type: 'input',
-    block_id: blockId,
-    label: { type: 'plain_text', text: label },
-    element,
-    optional,
-    ...(hint ? { hint: { type: 'plain_text', text: truncate(hint, 150) } } : {}),
-  };
-}
 
 /** `/agent servers`: the allowed MCP servers with their tool catalogs, and a form to add one. */
 /**

@@ -1,4 +1,11 @@
-import type { ConfirmationDialog, ContextBlock, DividerBlock, HeaderBlock, SectionBlock } from '@slack/types';
+import type {
+  ConfirmationDialog,
+  ContextBlock,
+  DividerBlock,
+  HeaderBlock,
+  InputBlock,
+  SectionBlock,
+} from '@slack/types';
 
 /** Small pure Block Kit builders shared by the message builders. */
 
@@ -74,4 +81,22 @@ export function escapeMrkdwn(text: string): string {
 /** Shortens user-supplied text to fit a Block Kit limit. */
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** A modal's input block; `optional` inputs may be left empty. */
+export function input(
+  blockId: string,
+  label: string,
+  element: InputBlock['element'],
+  optional = false,
+  hint?: string,
+): InputBlock {
+  return {
+    type: 'input',
+    block_id: blockId,
+    label: { type: 'plain_text', text: label },
+    element,
+    optional,
+    ...(hint ? { hint: { type: 'plain_text', text: truncate(hint, 150) } } : {}),
+  };
 }

@@ -50,6 +50,7 @@ const COMMANDS: Array<[usage: string, what: string]> = [
   ['/agent agents', 'the agents you can run, their servers and what each tool may do'],
   ['/agent setup [name]', 'admins: create or edit an agent'],
   ['/agent servers', 'admins: the MCP servers agents may use'],
+  ['/agent limits', 'admins: how many runs, connects, decisions and follow-ups one person may make'],
   ['/agent revoke @person', 'admins: archive every credential of theirs and stop their live sessions'],
   ['/agent suspend @person', 'admins: stop them running, connecting or approving (and their live sessions)'],
   ['/agent resume @person', 'admins: lift a suspension'],

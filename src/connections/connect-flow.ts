@@ -10,6 +10,7 @@ import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey, samePerson } from '../identity/principal.js';
 import type { SlackSignIn } from '../identity/slack-sign-in.js';
 import { type IdSource, opaqueToken } from '../ids.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../logger.js';
 import { type OutboundHttp, UnsafeUrlError } from '../net/outbound-http.js';
 import type { ConnectFlow, Store } from '../store/index.js';
@@ -50,7 +51,8 @@ export type FlowPage =
   | 'refused'
   | 'bad_request'
   | 'unavailable'
-  | 'not_allowed';
+  | 'not_allowed'
+  | 'rate_limited';
 
 /** The browser's cookies for connect flows: one per flow, named by the flow id, holding its key. */
 export type FlowCookies = (flowId: string) => string | undefined;
@@ -86,6 +88,8 @@ export interface ConnectFlowOptions {
   ids: IdSource;
   logger: Logger;
   publicBaseUrl: string;
+  /** Per-person rate limits on connects. */
+  limits: Pick<RateLimiter, 'take'>;
 }
 
 const callbackQuery = z.object({
@@ -127,6 +131,15 @@ export class ConnectFlowService {
     if (!this.deps.signIn)
       return page(503, 'unavailable', connector.name, 'Sign in with Slack is not set up.');
     const flowId = this.deps.ids.next('flow');
+    // Counted when a flow starts: one link opened is one connect (the flow's id correlates it).
+    const rate = await this.deps.limits.take(link.principal, 'connect', flowId);
+    if (rate.kind === 'limited')
+      return page(
+        429,
+        'rate_limited',
+        connector.name,
+        `At most ${rate.limit} ${rate.window === 'hour' ? 'an hour' : 'a minute'}. Try again in ${rate.retryAfterSeconds} seconds, with a fresh link from /agent connect.`,
+      );
     const key = newSealKey();
     const state = opaqueToken();
     const nonce = opaqueToken();

@@ -4,6 +4,7 @@ import type { ServerList } from '../agents/server-list.js';
 import type { AgentSetup } from '../agents/setup.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { PeopleService } from '../people/people-service.js';
@@ -31,6 +32,7 @@ export interface Surfaces {
   agents: AgentService;
   agentSetup: AgentSetup;
   servers: ServerList;
+  limits: RateLimiter;
   vaults: VaultService;
   outbox: Outbox;
   logger: Logger;

@@ -94,6 +94,7 @@ export class PrivacyService {
     await this.deps.vaults.forget(person, correlationId);
     await this.deps.memories.erase(person, correlationId);
     const key = principalKey(person);
+    await store.rateCounters.forget(key);
     const { retentionMs } = this.deps;
     // Their reminders for the retention sweep go too: they name the person and their sessions.
     for (const connection of await store.connections.list(key)) {

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Principal } from '../identity/principal.js';
 import type { Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
+import type { RateCheck, RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../logger.js';
 import {
   type Approval,
@@ -46,7 +47,9 @@ export type DecisionOutcome =
   /** The click did not come from the message Deputy posted for this approval. */
   | 'wrong_message'
   | 'changed'
-  | 'unknown';
+  | 'unknown'
+  /** Over the decision rate limit: nothing was decided. */
+  | Extract<RateCheck, { kind: 'limited' }>;
 
 export interface ApprovalServiceOptions {
   store: Store;
@@ -59,6 +62,8 @@ export interface ApprovalServiceOptions {
   logger: Logger;
   /** Called once a decision reached the session, which now runs again: its relay must see it. */
   resume(sessionId: string): void;
+  /** Per-person rate limits on decisions. */
+  limits: Pick<RateLimiter, 'take'>;
 }
 
 /**
@@ -142,6 +147,8 @@ export class ApprovalService {
       await this.refused(clicker, approval.approvalId, correlationId, session, { reason: 'not_allowed' });
       return 'not_allowed';
     }
+    const rate = await this.deps.limits.take(clicker, 'decide', correlationId);
+    if (rate.kind === 'limited') return rate;
     // Recorded earlier and never delivered (a process died in between): this click finishes it.
     if (awaitsDelivery(approval)) return this.finish(session, approval, correlationId, clicker);
     if (approval.status !== 'pending') return settledOutcome(approval);
@@ -201,6 +208,8 @@ export class ApprovalService {
       await this.refused(clicker, sessionId, correlationId, session, { reason: 'not_allowed' });
       return 'not_allowed';
     }
+    const rate = await this.deps.limits.take(clicker, 'decide', correlationId);
+    if (rate.kind === 'limited') return rate;
     const now = clock.now();
     const pending = (await store.approvals.forSession(sessionId)).filter(
       (a) => a.status === 'pending' && a.expiresAtMs > now,

@@ -11,6 +11,7 @@ import { fingerprint } from '../fingerprint.js';
 import { type Principal, principalKey, sameWorkspace } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
+import type { RateCheck, RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../logger.js';
 import { exactlyOnce, TakenOver } from '../outcome.js';
 import type {
@@ -41,6 +42,8 @@ export type RunOutcome =
   | { kind: 'not_allowed'; name: string }
   | { kind: 'no_prompt' }
   | { kind: 'duplicate' }
+  /** Over a rate limit (issue 19): nothing was recorded or started. */
+  | { kind: 'rate_limited'; limited: RateLimited }
   | {
       kind: 'needs_connections';
       agentName: string;
@@ -51,6 +54,9 @@ export type RunOutcome =
   | { kind: 'started'; session: StartedSession }
   /** This process was too slow and the sweep finished the start: the session opens from there. */
   | { kind: 'recovered'; agentName: string };
+
+/** A refusal by a rate limit: which limit, and how long until it has room. */
+export type RateLimited = Extract<RateCheck, { kind: 'limited' }>;
 
 /** A session just created: what the person is told; its thread opens right after. */
 export interface StartedSession {
@@ -70,6 +76,8 @@ export type FollowUpOutcome =
   | { kind: 'not_a_session' }
   | { kind: 'refused'; owner: Principal }
   | { kind: 'empty' }
+  /** Over the follow-up rate limit: nothing was sent. */
+  | { kind: 'rate_limited'; limited: RateLimited }
   /** The session stopped at its spend ceiling: it takes no reply until an admin raises it. */
   | { kind: 'budget_reached'; sessionId: string }
   /** Archived after resting: read-only at Anthropic, so a new run is the way on. */
@@ -158,6 +166,8 @@ export interface SessionServiceOptions {
   access: AdminAccess;
   /** Each person's own memory store, for agents that remember per person. */
   memories: Pick<MemoryService, 'ensure'>;
+  /** Per-person rate limits on runs and follow-ups. */
+  limits: Pick<RateLimiter, 'take'>;
 }
 
 /**
@@ -176,9 +186,10 @@ export class SessionService {
   ): Promise<RunOutcome> {
     const { store, clock } = this.deps;
     // Asked together: one round trip (see docs/architecture.md#sessions for the start's calls).
-    const [refusal, connections] = await Promise.all([
+    const [refusal, connections, rate] = await Promise.all([
       store.standing.refusal(principal),
       store.connections.list(principalKey(principal)),
+      this.deps.limits.take(principal, 'run', correlationId),
     ]);
     if (refusal) {
       await this.deps.audit.record({
@@ -191,6 +202,8 @@ export class SessionService {
       });
       return { kind: 'refused', refusal };
     }
+    // Over the limit: refused before anything is recorded or started.
+    if (rate.kind === 'limited') return { kind: 'rate_limited', limited: rate };
     const { agentName: named, prompt } = parseRun(request.text);
     if (!prompt) return { kind: 'no_prompt' };
     const agentName = named ?? this.deps.defaultAgent ?? (await this.onlyAgent());
@@ -639,6 +652,8 @@ export class SessionService {
     // Managed Agents answers 400 to a message for a session at its budget: said here instead.
     const atCeiling = { kind: 'budget_reached' as const, sessionId: session.sessionId };
     if (stoppedAtCeiling(session)) return atCeiling;
+    const rate = await this.deps.limits.take(principal, 'follow_up', correlationId);
+    if (rate.kind === 'limited') return { kind: 'rate_limited', limited: rate };
     // Recorded before it is sent: no message reaches the agent unaudited (security R46). The
     // record has the text's digest and length, not the text.
     await this.deps.audit.record({

@@ -13,11 +13,13 @@ import { keys } from './keys.js';
 import { Leases } from './leases.js';
 import { OAuthClients } from './oauth-clients.js';
 import { OwnerMappings } from './owner-mappings.js';
+import { RateCounters } from './rate-counters.js';
 import { RelayIndex } from './relay-index.js';
 import { Retention } from './retention.js';
 import { RevocationHandles } from './revocation-handles.js';
 import { RunIntents } from './run-intents.js';
 import { Sessions } from './sessions.js';
+import { Settings } from './settings.js';
 import { Skills } from './skills.js';
 import { SlackDeliveries } from './slack-deliveries.js';
 import { Standing } from './standing.js';
@@ -53,6 +55,10 @@ export interface Store {
   readonly revocationHandles: RevocationHandles;
   readonly retention: Retention;
   readonly catalogAccounts: CatalogAccounts;
+  /** Per-person counts of limited actions (rate limits). */
+  readonly rateCounters: RateCounters;
+  /** What admins set in Slack: the rate limits. */
+  readonly settings: Settings;
   readonly tables: TableNames;
 }
 
@@ -82,6 +88,8 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames, clock: Pic
     retention: new Retention(main),
     catalogAccounts: new CatalogAccounts(main, clock),
     grants: new Grants(main),
+    rateCounters: new RateCounters(main),
+    settings: new Settings(main),
     tables,
   };
 }
@@ -116,10 +124,17 @@ export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
 export type { OwnerMapping, OwnerMappings } from './owner-mappings.js';
+export type { RateWindow } from './rate-counters.js';
 export { DAY_MS, DEFAULT_RETENTION_DAYS, type PurgeItem, type PurgeTarget } from './retention.js';
 export type { RevocationHandle } from './revocation-handles.js';
 export type { RunIntent, StartLease } from './run-intents.js';
 export type { SessionRecord, SessionStatus } from './sessions.js';
+export {
+  type LimitedAction,
+  type RateLimits,
+  rateLimitsSchema,
+  type StoredRateLimits,
+} from './settings.js';
 export type { SyncedSkill } from './skills.js';
 export type { PersonStanding, StandingRefusal } from './standing.js';
 export { StoredRecordInvalid } from './table.js';

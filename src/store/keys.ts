@@ -126,6 +126,18 @@ export const keys = {
     sk: `${sortableMs(expiresAtMs)}#${approvalId}`,
   }),
   openApprovals: () => ({ partition: 'PENDINGAPPROVALS' }),
+  /** How many times a person did something limited in one window (`m` minute or `h` hour, by its index). */
+  rateCount: (principalKey: string, action: string, window: string, index: number): Key => ({
+    pk: `RATE#${principalKey}`,
+    sk: `${action}#${window}#${index}`,
+  }),
+  /** That a person's repeated hits of a limit were reported, for one hour (reported once, not per hit). */
+  rateReported: (principalKey: string, hourIndex: number): Key => ({
+    pk: `RATE#${principalKey}`,
+    sk: `REPORTED#${hourIndex}`,
+  }),
+  /** The deployment's settings an admin changes in Slack (the rate limits). */
+  settings: (name: string): Key => ({ pk: 'SETTINGS', sk: name }),
   /** A standing "approve for 15 minutes" for one tool in one session. */
   /** Whether Deputy still acts for the principal (absent: it does). */
   personStanding: (principalKey: string): Key => ({ pk: `PRINCIPAL#${principalKey}`, sk: 'STANDING' }),

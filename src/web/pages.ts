@@ -59,6 +59,10 @@ const TEXTS: Record<FlowPage, { title: string; body: (name: string) => string }>
     body: () => 'Nothing was connected. Start again from Slack with /agent connect, in the same browser.',
   },
   unavailable: { title: 'Not available', body: (name) => `${name} cannot be connected right now.` },
+  rate_limited: {
+    title: 'Too many connects',
+    body: (name) => `${name} was not connected: you reached Deputy's limit on connects.`,
+  },
   not_allowed: {
     title: 'Deputy does not connect accounts for you now',
     body: (name) =>

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { RecordedCall } from '../../sandbox/slack/emulator.js';
+import { DEFAULT_RATE_LIMITS, LIMITS_CACHE_MS } from '../../src/limits/rate-limiter.js';
 import type { Harness } from '../support/harness.js';
 import { startSessionsHarness } from '../support/sessions.js';
 
@@ -13,6 +14,17 @@ beforeAll(async () => {
   // Every run's start gets a running slot at once: what is measured is the outbox, not how the
   // ingress shares its slots among starts that wait on Slack (see the issue-15 note).
   h = await startSessionsHarness({ slackRateScale: 1, deliveryLimits: { running: 128, waiting: 512 } });
+  // Deputy's own per-person limits (issue 19) raised as an admin would: 50 runs each at once is the load.
+  await h.store.settings.putRateLimits(
+    {
+      limits: { ...DEFAULT_RATE_LIMITS, run: { perMinute: SESSIONS_EACH, perHour: 1000 } },
+      version: 1,
+      changedBy: `T:${h.sandbox.slack.teamId}:U_ADMIN`,
+      changedAt: new Date(h.clock.now()).toISOString(),
+    },
+    undefined,
+  );
+  h.clock.advance(LIMITS_CACHE_MS); // past the limits the harness's start read and cached
 });
 afterAll(() => h.close());
 

@@ -119,6 +119,26 @@ describe.each(ENGINES)('store on %s', (engine) => {
     ).toEqual(['aud_new']);
   });
 
+  test('a rate counter lets exactly its limit through when many take at once, gives back, and is forgotten (issue 19)', async () => {
+    const counters = storage.store.rateCounters;
+    const key = `T:T1:U_RATE_${engine}`;
+    const window = { name: 'm', index: 7, limit: 25, endsAtMs: 1_000_000 };
+    const taken = await Promise.all(Array.from({ length: 40 }, () => counters.take(key, 'run', window)));
+    expect(taken.filter(Boolean)).toHaveLength(25);
+    await counters.giveBack(key, 'run', window);
+    expect(await counters.take(key, 'run', window)).toBe(true);
+    expect(await counters.take(key, 'run', window)).toBe(false);
+    // Another window, and another action, count apart.
+    expect(await counters.take(key, 'run', { ...window, index: 8 })).toBe(true);
+    expect(await counters.take(key, 'connect', window)).toBe(true);
+    // Reported once per hour, however many refusals.
+    expect(await counters.markReported(key, 1, 2_000_000)).toBe(true);
+    expect(await counters.markReported(key, 1, 2_000_000)).toBe(false);
+    await counters.forget(key);
+    expect(await counters.take(key, 'run', window)).toBe(true);
+    expect(await counters.markReported(key, 1, 2_000_000)).toBe(true);
+  });
+
   test('the audit store offers no way to change or remove a record', () => {
     const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(storage.store.audit));
     expect(methods.filter((m) => /update|delete|remove|put|set/i.test(m))).toEqual([]);

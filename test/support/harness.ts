@@ -41,7 +41,8 @@ export interface Harness {
    * test moves the clock. `replica`:
    * another set of services over the same table whose relays count instead.
    */
-  settle(replica?: Services): Promise<void>;
+  /** Until Deputy's work rests: this process's, or `replica`'s, or (a list) all of theirs together. */
+  settle(replica?: Services | readonly Services[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -131,9 +132,12 @@ export async function startHarness(
 const relayedUpTo = new WeakMap<SandboxRuntime, Map<string, string>>();
 
 /** Harness.settle for any sandbox runtime (the browser test starts its own). */
-export async function settleSandbox(runtime: SandboxRuntime, replica?: Services): Promise<void> {
+export async function settleSandbox(
+  runtime: SandboxRuntime,
+  replica?: Services | readonly Services[],
+): Promise<void> {
   const { managedAgents } = runtime.sandbox;
-  const { work, relays } = replica ?? runtime.services;
+  const { work, relays } = together(replica === undefined ? [runtime.services] : [replica].flat());
   const store = runtime.services.store;
   const seen = relayedUpTo.get(runtime) ?? new Map<string, string>();
   relayedUpTo.set(runtime, seen);
@@ -169,6 +173,30 @@ export async function settleSandbox(runtime: SandboxRuntime, replica?: Services)
     // An event on its way to a relay, or work that has just started: look again when work moves.
     await work.nextChange();
   }
+}
+
+/** Several processes' work and relays as one: settled when all are, relaying when any is. */
+interface Settling {
+  work: Pick<Services['work'], 'settled' | 'busy' | 'sleeping' | 'nextChange'>;
+  relays: Pick<Services['relays'], 'isRelaying'>;
+}
+
+function together(processes: readonly Services[]): Settling {
+  if (processes.length === 1 && processes[0]) return processes[0];
+  const work = {
+    settled: async () => {
+      for (const p of processes) await p.work.settled();
+    },
+    get busy() {
+      return processes.some((p) => p.work.busy);
+    },
+    get sleeping() {
+      return processes.reduce((n, p) => n + p.work.sleeping, 0);
+    },
+    nextChange: () => Promise.race(processes.map((p) => p.work.nextChange())),
+  };
+  const relays = { isRelaying: (id: string) => processes.some((p) => p.relays.isRelaying(id)) };
+  return { work, relays };
 }
 
 /** A new person in the sandbox workspace, a member of #general. */

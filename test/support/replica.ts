@@ -22,7 +22,10 @@ export interface Replica {
  * Another process's services (no HTTP surface): over the harness's table (or `store`), Slack and
  * Anthropic, on the harness's clock (or its own: a clock that stops is a process that was killed).
  */
-export function replicaServices(h: Harness, options: { clock?: Clock; store?: Store } = {}): Services {
+export function replicaServices(
+  h: Harness,
+  options: { clock?: Clock; store?: Store; admins?: string[] } = {},
+): Services {
   const environmentId = h.sandbox.managedAgents.environments()[0]?.id;
   return buildServices({
     store: options.store ?? h.store,
@@ -32,7 +35,8 @@ export function replicaServices(h: Harness, options: { clock?: Clock; store?: St
     ids: randomIds,
     logger: createLogger({ level: 'error', write: () => {} }),
     connectors: h.sandbox.connectors,
-    admins: [],
+    // DEPUTY_ADMINS, as the harness was given it.
+    admins: options.admins ?? [],
     publicBaseUrl: h.url,
     allowPrivateNetwork: true,
     ackQuietMs: 0,
@@ -40,8 +44,8 @@ export function replicaServices(h: Harness, options: { clock?: Clock; store?: St
   });
 }
 
-export async function startReplica(h: Harness): Promise<Replica> {
-  const services = replicaServices(h);
+export async function startReplica(h: Harness, options: { admins?: string[] } = {}): Promise<Replica> {
+  const services = replicaServices(h, options);
   const deputy = await startDeputy({ slack: h.sandbox.slackConnection, services });
   return {
     services,

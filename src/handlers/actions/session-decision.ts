@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { rateLimitedText } from '../../blocks/limits.js';
 import { NOT_FROM_ITS_MESSAGE, SessionActions } from '../../blocks/sessions.js';
 import { principalFromInteraction } from '../../identity/principal.js';
 import type { Decision, DecisionOutcome } from '../../sessions/approvals.js';
@@ -12,7 +13,7 @@ const DECISIONS: Record<string, Decision> = {
   [SessionActions.ApproveFor15]: 'allow_15m',
 };
 
-const REPLIES: Record<Exclude<DecisionOutcome, 'decided'>, string> = {
+const REPLIES: Record<Exclude<DecisionOutcome, 'decided' | object>, string> = {
   recorded: 'Your decision is recorded and will reach the agent shortly.',
   already_decided: 'This was already decided.',
   closed:
@@ -52,6 +53,7 @@ export function sessionDecision({ approvals, outbox }: Pick<Surfaces, 'approvals
             correlationId,
             clickedOn,
           );
-    if (outcome !== 'decided') await answerClick(outbox, body, REPLIES[outcome]);
+    if (typeof outcome === 'object') await answerClick(outbox, body, rateLimitedText(outcome));
+    else if (outcome !== 'decided') await answerClick(outbox, body, REPLIES[outcome]);
   };
 }

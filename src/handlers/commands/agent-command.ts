@@ -9,6 +9,7 @@ import { agentAudit } from './agent/audit.js';
 import { agentBudget } from './agent/budget.js';
 import { agentConnect } from './agent/connect.js';
 import type { CommandContext } from './agent/context.js';
+import { agentLimits } from './agent/limits.js';
 import { MAX_COMMAND_TEXT, parseAgentCommand } from './agent/parse.js';
 import { agentForceReconnect, agentPeople } from './agent/people.js';
 import { agentRun } from './agent/run.js';
@@ -58,6 +59,8 @@ export function agentCommand(surfaces: Surfaces) {
             return agentSessions(surfaces, command);
           case 'servers':
             return agentServers(surfaces, command);
+          case 'limits':
+            return agentLimits(surfaces, command);
           case 'setup':
             return agentSetup(surfaces, command, subcommand.agentName);
           case 'revoke':

@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
+import { rateLimitedMessage } from '../../blocks/limits.js';
 import {
   archivedReplyMessage,
   budgetReachedReplyMessage,
@@ -33,7 +34,9 @@ export function threadReply({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'o
             ? archivedReplyMessage()
             : outcome.kind === 'ended'
               ? endedReplyMessage()
-              : undefined;
+              : outcome.kind === 'rate_limited'
+                ? rateLimitedMessage(outcome.limited)
+                : undefined;
     if (answer) {
       await outbox
         .ephemeral({ channelId: event.channel, userId: principal.userId, threadTs: event.thread_ts }, answer)

@@ -1,7 +1,9 @@
 import type { App } from '@slack/bolt';
 import { AdminViews } from '../../blocks/agents.js';
 import { PASTE_TOKEN_CALLBACK } from '../../blocks/connections.js';
+import { LIMITS_CALLBACK } from '../../blocks/limits.js';
 import type { Surfaces } from '../index.js';
+import { adminLimitsSubmission } from './admin-limits-submission.js';
 import { adminServersSubmission } from './admin-servers-submission.js';
 import { adminSetupBasicsSubmission } from './admin-setup-basics-submission.js';
 import { adminSetupToolsSubmission } from './admin-setup-tools-submission.js';
@@ -10,6 +12,7 @@ import { pasteTokenSubmission } from './paste-token-submission.js';
 export function register(app: App, surfaces: Surfaces): void {
   app.view(PASTE_TOKEN_CALLBACK, pasteTokenSubmission(surfaces));
   app.view(AdminViews.Servers, adminServersSubmission(surfaces));
+  app.view(LIMITS_CALLBACK, adminLimitsSubmission(surfaces));
   app.view(AdminViews.SetupBasics, adminSetupBasicsSubmission(surfaces));
   app.view(AdminViews.SetupTools, adminSetupToolsSubmission(surfaces));
 }

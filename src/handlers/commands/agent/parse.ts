@@ -9,6 +9,8 @@ export type AgentSubcommand =
   | { name: 'status' }
   | { name: 'connect' }
   | { name: 'servers' }
+  /** An admin's per-person rate limits. */
+  | { name: 'limits' }
   | { name: 'agents' }
   | { name: 'run'; rest: string }
   | { name: 'sessions' }
@@ -39,6 +41,8 @@ export function parseAgentCommand(text: string): AgentSubcommand {
       return { name: 'connect' };
     case 'servers':
       return { name: 'servers' };
+    case 'limits':
+      return { name: 'limits' };
     case 'agents':
       return { name: 'agents' };
     case 'run':

@@ -1,3 +1,4 @@
+import { rateLimitedMessage } from '../../../blocks/limits.js';
 import type { SlackMessage } from '../../../blocks/messages.js';
 import { missingConnectionsMessage, plainMessage, standingRefusedMessage } from '../../../blocks/sessions.js';
 import { isDirectMessage } from '../../../outbox/outbox.js';
@@ -30,6 +31,8 @@ export async function agentRun(
       return plainMessage(`You may not run ${outcome.name} here. /agent agents lists the ones you can.`);
     case 'duplicate':
       return undefined;
+    case 'rate_limited':
+      return rateLimitedMessage(outcome.limited);
     case 'needs_connections':
       return missingConnectionsMessage(
         outcome.agentName,

@@ -1,0 +1,96 @@
+import type { KnownBlock, ModalView } from '@slack/types';
+import type { LimitHit } from '../limits/notices.js';
+import { type CurrentLimits, MAX_RATE_LIMIT, type RateCheck } from '../limits/rate-limiter.js';
+import type { LimitedAction, RateLimits } from '../store/index.js';
+import { INPUT_ACTION } from './agents.js';
+import { context, input, section } from './elements.js';
+import { plainText, type SlackMessage } from './messages.js';
+
+/** Each limited action as a person reads it: what is counted, and what did not happen. */
+const ACTIONS: Record<LimitedAction, { counted: string; notDone: string }> = {
+  run: { counted: 'runs', notDone: 'nothing was started' },
+  connect: { counted: 'connects', notDone: 'nothing was connected' },
+  decide: { counted: 'approval decisions', notDone: 'nothing was decided' },
+  follow_up: { counted: 'follow-ups', notDone: 'your message was not sent to the agent' },
+};
+
+/** What a person over a rate limit is told, privately: the limit, that nothing happened, when to try. */
+export function rateLimitedText(limited: Extract<RateCheck, { kind: 'limited' }>): string {
+  const { counted, notDone } = ACTIONS[limited.action];
+  return `You reached Deputy's limit of ${limited.limit} ${counted} ${per(limited.window)}, so ${notDone}. Try again in ${waitText(limited.retryAfterSeconds)}.`;
+}
+
+export function rateLimitedMessage(limited: Extract<RateCheck, { kind: 'limited' }>): SlackMessage {
+  return plainText(rateLimitedText(limited));
+}
+
+/** What the admins are told, once an hour per person, when someone keeps going past a limit. */
+export function limitHitNotice(hit: LimitHit): SlackMessage {
+  const { counted } = ACTIONS[hit.action];
+  return plainText(
+    `<@${hit.person.userId}> reached the limit of ${hit.limit} ${counted} ${per(hit.window)}. Deputy refused the rest; more refusals this hour are not reported again. /agent limits shows and changes the limits.`,
+  );
+}
+
+const per = (window: 'minute' | 'hour') => (window === 'hour' ? 'an hour' : 'a minute');
+
+function waitText(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  return `${Math.ceil(seconds / 60)} min`;
+}
+
+/** The limits modal's callback id and its inputs' block ids: `limit_<action>_<perMinute|perHour>`. */
+export const LIMITS_CALLBACK = 'admin_limits';
+export const LIMITED_ACTIONS = Object.keys(ACTIONS) as LimitedAction[];
+export const limitBlockId = (action: LimitedAction, per: 'perMinute' | 'perHour') => `limit_${action}_${per}`;
+
+/** `/agent limits` (admins): each limited action's limit per minute and per hour, to change. */
+export function limitsModal(current: CurrentLimits, notice?: string): ModalView {
+  const blocks: KnownBlock[] = [
+    section(
+      'How many times one person may do each of these. Someone over a limit is told when to try again and nothing happens; their first refusal in an hour is audited and told to the admins.',
+    ),
+    ...(notice ? [section(notice)] : []),
+  ];
+  for (const action of LIMITED_ACTIONS) {
+    for (const per of ['perMinute', 'perHour'] as const) {
+      blocks.push(
+        input(
+          limitBlockId(action, per),
+          `${capitalised(ACTIONS[action].counted)} ${per === 'perMinute' ? 'per minute' : 'per hour'}`,
+          {
+            type: 'number_input',
+            action_id: INPUT_ACTION,
+            is_decimal_allowed: false,
+            min_value: '1',
+            max_value: String(MAX_RATE_LIMIT),
+            initial_value: String(current.limits[action][per]),
+          },
+        ),
+      );
+    }
+  }
+  blocks.push(
+    context(current.version ? `Set by an admin (version ${current.version}).` : "Deputy's defaults."),
+  );
+  return {
+    type: 'modal',
+    callback_id: LIMITS_CALLBACK,
+    title: { type: 'plain_text', text: 'Rate limits' },
+    submit: { type: 'plain_text', text: 'Save' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    private_metadata: JSON.stringify({ version: current.version ?? 0 }),
+    blocks,
+  };
+}
+
+/** What an admin is told once the limits are saved. */
+export function limitsSavedMessage(limits: RateLimits): SlackMessage {
+  const lines = LIMITED_ACTIONS.map(
+    (action) =>
+      `${capitalised(ACTIONS[action].counted)}: ${limits[action].perMinute} a minute, ${limits[action].perHour} an hour`,
+  );
+  return plainText(`Rate limits saved.\n${lines.join('\n')}`);
+}
+
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

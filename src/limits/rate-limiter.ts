@@ -1,0 +1,225 @@
+import { AuditAction, type AuditLog } from '../audit/audit-log.js';
+import type { AdminCheck } from '../audit/audit-trail.js';
+import type { Clock } from '../clock.js';
+import type { AdminDirectory } from '../identity/admins.js';
+import { type Principal, principalKey } from '../identity/principal.js';
+import type { Logger } from '../logger.js';
+import {
+  type LimitedAction,
+  type RateLimits,
+  type RateWindow,
+  rateLimitsSchema,
+  type Store,
+} from '../store/index.js';
+import type { LimitNotices } from './notices.js';
+
+export type { LimitedAction, RateLimits } from '../store/index.js';
+
+/**
+ * The limits a person meets when nobody set others: far above what someone working by hand does,
+ * low enough that a script (or a stuck retry loop) is stopped within the minute.
+ */
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  run: { perMinute: 25, perHour: 200 },
+  connect: { perMinute: 10, perHour: 60 },
+  decide: { perMinute: 60, perHour: 600 },
+  follow_up: { perMinute: 30, perHour: 300 },
+};
+
+/** The most an admin may set a limit to (per minute, per hour). */
+export const MAX_RATE_LIMIT = 100_000;
+
+/** How long the limits as set are trusted before they are read again: a change reaches every replica this fast. */
+export const LIMITS_CACHE_MS = 10_000;
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+
+export type RateCheck =
+  | { kind: 'allowed' }
+  | {
+      kind: 'limited';
+      action: LimitedAction;
+      window: 'minute' | 'hour';
+      limit: number;
+      retryAfterSeconds: number;
+    };
+
+export type SetLimitsOutcome =
+  | { kind: 'saved'; limits: RateLimits; version: number }
+  | { kind: 'not_admin' }
+  /** A limit that is not a whole number from 1 to MAX_RATE_LIMIT: nothing was changed. */
+  | { kind: 'invalid' }
+  /** Another admin saved since this one opened the limits: nothing was changed. */
+  | { kind: 'conflict'; current: CurrentLimits };
+
+/** The limits in force, and the version an admin's edit must start from (none: the defaults). */
+export interface CurrentLimits {
+  limits: RateLimits;
+  version?: number;
+}
+
+/**
+ * Per-person rate limits (issue 19): each limited action is counted per minute and per hour in
+ * DynamoDB, so every replica sharing the table counts together, and refused before it does anything.
+ * The first refusal of a person in an hour is audited and told to the admins; the rest are only
+ * refused, so a script hammering a limit cannot flood the trail or the admins.
+ */
+export class RateLimiter {
+  private cached: { current: CurrentLimits; until: number } | undefined;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      audit: AuditLog;
+      access: AdminCheck;
+      admins: Pick<AdminDirectory, 'configured'>;
+      notices: LimitNotices;
+      clock: Clock;
+      logger: Logger;
+    },
+  ) {}
+
+  /**
+   * Counts one `action` by the person, or refuses it: allowed only when both its minute and its hour
+   * have room. What one window counted is given back when the other was full.
+   */
+  async take(principal: Principal, action: LimitedAction, correlationId: string): Promise<RateCheck> {
+    const { limits } = await this.current();
+    const now = this.deps.clock.now();
+    const minute = windowAt('m', MINUTE_MS, limits[action].perMinute, now);
+    const hour = windowAt('h', HOUR_MS, limits[action].perHour, now);
+    const key = principalKey(principal);
+    const counters = this.deps.store.rateCounters;
+    const [inMinute, inHour] = await Promise.all([
+      counters.take(key, action, minute),
+      counters.take(key, action, hour),
+    ]);
+    if (inMinute && inHour) return { kind: 'allowed' };
+    if (inMinute) await counters.giveBack(key, action, minute);
+    if (inHour) await counters.giveBack(key, action, hour);
+    // The full window that ends last is the wait.
+    const full = inHour ? minute : hour;
+    const check = {
+      kind: 'limited' as const,
+      action,
+      window: full.name === 'm' ? ('minute' as const) : ('hour' as const),
+      limit: full.limit,
+      retryAfterSeconds: Math.max(1, Math.ceil((full.endsAtMs - now) / 1000)),
+    };
+    await this.report(principal, check, hour, correlationId);
+    return check;
+  }
+
+  /** The limits in force (as an admin set them, else the defaults), read at most every LIMITS_CACHE_MS. */
+  async current(): Promise<CurrentLimits> {
+    const now = this.deps.clock.now();
+    if (this.cached && this.cached.until > now) return this.cached.current;
+    const stored = await this.deps.store.settings.rateLimits();
+    const current = stored
+      ? { limits: stored.limits, version: stored.version }
+      : { limits: DEFAULT_RATE_LIMITS };
+    this.cached = { current, until: now + LIMITS_CACHE_MS };
+    return current;
+  }
+
+  /** `/agent limits`: the limits in force, for an admin to change. */
+  async forAdmin(admin: Principal, correlationId: string): Promise<CurrentLimits | undefined> {
+    if (!(await this.deps.access.authorize(admin, '/agent limits', correlationId))) return undefined;
+    this.cached = undefined;
+    return this.current();
+  }
+
+  /**
+   * An admin sets the limits (`/agent limits`): checked as every admin surface is, recorded before it
+   * takes effect (security R46), and written only over the version the admin edited.
+   */
+  async setLimits(
+    admin: Principal,
+    limits: RateLimits,
+    editedVersion: number | undefined,
+    correlationId: string,
+  ): Promise<SetLimitsOutcome> {
+    if (!(await this.deps.access.authorize(admin, '/agent limits', correlationId)))
+      return { kind: 'not_admin' };
+    const checked = rateLimitsSchema.safeParse(limits);
+    if (
+      !checked.success ||
+      Object.values(limits).some((l) => l.perMinute > MAX_RATE_LIMIT || l.perHour > MAX_RATE_LIMIT)
+    )
+      return { kind: 'invalid' };
+    this.cached = undefined;
+    const before = await this.current();
+    if (before.version !== editedVersion) return { kind: 'conflict', current: before };
+    const version = (editedVersion ?? 0) + 1;
+    await this.deps.audit.record({
+      action: AuditAction.LimitsChanged,
+      outcome: 'success',
+      principal: admin,
+      target: 'rate limits',
+      correlationId,
+      details: { version, diff: limitsDiff(before.limits, limits) },
+    });
+    const saved = await this.deps.store.settings.putRateLimits(
+      {
+        limits,
+        version,
+        changedBy: principalKey(admin),
+        changedAt: new Date(this.deps.clock.now()).toISOString(),
+      },
+      editedVersion,
+    );
+    this.cached = undefined;
+    return saved ? { kind: 'saved', limits, version } : { kind: 'conflict', current: await this.current() };
+  }
+
+  /** The person's first refusal in the hour: audited, and the admins told. Never fails the refusal. */
+  private async report(
+    principal: Principal,
+    check: Extract<RateCheck, { kind: 'limited' }>,
+    hour: RateWindow,
+    correlationId: string,
+  ): Promise<void> {
+    try {
+      if (
+        !(await this.deps.store.rateCounters.markReported(principalKey(principal), hour.index, hour.endsAtMs))
+      )
+        return;
+      await this.deps.audit.record({
+        action: AuditAction.RateLimited,
+        outcome: 'refused',
+        principal,
+        target: check.action,
+        correlationId,
+        details: { window: check.window, limit: check.limit },
+      });
+      await this.deps.notices.limitHit(this.deps.admins.configured, {
+        person: principal,
+        action: check.action,
+        window: check.window,
+        limit: check.limit,
+      });
+    } catch (error) {
+      this.deps.logger.warn('a rate limit refusal was not reported', { error: String(error), correlationId });
+    }
+  }
+}
+
+function windowAt(name: string, lengthMs: number, limit: number, now: number): RateWindow {
+  const index = Math.floor(now / lengthMs);
+  return { name, index, limit, endsAtMs: (index + 1) * lengthMs };
+}
+
+/** One line per changed limit, for the audit record: `run per minute 25 → 10`. */
+export function limitsDiff(before: RateLimits, after: RateLimits): string {
+  const changes: string[] = [];
+  for (const action of Object.keys(after) as LimitedAction[]) {
+    for (const per of ['perMinute', 'perHour'] as const) {
+      if (before[action][per] !== after[action][per])
+        changes.push(
+          `${action} ${per === 'perMinute' ? 'per minute' : 'per hour'} ${before[action][per]} → ${after[action][per]}`,
+        );
+    }
+  }
+  return changes.join('; ') || '(no change)';
+}
