@@ -21,6 +21,7 @@ import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-si
 import { Steering } from './identity/steering.js';
 import { type IdSource, randomIds } from './ids.js';
 import type { DeliveryLimits } from './ingress/delivery-queue.js';
+import { LiveLimit } from './limits/live-limit.js';
 import { RateLimiter } from './limits/rate-limiter.js';
 import type { Logger } from './logger.js';
 import { embeddedMetricFormat, type Metrics, noMetrics } from './metrics.js';
@@ -165,6 +166,7 @@ export function buildServices(parts: ServiceParts): Services {
     clock,
     logger,
   });
+  const live = new LiveLimit({ store, clock, limits });
   const steering = new Steering({ directory, standing: store.standing, logger });
   const agents = new AgentService({
     store,
@@ -245,6 +247,7 @@ export function buildServices(parts: ServiceParts): Services {
     resume: (sessionId) => relayOf.current?.ensure(sessionId),
   });
   const relays = new RelayManager({
+    live,
     store,
     anthropic,
     audit,
@@ -261,6 +264,7 @@ export function buildServices(parts: ServiceParts): Services {
   relayOf.current = relays;
   const sessions = new SessionService({
     limits,
+    live,
     store,
     anthropic,
     notices: sessionNotices,

@@ -10,6 +10,7 @@ import { systemClock } from '../../src/clock.js';
 import { freePort, listen } from '../../src/http.js';
 import type { Principal } from '../../src/identity/principal.js';
 import { randomIds } from '../../src/ids.js';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '../../src/limits/rate-limiter.js';
 import { createLogger } from '../../src/logger.js';
 import { buildServices } from '../../src/runtime.js';
 import type { Services } from '../../src/services.js';
@@ -226,6 +227,19 @@ async function setScene(world: World): Promise<void> {
     undefined,
     'setup',
   );
+  // The load is many sessions per person at once: the limits raised as an admin would (issue 19).
+  const outcome = await seeder.limits.setLimits(
+    admin,
+    {
+      limits: Object.fromEntries(
+        Object.keys(DEFAULT_RATE_LIMITS).map((action) => [action, { perMinute: 10_000, perHour: 100_000 }]),
+      ) as RateLimits,
+      live: { perPerson: 10_000, perAgent: 100_000 },
+    },
+    (await seeder.limits.current()).version,
+    'setup',
+  );
+  if (outcome.kind !== 'saved') throw new Error(`the load's limits were not set: ${outcome.kind}`);
   await closeSeeder(seeder);
   sandbox.slack.setRateTierScale(1);
 }

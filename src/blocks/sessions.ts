@@ -23,6 +23,8 @@ export const SessionActions = {
   ApproveFor15: 'session_approve_15m',
   ApproveAll: 'session_approve_all',
   Stop: 'session_stop',
+  /** Stop on the list of live sessions a refused run shows (issue 19). */
+  StopLive: 'session_stop_live',
   Share: 'session_share',
   RunWithout: 'session_run_without',
 } as const;

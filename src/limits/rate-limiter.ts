@@ -6,6 +6,8 @@ import { type Principal, principalKey } from '../identity/principal.js';
 import type { Logger } from '../logger.js';
 import {
   type LimitedAction,
+  type LiveLimits,
+  liveLimitsSchema,
   type RateLimits,
   type RateWindow,
   rateLimitsSchema,
@@ -13,7 +15,7 @@ import {
 } from '../store/index.js';
 import type { LimitNotices } from './notices.js';
 
-export type { LimitedAction, RateLimits } from '../store/index.js';
+export type { LimitedAction, LiveLimits, RateLimits } from '../store/index.js';
 
 /**
  * The limits a person meets when nobody set others: far above what someone working by hand does,
@@ -25,6 +27,9 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   decide: { perMinute: 60, perHour: 600 },
   follow_up: { perMinute: 30, perHour: 300 },
 };
+
+/** Live sessions (running, or waiting for a decision) at once: per person, and per agent for everyone. */
+export const DEFAULT_LIVE_LIMITS: LiveLimits = { perPerson: 3, perAgent: 50 };
 
 /** The most an admin may set a limit to (per minute, per hour). */
 export const MAX_RATE_LIMIT = 100_000;
@@ -46,7 +51,7 @@ export type RateCheck =
     };
 
 export type SetLimitsOutcome =
-  | { kind: 'saved'; limits: RateLimits; version: number }
+  | { kind: 'saved'; current: CurrentLimits }
   | { kind: 'not_admin' }
   /** A limit that is not a whole number from 1 to MAX_RATE_LIMIT: nothing was changed. */
   | { kind: 'invalid' }
@@ -56,6 +61,7 @@ export type SetLimitsOutcome =
 /** The limits in force, and the version an admin's edit must start from (none: the defaults). */
 export interface CurrentLimits {
   limits: RateLimits;
+  live: LiveLimits;
   version?: number;
 }
 
@@ -117,8 +123,8 @@ export class RateLimiter {
     if (this.cached && this.cached.until > now) return this.cached.current;
     const stored = await this.deps.store.settings.rateLimits();
     const current = stored
-      ? { limits: stored.limits, version: stored.version }
-      : { limits: DEFAULT_RATE_LIMITS };
+      ? { limits: stored.limits, live: stored.live ?? DEFAULT_LIVE_LIMITS, version: stored.version }
+      : { limits: DEFAULT_RATE_LIMITS, live: DEFAULT_LIVE_LIMITS };
     this.cached = { current, until: now + LIMITS_CACHE_MS };
     return current;
   }
@@ -136,16 +142,21 @@ export class RateLimiter {
    */
   async setLimits(
     admin: Principal,
-    limits: RateLimits,
+    { limits, live }: Pick<CurrentLimits, 'limits' | 'live'>,
     editedVersion: number | undefined,
     correlationId: string,
   ): Promise<SetLimitsOutcome> {
     if (!(await this.deps.access.authorize(admin, '/agent limits', correlationId)))
       return { kind: 'not_admin' };
-    const checked = rateLimitsSchema.safeParse(limits);
+    const numbers = [
+      ...Object.values(limits).flatMap((l) => [l.perMinute, l.perHour]),
+      live.perPerson,
+      live.perAgent,
+    ];
     if (
-      !checked.success ||
-      Object.values(limits).some((l) => l.perMinute > MAX_RATE_LIMIT || l.perHour > MAX_RATE_LIMIT)
+      !rateLimitsSchema.safeParse(limits).success ||
+      !liveLimitsSchema.safeParse(live).success ||
+      numbers.some((n) => n > MAX_RATE_LIMIT)
     )
       return { kind: 'invalid' };
     this.cached = undefined;
@@ -158,11 +169,12 @@ export class RateLimiter {
       principal: admin,
       target: 'rate limits',
       correlationId,
-      details: { version, diff: limitsDiff(before.limits, limits) },
+      details: { version, diff: limitsDiff(before, { limits, live }) },
     });
     const saved = await this.deps.store.settings.putRateLimits(
       {
         limits,
+        live,
         version,
         changedBy: principalKey(admin),
         changedAt: new Date(this.deps.clock.now()).toISOString(),
@@ -170,7 +182,9 @@ export class RateLimiter {
       editedVersion,
     );
     this.cached = undefined;
-    return saved ? { kind: 'saved', limits, version } : { kind: 'conflict', current: await this.current() };
+    return saved
+      ? { kind: 'saved', current: { limits, live, version } }
+      : { kind: 'conflict', current: await this.current() };
   }
 
   /** The person's first refusal in the hour: audited, and the admins told. Never fails the refusal. */
@@ -211,15 +225,22 @@ function windowAt(name: string, lengthMs: number, limit: number, now: number): R
 }
 
 /** One line per changed limit, for the audit record: `run per minute 25 → 10`. */
-export function limitsDiff(before: RateLimits, after: RateLimits): string {
+export function limitsDiff(
+  before: Pick<CurrentLimits, 'limits' | 'live'>,
+  after: Pick<CurrentLimits, 'limits' | 'live'>,
+): string {
   const changes: string[] = [];
-  for (const action of Object.keys(after) as LimitedAction[]) {
+  for (const action of Object.keys(after.limits) as LimitedAction[]) {
     for (const per of ['perMinute', 'perHour'] as const) {
-      if (before[action][per] !== after[action][per])
-        changes.push(
-          `${action} ${per === 'perMinute' ? 'per minute' : 'per hour'} ${before[action][per]} → ${after[action][per]}`,
-        );
+      const [was, is] = [before.limits[action][per], after.limits[action][per]];
+      if (was !== is)
+        changes.push(`${action} ${per === 'perMinute' ? 'per minute' : 'per hour'} ${was} → ${is}`);
     }
+  }
+  for (const per of ['perPerson', 'perAgent'] as const) {
+    const [was, is] = [before.live[per], after.live[per]];
+    if (was !== is)
+      changes.push(`live sessions ${per === 'perPerson' ? 'per person' : 'per agent'} ${was} → ${is}`);
   }
   return changes.join('; ') || '(no change)';
 }

@@ -3,6 +3,7 @@ import { AuditAction, type AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import { type Principal, principalKey } from '../identity/principal.js';
+import { personHolder } from '../limits/live-limit.js';
 import type { Logger } from '../logger.js';
 import { statusOf } from '../outcome.js';
 import { ARCHIVE_AFTER_MS, type SessionService } from '../sessions/session-service.js';
@@ -95,6 +96,7 @@ export class PrivacyService {
     await this.deps.memories.erase(person, correlationId);
     const key = principalKey(person);
     await store.rateCounters.forget(key);
+    await store.liveSlots.forget(personHolder(person));
     const { retentionMs } = this.deps;
     // Their reminders for the retention sweep go too: they name the person and their sessions.
     for (const connection of await store.connections.list(key)) {

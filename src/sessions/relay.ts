@@ -4,6 +4,7 @@ import type { Clock, Timer } from '../clock.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
 import { fingerprint } from '../fingerprint.js';
 import type { IdSource } from '../ids.js';
+import type { LiveLimit } from '../limits/live-limit.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { redactText } from '../redact.js';
@@ -54,6 +55,8 @@ export interface RelayDeps {
   ids: IdSource;
   logger: Logger;
   metrics: Metrics;
+  /** Live-session slots: a session whose turn ended gives its back. */
+  live?: Pick<LiveLimit, 'release'>;
 }
 
 interface RunningRelay {
@@ -643,6 +646,13 @@ class SessionRelay {
     this.cursorTimer = undefined;
     await this.deps.store.sessions.update(session.sessionId, { ...pending, ...changes });
     if (pending.cursor) this.cursorWrittenAt = this.deps.clock.now();
+    // No longer live (its turn ended): its live-session slots go back (issue 19).
+    if (status === 'idle' || status === 'done')
+      await this.deps.live?.release(session).catch((error: unknown) =>
+        this.deps.logger.warn('live slots not given back; the next full take finds them', {
+          error: String(error),
+        }),
+      );
     // Not waited for, like progress edits: the relay goes on while the edit waits its turn.
     void this.deps.work
       .track(() => this.deps.notices.statusChanged(next))

@@ -11,6 +11,7 @@ import { fingerprint } from '../fingerprint.js';
 import { type Principal, principalKey, sameWorkspace } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
+import { isLive, type LiveLimit, type LiveTake } from '../limits/live-limit.js';
 import type { RateCheck, RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../logger.js';
 import { exactlyOnce, TakenOver } from '../outcome.js';
@@ -44,6 +45,8 @@ export type RunOutcome =
   | { kind: 'duplicate' }
   /** Over a rate limit (issue 19): nothing was recorded or started. */
   | { kind: 'rate_limited'; limited: RateLimited }
+  /** At the live-session limit (issue 19): nothing was started; the person's live sessions, to stop one. */
+  | ({ kind: 'too_many_live' } & Omit<Extract<LiveTake, { kind: 'full' }>, 'kind'>)
   | {
       kind: 'needs_connections';
       agentName: string;
@@ -78,6 +81,8 @@ export type FollowUpOutcome =
   | { kind: 'empty' }
   /** Over the follow-up rate limit: nothing was sent. */
   | { kind: 'rate_limited'; limited: RateLimited }
+  /** It rested, and waking it would pass the live-session limit: nothing was sent. */
+  | ({ kind: 'too_many_live' } & Omit<Extract<LiveTake, { kind: 'full' }>, 'kind'>)
   /** The session stopped at its spend ceiling: it takes no reply until an admin raises it. */
   | { kind: 'budget_reached'; sessionId: string }
   /** Archived after resting: read-only at Anthropic, so a new run is the way on. */
@@ -168,6 +173,8 @@ export interface SessionServiceOptions {
   memories: Pick<MemoryService, 'ensure'>;
   /** Per-person rate limits on runs and follow-ups. */
   limits: Pick<RateLimiter, 'take'>;
+  /** Live-session slots per person and per agent. */
+  live: Pick<LiveLimit, 'take' | 'release'>;
 }
 
 /**
@@ -230,6 +237,15 @@ export class SessionService {
     const recorded = await store.runIntents.record(intent, clock.now(), lease);
     // The same Slack delivery again (a retry or a replay): the first one is already starting it.
     if (!recorded.created) return { kind: 'duplicate' };
+    if (lease) {
+      // A live-session slot of the person and of the agent, taken once the intent is recorded (so a
+      // slot's start is known while it runs); at the limit, the start is closed and nothing runs.
+      const slot = await this.deps.live.take({ principal, agentName: agent.name, intentId: intent.intentId });
+      if (slot.kind === 'full') {
+        await store.runIntents.finished(intent.dedupeKey, clock.now());
+        return { kind: 'too_many_live', scope: slot.scope, limit: slot.limit, live: slot.live };
+      }
+    }
     if (!lease) {
       const withLinks = await Promise.all(
         missing.map(async (connector) =>
@@ -654,16 +670,28 @@ export class SessionService {
     if (stoppedAtCeiling(session)) return atCeiling;
     const rate = await this.deps.limits.take(principal, 'follow_up', correlationId);
     if (rate.kind === 'limited') return { kind: 'rate_limited', limited: rate };
+    // A reply wakes a session that rested: it is live again, so it takes its slots back first.
+    const waking = !isLive(session);
+    if (waking) {
+      const slot = await this.deps.live.take(session);
+      if (slot.kind === 'full')
+        return { kind: 'too_many_live', scope: slot.scope, limit: slot.limit, live: slot.live };
+    }
     // Recorded before it is sent: no message reaches the agent unaudited (security R46). The
     // record has the text's digest and length, not the text.
-    await this.deps.audit.record({
-      action: AuditAction.SessionFollowUp,
-      outcome: 'success',
-      principal,
-      target: session.sessionId,
-      correlationId,
-      details: { channel: reply.channelId, length: text.length, text: fingerprint(text) },
-    });
+    await this.deps.audit
+      .record({
+        action: AuditAction.SessionFollowUp,
+        outcome: 'success',
+        principal,
+        target: session.sessionId,
+        correlationId,
+        details: { channel: reply.channelId, length: text.length, text: fingerprint(text) },
+      })
+      .catch(async (error: unknown) => {
+        if (waking) await this.deps.live.release(session).catch(() => undefined);
+        throw error;
+      });
     // Marks where the session's messages stood, so a send whose answer is lost is found, not repeated.
     const before = await newestUserMessage(this.deps.anthropic, session.sessionId);
     try {
@@ -674,6 +702,7 @@ export class SessionService {
         (history) => userMessageAfter(history, before, text),
       );
     } catch (error) {
+      if (waking) await this.deps.live.release(session).catch(() => undefined);
       if (!(error instanceof Anthropic.BadRequestError)) throw error;
       // The session refused it, and the record may lag: archived meanwhile, ended, or a raised
       // ceiling spent again. Answered from the record as it is now.
@@ -844,6 +873,18 @@ export class SessionService {
     const refused = await this.refusal(principal, session, 'stop', sessionId, correlationId, clickedOn);
     if (refused) return refused;
     if (!session || (session.status !== 'running' && session.status !== 'waiting')) return 'not_running';
+    return (await this.interrupt(principal, sessionId, correlationId)) ? 'done' : 'already';
+  }
+
+  /**
+   * Stop from the list of live sessions a run refused at the limit showed (issue 19): that list is a
+   * private message to the person, not the session's own root, so the click is taken from any
+   * message, but only from someone who may stop the session.
+   */
+  async stopListed(principal: Principal, sessionId: string, correlationId: string): Promise<ControlOutcome> {
+    const session = await this.deps.store.sessions.get(sessionId);
+    if (!(await this.permitted(principal, session, 'stop', sessionId, correlationId))) return 'not_allowed';
+    if (!session || !isLive(session)) return 'not_running';
     return (await this.interrupt(principal, sessionId, correlationId)) ? 'done' : 'already';
   }
 

@@ -11,6 +11,7 @@ import type { DynamoHandle } from './dynamo.js';
 import { Grants } from './grants.js';
 import { keys } from './keys.js';
 import { Leases } from './leases.js';
+import { LiveSlots } from './live-slots.js';
 import { OAuthClients } from './oauth-clients.js';
 import { OwnerMappings } from './owner-mappings.js';
 import { RateCounters } from './rate-counters.js';
@@ -57,6 +58,8 @@ export interface Store {
   readonly catalogAccounts: CatalogAccounts;
   /** Per-person counts of limited actions (rate limits). */
   readonly rateCounters: RateCounters;
+  /** Who holds the live-session slots of each person and agent (concurrency limits). */
+  readonly liveSlots: LiveSlots;
   /** What admins set in Slack: the rate limits. */
   readonly settings: Settings;
   readonly tables: TableNames;
@@ -89,6 +92,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames, clock: Pic
     catalogAccounts: new CatalogAccounts(main, clock),
     grants: new Grants(main),
     rateCounters: new RateCounters(main),
+    liveSlots: new LiveSlots(main),
     settings: new Settings(main),
     tables,
   };
@@ -131,6 +135,8 @@ export type { RunIntent, StartLease } from './run-intents.js';
 export type { SessionRecord, SessionStatus } from './sessions.js';
 export {
   type LimitedAction,
+  type LiveLimits,
+  liveLimitsSchema,
   type RateLimits,
   rateLimitsSchema,
   type StoredRateLimits,

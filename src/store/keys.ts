@@ -136,6 +136,8 @@ export const keys = {
     pk: `RATE#${principalKey}`,
     sk: `REPORTED#${hourIndex}`,
   }),
+  /** The live-session slots a person (`P#principal`) or an agent (`A#name`) holds. */
+  liveSlots: (holder: string): Key => ({ pk: `LIVE#${holder}`, sk: 'SLOTS' }),
   /** The deployment's settings an admin changes in Slack (the rate limits). */
   settings: (name: string): Key => ({ pk: 'SETTINGS', sk: name }),
   /** A standing "approve for 15 minutes" for one tool in one session. */

@@ -17,8 +17,17 @@ export const rateLimitsSchema = z.object({
 export type RateLimits = z.infer<typeof rateLimitsSchema>;
 export type LimitedAction = keyof RateLimits;
 
+/** How many sessions may be live (running, or waiting for a decision) at once, per person and per agent. */
+export const liveLimitsSchema = z.object({
+  perPerson: z.number().int().positive(),
+  perAgent: z.number().int().positive(),
+});
+export type LiveLimits = z.infer<typeof liveLimitsSchema>;
+
 const storedRateLimitsSchema = z.object({
   limits: rateLimitsSchema,
+  /** Absent on limits saved before there were live limits: the defaults hold. */
+  live: liveLimitsSchema.optional(),
   version: z.number().int().positive(),
   changedBy: z.string(),
   changedAt: z.string(),

@@ -15,14 +15,16 @@ beforeAll(async () => {
   // ingress shares its slots among starts that wait on Slack (see the issue-15 note).
   h = await startSessionsHarness({ slackRateScale: 1, deliveryLimits: { running: 128, waiting: 512 } });
   // Deputy's own per-person limits (issue 19) raised as an admin would: 50 runs each at once is the load.
+  const set = await h.store.settings.rateLimits();
   await h.store.settings.putRateLimits(
     {
       limits: { ...DEFAULT_RATE_LIMITS, run: { perMinute: SESSIONS_EACH, perHour: 1000 } },
-      version: 1,
+      live: { perPerson: 1000, perAgent: 1000 },
+      version: (set?.version ?? 0) + 1,
       changedBy: `T:${h.sandbox.slack.teamId}:U_ADMIN`,
       changedAt: new Date(h.clock.now()).toISOString(),
     },
-    undefined,
+    set?.version,
   );
   h.clock.advance(LIMITS_CACHE_MS); // past the limits the harness's start read and cached
 });

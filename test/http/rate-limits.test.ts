@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { View } from '@slack/types';
-import { LIMITED_ACTIONS, limitBlockId } from '../../src/blocks/limits.js';
+import { LIMITED_ACTIONS, limitBlockId, liveBlockId } from '../../src/blocks/limits.js';
 import { DEFAULT_RATE_LIMITS } from '../../src/limits/rate-limiter.js';
 import type { Services } from '../../src/services.js';
-import type { RateLimits } from '../../src/store/index.js';
+import type { LiveLimits, RateLimits } from '../../src/store/index.js';
 import { connectLink } from '../support/connect.js';
 import type { Harness } from '../support/harness.js';
 import { type Replica, startReplica } from '../support/replica.js';
@@ -45,17 +45,25 @@ async function limitsModal(userId: string): Promise<View> {
   return filled.body.view as View;
 }
 
+/** The live-session limits the sessions harness sets: far above what these tests run at once. */
+const LIVE = { perPerson: 1000, perAgent: 1000 };
+const number = (value: number) => ({ value: { type: 'number_input', value: String(value) } });
+
 /** Submits the limits modal with `limits` as `userId`, on `view` (or a forged one). */
-function submitLimits(userId: string, view: View | undefined, limits: RateLimits) {
+function submitLimits(userId: string, view: View | undefined, limits: RateLimits, live: LiveLimits = LIVE) {
   const privateMetadata = view?.private_metadata ?? JSON.stringify({ version: 0 });
-  const stateValues = Object.fromEntries(
-    LIMITED_ACTIONS.flatMap((action) =>
-      (['perMinute', 'perHour'] as const).map((per) => [
-        limitBlockId(action, per),
-        { value: { type: 'number_input', value: String(limits[action][per]) } },
-      ]),
+  const stateValues = {
+    ...Object.fromEntries(
+      LIMITED_ACTIONS.flatMap((action) =>
+        (['perMinute', 'perHour'] as const).map((per) => [
+          limitBlockId(action, per),
+          number(limits[action][per]),
+        ]),
+      ),
     ),
-  );
+    [liveBlockId('perPerson')]: number(live.perPerson),
+    [liveBlockId('perAgent')]: number(live.perAgent),
+  };
   return h.driver.viewSubmission(userId, {
     callbackId: 'admin_limits',
     privateMetadata,

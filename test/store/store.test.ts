@@ -139,6 +139,25 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect(await counters.markReported(key, 1, 2_000_000)).toBe(true);
   });
 
+  test('live slots: exactly the limit taken when many take at once; a held slot is taken again; given back once (issue 19)', async () => {
+    const slots = storage.store.liveSlots;
+    const holder = `P#T:T1:U_LIVE_${engine}`;
+    const taken = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => slots.take(holder, `intent_${i}`, 3)),
+    );
+    expect(taken.filter(Boolean)).toHaveLength(3);
+    const held = await slots.held(holder);
+    expect(held).toHaveLength(3);
+    // Full, but a slot already held is still held (a follow-up to a live session, a retry).
+    expect(await slots.take(holder, held[0] as string, 3)).toBe(true);
+    expect(await slots.take(holder, 'intent_new', 3)).toBe(false);
+    await slots.release(holder, held[0] as string);
+    await slots.release(holder, held[0] as string);
+    expect(await slots.held(holder)).toHaveLength(2);
+    expect(await slots.take(holder, 'intent_new', 3)).toBe(true);
+    expect(await slots.take(holder, 'intent_newer', 3)).toBe(false);
+  });
+
   test('the audit store offers no way to change or remove a record', () => {
     const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(storage.store.audit));
     expect(methods.filter((m) => /update|delete|remove|put|set/i.test(m))).toEqual([]);

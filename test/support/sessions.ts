@@ -2,6 +2,7 @@ import { expect } from '@jest/globals';
 import type { ToolSetting } from '../../src/agents/agent-config.js';
 import { ManualClock } from '../../src/clock.js';
 import type { DeliveryLimits } from '../../src/ingress/delivery-queue.js';
+import { DEFAULT_RATE_LIMITS, type LiveLimits } from '../../src/limits/rate-limiter.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { DynamoHandle } from '../../src/store/dynamo.js';
 import type { AgentConfig, SessionRecord } from '../../src/store/index.js';
@@ -22,6 +23,11 @@ export async function startSessionsHarness(
     deliveryLimits?: DeliveryLimits;
     /** Storage to use (closed by the caller). */
     dynamo?: DynamoHandle;
+    /**
+     * The live-session limits (issue 19), as an admin set them. Default: far above what any test runs
+     * at once, since many leave sessions waiting; the limit's own tests pass Deputy's defaults.
+     */
+    liveLimits?: LiveLimits;
   } = {},
 ) {
   const clock = new ManualClock(Date.now());
@@ -34,6 +40,17 @@ export async function startSessionsHarness(
     ...(options.deliveryLimits ? { deliveryLimits: options.deliveryLimits } : {}),
     ...(options.dynamo ? { dynamo: options.dynamo } : {}),
   });
+  // Before anything has read the limits (each process keeps what it read for a while).
+  await h.store.settings.putRateLimits(
+    {
+      limits: DEFAULT_RATE_LIMITS,
+      live: options.liveLimits ?? { perPerson: 1000, perAgent: 1000 },
+      version: 1,
+      changedBy: `T:${h.sandbox.slack.teamId}:U_ADMIN`,
+      changedAt: new Date(clock.now()).toISOString(),
+    },
+    undefined,
+  );
   for (const [userId, account] of [
     ['U_ALICE', 'acct_alice'],
     ['U_BOB', 'acct_bob'],

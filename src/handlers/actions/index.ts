@@ -15,6 +15,7 @@ import { sessionDecision } from './session-decision.js';
 import { sessionRunWithout } from './session-run-without.js';
 import { sessionShare } from './session-share.js';
 import { sessionStop } from './session-stop.js';
+import { sessionStopListed } from './session-stop-listed.js';
 
 export function register(app: App, surfaces: Surfaces): void {
   app.action(OPEN_LINK_ACTION, connectOpenLink);
@@ -37,6 +38,7 @@ export function register(app: App, surfaces: Surfaces): void {
   }
   app.action(PeopleActions.ForgetMe, forgetMe(surfaces));
   app.action(SessionActions.Stop, sessionStop(surfaces));
+  app.action(SessionActions.StopLive, sessionStopListed(surfaces));
   app.action(SessionActions.Share, sessionShare(surfaces));
   app.action(SessionActions.RunWithout, sessionRunWithout(surfaces));
 }

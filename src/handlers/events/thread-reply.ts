@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import { rateLimitedMessage } from '../../blocks/limits.js';
+import { rateLimitedMessage, tooManyLiveMessage } from '../../blocks/limits.js';
 import {
   archivedReplyMessage,
   budgetReachedReplyMessage,
@@ -36,7 +36,9 @@ export function threadReply({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'o
               ? endedReplyMessage()
               : outcome.kind === 'rate_limited'
                 ? rateLimitedMessage(outcome.limited)
-                : undefined;
+                : outcome.kind === 'too_many_live'
+                  ? tooManyLiveMessage(outcome, 'your message was not sent to the agent')
+                  : undefined;
     if (answer) {
       await outbox
         .ephemeral({ channelId: event.channel, userId: principal.userId, threadTs: event.thread_ts }, answer)

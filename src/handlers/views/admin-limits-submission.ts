@@ -1,6 +1,12 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
-import { LIMITED_ACTIONS, limitBlockId, limitsModal, limitsSavedMessage } from '../../blocks/limits.js';
+import {
+  LIMITED_ACTIONS,
+  limitBlockId,
+  limitsModal,
+  limitsSavedMessage,
+  liveBlockId,
+} from '../../blocks/limits.js';
 import { principalFromInteraction } from '../../identity/principal.js';
 import type { RateLimits } from '../../limits/rate-limiter.js';
 import type { Surfaces } from '../index.js';
@@ -35,6 +41,10 @@ export function adminLimitsSubmission({ limits, outbox }: Pick<Surfaces, 'limits
         },
       ]),
     ) as RateLimits;
+    const live = {
+      perPerson: Number(state.text(liveBlockId('perPerson'))),
+      perAgent: Number(state.text(liveBlockId('perAgent'))),
+    };
     if (!metadata)
       return ack({
         response_action: 'errors',
@@ -42,7 +52,7 @@ export function adminLimitsSubmission({ limits, outbox }: Pick<Surfaces, 'limits
       });
     const outcome = await limits.setLimits(
       admin,
-      entered,
+      { limits: entered, live },
       metadata.version === 0 ? undefined : metadata.version,
       String(context.correlationId),
     );
@@ -67,7 +77,7 @@ export function adminLimitsSubmission({ limits, outbox }: Pick<Surfaces, 'limits
         });
       case 'saved':
         await ack();
-        await outbox.toPerson(admin.userId, limitsSavedMessage(outcome.limits)).catch(() => undefined);
+        await outbox.toPerson(admin.userId, limitsSavedMessage(outcome.current)).catch(() => undefined);
         return;
     }
   };

@@ -1,4 +1,4 @@
-import { rateLimitedMessage } from '../../../blocks/limits.js';
+import { rateLimitedMessage, tooManyLiveMessage } from '../../../blocks/limits.js';
 import type { SlackMessage } from '../../../blocks/messages.js';
 import { missingConnectionsMessage, plainMessage, standingRefusedMessage } from '../../../blocks/sessions.js';
 import { isDirectMessage } from '../../../outbox/outbox.js';
@@ -33,6 +33,8 @@ export async function agentRun(
       return undefined;
     case 'rate_limited':
       return rateLimitedMessage(outcome.limited);
+    case 'too_many_live':
+      return tooManyLiveMessage(outcome);
     case 'needs_connections':
       return missingConnectionsMessage(
         outcome.agentName,
