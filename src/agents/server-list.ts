@@ -151,12 +151,17 @@ export class ServerList {
       };
     }
     if (server) {
-      await this.recordChange(admin, { target: serverId, details: { removed: serverId } }, correlationId);
+      const change = { target: serverId, details: { removed: serverId } };
+      await this.recordChange(admin, change, correlationId);
       if (await this.deps.store.allowList.remove(serverId)) {
-        // Its catalog account goes with it, revoked: nothing lists that server's tools any more.
-        await this.deps.catalogAccounts.disconnect(admin, serverId, correlationId);
-        this.followAllowList(correlationId);
-      }
+        try {
+          // Its catalog account goes with it, revoked: nothing lists that server's tools any more.
+          await this.deps.catalogAccounts.disconnect(admin, serverId, correlationId);
+        } finally {
+          // The environment's hosts follow the list whatever became of the catalog account.
+          this.followAllowList(correlationId);
+        }
+      } else await this.recordChange(admin, change, correlationId, 'already_removed');
     }
     return { kind: 'list', entries: await this.entries() };
   }

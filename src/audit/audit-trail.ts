@@ -25,8 +25,8 @@ export interface AdminOverview {
   /** Sessions started, newest first, each with its record where it is still kept. */
   sessions: Array<{ started: AuditRecord; session?: SessionRecord }>;
   /** Calls waiting for a person, the newest first, with whose session each is. */
-  pending: Array<{ approval: Approval; owner?: Principal }>;
-  /** How many approvals are open in all (waiting, or decided and not yet delivered). */
+  pending: Array<{ approval: Approval; owner: Principal }>;
+  /** How many approvals are open in the deployment (waiting, or decided and not yet delivered). */
   open: number;
   refusals: AuditRecord[];
   lifecycle: AuditRecord[];
@@ -60,7 +60,8 @@ export class AuditTrail {
       recent(AuditFeed.Lifecycle),
       approvals.open(),
     ]);
-    // The open index is ordered by expiry: the newest requests are its end. Only those are read.
+    // The open index (keys only, one query) is ordered by expiry: the newest requests are its end,
+    // and only those records are read.
     const now = this.deps.clock.now();
     const newest = open.sort((a, b) => b.expiresAtMs - a.expiresAtMs).slice(0, OVERVIEW_SHOWN * 2);
     const waiting = (await approvals.getMany(newest.map((e) => e.approvalId)))
@@ -81,8 +82,10 @@ export class AuditTrail {
       }),
       pending: waiting
         .map((approval) => ({ approval, owner: found.get(approval.sessionId)?.principal }))
-        .filter((p) => !p.owner || sameWorkspace(p.owner, viewer))
-        .map(({ approval, owner }) => ({ approval, ...(owner ? { owner } : {}) })),
+        // Only calls of sessions in the viewer's workspace (one whose record is gone shows nothing).
+        .flatMap(({ approval, owner }) =>
+          owner && sameWorkspace(owner, viewer) ? [{ approval, owner }] : [],
+        ),
       open: open.length,
       refusals,
       lifecycle,

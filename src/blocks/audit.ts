@@ -1,11 +1,8 @@
 import type { KnownBlock } from '@slack/types';
 import { type AdminOverview, AUDIT_SHOWN, type AuditQuery, type AuditSearch } from '../audit/audit-trail.js';
 import type { AuditRecord } from '../store/index.js';
-import { context, divider, escapeMrkdwn, header, section, truncate } from './elements.js';
+import { context, divider, escapeMrkdwn, header, SECTION_TEXT_MAX, section, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
-
-/** Lines per section: each well within a section's 3,000 characters. */
-const LINES_PER_SECTION = 10;
 
 /** What `/agent audit` shows: the records found, newest first, or why nothing is shown. */
 export function auditSearchMessage(search: AuditSearch): SlackMessage {
@@ -17,8 +14,16 @@ export function auditSearchMessage(search: AuditSearch): SlackMessage {
   if (search.records.length === 0) return plainText(`Nothing in the audit trail for ${title}.`);
   const lines = search.records.map(recordLine);
   const blocks: KnownBlock[] = [section(`*Audit trail: ${title}*, newest first`)];
-  for (let i = 0; i < lines.length; i += LINES_PER_SECTION)
-    blocks.push(section(lines.slice(i, i + LINES_PER_SECTION).join('\n')));
+  // Whole lines per section, each section within its 3,000 characters.
+  let chunk: string[] = [];
+  for (const line of lines) {
+    if (chunk.length > 0 && [...chunk, line].join('\n').length > SECTION_TEXT_MAX) {
+      blocks.push(section(chunk.join('\n')));
+      chunk = [];
+    }
+    chunk.push(line);
+  }
+  if (chunk.length > 0) blocks.push(section(chunk.join('\n')));
   if (search.more)
     blocks.push(context(`The newest ${AUDIT_SHOWN}; \`npm run audit:export\` gives the whole trail.`));
   return { text: `Audit trail: ${title}`, blocks };
@@ -50,8 +55,7 @@ function titleOf(query: AuditQuery): string {
  * OVERVIEW_SHOWN lines, well within a section's 3,000 characters.
  */
 export function adminOverviewBlocks(overview: AdminOverview): KnownBlock[] {
-  const list = (title: string, lines: string[]) =>
-    section(`*${title}*\n${lines.length > 0 ? lines.join('\n') : '_None._'}`);
+  const list = (title: string, lines: string[]) => section(fitted(`*${title}*`, lines));
   return [
     divider(),
     header('Admin: activity'),
@@ -68,13 +72,28 @@ export function adminOverviewBlocks(overview: AdminOverview): KnownBlock[] {
       overview.pending.map(({ approval, owner }) => {
         const tool = escapeMrkdwn(`${approval.server}.${approval.tool}`);
         const expires = new Date(approval.expiresAtMs).toISOString();
-        return `\`${tool}\` for ${owner ? `<@${owner.userId}>` : 'someone'} · expires ${when(expires)}`;
+        return `\`${tool}\` for <@${owner.userId}> · expires ${when(expires)}`;
       }),
     ),
     list('Recent refusals', overview.refusals.map(recordLine)),
     list('People, connections and agents', overview.lifecycle.map(recordLine)),
     context('`/agent audit @person`, `/agent audit sesn_…` or `/agent audit agent NAME` searches further.'),
   ];
+}
+
+/**
+ * A list's title and as many whole lines as fit a section's 3,000 characters (escaped text can be
+ * five times its length): the rest is left to `/agent audit`, never cut mid-entity.
+ */
+function fitted(title: string, lines: string[]): string {
+  if (lines.length === 0) return `${title}\n_None._`;
+  let text = title;
+  for (const [shown, line] of lines.entries()) {
+    const more = `\n_${lines.length - shown} more: /agent audit_`;
+    if (text.length + 1 + line.length + more.length > SECTION_TEXT_MAX) return text + more;
+    text += `\n${line}`;
+  }
+  return text;
 }
 
 /** A time as Slack shows it in the reader's time zone (the ISO text where it cannot). */
@@ -92,7 +111,8 @@ function recordLine(record: AuditRecord): string {
   const at = when(record.at);
   const what = `\`${escapeMrkdwn(record.action)}\``;
   const outcome = record.outcome === 'success' ? '' : ` (${record.outcome})`;
-  const details = record.details?.tool ? ` ${escapeMrkdwn(String(record.details.tool))}` : '';
+  // Cut before escaping would let an escape grow a line past its share of a section.
+  const details = record.details?.tool ? ` ${escapeMrkdwn(truncate(String(record.details.tool), 60))}` : '';
   const target = record.target ? ` · ${escapeMrkdwn(truncate(record.target, 60))}` : '';
   return `${at} ${what}${outcome}${details} · ${who(record.principalKey)}${target}`;
 }

@@ -3,8 +3,13 @@ import { type Principal, principalKey } from '../identity/principal.js';
 import type { SessionRecord, Store } from '../store/index.js';
 import type { RateLimiter } from './rate-limiter.js';
 
-/** How long a slot whose start made no session yet is left alone (a start's lease, twice over). */
-const START_GRACE_MS = 4 * 60 * 1000;
+/**
+ * How long a slot whose session cannot be seen yet is left alone: a start (its create retried, its
+ * record written after Slack's pace allows its thread) stays well within this.
+ */
+const START_GRACE_MS = 30 * 60 * 1000;
+/** A slot whose run intent is gone (kept a day) and was not taken again since is given back after this. */
+const FORGOTTEN_AFTER_MS = 25 * 60 * 60 * 1000;
 
 /** Whether a session is live: running, or waiting for a decision. */
 export const isLive = (session: Pick<SessionRecord, 'status'>) =>
@@ -38,10 +43,11 @@ export class LiveLimit {
 
   async take(owner: SlotOwner): Promise<LiveTake> {
     const { live } = await this.deps.limits.current();
+    const now = this.deps.clock.now();
     for (let attempt = 0; ; attempt += 1) {
       const [person, agent] = await Promise.all([
-        this.deps.store.liveSlots.take(personHolder(owner.principal), owner.intentId, live.perPerson),
-        this.deps.store.liveSlots.take(agentHolder(owner.agentName), owner.intentId, live.perAgent),
+        this.deps.store.liveSlots.take(personHolder(owner.principal), owner.intentId, live.perPerson, now),
+        this.deps.store.liveSlots.take(agentHolder(owner.agentName), owner.intentId, live.perAgent, now),
       ]);
       if (person && agent) return { kind: 'taken' };
       if (person) await this.deps.store.liveSlots.release(personHolder(owner.principal), owner.intentId);
@@ -63,19 +69,28 @@ export class LiveLimit {
     ]);
   }
 
-  /** The holder's slots checked against their sessions: the live ones, and how many were given back. */
+  /**
+   * The holder's slots checked against their sessions: the live ones, and how many were given back.
+   * Only a slot known not to be live goes back: its session rested or ended, its start made none
+   * within the grace, or its intent is gone and nothing took the slot again for longer than an intent
+   * is kept. An intent not found yet (the index lags a fresh write) keeps its slot.
+   */
   private async audit(holder: string): Promise<{ held: SessionRecord[]; stale: number }> {
     const { store, clock } = this.deps;
+    const now = clock.now();
     const held: SessionRecord[] = [];
     let stale = 0;
-    for (const intentId of await store.liveSlots.held(holder)) {
-      const intent = await store.runIntents.byId(intentId);
+    for (const { slot, takenAtMs } of await store.liveSlots.held(holder)) {
+      const intent = await store.runIntents.byId(slot);
       const session = intent?.sessionId ? await store.sessions.get(intent.sessionId) : undefined;
-      // A start under way: its session not made yet, or its record not yet written.
-      const starting = intent && !session && (intent.recordedAtMs ?? 0) + START_GRACE_MS > clock.now();
-      if (session && isLive(session)) held.push(session);
-      else if (!starting) {
-        await store.liveSlots.release(holder, intentId);
+      const gone = session
+        ? !isLive(session)
+        : intent
+          ? takenAtMs + START_GRACE_MS < now
+          : takenAtMs + FORGOTTEN_AFTER_MS < now;
+      if (session && !gone) held.push(session);
+      if (gone) {
+        await store.liveSlots.release(holder, slot);
         stale += 1;
       }
     }

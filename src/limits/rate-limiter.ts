@@ -182,9 +182,17 @@ export class RateLimiter {
       editedVersion,
     );
     this.cached = undefined;
-    return saved
-      ? { kind: 'saved', current: { limits, live, version } }
-      : { kind: 'conflict', current: await this.current() };
+    if (saved) return { kind: 'saved', current: { limits, live, version } };
+    // Another admin saved in between: the change recorded above did not take effect.
+    await this.deps.audit.record({
+      action: AuditAction.LimitsChanged,
+      outcome: 'failure',
+      principal: admin,
+      target: 'rate limits',
+      correlationId,
+      details: { version, reason: 'lost_to_another_admin' },
+    });
+    return { kind: 'conflict', current: await this.current() };
   }
 
   /** The person's first refusal in the hour: audited, and the admins told. Never fails the refusal. */

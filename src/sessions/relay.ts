@@ -282,6 +282,16 @@ export class RelayManager {
     return undefined;
   }
 
+  private async giveBackSlots(sessionId: string): Promise<void> {
+    const session = await this.deps.store.sessions.get(sessionId).catch(() => undefined);
+    if (!session) return;
+    await this.deps.live?.release(session).catch((error: unknown) =>
+      this.deps.logger.warn('live slots not given back; the next full take finds them', {
+        error: String(error),
+      }),
+    );
+  }
+
   /** Relays the session until its turn rests and nobody woke it meanwhile; then gives the claim back. */
   private async relay(sessionId: string, first: RelayClaim, entry: RunningRelay): Promise<void> {
     const index = this.deps.store.relayIndex;
@@ -295,7 +305,12 @@ export class RelayManager {
       // The stream ended without the session resting (the platform closed it): the claim stays,
       // and this node's next scan of its shards, or the next wake, relays it again.
       if (rest === 'stopped') return;
-      if (await index.release(sessionId, this.nodeId, claim, rest === 'waiting')) return;
+      if (await index.release(sessionId, this.nodeId, claim, rest === 'waiting')) {
+        // Rested and handed back with nobody waking it meanwhile: no longer live, so its
+        // live-session slots go back (issue 19). A reply after this takes them again.
+        if (rest === 'idle') await this.giveBackSlots(sessionId);
+        return;
+      }
       const now = await index.get(sessionId);
       // Gone (purged), or another node took it over: nothing more here.
       if (now?.relayNode !== this.nodeId) return;
@@ -647,7 +662,8 @@ class SessionRelay {
     await this.deps.store.sessions.update(session.sessionId, { ...pending, ...changes });
     if (pending.cursor) this.cursorWrittenAt = this.deps.clock.now();
     // No longer live (its turn ended): its live-session slots go back (issue 19).
-    if (status === 'idle' || status === 'done')
+    // Ended for good: its live-session slots go back (a rest gives them back when handed back).
+    if (status === 'done')
       await this.deps.live?.release(session).catch((error: unknown) =>
         this.deps.logger.warn('live slots not given back; the next full take finds them', {
           error: String(error),

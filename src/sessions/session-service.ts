@@ -46,7 +46,7 @@ export type RunOutcome =
   /** Over a rate limit (issue 19): nothing was recorded or started. */
   | { kind: 'rate_limited'; limited: RateLimited }
   /** At the live-session limit (issue 19): nothing was started; the person's live sessions, to stop one. */
-  | ({ kind: 'too_many_live' } & Omit<Extract<LiveTake, { kind: 'full' }>, 'kind'>)
+  | TooManyLive
   | {
       kind: 'needs_connections';
       agentName: string;
@@ -57,6 +57,9 @@ export type RunOutcome =
   | { kind: 'started'; session: StartedSession }
   /** This process was too slow and the sweep finished the start: the session opens from there. */
   | { kind: 'recovered'; agentName: string };
+
+/** A refusal at the live-session limit: whose (the person's or the agent's), the limit, and the person's live sessions. */
+export type TooManyLive = { kind: 'too_many_live' } & Omit<Extract<LiveTake, { kind: 'full' }>, 'kind'>;
 
 /** A refusal by a rate limit: which limit, and how long until it has room. */
 export type RateLimited = Extract<RateCheck, { kind: 'limited' }>;
@@ -82,7 +85,7 @@ export type FollowUpOutcome =
   /** Over the follow-up rate limit: nothing was sent. */
   | { kind: 'rate_limited'; limited: RateLimited }
   /** It rested, and waking it would pass the live-session limit: nothing was sent. */
-  | ({ kind: 'too_many_live' } & Omit<Extract<LiveTake, { kind: 'full' }>, 'kind'>)
+  | TooManyLive
   /** The session stopped at its spend ceiling: it takes no reply until an admin raises it. */
   | { kind: 'budget_reached'; sessionId: string }
   /** Archived after resting: read-only at Anthropic, so a new run is the way on. */
@@ -234,17 +237,22 @@ export class SessionService {
     };
     // Nothing missing: recorded and claimed for starting in the same conditional write.
     const lease = missing.length === 0 ? this.startLease() : undefined;
-    const recorded = await store.runIntents.record(intent, clock.now(), lease);
+    // With it, in the same round trip, the live-session slots of the person and of the agent (a
+    // slot just taken is kept even before its intent can be found).
+    const owner = { principal, agentName: agent.name, intentId: intent.intentId };
+    const [recorded, slot] = await Promise.all([
+      store.runIntents.record(intent, clock.now(), lease),
+      lease ? this.deps.live.take(owner) : undefined,
+    ]);
     // The same Slack delivery again (a retry or a replay): the first one is already starting it.
-    if (!recorded.created) return { kind: 'duplicate' };
-    if (lease) {
-      // A live-session slot of the person and of the agent, taken once the intent is recorded (so a
-      // slot's start is known while it runs); at the limit, the start is closed and nothing runs.
-      const slot = await this.deps.live.take({ principal, agentName: agent.name, intentId: intent.intentId });
-      if (slot.kind === 'full') {
-        await store.runIntents.finished(intent.dedupeKey, clock.now());
-        return { kind: 'too_many_live', scope: slot.scope, limit: slot.limit, live: slot.live };
-      }
+    if (!recorded.created) {
+      if (slot?.kind === 'taken') await this.deps.live.release(owner);
+      return { kind: 'duplicate' };
+    }
+    // At the limit: the start is closed (the sweep never starts it) and nothing runs.
+    if (slot?.kind === 'full') {
+      await store.runIntents.finished(intent.dedupeKey, clock.now());
+      return { kind: 'too_many_live', scope: slot.scope, limit: slot.limit, live: slot.live };
     }
     if (!lease) {
       const withLinks = await Promise.all(
@@ -271,7 +279,7 @@ export class SessionService {
     principal: Principal,
     intentId: string,
     correlationId: string,
-  ): Promise<StartedSession | undefined> {
+  ): Promise<StartedSession | TooManyLive | undefined> {
     const intent = await this.deps.store.runIntents.byId(intentId);
     // Only the intent's own person can start it, still allowed to run the agent, and only once.
     if (!intent || !(await this.deps.steering.mayAct(principal, intent, 'start'))) return undefined;
@@ -280,6 +288,12 @@ export class SessionService {
     const lease = this.startLease();
     if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, lease, this.deps.clock.now())))
       return undefined;
+    // The live-session limit holds here as for any run (issue 19): at it, the start is closed.
+    const slot = await this.deps.live.take({ principal, agentName: agent.name, intentId: intent.intentId });
+    if (slot.kind === 'full') {
+      await this.deps.store.runIntents.finished(intent.dedupeKey, this.deps.clock.now());
+      return { kind: 'too_many_live', scope: slot.scope, limit: slot.limit, live: slot.live };
+    }
     return this.start(intent, lease, correlationId);
   }
 
@@ -670,13 +684,12 @@ export class SessionService {
     if (stoppedAtCeiling(session)) return atCeiling;
     const rate = await this.deps.limits.take(principal, 'follow_up', correlationId);
     if (rate.kind === 'limited') return { kind: 'rate_limited', limited: rate };
-    // A reply wakes a session that rested: it is live again, so it takes its slots back first.
+    // A reply keeps the session live (or wakes it): it holds its slots again first, taken anew if
+    // they went back when it rested (taking a slot it still holds changes nothing).
     const waking = !isLive(session);
-    if (waking) {
-      const slot = await this.deps.live.take(session);
-      if (slot.kind === 'full')
-        return { kind: 'too_many_live', scope: slot.scope, limit: slot.limit, live: slot.live };
-    }
+    const slot = await this.deps.live.take(session);
+    if (slot.kind === 'full')
+      return { kind: 'too_many_live', scope: slot.scope, limit: slot.limit, live: slot.live };
     // Recorded before it is sent: no message reaches the agent unaudited (security R46). The
     // record has the text's digest and length, not the text.
     await this.deps.audit
@@ -702,8 +715,9 @@ export class SessionService {
         (history) => userMessageAfter(history, before, text),
       );
     } catch (error) {
-      if (waking) await this.deps.live.release(session).catch(() => undefined);
       if (!(error instanceof Anthropic.BadRequestError)) throw error;
+      // Refused, so not delivered: a session it would have woken gives its slots back.
+      if (waking) await this.deps.live.release(session).catch(() => undefined);
       // The session refused it, and the record may lag: archived meanwhile, ended, or a raised
       // ceiling spent again. Answered from the record as it is now.
       const now = await this.deps.store.sessions.get(session.sessionId);

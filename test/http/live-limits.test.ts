@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DEFAULT_LIVE_LIMITS } from '../../src/limits/rate-limiter.js';
 import type { SessionRecord } from '../../src/store/index.js';
-import type { Harness } from '../support/harness.js';
+import { type Harness, joinWorkspace } from '../support/harness.js';
 import { eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
 
 /**
@@ -103,12 +103,43 @@ describe('live sessions per person', () => {
     );
   });
 
-  test('a slot whose session is no longer live (its relay died before giving it back) is taken back before refusing', async () => {
-    // Bob's session ended, but a slot is still held for a start that never made one, long ago.
+  test('"Run without them" is held to the limit as any run is', async () => {
+    joinWorkspace(h, 'U_CAROL');
+    const sent = await h.driver.command('U_CAROL', 'run --agent reader search without notion');
+    const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl);
+    const blocks = (reply.body.blocks ?? []) as Array<{
+      elements?: Array<{ action_id?: string; value?: string }>;
+    }>;
+    const intentId =
+      blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'session_run_without')?.value ?? '';
+    // Carol's three slots are held by starts under way (just taken, so never taken back).
+    const key = `P#T:${h.sandbox.slack.teamId}:U_CAROL`;
+    for (const starting of ['intent_a', 'intent_b', 'intent_c'])
+      await h.store.liveSlots.take(key, starting, 100, h.clock.now());
+    const before = sessionsAtAnthropic();
+    const ephemeral = h.sandbox.slack.ephemerals('U_CAROL').at(-1);
+    const clicked = await h.driver.blockAction(
+      'U_CAROL',
+      { actionId: 'session_run_without', value: intentId },
+      { channelId: ephemeral?.channel, messageTs: ephemeral?.ts },
+    );
+    const answer = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === clicked.responseUrl);
+    expect(String(answer.body.text)).toContain('sessions live, the most at once, so nothing was started');
+    await h.settle();
+    expect(sessionsAtAnthropic()).toBe(before);
+  });
+
+  test('a slot whose session is no longer live is taken back before refusing; one not yet seen is kept', async () => {
     const key = `P#T:${h.sandbox.slack.teamId}:U_BOB`;
-    for (const ghost of ['intent_gone_1', 'intent_gone_2', 'intent_gone_3'])
-      await h.store.liveSlots.take(key, ghost, 100);
-    expect((await runAgent(h, 'U_BOB', '--agent reader search past ghosts')).session).toBeDefined();
-    expect(await h.store.liveSlots.held(key)).toEqual([]);
+    // Slots of starts nobody can find: taken a day and more ago (their intents expired), and just now.
+    for (const ghost of ['intent_gone_1', 'intent_gone_2'])
+      await h.store.liveSlots.take(key, ghost, 100, h.clock.now() - 26 * 60 * 60 * 1000);
+    await h.store.liveSlots.take(key, 'intent_just_now', 100, h.clock.now());
+    expect(
+      (await runAgent(h, 'U_BOB', '--agent asker create a page titled Past ghosts')).session,
+    ).toBeDefined();
+    const held = (await h.store.liveSlots.held(key)).map((s) => s.slot);
+    expect(held).not.toContain('intent_gone_1');
+    expect(held).toContain('intent_just_now');
   });
 });

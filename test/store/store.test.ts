@@ -143,19 +143,26 @@ describe.each(ENGINES)('store on %s', (engine) => {
     const slots = storage.store.liveSlots;
     const holder = `P#T:T1:U_LIVE_${engine}`;
     const taken = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => slots.take(holder, `intent_${i}`, 3)),
+      Array.from({ length: 12 }, (_, i) => slots.take(holder, `intent_${i}`, 3, 1000 + i)),
     );
     expect(taken.filter(Boolean)).toHaveLength(3);
     const held = await slots.held(holder);
     expect(held).toHaveLength(3);
-    // Full, but a slot already held is still held (a follow-up to a live session, a retry).
-    expect(await slots.take(holder, held[0] as string, 3)).toBe(true);
-    expect(await slots.take(holder, 'intent_new', 3)).toBe(false);
-    await slots.release(holder, held[0] as string);
-    await slots.release(holder, held[0] as string);
+    const [first] = held;
+    if (!first) throw new Error('none held');
+    expect(first.takenAtMs).toBeGreaterThanOrEqual(1000);
+    // Full, but a slot already held is still held (a follow-up to a live session, a retry), retaken now.
+    expect(await slots.take(holder, first.slot, 3, 5000)).toBe(true);
+    expect((await slots.held(holder)).find((s) => s.slot === first.slot)?.takenAtMs).toBe(5000);
+    expect(await slots.take(holder, 'intent_new', 3, 5000)).toBe(false);
+    await slots.release(holder, first.slot);
+    await slots.release(holder, first.slot);
     expect(await slots.held(holder)).toHaveLength(2);
-    expect(await slots.take(holder, 'intent_new', 3)).toBe(true);
-    expect(await slots.take(holder, 'intent_newer', 3)).toBe(false);
+    expect(await slots.take(holder, 'intent_new', 3, 6000)).toBe(true);
+    expect(await slots.take(holder, 'intent_newer', 3, 6000)).toBe(false);
+    // Giving back to a holder with nothing makes no item.
+    await slots.release(`P#T:T1:U_NOBODY_${engine}`, 'intent_x');
+    expect(await slots.held(`P#T:T1:U_NOBODY_${engine}`)).toEqual([]);
   });
 
   test('the audit store offers no way to change or remove a record', () => {

@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { tooManyLiveMessage } from '../../blocks/limits.js';
 import { principalFromInteraction } from '../../identity/principal.js';
 import { answerClick } from '../answer-click.js';
 import type { Surfaces } from '../index.js';
@@ -17,6 +18,10 @@ export function sessionRunWithout({ sessions, outbox }: Pick<Surfaces, 'sessions
       action.value ?? '',
       String(context.correlationId),
     );
+    if (session && 'kind' in session) {
+      await answerClick(outbox, body, tooManyLiveMessage(session).text);
+      return;
+    }
     const reply = session
       ? `Started ${session.agentName} without them. Follow along in your DM with me.`
       : 'That run was already started, or is not yours.';
