@@ -45,6 +45,11 @@ export interface AuditWebhookOptions {
   /** The wait before each attempt after the first; when they are used up the record is given up. */
   retryDelaysMs?: readonly number[];
   maxRetryAfterMs?: number;
+  /**
+   * A number in [0, 1) for each wait (default Math.random): each backoff is spread ±20% around its
+   * delay (security R49), so records queued in an outage are not all tried again in the same instant.
+   */
+  random?: () => number;
 }
 
 export interface AuditWebhookCounts {
@@ -147,6 +152,7 @@ export class AuditWebhooks {
   private readonly concurrency: number;
   private readonly retryDelaysMs: readonly number[];
   private readonly maxRetryAfterMs: number;
+  private readonly random: () => number;
 
   constructor(
     private readonly deps: {
@@ -166,6 +172,7 @@ export class AuditWebhooks {
     this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+    this.random = options.random ?? Math.random;
     deps.logger.info('audit records are sent to a webhook', {
       host: this.host,
       actions: deps.actions?.length ? deps.actions.join(',') : 'all',
@@ -304,7 +311,8 @@ export class AuditWebhooks {
     // Stopping: it stays unsent (counted as pending), with no timer left behind.
     delivery.state = 'waiting';
     if (this.stopped) return;
-    const wait = Math.max(delay, Math.min(outcome.retryAfterMs ?? 0, this.maxRetryAfterMs));
+    const spread = Math.round(delay * (0.8 + 0.4 * this.random()));
+    const wait = Math.max(spread, Math.min(outcome.retryAfterMs ?? 0, this.maxRetryAfterMs));
     this.deps.logger.debug('an audit webhook delivery is tried again later', { ...facts, waitMs: wait });
     delivery.timer = this.deps.clock.setTimeout(() => {
       delivery.timer = undefined;

@@ -114,7 +114,8 @@ function webhooksTo(
       secret: SECRET,
       ...(actions ? { actions } : {}),
     },
-    rest,
+    // No spread unless a test asks for one: the clock is moved by the schedule's own delays.
+    { random: () => 0.5, ...rest },
   );
   started.push(webhooks);
   return webhooks;
@@ -349,6 +350,22 @@ describe('the audit webhook sender', () => {
       new Webhook(SECRET).verify(second?.body ?? '', second?.headers as Record<string, string>),
     ).not.toThrow();
     expect(webhooks.counts).toEqual({ delivered: 1, failed: 0, dropped: 0, pending: 0, inFlight: 0 });
+  });
+
+  test('each backoff is spread ±20% around its delay (security R49), never below 0.8 nor above 1.2 of it', async () => {
+    for (const [random, due] of [
+      [0, 4_000],
+      [0.999_999, 6_000],
+    ] as const) {
+      const siem = await startSiem((n) => (n === 1 ? { status: 503 } : { status: 200 }));
+      const webhooks = webhooksTo(siem.url, { random: () => random });
+      webhooks.offer(recordOf(AuditAction.SessionCreated));
+      await until('the 503', () => siem.arrivals.length === 1 && webhooks.counts.inFlight === 0);
+      clock.advance(due - 1);
+      expect(webhooks.counts.inFlight).toBe(0);
+      clock.advance(1);
+      await until('the attempt after the spread backoff', () => webhooks.counts.delivered === 1);
+    }
   });
 
   test('a 429 waits its Retry-After when that is longer than the backoff', async () => {
