@@ -163,6 +163,7 @@ export function buildServices(parts: ServiceParts): Services {
     access,
     admins,
     notices: new SlackLimitNotices({ outbox, logger }),
+    work,
     clock,
     logger,
   });

@@ -13,6 +13,7 @@ import {
   rateLimitsSchema,
   type Store,
 } from '../store/index.js';
+import type { Work } from '../work.js';
 import type { LimitNotices } from './notices.js';
 
 export type { LimitedAction, LiveLimits, RateLimits } from '../store/index.js';
@@ -81,6 +82,8 @@ export class RateLimiter {
       access: AdminCheck;
       admins: Pick<AdminDirectory, 'configured'>;
       notices: LimitNotices;
+      /** Where the report of a refusal (its audit record, the admins' DMs) runs after the refusal. */
+      work: Pick<Work, 'track'>;
       clock: Clock;
       logger: Logger;
     },
@@ -113,7 +116,8 @@ export class RateLimiter {
       limit: full.limit,
       retryAfterSeconds: Math.max(1, Math.ceil((full.endsAtMs - now) / 1000)),
     };
-    await this.report(principal, check, hour, correlationId);
+    // Told after the refusal, as tracked work: the person's answer never waits on the admins' DMs.
+    void this.deps.work.track(() => this.report(principal, check, hour, correlationId));
     return check;
   }
 

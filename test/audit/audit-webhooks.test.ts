@@ -138,12 +138,15 @@ function recordOf(action: string): AuditRecord {
   };
 }
 
-/** Polls until `condition` holds (the SIEM's arrivals, the counts), failing after 5 s of real time. */
+/**
+ * Lets the event loop turn (I/O included) until `condition` holds (the SIEM's arrivals, the counts),
+ * failing after 5 s of real time. No fixed pause: each turn ends as soon as pending I/O is handled.
+ */
 async function until(what: string, condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 5_000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
