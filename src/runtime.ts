@@ -21,8 +21,10 @@ import { createSlackSignIn, type SlackSignInSettings } from './identity/slack-si
 import { Steering } from './identity/steering.js';
 import { type IdSource, randomIds } from './ids.js';
 import type { DeliveryLimits } from './ingress/delivery-queue.js';
+import { Budgets } from './limits/budgets.js';
 import { LiveLimit } from './limits/live-limit.js';
 import { RateLimiter } from './limits/rate-limiter.js';
+import { UsageMeter } from './limits/usage-meter.js';
 import type { Logger } from './logger.js';
 import { embeddedMetricFormat, type Metrics, noMetrics } from './metrics.js';
 import { createOutboundHttp } from './net/outbound-http.js';
@@ -168,6 +170,8 @@ export function buildServices(parts: ServiceParts): Services {
     logger,
   });
   const live = new LiveLimit({ store, clock, limits });
+  const budgets = new Budgets({ store, audit, access, clock });
+  const usage = new UsageMeter({ store, clock, logger, retentionMs });
   const steering = new Steering({ directory, standing: store.standing, logger });
   const agents = new AgentService({
     store,
@@ -204,7 +208,10 @@ export function buildServices(parts: ServiceParts): Services {
     publicBaseUrl,
     notices: connectionNotices,
     drift: agents,
-    adminOverview: (admin) => auditTrail.overview(admin),
+    adminOverview: async (admin) => {
+      const [overview, usage] = await Promise.all([auditTrail.overview(admin), budgets.overview(admin)]);
+      return { ...overview, usage };
+    },
   });
   const catalogAccounts = new CatalogAccountService({
     store,
@@ -249,6 +256,7 @@ export function buildServices(parts: ServiceParts): Services {
   });
   const relays = new RelayManager({
     live,
+    usage,
     store,
     anthropic,
     audit,
@@ -266,6 +274,7 @@ export function buildServices(parts: ServiceParts): Services {
   const sessions = new SessionService({
     limits,
     live,
+    budgets,
     store,
     anthropic,
     notices: sessionNotices,
@@ -353,6 +362,7 @@ export function buildServices(parts: ServiceParts): Services {
     ...(auditWebhooks ? { auditWebhooks } : {}),
     auditTrail,
     limits,
+    budgets,
     clock,
     work,
     acks,

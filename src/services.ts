@@ -11,6 +11,7 @@ import type { ConnectFlowService } from './connections/connect-flow.js';
 import type { ConnectionsService } from './connections/connections-service.js';
 import type { IdSource } from './ids.js';
 import type { WebhookVerifier } from './ingress/anthropic-webhook.js';
+import type { Budgets } from './limits/budgets.js';
 import type { RateLimiter } from './limits/rate-limiter.js';
 import type { Logger } from './logger.js';
 import type { Outbox } from './outbox/outbox.js';
@@ -54,6 +55,8 @@ export interface Services {
   auditTrail: AuditTrail;
   /** Per-person rate limits, and the admins' settings of them. */
   limits: RateLimiter;
+  /** Spend budgets, everyone's usage, and the admins' settings of them. */
+  budgets: Budgets;
   /** The clock every service is given: sleeps rest the work that sleeps (see Work.clock). */
   clock: Clock;
   /** Work started and not finished: listener work, relays, sweeps. */

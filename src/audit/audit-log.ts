@@ -63,6 +63,9 @@ export const AuditAction = {
   StandingRefused: 'standing.refused',
   RateLimited: 'rate.limited',
   LimitsChanged: 'limits.changed',
+  BudgetChanged: 'budget.changed',
+  /** A run or follow-up refused because a spend budget was used up. */
+  BudgetExceeded: 'budget.exceeded',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 
@@ -127,6 +130,7 @@ const LIFECYCLE: ReadonlySet<string> = new Set<AuditAction>([
   AuditAction.CatalogAccountConnected,
   AuditAction.CatalogAccountDisconnected,
   AuditAction.LimitsChanged,
+  AuditAction.BudgetChanged,
 ]);
 
 export function feedOf(

@@ -2,6 +2,7 @@ import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView, SectionBloc
 import type { ConnectorEntry, ConnectorLink, Revocation } from '../connections/connections-service.js';
 import type { HomeState } from '../connections/notices.js';
 import { adminOverviewBlocks } from './audit.js';
+import { usageOverviewBlocks } from './budgets.js';
 import { confirmDialog, context, divider, escapeMrkdwn, header, section } from './elements.js';
 import type { SlackMessage } from './messages.js';
 import { adminPeopleSection } from './people.js';
@@ -117,6 +118,7 @@ export function homeView(home: HomeState): HomeView {
       ...connectorRows(home.entries),
       ...(home.admin ? adminPeopleSection() : []),
       ...(home.overview ? adminOverviewBlocks(home.overview) : []),
+      ...(home.overview?.usage ? usageOverviewBlocks(home.overview.usage) : []),
     ],
   };
 }

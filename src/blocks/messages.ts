@@ -51,6 +51,11 @@ const COMMANDS: Array<[usage: string, what: string]> = [
   ['/agent setup [name]', 'admins: create or edit an agent'],
   ['/agent servers', 'admins: the MCP servers agents may use'],
   ['/agent limits', 'admins: how many runs, connects, decisions and follow-ups one person may make'],
+  ['/agent usage', 'what your agents cost you today and this month, and what your budget leaves'],
+  [
+    '/agent budgets [@person | agent NAME]',
+    "admins: daily and monthly spend budgets, everyone's or one person's or agent's",
+  ],
   ['/agent revoke @person', 'admins: archive every credential of theirs and stop their live sessions'],
   ['/agent suspend @person', 'admins: stop them running, connecting or approving (and their live sessions)'],
   ['/agent resume @person', 'admins: lift a suspension'],

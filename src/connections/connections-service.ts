@@ -6,7 +6,6 @@ import {
   type AuditLog,
   isAuditUnavailable,
 } from '../audit/audit-log.js';
-import type { AdminOverview } from '../audit/audit-trail.js';
 import { type Clock, DeadlinePassed, withDeadline } from '../clock.js';
 import type { AdminDirectory } from '../identity/admins.js';
 import { type Principal, principalKey } from '../identity/principal.js';
@@ -24,7 +23,7 @@ import {
   scopeRequest,
   unavailableReason,
 } from './catalog.js';
-import type { ConnectionNotices, HomeState, RefreshedViews } from './notices.js';
+import type { AdminHome, ConnectionNotices, HomeState, RefreshedViews } from './notices.js';
 import { type RevocationEndpoint, revokeAtProvider, SELF_REVOCATION_WINDOW_MS } from './oauth/revocation.js';
 import { seal, unseal } from './sealed-box.js';
 import { type DiscoveredTool, discoverTools } from './tool-discovery.js';
@@ -142,7 +141,7 @@ export interface ConnectionsServiceOptions {
     toolsSeen(serverUrl: string, listing: RecordedListing, correlationId: string): Promise<void>;
   };
   /** The admin section of an admin's Home tab (AuditTrail.overview). */
-  adminOverview?: (admin: Principal) => Promise<AdminOverview>;
+  adminOverview?: (admin: Principal) => Promise<AdminHome>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { AdminOverview } from '../audit/audit-trail.js';
 import type { Principal } from '../identity/principal.js';
+import type { UsageOverview } from '../limits/budgets.js';
 import type { Connector } from './catalog.js';
 import type { ConnectorLink, Revocation } from './connections-service.js';
 
@@ -15,8 +16,11 @@ export interface HomeState {
   entries: ConnectorLink[];
   admin: boolean;
   /** What is going on in the workspace, for an admin (absent for everyone else). */
-  overview?: AdminOverview;
+  overview?: AdminHome;
 }
+
+/** The admins' Home section: activity (issue 18), and the top spenders this week and month (issue 19). */
+export type AdminHome = AdminOverview & { usage?: UsageOverview };
 
 /**
  * What people are told in Slack about their connections (the outbox says it). Owned here, where

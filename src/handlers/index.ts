@@ -4,6 +4,7 @@ import type { ServerList } from '../agents/server-list.js';
 import type { AgentSetup } from '../agents/setup.js';
 import type { AuditTrail } from '../audit/audit-trail.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
+import type { Budgets } from '../limits/budgets.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox/outbox.js';
@@ -33,6 +34,7 @@ export interface Surfaces {
   agentSetup: AgentSetup;
   servers: ServerList;
   limits: RateLimiter;
+  budgets: Budgets;
   vaults: VaultService;
   outbox: Outbox;
   logger: Logger;

@@ -97,6 +97,9 @@ export class PrivacyService {
     const key = principalKey(person);
     await store.rateCounters.forget(key);
     await store.liveSlots.forget(personHolder(person));
+    // Their spend: their own ledger and budget go; their agents' totals keep it, naming no one.
+    await store.usage.forget(key);
+    await store.settings.forgetBudget(key);
     const { retentionMs } = this.deps;
     // Their reminders for the retention sweep go too: they name the person and their sessions.
     for (const connection of await store.connections.list(key)) {
@@ -232,6 +235,9 @@ export class PrivacyService {
     await store.approvals.purgeSession(session.sessionId);
     await store.runIntents.purge(session.intentId);
     await store.sessions.purge(session);
+    // A session that came to rest after its person was forgotten counted its cost under their name:
+    // rewritten under none, as forget-me did with the rest.
+    if (reason === 'forgotten') await store.usage.forget(session.principalKey);
     await this.deps.audit.record({
       action: AuditAction.RecordsPurged,
       outcome: 'success',

@@ -5,6 +5,7 @@ import type { ConnectionsService } from '../connections/connections-service.js';
 import { fingerprint } from '../fingerprint.js';
 import type { IdSource } from '../ids.js';
 import type { LiveLimit } from '../limits/live-limit.js';
+import type { UsageMeter } from '../limits/usage-meter.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { redactText } from '../redact.js';
@@ -57,6 +58,8 @@ export interface RelayDeps {
   metrics: Metrics;
   /** Live-session slots: a session whose turn ended gives its back. */
   live?: Pick<LiveLimit, 'release'>;
+  /** The usage ledger: what a session cost is counted when its turn rests. */
+  usage?: Pick<UsageMeter, 'count' | 'settle'>;
 }
 
 interface RunningRelay {
@@ -341,8 +344,6 @@ class SessionRelay {
   private flushTimer: Timer | undefined;
   /** The session as the relay last knew it (where its thread is). */
   private shown: SessionRecord | undefined;
-  /** Whether a `session.usage` snapshot came (its cost is then on the record already). */
-  private sawUsage = false;
   /** The cursor (and fields that go with it) not yet written, and when it last was. */
   private pending: Partial<Pick<SessionRecord, 'cursor' | 'listCost' | 'ceiling' | 'resultText'>> | undefined;
   private cursorWrittenAt = Number.NEGATIVE_INFINITY;
@@ -375,6 +376,13 @@ class SessionRelay {
       if (!session) {
         await store.relayIndex.remove(this.sessionId);
         return 'gone';
+      }
+      // A count a crash cut short (its cost written, not counted; counted, not in the ledger) is
+      // finished first, off the relay's way.
+      if (session.listCost && this.deps.usage) {
+        const usage = this.deps.usage;
+        const record = session;
+        void this.deps.work.track(() => usage.settle(record));
       }
       const seen = new Set<string>();
       const history = await sessionHistory(this.deps.anthropic, this.sessionId);
@@ -480,7 +488,6 @@ class SessionRelay {
         break;
       case 'session.usage':
         // What the session has cost so far, and its ceiling: kept on the record with the cursor.
-        this.sawUsage = true;
         withCursor = costOf(event.usage.list_cost, event.budget);
         next = { ...next, ...withCursor };
         break;
@@ -506,10 +513,9 @@ class SessionRelay {
             event.stop_reason.type === 'end_turn' && interruptedThisTurn(this.events)
               ? 'interrupted'
               : event.stop_reason.type;
-          // The usage snapshots carried the cost; without one, or at the ceiling (where what was
-          // spent is told, and the last periodic snapshot may predate the stop), the session is asked.
-          const asked = !this.sawUsage || stop === 'budget_reached';
-          next = await this.setStatus(next, 'idle', stop, asked ? await this.cost() : {});
+          // What the turn cost is asked of the session itself: the last periodic snapshot may predate
+          // the turn's last model request, and usage is counted to the cent (issue 19).
+          next = await this.setStatus(next, 'idle', stop, await this.cost());
           if (stop !== 'end_turn' && stop !== 'interrupted') await this.deps.notices.turnStopped(next, stop);
           rests = true;
           told = true;
@@ -623,8 +629,8 @@ class SessionRelay {
   }
 
   /**
-   * What the session has cost and its ceiling, asked of the API at a turn's end when no usage snapshot came (kept on the record;
-   * a stop at the ceiling says both). Best effort: a failed read leaves them as they were.
+   * What the session has cost and its ceiling, asked of the API at a turn's end (kept on the record
+   * and counted; a stop at the ceiling says both). Best effort: a failed read leaves them as they were.
    */
   private async cost(): Promise<Pick<SessionRecord, 'listCost' | 'ceiling'>> {
     try {
@@ -661,6 +667,12 @@ class SessionRelay {
     this.cursorTimer = undefined;
     await this.deps.store.sessions.update(session.sessionId, { ...pending, ...changes });
     if (pending.cursor) this.cursorWrittenAt = this.deps.clock.now();
+    // At rest (or paused for a decision), what it has cost so far is counted, once.
+    let counted = next;
+    if (status !== 'running' && counted.listCost && this.deps.usage) {
+      const usage = await this.deps.usage.count(counted);
+      if (usage) counted = { ...counted, usage };
+    }
     // No longer live (its turn ended): its live-session slots go back (issue 19).
     // Ended for good: its live-session slots go back (a rest gives them back when handed back).
     if (status === 'done')
@@ -673,7 +685,7 @@ class SessionRelay {
     void this.deps.work
       .track(() => this.deps.notices.statusChanged(next))
       .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
-    return next;
+    return counted;
   }
 
   /**

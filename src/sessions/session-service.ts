@@ -11,6 +11,7 @@ import { fingerprint } from '../fingerprint.js';
 import { type Principal, principalKey, sameWorkspace } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
 import type { IdSource } from '../ids.js';
+import type { BudgetCheck, Budgets } from '../limits/budgets.js';
 import { isLive, type LiveLimit, type LiveTake } from '../limits/live-limit.js';
 import type { RateCheck, RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../logger.js';
@@ -47,6 +48,8 @@ export type RunOutcome =
   | { kind: 'rate_limited'; limited: RateLimited }
   /** At the live-session limit (issue 19): nothing was started; the person's live sessions, to stop one. */
   | TooManyLive
+  /** A spend budget of the person or the agent is used up (issue 19): nothing was started. */
+  | OverBudget
   | {
       kind: 'needs_connections';
       agentName: string;
@@ -60,6 +63,9 @@ export type RunOutcome =
 
 /** A refusal at the live-session limit: whose (the person's or the agent's), the limit, and the person's live sessions. */
 export type TooManyLive = { kind: 'too_many_live' } & Omit<Extract<LiveTake, { kind: 'full' }>, 'kind'>;
+
+/** A refusal for a used-up budget: whose, which period, the budget and what was spent. */
+export type OverBudget = { kind: 'over_budget'; reached: Extract<BudgetCheck, { kind: 'reached' }> };
 
 /** A refusal by a rate limit: which limit, and how long until it has room. */
 export type RateLimited = Extract<RateCheck, { kind: 'limited' }>;
@@ -86,6 +92,8 @@ export type FollowUpOutcome =
   | { kind: 'rate_limited'; limited: RateLimited }
   /** It rested, and waking it would pass the live-session limit: nothing was sent. */
   | TooManyLive
+  /** The person's or the agent's budget is used up: nothing was sent. */
+  | OverBudget
   /** The session stopped at its spend ceiling: it takes no reply until an admin raises it. */
   | { kind: 'budget_reached'; sessionId: string }
   /** Archived after resting: read-only at Anthropic, so a new run is the way on. */
@@ -119,6 +127,19 @@ const ARCHIVE_RETRY_MS = 10 * 60 * 1000;
 
 /** When the sweep archives a session: done now, later (file it again then), or nothing to do. */
 export type ArchiveOutcome = { kind: 'archived' } | { kind: 'later'; dueMs: number } | { kind: 'nothing' };
+
+/** What a start already knows: the agent and connections it read, and the room the budgets leave. */
+interface StartKnown {
+  agent?: StoredAgent;
+  connections?: Connection[];
+  budget: Extract<BudgetCheck, { kind: 'within' }>;
+}
+
+/** The least of the amounts given (undefined when none is). */
+function leastOf(...amounts: Array<number | undefined>): number | undefined {
+  const given = amounts.filter((a): a is number => a !== undefined);
+  return given.length > 0 ? Math.min(...given) : undefined;
+}
 
 /** The highest spend ceiling Deputy sets, per session, in US dollars (as in /agent setup). */
 export const MAX_CEILING_USD = 10_000;
@@ -178,6 +199,8 @@ export interface SessionServiceOptions {
   limits: Pick<RateLimiter, 'take'>;
   /** Live-session slots per person and per agent. */
   live: Pick<LiveLimit, 'take' | 'release'>;
+  /** Spend budgets: a run starts only within them, its session's ceiling what they have left. */
+  budgets: Pick<Budgets, 'check' | 'refused'>;
 }
 
 /**
@@ -195,6 +218,11 @@ export class SessionService {
     correlationId: string,
   ): Promise<RunOutcome> {
     const { store, clock } = this.deps;
+    const { agentName: named, prompt } = parseRun(request.text);
+    // The budgets of the agent named (or the default one) are read with the first round trip.
+    const namedAgent = named ?? this.deps.defaultAgent;
+    const early = namedAgent ? this.deps.budgets.check(principal, namedAgent) : undefined;
+    early?.catch(() => undefined);
     // Asked together: one round trip (see docs/architecture.md#sessions for the start's calls).
     const [refusal, connections, rate] = await Promise.all([
       store.standing.refusal(principal),
@@ -214,17 +242,25 @@ export class SessionService {
     }
     // Over the limit: refused before anything is recorded or started.
     if (rate.kind === 'limited') return { kind: 'rate_limited', limited: rate };
-    const { agentName: named, prompt } = parseRun(request.text);
     if (!prompt) return { kind: 'no_prompt' };
-    const agentName = named ?? this.deps.defaultAgent ?? (await this.onlyAgent());
+    const agentName = namedAgent ?? (await this.onlyAgent());
+    // Otherwise read while the agent is looked up.
+    const budget = early ?? (agentName ? this.deps.budgets.check(principal, agentName) : undefined);
+    budget?.catch(() => undefined);
     const agent = agentName ? await this.deps.agents.get(agentName) : undefined;
     if (!agent) return { kind: 'no_agent', ...(agentName ? { name: agentName } : {}) };
     if (!(await this.deps.agents.mayRun(agent, principal, request.channelId)))
       return { kind: 'not_allowed', name: agent.name };
-    const missing = await this.missingConnections(
-      connections,
-      agent.config.servers.map((s) => s.connectorId),
-    );
+    const [missing, withinBudget] = await Promise.all([
+      this.missingConnections(
+        connections,
+        agent.config.servers.map((s) => s.connectorId),
+      ),
+      budget ?? this.deps.budgets.check(principal, agent.name),
+    ]);
+    // A budget used up: refused before anything is recorded or started.
+    if (withinBudget.kind === 'reached')
+      return this.overBudget(principal, withinBudget, '/agent run', correlationId);
     const intent: RunIntent = {
       intentId: this.deps.ids.next('intent'),
       dedupeKey: request.dedupeKey,
@@ -269,7 +305,11 @@ export class SessionService {
         intentId: intent.intentId,
       };
     }
-    const started = await this.start(intent, lease, correlationId, { agent, connections });
+    const started = await this.start(intent, lease, correlationId, {
+      agent,
+      connections,
+      budget: withinBudget,
+    });
     // Another process took the start over (this one was too slow): it opens the session.
     return started ? { kind: 'started', session: started } : { kind: 'recovered', agentName: agent.name };
   }
@@ -279,12 +319,15 @@ export class SessionService {
     principal: Principal,
     intentId: string,
     correlationId: string,
-  ): Promise<StartedSession | TooManyLive | undefined> {
+  ): Promise<StartedSession | TooManyLive | OverBudget | undefined> {
     const intent = await this.deps.store.runIntents.byId(intentId);
     // Only the intent's own person can start it, still allowed to run the agent, and only once.
     if (!intent || !(await this.deps.steering.mayAct(principal, intent, 'start'))) return undefined;
     const agent = await this.deps.agents.get(intent.agentName);
     if (!agent || !(await this.deps.agents.mayRun(agent, principal, intent.channelId))) return undefined;
+    // The budgets hold here as for any run; the intent stays open, to run once there is room.
+    const budget = await this.deps.budgets.check(principal, agent.name);
+    if (budget.kind === 'reached') return this.overBudget(principal, budget, intentId, correlationId);
     const lease = this.startLease();
     if (!(await this.deps.store.runIntents.claim(intent.dedupeKey, lease, this.deps.clock.now())))
       return undefined;
@@ -294,7 +337,18 @@ export class SessionService {
       await this.deps.store.runIntents.finished(intent.dedupeKey, this.deps.clock.now());
       return { kind: 'too_many_live', scope: slot.scope, limit: slot.limit, live: slot.live };
     }
-    return this.start(intent, lease, correlationId);
+    return this.start(intent, lease, correlationId, { agent, budget });
+  }
+
+  /** A refusal for a used-up budget, audited (each one: the rate limits bound how many). */
+  private async overBudget(
+    principal: Principal,
+    reached: OverBudget['reached'],
+    target: string,
+    correlationId: string,
+  ): Promise<OverBudget> {
+    await this.deps.budgets.refused(principal, reached, target, correlationId);
+    return { kind: 'over_budget', reached };
   }
 
   /**
@@ -305,7 +359,7 @@ export class SessionService {
     intent: RunIntent,
     lease: StartLease,
     correlationId: string,
-    known: { agent?: StoredAgent; connections?: Connection[] } = {},
+    known: StartKnown,
   ): Promise<StartedSession | undefined> {
     try {
       return await this.create(intent, lease, correlationId, known);
@@ -327,7 +381,7 @@ export class SessionService {
     intent: RunIntent,
     lease: StartLease,
     correlationId: string,
-    known: { agent?: StoredAgent; connections?: Connection[] },
+    known: StartKnown,
   ): Promise<StartedSession | undefined> {
     const { store } = this.deps;
     const principal = intent.principal;
@@ -364,6 +418,11 @@ export class SessionService {
       { userId: principal.userId, connectedServers: connected },
       (connectorId) => catalog.find((c) => c.id === connectorId)?.readOnlyTools ?? [],
     );
+    // The session stops where the agent's ceiling, or what the tightest budget has left, is reached.
+    const ceilingCents = leastOf(
+      agent.config.spendCeilingUsd === undefined ? undefined : Math.round(agent.config.spendCeilingUsd * 100),
+      known.budget.leftCents,
+    );
     const body = {
       agent: {
         type: 'agent_with_overrides' as const,
@@ -399,14 +458,11 @@ export class SessionService {
         { type: 'user.message' as const, content: [{ type: 'text' as const, text: intent.prompt }] },
       ],
       // The ceiling in minor units as an integer string: "2500" is $25.00 (the API avoids floats).
-      ...(agent.config.spendCeilingUsd
+      ...(ceilingCents !== undefined
         ? {
             budget: {
               type: 'limit' as const,
-              max_list_cost: {
-                amount: String(Math.round(agent.config.spendCeilingUsd * 100)),
-                currency: 'USD' as const,
-              },
+              max_list_cost: { amount: String(ceilingCents), currency: 'USD' as const },
             },
           }
         : {}),
@@ -682,8 +738,14 @@ export class SessionService {
     // Managed Agents answers 400 to a message for a session at its budget: said here instead.
     const atCeiling = { kind: 'budget_reached' as const, sessionId: session.sessionId };
     if (stoppedAtCeiling(session)) return atCeiling;
-    const rate = await this.deps.limits.take(principal, 'follow_up', correlationId);
+    const [rate, budget] = await Promise.all([
+      this.deps.limits.take(principal, 'follow_up', correlationId),
+      this.deps.budgets.check(principal, session.agentName),
+    ]);
     if (rate.kind === 'limited') return { kind: 'rate_limited', limited: rate };
+    // A used-up budget stops follow-ups too: a session kept going must not run past it.
+    if (budget.kind === 'reached')
+      return this.overBudget(principal, budget, session.sessionId, correlationId);
     // A reply keeps the session live (or wakes it): it holds its slots again first, taken anew if
     // they went back when it rested (taking a slot it still holds changes nothing).
     const waking = !isLive(session);
@@ -705,6 +767,12 @@ export class SessionService {
         if (waking) await this.deps.live.release(session).catch(() => undefined);
         throw error;
       });
+    // The reply may spend only what the budgets leave now: a ceiling set higher at the start is
+    // lowered first (one that cannot be, since it spent past it already, stops here).
+    if (budget.leftCents !== undefined && !(await this.capToBudget(session, budget.leftCents))) {
+      if (waking) await this.deps.live.release(session).catch(() => undefined);
+      return atCeiling;
+    }
     // Marks where the session's messages stood, so a send whose answer is lost is found, not repeated.
     const before = await newestUserMessage(this.deps.anthropic, session.sessionId);
     try {
@@ -728,6 +796,28 @@ export class SessionService {
     }
     this.deps.relays.ensure(session.sessionId);
     return { kind: 'sent' };
+  }
+
+  /**
+   * Lowers the session's ceiling to what it has spent and `leftCents` more, where it is higher (a
+   * session started when the budgets left more). A session started without a ceiling gets none
+   * (Managed Agents adds none afterwards): each reply is still checked against the budgets. False
+   * when the session spent past that already.
+   */
+  private async capToBudget(session: SessionRecord, leftCents: number): Promise<boolean> {
+    const spent = session.usage?.countedCents ?? Number(session.listCost?.amount ?? 0);
+    const cap = { amount: String(spent + leftCents), currency: 'USD' as const };
+    if (!session.ceiling || BigInt(session.ceiling.amount) <= BigInt(cap.amount)) return true;
+    try {
+      await this.deps.anthropic.beta.sessions.update(session.sessionId, {
+        budget: { type: 'limit', max_list_cost: cap },
+      });
+    } catch (error) {
+      if (error instanceof Anthropic.BadRequestError && error.errorCode === 'budget_not_raised') return false;
+      throw error;
+    }
+    await this.deps.store.sessions.update(session.sessionId, { ceiling: cap });
+    return true;
   }
 
   /**

@@ -27,6 +27,7 @@ import { Standing } from './standing.js';
 import { Table } from './table.js';
 import { ensureTables, type TableNames, tableNames } from './tables.js';
 import { ToolCatalog } from './tool-catalog.js';
+import { UsageLedger } from './usage.js';
 import { WebhookReceipts } from './webhook-receipts.js';
 
 /** Everything the app keeps, by record kind. The only door to DynamoDB. */
@@ -60,8 +61,10 @@ export interface Store {
   readonly rateCounters: RateCounters;
   /** Who holds the live-session slots of each person and agent (concurrency limits). */
   readonly liveSlots: LiveSlots;
-  /** What admins set in Slack: the rate limits. */
+  /** What admins set in Slack: the rate limits and the budgets. */
   readonly settings: Settings;
+  /** What each session spent on each day, by person, agent and month (budgets, usage). */
+  readonly usage: UsageLedger;
   readonly tables: TableNames;
 }
 
@@ -94,6 +97,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames, clock: Pic
     rateCounters: new RateCounters(main),
     liveSlots: new LiveSlots(main),
     settings: new Settings(main),
+    usage: new UsageLedger(main),
     tables,
   };
 }
@@ -132,13 +136,19 @@ export type { RateWindow } from './rate-counters.js';
 export { DAY_MS, DEFAULT_RETENTION_DAYS, type PurgeItem, type PurgeTarget } from './retention.js';
 export type { RevocationHandle } from './revocation-handles.js';
 export type { RunIntent, StartLease } from './run-intents.js';
-export type { SessionRecord, SessionStatus } from './sessions.js';
+export type { SessionRecord, SessionStatus, SessionUsage } from './sessions.js';
 export {
+  type Budget,
+  type BudgetDefaults,
+  type BudgetSubject,
+  budgetSchema,
   type LimitedAction,
   type LiveLimits,
   liveLimitsSchema,
   type RateLimits,
   rateLimitsSchema,
+  type StoredBudget,
+  type StoredBudgetDefaults,
   type StoredRateLimits,
 } from './settings.js';
 export type { SyncedSkill } from './skills.js';
@@ -146,3 +156,4 @@ export type { PersonStanding, StandingRefusal } from './standing.js';
 export { StoredRecordInvalid } from './table.js';
 export { missingTables, tableNames } from './tables.js';
 export type { CatalogTool, RecordedListing, SeenTool } from './tool-catalog.js';
+export type { UsageEntry } from './usage.js';

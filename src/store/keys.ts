@@ -138,8 +138,22 @@ export const keys = {
   }),
   /** The live-session slots a person (`P#principal`) or an agent (`A#name`) holds. */
   liveSlots: (holder: string): Key => ({ pk: `LIVE#${holder}`, sk: 'SLOTS' }),
-  /** The deployment's settings an admin changes in Slack (the rate limits). */
+  /** The deployment's settings an admin changes in Slack (the rate limits, the budgets). */
   settings: (name: string): Key => ({ pk: 'SETTINGS', sk: name }),
+  /**
+   * What one session spent on one UTC day, three times over: in its person's partition, its agent's
+   * and its month's (`scope` `P#principal`, `A#agent`, `M#YYYY-MM`), so each is one query.
+   */
+  usage: (scope: string, day: string, sessionId: string): Key => ({
+    pk: `USAGE#${scope}`,
+    sk: `${day}#${sessionId}`,
+  }),
+  /** The usage of one scope from the first day to the last, both included (days as `YYYY-MM-DD`). */
+  usageBetween: (scope: string, firstDay: string, lastDay: string) => ({
+    partition: `USAGE#${scope}`,
+    sortBetween: [`${firstDay}#`, `${lastDay}#\uffff`] as [string, string],
+    allPages: true,
+  }),
   /** A standing "approve for 15 minutes" for one tool in one session. */
   /** Whether Deputy still acts for the principal (absent: it does). */
   personStanding: (principalKey: string): Key => ({ pk: `PRINCIPAL#${principalKey}`, sk: 'STANDING' }),

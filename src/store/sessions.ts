@@ -13,6 +13,12 @@ const moneySchema = z.object({
   currency: z.string().regex(/^[A-Z]{3}$/),
 });
 
+const sessionUsageSchema = z.object({
+  countedCents: z.number().int().nonnegative(),
+  days: z.record(z.string().regex(/^\d{4}-\d{2}-\d{2}$/), z.number().int().nonnegative()),
+});
+export type SessionUsage = z.infer<typeof sessionUsageSchema>;
+
 const sessionRecordSchema = z.object({
   sessionId: z.string(),
   intentId: z.string(),
@@ -58,6 +64,11 @@ const sessionRecordSchema = z.object({
   approveAllTs: z.string().optional(),
   /** The agent's last message, for sharing. */
   resultText: z.string().optional(),
+  /**
+   * What of its cost is counted in the usage ledger (issue 19): in cents, all of it so far and how
+   * much on each UTC day. Moved only by `moveUsage`, so each cent is counted on exactly one day.
+   */
+  usage: sessionUsageSchema.optional(),
 });
 export type SessionRecord = z.infer<typeof sessionRecordSchema>;
 const SessionRecordKind = recordKind('session', sessionRecordSchema);
@@ -128,6 +139,28 @@ export class Sessions {
       ExpressionAttributeNames: Object.fromEntries(names.map((n) => [`#${n}`, n])),
       ExpressionAttributeValues: Object.fromEntries(Object.entries(fields).map(([n, v]) => [`:${n}`, v])),
       ConditionExpression: 'attribute_exists(pk)',
+    });
+  }
+
+  /**
+   * Counts more of the session's cost: written only if what was counted is still `counted` (none:
+   * nothing yet), so two relays counting the same cost count it once. False when it moved on.
+   */
+  moveUsage(sessionId: string, next: SessionUsage, counted: number | undefined): Promise<boolean> {
+    return this.table.updateIf(keys.session(sessionId), {
+      UpdateExpression: 'SET #usage = :next',
+      ConditionExpression:
+        counted === undefined
+          ? 'attribute_exists(pk) AND attribute_not_exists(#usage)'
+          : 'attribute_exists(pk) AND #usage.#counted = :counted',
+      ExpressionAttributeNames: {
+        '#usage': 'usage',
+        ...(counted === undefined ? {} : { '#counted': 'countedCents' }),
+      },
+      ExpressionAttributeValues: {
+        ':next': sessionUsageSchema.parse(next),
+        ...(counted === undefined ? {} : { ':counted': counted }),
+      },
     });
   }
 

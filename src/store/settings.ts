@@ -35,6 +35,40 @@ const storedRateLimitsSchema = z.object({
 export type StoredRateLimits = z.infer<typeof storedRateLimitsSchema>;
 const StoredRateLimitsRecord = recordKind('rate limits', storedRateLimitsSchema);
 
+/** Spend budgets in cents (US dollars' minor units) per UTC day and per calendar month; absent: none. */
+export const budgetSchema = z.object({
+  dailyCents: z.number().int().positive().optional(),
+  monthlyCents: z.number().int().positive().optional(),
+});
+export type Budget = z.infer<typeof budgetSchema>;
+
+/** The budgets everyone has unless an admin set their own: each person's, and each agent's. */
+const budgetDefaultsSchema = z.object({ person: budgetSchema, agent: budgetSchema });
+export type BudgetDefaults = z.infer<typeof budgetDefaultsSchema>;
+
+const changeSchema = { version: z.number().int().positive(), changedBy: z.string(), changedAt: z.string() };
+const storedBudgetDefaultsSchema = budgetDefaultsSchema.extend(changeSchema);
+export type StoredBudgetDefaults = z.infer<typeof storedBudgetDefaultsSchema>;
+const StoredBudgetDefaultsRecord = recordKind('budget defaults', storedBudgetDefaultsSchema);
+
+/** Whose own budget: a person's (by principal key) or an agent's (by name). */
+export type BudgetSubject = { kind: 'person'; principalKey: string } | { kind: 'agent'; agentName: string };
+const storedBudgetSchema = z.object({ budget: budgetSchema, ...changeSchema });
+export type StoredBudget = z.infer<typeof storedBudgetSchema>;
+const StoredBudgetRecord = recordKind('budget', storedBudgetSchema);
+
+const subjectName = (subject: BudgetSubject) =>
+  subject.kind === 'person' ? `BUDGET#P#${subject.principalKey}` : `BUDGET#A#${subject.agentName}`;
+
+/** A write over `previousVersion` only (none: never set), so two admins' edits never silently cross. */
+const overVersion = (previousVersion: number | undefined) =>
+  previousVersion === undefined
+    ? { ConditionExpression: 'attribute_not_exists(pk)' }
+    : {
+        ConditionExpression: 'version = :previous',
+        ExpressionAttributeValues: { ':previous': previousVersion },
+      };
+
 /** The settings admins change in Slack, each one record with a version that guards concurrent edits. */
 export class Settings {
   constructor(private readonly table: Table) {}
@@ -47,12 +81,69 @@ export class Settings {
   putRateLimits(stored: StoredRateLimits, previousVersion: number | undefined): Promise<boolean> {
     return this.table.putIf(
       { ...keys.settings('RATE_LIMITS'), ...storedRateLimitsSchema.parse(stored) },
-      previousVersion === undefined
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : {
-            ConditionExpression: 'version = :previous',
-            ExpressionAttributeValues: { ':previous': previousVersion },
-          },
+      overVersion(previousVersion),
     );
+  }
+
+  /**
+   * The budgets that bear on one run, in one round trip: everyone's defaults, the person's own and
+   * the agent's own (each undefined where none was set).
+   */
+  async budgetsFor(
+    principalKey: string,
+    agentName: string,
+  ): Promise<[StoredBudgetDefaults | undefined, StoredBudget | undefined, StoredBudget | undefined]> {
+    return this.table.getMany([
+      { kind: StoredBudgetDefaultsRecord, key: keys.settings('BUDGETS') },
+      { kind: StoredBudgetRecord, key: keys.settings(subjectName({ kind: 'person', principalKey })) },
+      { kind: StoredBudgetRecord, key: keys.settings(subjectName({ kind: 'agent', agentName })) },
+    ]);
+  }
+
+  budgetDefaults(): Promise<StoredBudgetDefaults | undefined> {
+    return this.table.get(StoredBudgetDefaultsRecord, keys.settings('BUDGETS'));
+  }
+
+  putBudgetDefaults(stored: StoredBudgetDefaults, previousVersion: number | undefined): Promise<boolean> {
+    return this.table.putIf(
+      { ...keys.settings('BUDGETS'), ...storedBudgetDefaultsSchema.parse(stored) },
+      overVersion(previousVersion),
+    );
+  }
+
+  budgetOf(subject: BudgetSubject): Promise<StoredBudget | undefined> {
+    return this.table.get(StoredBudgetRecord, keys.settings(subjectName(subject)));
+  }
+
+  /** The budgets of several people at once (absent where they have none of their own). */
+  budgetsOfPeople(principalKeys: string[]): Promise<Array<StoredBudget | undefined>> {
+    return this.table.getAll(
+      StoredBudgetRecord,
+      principalKeys.map((principalKey) => keys.settings(subjectName({ kind: 'person', principalKey }))),
+    );
+  }
+
+  /** The budgets of several agents at once. */
+  budgetsOfAgents(agentNames: string[]): Promise<Array<StoredBudget | undefined>> {
+    return this.table.getAll(
+      StoredBudgetRecord,
+      agentNames.map((agentName) => keys.settings(subjectName({ kind: 'agent', agentName }))),
+    );
+  }
+
+  putBudget(
+    subject: BudgetSubject,
+    stored: StoredBudget,
+    previousVersion: number | undefined,
+  ): Promise<boolean> {
+    return this.table.putIf(
+      { ...keys.settings(subjectName(subject)), ...storedBudgetSchema.parse(stored) },
+      overVersion(previousVersion),
+    );
+  }
+
+  /** Forget-me: the person's own budget names them. */
+  async forgetBudget(principalKey: string): Promise<void> {
+    await this.table.delete(keys.settings(subjectName({ kind: 'person', principalKey })));
   }
 }

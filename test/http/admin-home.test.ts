@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { Harness } from '../support/harness.js';
+import { type Harness, openHome as openHomeOf } from '../support/harness.js';
 import { agentAnswers, runAgent, startSessionsHarness } from '../support/sessions.js';
 
 /**
@@ -12,16 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function openHome(userId: string): Promise<string> {
-  await h.driver.event({
-    type: 'app_home_opened',
-    user: userId,
-    channel: h.sandbox.slack.dmChannelId(userId),
-    tab: 'home',
-  });
-  await h.settle();
-  return JSON.stringify(h.sandbox.slack.homeView(userId)?.blocks ?? []);
-}
+const openHome = (userId: string) => openHomeOf(h, userId);
 
 test('admins see everyone’s sessions, waiting calls, refusals and lifecycle events; others see none of it', async () => {
   const { session: waiting } = await runAgent(h, 'U_ALICE', '--agent asker create a page titled Pending');

@@ -8,7 +8,7 @@ import { confirmationValue, settingValue } from '../../src/agents/setup.js';
 import { SkillSync } from '../../src/agents/skills.js';
 import { toolBlockId } from '../../src/blocks/agents.js';
 import { connectLink, runConnect } from '../support/connect.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, modalOpenedBy, startHarness } from '../support/harness.js';
 import { agentAnswers } from '../support/sessions.js';
 
 let h: Harness;
@@ -42,23 +42,7 @@ const multi = (values: string[]) => ({
   value: { type: 'multi_static_select', selected_options: values.map((value) => ({ value })) },
 });
 
-/**
- * The modal a command opened, as it shows once filled: opened at once with a loading view (the
- * trigger lives 3 seconds), then updated in place with its content (issue 15, item 5).
- */
-async function openedBy(userId: string, commandText: string): Promise<View> {
-  const before = h.sandbox.slack.callsTo('views.open').length;
-  const sent = await h.driver.command(userId, commandText);
-  expect(sent.status).toBe(200);
-  const opened = await h.sandbox.slack.waitFor(
-    'views.open',
-    (c) => h.sandbox.slack.callsTo('views.open').indexOf(c) >= before,
-  );
-  expect(JSON.stringify(opened.body.view)).toContain('Loading');
-  const viewId = (opened.response as { view?: { id?: string } }).view?.id;
-  const filled = await h.sandbox.slack.waitFor('views.update', (c) => c.body.view_id === viewId);
-  return filled.body.view as View;
-}
+const openedBy = (userId: string, commandText: string) => modalOpenedBy<View>(h, userId, commandText);
 
 function agentRequests() {
   return h.sandbox.managedAgents.requests.filter(

@@ -5,7 +5,7 @@ import { DEFAULT_RATE_LIMITS } from '../../src/limits/rate-limiter.js';
 import type { Services } from '../../src/services.js';
 import type { LiveLimits, RateLimits } from '../../src/store/index.js';
 import { connectLink } from '../support/connect.js';
-import type { Harness } from '../support/harness.js';
+import { type Harness, modalOpenedBy } from '../support/harness.js';
 import { type Replica, startReplica } from '../support/replica.js';
 import { eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
 
@@ -33,17 +33,7 @@ function nextHour(): void {
 }
 
 /** `/agent limits` as the admin sees it once filled. */
-async function limitsModal(userId: string): Promise<View> {
-  const before = h.sandbox.slack.callsTo('views.open').length;
-  await h.driver.command(userId, 'limits');
-  const opened = await h.sandbox.slack.waitFor(
-    'views.open',
-    (c) => h.sandbox.slack.callsTo('views.open').indexOf(c) >= before,
-  );
-  const viewId = (opened.response as { view?: { id?: string } }).view?.id;
-  const filled = await h.sandbox.slack.waitFor('views.update', (c) => c.body.view_id === viewId);
-  return filled.body.view as View;
-}
+const limitsModal = (userId: string) => modalOpenedBy(h, userId, 'limits');
 
 /** The live-session limits the sessions harness sets: far above what these tests run at once. */
 const LIVE = { perPerson: 1000, perAgent: 1000 };

@@ -671,13 +671,14 @@ describe('how a turn ends (issue 15)', () => {
     expect(texts.some((t) => t.includes('Retrying (model overloaded error)'))).toBe(true);
     const recorded = await h.store.sessions.get(session.sessionId);
     expect(recorded?.lastStop).toBe('end_turn');
-    // Its cost came with the session's usage snapshots (session.usage), written with the cursor: the
-    // turn's end made no read of the session for it.
+    // Its cost is read from the session once, at the turn's end: a periodic usage snapshot may
+    // predate the turn's last model request, and usage is counted to the cent (issue 19).
     const reads = h.sandbox.managedAgents.requests.filter(
       (r) => r.method === 'GET' && r.path === `/v1/sessions/${session.sessionId}`,
     );
-    expect(reads).toEqual([]);
+    expect(reads).toHaveLength(1);
     expect(recorded?.listCost).toEqual(h.sandbox.managedAgents.session(session.sessionId)?.usage.list_cost);
+    expect(recorded?.usage?.countedCents).toBe(Number(recorded?.listCost?.amount));
   });
 
   test('a session that reaches its spend ceiling is shown as stopped there, and a reply gets a private answer, not a 400', async () => {

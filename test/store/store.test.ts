@@ -1,6 +1,14 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { type ChainedAuditRecord, StoredRecordInvalid } from '../../src/store/index.js';
+import { ManualClock } from '../../src/clock.js';
+import { UsageMeter } from '../../src/limits/usage-meter.js';
+import { createLogger } from '../../src/logger.js';
+import {
+  type ChainedAuditRecord,
+  type SessionRecord,
+  StoredRecordInvalid,
+  type UsageEntry,
+} from '../../src/store/index.js';
 import { keys } from '../../src/store/keys.js';
 import { shardOf, unrelayed } from '../../src/store/relay-index.js';
 import { ENGINES, openTestStorage, type TestStorage } from '../support/storage.js';
@@ -163,6 +171,92 @@ describe.each(ENGINES)('store on %s', (engine) => {
     // Giving back to a holder with nothing makes no item.
     await slots.release(`P#T:T1:U_NOBODY_${engine}`, 'intent_x');
     expect(await slots.held(`P#T:T1:U_NOBODY_${engine}`)).toEqual([]);
+  });
+
+  test('usage: concurrent counts of one session count each cent exactly once, on the day it was counted, and the ledger mends by rewriting (issue 19)', async () => {
+    const clock = new ManualClock(Date.parse('2026-11-30T23:59:00Z'));
+    const logger = createLogger({ level: 'error', write: () => undefined });
+    const meter = new UsageMeter({ store: storage.store, clock, logger, retentionMs: 90 * 86_400_000 });
+    const person = `T:T1:U_USAGE_${engine}`;
+    const session: SessionRecord = {
+      sessionId: `sesn_usage_${engine}`,
+      intentId: 'intent_usage',
+      principal: { teamId: 'T1', userId: `U_USAGE_${engine}` },
+      principalKey: person,
+      agentName: `meter-${engine}`.toLowerCase(),
+      agentId: 'agent_1',
+      agentVersion: 1,
+      channelId: 'C1',
+      dmChannelId: 'D1',
+      threadTs: '1.0',
+      prompt: 'p',
+      status: 'running',
+      createdAt: new Date(clock.now()).toISOString(),
+    };
+    await storage.store.sessions.put(session);
+    const costing = (cents: number): SessionRecord => ({
+      ...session,
+      listCost: { amount: String(cents), currency: 'USD' },
+    });
+    // Twenty relays at once count the same $1.23 (each from the record as it was read: no usage yet).
+    await Promise.all(Array.from({ length: 20 }, () => meter.count(costing(123))));
+    // Past midnight UTC the session goes on to $2.00: only the 77 cents since are the new day's.
+    clock.advance(2 * 60_000);
+    await Promise.all([meter.count(costing(200)), meter.count(costing(150)), meter.count(costing(200))]);
+    const record = await storage.store.sessions.get(session.sessionId);
+    expect(record?.usage).toEqual({ countedCents: 200, days: { '2026-11-30': 123, '2026-12-01': 77 } });
+    const ledger = storage.store.usage;
+    const spent = (entries: UsageEntry[]) => entries.map((e) => [e.day, e.spentCents]);
+    expect(spent(await ledger.ofPerson(person, '2026-11-01', '2026-12-31'))).toEqual([
+      ['2026-11-30', 123],
+      ['2026-12-01', 77],
+    ]);
+    expect(spent(await ledger.ofAgent(session.agentName, '2026-12-01', '2026-12-31'))).toEqual([
+      ['2026-12-01', 77],
+    ]);
+    expect(spent(await ledger.ofMonth('2026-11-01', '2026-11-30'))).toContainEqual(['2026-11-30', 123]);
+    // An entry written short (a crash between the record's move and the ledger) is raised by settling;
+    // writing a smaller value never lowers one.
+    await ledger.write(
+      {
+        sessionId: session.sessionId,
+        day: '2026-11-30',
+        spentCents: 100,
+        agentName: session.agentName,
+        principalKey: person,
+      },
+      clock.now(),
+    );
+    expect(spent(await ledger.ofPerson(person, '2026-11-30', '2026-11-30'))).toEqual([['2026-11-30', 123]]);
+    // An entry lost (a crash after the record's move, before the ledger's write) is written again
+    // when a relay takes the session up and settles it: every day the record counted, nothing more.
+    await storage.dynamo.doc.send(
+      new DeleteCommand({
+        TableName: storage.store.tables.main,
+        Key: keys.usage(`P#${person}`, '2026-11-30', session.sessionId),
+      }),
+    );
+    expect(spent(await ledger.ofPerson(person, '2026-11-01', '2026-12-31'))).toEqual([['2026-12-01', 77]]);
+    await meter.settle({
+      ...session,
+      usage: { countedCents: 200, days: { '2026-11-30': 123, '2026-12-01': 77 } },
+    });
+    expect(spent(await ledger.ofPerson(person, '2026-11-01', '2026-12-31'))).toEqual([
+      ['2026-11-30', 123],
+      ['2026-12-01', 77],
+    ]);
+    await ledger.forget(person);
+    await ledger.forget(person);
+    expect(await ledger.ofPerson(person, '2026-11-01', '2026-12-31')).toEqual([]);
+    // Forgotten: the copies name neither them nor the session; the agent's spend still counts it.
+    const agents = await ledger.ofAgent(session.agentName, '2026-11-01', '2026-12-31');
+    expect(agents).toEqual([
+      { day: '2026-11-30', spentCents: 123, agentName: session.agentName },
+      { day: '2026-12-01', spentCents: 77, agentName: session.agentName },
+    ]);
+    const november = await ledger.ofMonth('2026-11-30', '2026-11-30');
+    expect(JSON.stringify(november)).not.toContain(session.sessionId);
+    expect(JSON.stringify(november)).not.toContain(person);
   });
 
   test('the audit store offers no way to change or remove a record', () => {

@@ -1,5 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { expect } from '@jest/globals';
+import type { View } from '@slack/types';
 import type { Sandbox } from '../../sandbox/index.js';
 import { type SandboxRuntime, startSandboxRuntime } from '../../sandbox/runtime.js';
 import { SlackDriver } from '../../sandbox/slack/driver.js';
@@ -250,4 +252,34 @@ async function onAFreePort<T>(start: () => Promise<T>): Promise<T> {
       if (attempt >= 3 || (error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
     }
   }
+}
+
+/**
+ * The modal a command opened, as it shows once filled: opened at once with a loading view (the
+ * trigger lives 3 seconds), then updated in place with its content (issue 15, item 5).
+ */
+export async function modalOpenedBy<V = View>(h: Harness, userId: string, commandText: string): Promise<V> {
+  const before = h.sandbox.slack.callsTo('views.open').length;
+  const sent = await h.driver.command(userId, commandText);
+  expect(sent.status).toBe(200);
+  const opened = await h.sandbox.slack.waitFor(
+    'views.open',
+    (c) => h.sandbox.slack.callsTo('views.open').indexOf(c) >= before,
+  );
+  expect(JSON.stringify(opened.body.view)).toContain('Loading');
+  const viewId = (opened.response as { view?: { id?: string } }).view?.id;
+  const filled = await h.sandbox.slack.waitFor('views.update', (c) => c.body.view_id === viewId);
+  return filled.body.view as V;
+}
+
+/** The person opens the app's Home tab; its blocks once Deputy has published it. */
+export async function openHome(h: Harness, userId: string): Promise<string> {
+  await h.driver.event({
+    type: 'app_home_opened',
+    user: userId,
+    channel: h.sandbox.slack.dmChannelId(userId),
+    tab: 'home',
+  });
+  await h.settle();
+  return JSON.stringify(h.sandbox.slack.homeView(userId)?.blocks ?? []);
 }

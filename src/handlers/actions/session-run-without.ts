@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { overBudgetMessage } from '../../blocks/budgets.js';
 import { tooManyLiveMessage } from '../../blocks/limits.js';
 import { principalFromInteraction } from '../../identity/principal.js';
 import { answerClick } from '../answer-click.js';
@@ -19,7 +20,9 @@ export function sessionRunWithout({ sessions, outbox }: Pick<Surfaces, 'sessions
       String(context.correlationId),
     );
     if (session && 'kind' in session) {
-      await answerClick(outbox, body, tooManyLiveMessage(session).text);
+      const refusal =
+        session.kind === 'over_budget' ? overBudgetMessage(session.reached) : tooManyLiveMessage(session);
+      await answerClick(outbox, body, refusal.text);
       return;
     }
     const reply = session

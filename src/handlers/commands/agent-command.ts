@@ -7,6 +7,7 @@ import { failureMessage } from '../listener-failures.js';
 import { agentsList } from './agent/agents.js';
 import { agentAudit } from './agent/audit.js';
 import { agentBudget } from './agent/budget.js';
+import { agentBudgets } from './agent/budgets.js';
 import { agentConnect } from './agent/connect.js';
 import type { CommandContext } from './agent/context.js';
 import { agentLimits } from './agent/limits.js';
@@ -17,6 +18,7 @@ import { agentServers } from './agent/servers.js';
 import { agentSessions } from './agent/sessions.js';
 import { agentSetup } from './agent/setup.js';
 import { agentStatus } from './agent/status.js';
+import { agentUsage } from './agent/usage.js';
 
 /**
  * `/agent <subcommand>`. Answers that need no I/O go in the ack itself; the rest ack at once
@@ -61,6 +63,10 @@ export function agentCommand(surfaces: Surfaces) {
             return agentServers(surfaces, command);
           case 'limits':
             return agentLimits(surfaces, command);
+          case 'usage':
+            return agentUsage(surfaces, command);
+          case 'budgets':
+            return agentBudgets(surfaces, command, subcommand.target);
           case 'setup':
             return agentSetup(surfaces, command, subcommand.agentName);
           case 'revoke':

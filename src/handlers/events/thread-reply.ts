@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
+import { overBudgetMessage } from '../../blocks/budgets.js';
 import { rateLimitedMessage, tooManyLiveMessage } from '../../blocks/limits.js';
 import {
   archivedReplyMessage,
@@ -38,7 +39,9 @@ export function threadReply({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'o
                 ? rateLimitedMessage(outcome.limited)
                 : outcome.kind === 'too_many_live'
                   ? tooManyLiveMessage(outcome, 'your message was not sent to the agent')
-                  : undefined;
+                  : outcome.kind === 'over_budget'
+                    ? overBudgetMessage(outcome.reached, 'your message was not sent to the agent')
+                    : undefined;
     if (answer) {
       await outbox
         .ephemeral({ channelId: event.channel, userId: principal.userId, threadTs: event.thread_ts }, answer)

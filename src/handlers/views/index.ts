@@ -1,8 +1,10 @@
 import type { App } from '@slack/bolt';
 import { AdminViews } from '../../blocks/agents.js';
+import { BUDGETS_CALLBACK } from '../../blocks/budgets.js';
 import { PASTE_TOKEN_CALLBACK } from '../../blocks/connections.js';
 import { LIMITS_CALLBACK } from '../../blocks/limits.js';
 import type { Surfaces } from '../index.js';
+import { adminBudgetsSubmission } from './admin-budgets-submission.js';
 import { adminLimitsSubmission } from './admin-limits-submission.js';
 import { adminServersSubmission } from './admin-servers-submission.js';
 import { adminSetupBasicsSubmission } from './admin-setup-basics-submission.js';
@@ -13,6 +15,7 @@ export function register(app: App, surfaces: Surfaces): void {
   app.view(PASTE_TOKEN_CALLBACK, pasteTokenSubmission(surfaces));
   app.view(AdminViews.Servers, adminServersSubmission(surfaces));
   app.view(LIMITS_CALLBACK, adminLimitsSubmission(surfaces));
+  app.view(BUDGETS_CALLBACK, adminBudgetsSubmission(surfaces));
   app.view(AdminViews.SetupBasics, adminSetupBasicsSubmission(surfaces));
   app.view(AdminViews.SetupTools, adminSetupToolsSubmission(surfaces));
 }

@@ -11,6 +11,10 @@ export type AgentSubcommand =
   | { name: 'servers' }
   /** An admin's per-person rate limits. */
   | { name: 'limits' }
+  /** What the person's agents cost them, against their budget. */
+  | { name: 'usage' }
+  /** An admin's spend budgets: everyone's (no target), a person's, or an agent's; `invalid` when the text names none. */
+  | { name: 'budgets'; target: BudgetsTarget }
   | { name: 'agents' }
   | { name: 'run'; rest: string }
   | { name: 'sessions' }
@@ -26,6 +30,13 @@ export type AgentSubcommand =
   | { name: 'audit'; query?: AuditQuery }
   | { name: 'unknown'; word: string }
   | { name: 'too_long'; length: number };
+
+/** Whose budgets `/agent budgets` opens. */
+export type BudgetsTarget =
+  | { kind: 'defaults' }
+  | { kind: 'person'; userId: string }
+  | { kind: 'agent'; agentName: string }
+  | { kind: 'invalid' };
 
 /** Reads `/agent` text: the first word names the subcommand; no text means help. */
 export function parseAgentCommand(text: string): AgentSubcommand {
@@ -43,6 +54,10 @@ export function parseAgentCommand(text: string): AgentSubcommand {
       return { name: 'servers' };
     case 'limits':
       return { name: 'limits' };
+    case 'usage':
+      return { name: 'usage' };
+    case 'budgets':
+      return { name: 'budgets', target: budgetsTarget(text.trim().slice(word.length).trim()) };
     case 'agents':
       return { name: 'agents' };
     case 'run':
@@ -97,6 +112,15 @@ function auditQuery(rest: string): AuditQuery | undefined {
   if (agent) return { kind: 'agent', name: agent.toLowerCase() };
   const userId = mentionedUser(rest);
   return userId ? { kind: 'person', userId } : undefined;
+}
+
+/** Nothing (everyone's budgets), a person (as revoke names one), or `agent NAME`. */
+function budgetsTarget(rest: string): BudgetsTarget {
+  if (!rest) return { kind: 'defaults' };
+  const agent = /^agent\s+([a-z0-9][a-z0-9-]{0,39})$/i.exec(rest)?.[1];
+  if (agent) return { kind: 'agent', agentName: agent.toLowerCase() };
+  const userId = mentionedUser(rest);
+  return userId ? { kind: 'person', userId } : { kind: 'invalid' };
 }
 
 /**

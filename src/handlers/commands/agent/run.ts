@@ -1,3 +1,4 @@
+import { overBudgetMessage } from '../../../blocks/budgets.js';
 import { rateLimitedMessage, tooManyLiveMessage } from '../../../blocks/limits.js';
 import type { SlackMessage } from '../../../blocks/messages.js';
 import { missingConnectionsMessage, plainMessage, standingRefusedMessage } from '../../../blocks/sessions.js';
@@ -35,6 +36,8 @@ export async function agentRun(
       return rateLimitedMessage(outcome.limited);
     case 'too_many_live':
       return tooManyLiveMessage(outcome);
+    case 'over_budget':
+      return overBudgetMessage(outcome.reached);
     case 'needs_connections':
       return missingConnectionsMessage(
         outcome.agentName,
