@@ -40,6 +40,7 @@ import type { Services } from './services.js';
 import { ApprovalService } from './sessions/approvals.js';
 import { RelayManager } from './sessions/relay.js';
 import { SessionService } from './sessions/session-service.js';
+import { SlackContext } from './sessions/slack-context.js';
 import { createSlackClient, type SlackConnection } from './slack/client.js';
 import { SlackDirectory } from './slack/directory.js';
 import { SlackPacer } from './slack/rate-limits.js';
@@ -275,6 +276,7 @@ export function buildServices(parts: ServiceParts): Services {
     limits,
     live,
     budgets,
+    context: new SlackContext(directory),
     store,
     anthropic,
     notices: sessionNotices,

@@ -70,15 +70,20 @@ test('the manifest asks for the bot scopes the app uses and no others', () => {
   // in a public channel Deputy is not in; im:write: conversations.open for DMs; files:write: a long
   // answer as a file (files.getUploadURLExternal, files.completeUploadExternal);
   // users:read: users.info for admin checks; usergroups:read: usergroups.users.list for run access;
-  // channels:history, groups:history, im:history: the message events a session's threads need.
+  // channels:history, groups:history, im:history: the message events a session's threads need, and
+  // conversations.replies for a mentioned thread; app_mentions:read: app_mention events;
+  // channels:read, groups:read: conversations.info and conversations.members (who can read a thread).
   // views.open, views.update and views.publish need no scope of their own.
   expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
+    'app_mentions:read',
     'channels:history',
+    'channels:read',
     'chat:write',
     'chat:write.public',
     'commands',
     'files:write',
     'groups:history',
+    'groups:read',
     'im:history',
     'im:write',
     'usergroups:read',

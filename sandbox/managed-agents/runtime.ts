@@ -203,6 +203,11 @@ export class SessionRunner {
   /** Opens a model-request span if none is open: the agent is producing output. */
   startSpan(inputText: string): void {
     if (this.openSpan) return;
+    // The platform's periodic snapshot of what the session has used and cost, with its budget: as
+    // strict as the real one can be, it comes before a request and never says what the last cost.
+    const usage = this.record.value.usage;
+    if (usage.list_cost)
+      this.emit({ type: 'session.usage', usage: structuredClone(usage), budget: this.record.value.budget });
     const start = this.emit({ type: 'span.model_request_start' });
     this.openSpan = { id: start.id, input: estimateTokens(inputText) + 50, output: 0 };
   }
@@ -229,10 +234,8 @@ export class SessionRunner {
     const usage = this.record.value.usage;
     usage.input_tokens = (usage.input_tokens ?? 0) + span.input;
     usage.output_tokens = (usage.output_tokens ?? 0) + span.output;
-    // Minor units as an integer string, as the API gives `list_cost`.
+    // Minor units as an integer string, as the API gives `list_cost` (the session's GET says it).
     usage.list_cost = { amount: String(Math.ceil(listCostCents(this.record))), currency: 'USD' };
-    // The platform's periodic snapshot of what the session has used and cost, with its budget.
-    this.emit({ type: 'session.usage', usage: structuredClone(usage), budget: this.record.value.budget });
   }
 
   sessionError(serverName: string, failure: McpFailure): void {

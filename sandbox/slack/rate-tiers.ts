@@ -20,6 +20,10 @@ const TIERS: Record<string, Window> = {
   'chat.postEphemeral': perMinute(100),
   'chat.update': perMinute(50),
   'conversations.open': perMinute(50),
+  'conversations.info': perMinute(50),
+  'conversations.members': perMinute(100),
+  // Tier 3 for internal apps (commercially distributed ones off the Marketplace get 1 a minute).
+  'conversations.replies': perMinute(50),
   'files.getUploadURLExternal': perMinute(100),
   'files.completeUploadExternal': perMinute(100),
   'users.info': perMinute(100),

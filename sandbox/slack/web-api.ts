@@ -33,6 +33,10 @@ export const METHOD_SCOPES: Record<string, readonly string[]> = {
   'chat.postEphemeral': ['chat:write'],
   'chat.update': ['chat:write'],
   'conversations.open': ['im:write', 'mpim:write', 'channels:manage', 'groups:write'],
+  // These three also need the scope of the conversation's own kind (checked in the method).
+  'conversations.info': ['channels:read', 'groups:read', 'im:read', 'mpim:read'],
+  'conversations.members': ['channels:read', 'groups:read', 'im:read', 'mpim:read'],
+  'conversations.replies': ['channels:history', 'groups:history', 'im:history', 'mpim:history'],
   'files.getUploadURLExternal': ['files:write'],
   'files.completeUploadExternal': ['files:write'],
   'users.info': ['users:read'],
@@ -190,6 +194,51 @@ export const webApiMethods: Record<string, WebApiMethod> = {
     return { ...(alreadyOpen ? { no_op: true, already_open: true } : {}), channel };
   },
 
+  'conversations.info': (ctx, args) => {
+    const channel = readableConversation(ctx, args.channel, 'read');
+    return {
+      channel: {
+        id: channel.id,
+        name: channel.name,
+        is_channel: !channel.isPrivate && !channel.isIm,
+        is_group: Boolean(channel.isPrivate && !channel.isIm),
+        is_im: Boolean(channel.isIm),
+        is_mpim: false,
+        is_private: Boolean(channel.isPrivate),
+        is_member: channel.members.includes(ctx.workspace.config.botUserId),
+        ...(channel.isIm ? { user: channel.user } : {}),
+      },
+    };
+  },
+
+  'conversations.members': (ctx, args) => {
+    const channel = readableConversation(ctx, args.channel, 'read');
+    const { page, next } = paged(channel.members, args, 100);
+    return { members: page, response_metadata: { next_cursor: next } };
+  },
+
+  'conversations.replies': (ctx, args) => {
+    const channel = readableConversation(ctx, args.channel, 'history');
+    const ts = str(args.ts);
+    if (!ts) throw invalidArguments('missing required field: ts');
+    const message = ctx.workspace.findMessage(channel.id, ts);
+    if (!message) throw new SlackApiError('thread_not_found');
+    // The parent and its replies in order; a reply's ts gives that reply alone, as Slack does.
+    const thread =
+      message.thread_ts && message.thread_ts !== message.ts
+        ? [message]
+        : ctx.workspace
+            .messages(channel.id)
+            .filter((m) => m.ts === ts || m.thread_ts === ts)
+            .sort((a, b) => Number(a.ts) - Number(b.ts));
+    const { page, next } = paged(thread, args, 1000);
+    return {
+      messages: page.map(wireMessage),
+      has_more: next !== '',
+      response_metadata: { next_cursor: next },
+    };
+  },
+
   'users.info': ({ workspace: ws }, args) => {
     const id = str(args.user);
     if (!id) throw invalidArguments('missing required field: user');
@@ -275,6 +324,41 @@ function conversation(ws: SlackWorkspace, value: unknown): SlackChannel {
   const user = ws.findUser(id);
   if (user && !user.deleted) return ws.openDm(user.id);
   throw new SlackApiError('channel_not_found');
+}
+
+/**
+ * A conversation the app may read (its info and members, or its messages): its kind's own scope
+ * (`channels:` public, `groups:` private, `im:` DMs) is needed, and a bot reads only what it is in;
+ * a private one it is not in is invisible to it.
+ */
+function readableConversation(ctx: MethodContext, value: unknown, access: 'read' | 'history'): SlackChannel {
+  const channel = conversation(ctx.workspace, value);
+  const kind = channel.isIm ? 'im' : channel.isPrivate ? 'groups' : 'channels';
+  const needed = `${kind}:${access}`;
+  if (!ctx.scopes.includes(needed))
+    throw new SlackApiError('missing_scope', { needed, provided: ctx.scopes.join(',') });
+  if (!channel.members.includes(ctx.workspace.config.botUserId)) {
+    if (channel.isPrivate) throw new SlackApiError('channel_not_found');
+    if (access === 'history') throw new SlackApiError('not_in_channel');
+  }
+  return channel;
+}
+
+/** One page of a cursor-paginated list: `limit` (default `fallback`, at most 1,000) from the cursor on. */
+function paged<T>(items: readonly T[], args: Args, fallback: number): { page: T[]; next: string } {
+  const limit = Math.min(1000, Math.max(1, Number(args.limit ?? fallback) || fallback));
+  const cursor = str(args.cursor);
+  const from = cursor
+    ? Number(
+        Buffer.from(cursor, 'base64')
+          .toString()
+          .replace(/^offset:/, ''),
+      )
+    : 0;
+  if (!Number.isInteger(from) || from < 0) throw new SlackApiError('invalid_cursor');
+  const page = items.slice(from, from + limit);
+  const next = from + limit < items.length ? Buffer.from(`offset:${from + limit}`).toString('base64') : '';
+  return { page, next };
 }
 
 /** A conversation the app may post in: a private one it is not in is invisible to it. */

@@ -19,6 +19,11 @@ export const MAX_BUDGET_USD = 1_000_000;
 
 /** How long everyone's default budgets are trusted before they are read again (as the rate limits). */
 const DEFAULTS_CACHE_MS = 10_000;
+/**
+ * How long an agent's spend is taken as read: it sums every session of the agent this month, and
+ * every run of it asks. Starts within this may each see the spend before the others' cost.
+ */
+const AGENT_SPEND_CACHE_MS = 10_000;
 /** How long the admins' usage chart is shown as read: it reads the whole month, and Home opens often. */
 const OVERVIEW_CACHE_MS = 60_000;
 
@@ -111,6 +116,8 @@ const NO_DEFAULTS: BudgetDefaults = { person: {}, agent: {} };
  */
 export class Budgets {
   private cachedDefaults: { defaults: BudgetDefaults; version?: number; until: number } | undefined;
+  /** Each agent's spend, as last read (see AGENT_SPEND_CACHE_MS). */
+  private readonly agentSpends = new Map<string, { spend: Spend; until: number }>();
   /** The usage chart per workspace, as last read. */
   private readonly cachedOverviews = new Map<string, { overview: UsageOverview; until: number }>();
 
@@ -127,9 +134,7 @@ export class Budgets {
       hasAny(person)
         ? this.spendOf(this.deps.store.usage.ofPerson(key, periods.monthFrom, periods.today))
         : none,
-      hasAny(agent)
-        ? this.spendOf(this.deps.store.usage.ofAgent(agentName, periods.monthFrom, periods.today))
-        : none,
+      hasAny(agent) ? this.agentSpend(agentName) : none,
     ]);
     let leftCents: number | undefined;
     for (const [scope, budget, spend] of [
@@ -176,7 +181,7 @@ export class Budgets {
    * at most once a minute per workspace. The caller shows it to admins only. The total is everyone's.
    */
   async overview(viewer: Principal, top = 5): Promise<UsageOverview> {
-    // People of other workspaces (an Enterprise Grid install) are not the viewer's to see.
+    // People of other workspaces are not the viewer's to see (on Enterprise Grid, the org's are).
     const ours = principalKey({ ...viewer, userId: '' });
     const now = this.deps.clock.now();
     const cached = this.cachedOverviews.get(ours);
@@ -335,6 +340,18 @@ export class Budgets {
       until: now + DEFAULTS_CACHE_MS,
     };
     return this.cachedDefaults;
+  }
+
+  private async agentSpend(agentName: string): Promise<Spend> {
+    const now = this.deps.clock.now();
+    const cached = this.agentSpends.get(agentName);
+    if (cached && cached.until > now) return cached.spend;
+    const periods = periodsAt(now);
+    const spend = await this.spendOf(
+      this.deps.store.usage.ofAgent(agentName, periods.monthFrom, periods.today),
+    );
+    this.agentSpends.set(agentName, { spend, until: now + AGENT_SPEND_CACHE_MS });
+    return spend;
   }
 
   private async spendOf(entries: Promise<UsageEntry[]>): Promise<Spend> {

@@ -18,6 +18,8 @@ export interface PrivateReplyTarget {
   responseUrl?: string | undefined;
   channelId: string;
   userId: string;
+  /** The thread the ephemeral goes in (a mention's). */
+  threadTs?: string;
 }
 
 /** Whether a conversation is a direct message (an IM with the app). */

@@ -5,7 +5,7 @@ import type { ConnectionsService } from '../connections/connections-service.js';
 import { fingerprint } from '../fingerprint.js';
 import type { IdSource } from '../ids.js';
 import type { LiveLimit } from '../limits/live-limit.js';
-import type { UsageMeter } from '../limits/usage-meter.js';
+import { type UsageMeter, usageBehind } from '../limits/usage-meter.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { redactText } from '../redact.js';
@@ -36,6 +36,8 @@ export const NODE_TICK_MS = 5_000;
 const SCANS_EVERY_TICKS = 6;
 /** A cursor that moved past events Slack was not sent anything for is written at most this often. */
 const CURSOR_WRITE_MS = 1000;
+/** How long a turn's end waits for the session's cost (one retry within it). */
+const COST_READ_TIMEOUT_MS = 5000;
 /**
  * Progress lines are gathered and written at most this often per session; across sessions the
  * outbox keeps edits within Slack's tier for chat.update, a newer edit replacing one not yet sent.
@@ -377,13 +379,9 @@ class SessionRelay {
         await store.relayIndex.remove(this.sessionId);
         return 'gone';
       }
-      // A count a crash cut short (its cost written, not counted; counted, not in the ledger) is
-      // finished first, off the relay's way.
-      if (session.listCost && this.deps.usage) {
-        const usage = this.deps.usage;
-        const record = session;
-        void this.deps.work.track(() => usage.settle(record));
-      }
+      // A count a failure or a crash cut short (its cost written, not counted; counted, not in the
+      // ledger) is finished first; failing again fails the relay, which is run again.
+      if (this.deps.usage && usageBehind(session)) await this.deps.usage.settle(session);
       const seen = new Set<string>();
       const history = await sessionHistory(this.deps.anthropic, this.sessionId);
       const resumeAt = session.cursor ? history.findIndex((e) => e.id === session?.cursor) : -1;
@@ -514,8 +512,10 @@ class SessionRelay {
               ? 'interrupted'
               : event.stop_reason.type;
           // What the turn cost is asked of the session itself: the last periodic snapshot may predate
-          // the turn's last model request, and usage is counted to the cent (issue 19).
-          next = await this.setStatus(next, 'idle', stop, await this.cost());
+          // the turn's last model request, and usage is counted to the cent (issue 19). Not again for
+          // a turn end already written (one read again from the history).
+          const known = next.status === 'idle' && next.lastStop === stop;
+          next = await this.setStatus(next, 'idle', stop, known ? {} : await this.cost());
           if (stop !== 'end_turn' && stop !== 'interrupted') await this.deps.notices.turnStopped(next, stop);
           rests = true;
           told = true;
@@ -525,7 +525,13 @@ class SessionRelay {
       case 'session.status_terminated':
       case 'session.deleted':
         if (this.everHeld()) await this.settleApprovals(next, event.id);
-        next = await this.setStatus(next, 'done');
+        // Its last cost, read once more (a deleted session has nothing left to read).
+        next = await this.setStatus(
+          next,
+          'done',
+          undefined,
+          event.type === 'session.status_terminated' && next.status !== 'done' ? await this.cost() : {},
+        );
         // An ended session takes no more turns: the sweep archives it now, not a week on.
         if (event.type === 'session.status_terminated')
           await this.deps.store.retention.schedule(
@@ -634,7 +640,12 @@ class SessionRelay {
    */
   private async cost(): Promise<Pick<SessionRecord, 'listCost' | 'ceiling'>> {
     try {
-      const session = await this.deps.anthropic.beta.sessions.retrieve(this.sessionId);
+      // Bounded: the turn's end waits on it (a failed read leaves the snapshot's cost).
+      const session = await this.deps.anthropic.beta.sessions.retrieve(
+        this.sessionId,
+        {},
+        { timeout: COST_READ_TIMEOUT_MS, maxRetries: 1 },
+      );
       return costOf(session.usage.list_cost, session.budget);
     } catch (error) {
       this.deps.logger.warn('session cost not read', { sessionId: this.sessionId, error: String(error) });
@@ -667,12 +678,6 @@ class SessionRelay {
     this.cursorTimer = undefined;
     await this.deps.store.sessions.update(session.sessionId, { ...pending, ...changes });
     if (pending.cursor) this.cursorWrittenAt = this.deps.clock.now();
-    // At rest (or paused for a decision), what it has cost so far is counted, once.
-    let counted = next;
-    if (status !== 'running' && counted.listCost && this.deps.usage) {
-      const usage = await this.deps.usage.count(counted);
-      if (usage) counted = { ...counted, usage };
-    }
     // No longer live (its turn ended): its live-session slots go back (issue 19).
     // Ended for good: its live-session slots go back (a rest gives them back when handed back).
     if (status === 'done')
@@ -685,7 +690,11 @@ class SessionRelay {
     void this.deps.work
       .track(() => this.deps.notices.statusChanged(next))
       .catch((error: unknown) => this.deps.logger.warn('root message not updated', { error: String(error) }));
-    return counted;
+    // At rest (or paused for a decision), what it has cost so far is counted, once. Last, so a
+    // count that fails (and fails the relay, to be run again) has left nothing else undone.
+    if (status === 'running' || !next.listCost || !this.deps.usage) return next;
+    const usage = await this.deps.usage.count(next, this.deps.clock.now());
+    return usage ? { ...next, usage } : next;
   }
 
   /**

@@ -36,6 +36,7 @@ import {
   sameMessage,
   stoppedAtCeiling,
 } from './notices.js';
+import { type ContextSource, contextForAgent, type SlackContext } from './slack-context.js';
 
 export type RunOutcome =
   /** Deputy no longer acts for this person (they left, were suspended, or the app was removed). */
@@ -44,6 +45,8 @@ export type RunOutcome =
   | { kind: 'not_allowed'; name: string }
   | { kind: 'no_prompt' }
   | { kind: 'duplicate' }
+  /** The conversation it was asked about is not one the person can read in Slack: nothing of it was read or started. */
+  | { kind: 'context_not_readable' }
   /** Over a rate limit (issue 19): nothing was recorded or started. */
   | { kind: 'rate_limited'; limited: RateLimited }
   /** At the live-session limit (issue 19): nothing was started; the person's live sessions, to stop one. */
@@ -201,6 +204,8 @@ export interface SessionServiceOptions {
   live: Pick<LiveLimit, 'take' | 'release'>;
   /** Spend budgets: a run starts only within them, its session's ceiling what they have left. */
   budgets: Pick<Budgets, 'check' | 'refused'>;
+  /** Reads a mention's thread or a shortcut's message as context, as far as the person can read it. */
+  context: Pick<SlackContext, 'read'>;
 }
 
 /**
@@ -214,7 +219,7 @@ export class SessionService {
   /** Reads `[--agent NAME] PROMPT`, checks who may run what, and starts the session (or says what is missing). */
   async run(
     principal: Principal,
-    request: { text: string; channelId: string; dedupeKey: string },
+    request: { text: string; channelId: string; dedupeKey: string; context?: ContextSource },
     correlationId: string,
   ): Promise<RunOutcome> {
     const { store, clock } = this.deps;
@@ -261,6 +266,11 @@ export class SessionService {
     // A budget used up: refused before anything is recorded or started.
     if (withinBudget.kind === 'reached')
       return this.overBudget(principal, withinBudget, '/agent run', correlationId);
+    // Slack messages as context: only a conversation the person can read there, or nothing at all.
+    const context = request.context
+      ? await this.deps.context.read(principal.userId, request.context)
+      : undefined;
+    if (request.context && !context) return { kind: 'context_not_readable' };
     const intent: RunIntent = {
       intentId: this.deps.ids.next('intent'),
       dedupeKey: request.dedupeKey,
@@ -268,6 +278,7 @@ export class SessionService {
       agentName: agent.name,
       prompt,
       channelId: request.channelId,
+      ...(context ? { context } : {}),
       correlationId,
       recordedAtMs: clock.now(),
     };
@@ -453,9 +464,19 @@ export class SessionService {
         slack_channel: intent.channelId,
         // The audit trail's correlation id for the session: its records are found from the session.
         deputy_correlation: intent.correlationId ?? correlationId,
+        // Marked: the session was given Slack messages as context, not only its person's prompt.
+        ...(intent.context ? { deputy_context: `${intent.context.kind} ${intent.context.channelId}` } : {}),
       },
       initial_events: [
-        { type: 'user.message' as const, content: [{ type: 'text' as const, text: intent.prompt }] },
+        {
+          type: 'user.message' as const,
+          content: [
+            { type: 'text' as const, text: intent.prompt },
+            ...(intent.context
+              ? [{ type: 'text' as const, text: contextForAgent(intent.context, principal.userId) }]
+              : []),
+          ],
+        },
       ],
       // The ceiling in minor units as an integer string: "2500" is $25.00 (the API avoids floats).
       ...(ceilingCents !== undefined
@@ -481,6 +502,12 @@ export class SessionService {
         vault: vault.id,
         ...(memory ? { memory: memory.id } : {}),
         channel: intent.channelId,
+        ...(intent.context
+          ? {
+              context: `${intent.context.kind} in ${intent.context.channelId} at ${intent.context.ts}`,
+              contextMessages: intent.context.messages.length,
+            }
+          : {}),
       },
     });
     // Each retry first renews the start's lease: one that lapsed belongs to the sweep now.
@@ -593,6 +620,16 @@ export class SessionService {
       correlationId: intent.correlationId ?? correlationId,
       status: 'running',
       ...(approverGroup ? { approverGroup } : {}),
+      ...(intent.context
+        ? {
+            context: {
+              kind: intent.context.kind,
+              channelId: intent.context.channelId,
+              ts: intent.context.ts,
+              messages: intent.context.messages.length,
+            },
+          }
+        : {}),
       createdAt: new Date(clock.now()).toISOString(),
     };
     // Filed for the sweep (archive, then purge) with the record, in parallel: no extra round trip.
@@ -713,6 +750,11 @@ export class SessionService {
     return undefined;
   }
 
+  /** Whether the Slack thread is a session's (its DM thread, or a shared result's). */
+  async ownsThread(channelId: string, threadTs: string): Promise<boolean> {
+    return (await this.deps.store.sessions.byThread(channelId, threadTs)) !== undefined;
+  }
+
   /** `/agent sessions`: the person's recent sessions, newest first. */
   recent(principal: Principal): Promise<SessionRecord[]> {
     return this.deps.store.sessions.byOwner(principalKey(principal));
@@ -752,26 +794,30 @@ export class SessionService {
     const slot = await this.deps.live.take(session);
     if (slot.kind === 'full')
       return { kind: 'too_many_live', scope: slot.scope, limit: slot.limit, live: slot.live };
-    // Recorded before it is sent: no message reaches the agent unaudited (security R46). The
-    // record has the text's digest and length, not the text.
-    await this.deps.audit
-      .record({
+    // A session it would have woken gives its slots back when the reply goes no further.
+    const giveBack = async () => {
+      if (waking) await this.deps.live.release(session).catch(() => undefined);
+    };
+    try {
+      // The reply may spend only what the budgets leave now: a ceiling set higher at the start is
+      // lowered first (one that cannot be, since it spent past it already, stops here).
+      if (budget.leftCents !== undefined && !(await this.capToBudget(session, budget.leftCents))) {
+        await giveBack();
+        return atCeiling;
+      }
+      // Recorded before it is sent: no message reaches the agent unaudited (security R46). The
+      // record has the text's digest and length, not the text.
+      await this.deps.audit.record({
         action: AuditAction.SessionFollowUp,
         outcome: 'success',
         principal,
         target: session.sessionId,
         correlationId,
         details: { channel: reply.channelId, length: text.length, text: fingerprint(text) },
-      })
-      .catch(async (error: unknown) => {
-        if (waking) await this.deps.live.release(session).catch(() => undefined);
-        throw error;
       });
-    // The reply may spend only what the budgets leave now: a ceiling set higher at the start is
-    // lowered first (one that cannot be, since it spent past it already, stops here).
-    if (budget.leftCents !== undefined && !(await this.capToBudget(session, budget.leftCents))) {
-      if (waking) await this.deps.live.release(session).catch(() => undefined);
-      return atCeiling;
+    } catch (error) {
+      await giveBack();
+      throw error;
     }
     // Marks where the session's messages stood, so a send whose answer is lost is found, not repeated.
     const before = await newestUserMessage(this.deps.anthropic, session.sessionId);
@@ -785,7 +831,7 @@ export class SessionService {
     } catch (error) {
       if (!(error instanceof Anthropic.BadRequestError)) throw error;
       // Refused, so not delivered: a session it would have woken gives its slots back.
-      if (waking) await this.deps.live.release(session).catch(() => undefined);
+      await giveBack();
       // The session refused it, and the record may lag: archived meanwhile, ended, or a raised
       // ceiling spent again. Answered from the record as it is now.
       const now = await this.deps.store.sessions.get(session.sessionId);

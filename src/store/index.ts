@@ -135,7 +135,13 @@ export type { OwnerMapping, OwnerMappings } from './owner-mappings.js';
 export type { RateWindow } from './rate-counters.js';
 export { DAY_MS, DEFAULT_RETENTION_DAYS, type PurgeItem, type PurgeTarget } from './retention.js';
 export type { RevocationHandle } from './revocation-handles.js';
-export type { RunIntent, StartLease } from './run-intents.js';
+export {
+  CONTEXT_MAX_MESSAGE_CHARS,
+  CONTEXT_MAX_MESSAGES,
+  type RunContext,
+  type RunIntent,
+  type StartLease,
+} from './run-intents.js';
 export type { SessionRecord, SessionStatus, SessionUsage } from './sessions.js';
 export {
   type Budget,

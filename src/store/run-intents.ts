@@ -5,6 +5,32 @@ import { keys } from './keys.js';
 import { recordKind, type Table } from './table.js';
 import { EXPIRY_ATTRIBUTE } from './tables.js';
 
+/** The most of a conversation a run takes as context: messages, and characters of each. */
+export const CONTEXT_MAX_MESSAGES = 50;
+export const CONTEXT_MAX_MESSAGE_CHARS = 4000;
+
+/**
+ * Slack messages a run was given as context (a mention's thread, a shortcut's message), as its
+ * person could see them when they asked; `omitted` counts the ones left out for length.
+ */
+export const runContextSchema = z.object({
+  kind: z.enum(['thread', 'message']),
+  channelId: z.string(),
+  /** The thread's parent, or the message. */
+  ts: z.string(),
+  messages: z
+    .array(
+      z.object({
+        ts: z.string(),
+        userId: z.string().optional(),
+        text: z.string().max(CONTEXT_MAX_MESSAGE_CHARS),
+      }),
+    )
+    .max(CONTEXT_MAX_MESSAGES),
+  omitted: z.number().int().nonnegative(),
+});
+export type RunContext = z.infer<typeof runContextSchema>;
+
 /**
  * A request to run an agent, recorded before the session is created: its key (the Slack request's
  * trigger id) makes a retried or duplicated delivery find the same intent, and its id goes into the
@@ -18,6 +44,8 @@ const runIntentSchema = z.object({
   agentName: z.string(),
   prompt: z.string(),
   channelId: z.string(),
+  /** Slack messages given as context (a mention in a thread, a message shortcut). */
+  context: runContextSchema.optional(),
   /** The request's correlation id: the session's metadata and audit records carry it. */
   correlationId: z.string().optional(),
   /** When it was recorded (Deputy's clock): a session made for it is looked for from shortly before. */

@@ -15,6 +15,8 @@ const moneySchema = z.object({
 
 const sessionUsageSchema = z.object({
   countedCents: z.number().int().nonnegative(),
+  /** How much of what is counted the usage ledger is known to hold (written after the count). */
+  writtenCents: z.number().int().nonnegative().optional(),
   days: z.record(z.string().regex(/^\d{4}-\d{2}-\d{2}$/), z.number().int().nonnegative()),
 });
 export type SessionUsage = z.infer<typeof sessionUsageSchema>;
@@ -64,6 +66,15 @@ const sessionRecordSchema = z.object({
   approveAllTs: z.string().optional(),
   /** The agent's last message, for sharing. */
   resultText: z.string().optional(),
+  /** The Slack conversation it was given as context, and how many of its messages (none: only the prompt). */
+  context: z
+    .object({
+      kind: z.enum(['thread', 'message']),
+      channelId: z.string(),
+      ts: z.string(),
+      messages: z.number(),
+    })
+    .optional(),
   /**
    * What of its cost is counted in the usage ledger (issue 19): in cents, all of it so far and how
    * much on each UTC day. Moved only by `moveUsage`, so each cent is counted on exactly one day.
@@ -161,6 +172,16 @@ export class Sessions {
         ':next': sessionUsageSchema.parse(next),
         ...(counted === undefined ? {} : { ':counted': counted }),
       },
+    });
+  }
+
+  /** The ledger holds what was counted, `countedCents`: marked unless a later count moved it on. */
+  async markUsageWritten(sessionId: string, countedCents: number): Promise<void> {
+    await this.table.updateIf(keys.session(sessionId), {
+      UpdateExpression: 'SET #usage.#written = :counted',
+      ConditionExpression: 'attribute_exists(pk) AND #usage.#counted = :counted',
+      ExpressionAttributeNames: { '#usage': 'usage', '#written': 'writtenCents', '#counted': 'countedCents' },
+      ExpressionAttributeValues: { ':counted': countedCents },
     });
   }
 

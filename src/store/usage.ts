@@ -45,34 +45,34 @@ export class UsageLedger {
     expiresAtMs: number,
   ): Promise<void> {
     const parsed = usageEntrySchema.parse(entry);
-    const scopes = [personScope(entry.principalKey), agentScope(entry.agentName), monthScope(entry.day)];
-    await Promise.all(
-      scopes.map((scope) =>
-        this.table.updateIf(keys.usage(scope, parsed.day, entry.sessionId), {
-          UpdateExpression:
-            'SET #spent = :spent, #session = :session, #day = :day, #agent = :agent, #expiry = :expiry' +
-            // The agent's copy does not name the person: it outlives their forget-me.
-            (scope.startsWith('A#') ? '' : ', #principal = :principal'),
-          ConditionExpression: 'attribute_not_exists(#spent) OR #spent < :spent',
-          ExpressionAttributeNames: {
-            '#spent': 'spentCents',
-            '#session': 'sessionId',
-            '#day': 'day',
-            '#agent': 'agentName',
-            '#expiry': EXPIRY_ATTRIBUTE,
-            ...(scope.startsWith('A#') ? {} : { '#principal': 'principalKey' }),
-          },
-          ExpressionAttributeValues: {
-            ':spent': parsed.spentCents,
-            ':session': parsed.sessionId,
-            ':day': parsed.day,
-            ':agent': parsed.agentName,
-            ':expiry': epochSeconds(expiresAtMs),
-            ...(scope.startsWith('A#') ? {} : { ':principal': entry.principalKey }),
-          },
-        }),
-      ),
-    );
+    const raise = (scope: string) => {
+      // The agent's copy does not name the person: it outlives their forget-me.
+      const named = !scope.startsWith('A#');
+      return this.table.updateIf(keys.usage(scope, parsed.day, entry.sessionId), {
+        UpdateExpression: `SET #spent = :spent, #session = :session, #day = :day, #agent = :agent, #expiry = :expiry${named ? ', #principal = :principal' : ''}`,
+        ConditionExpression: 'attribute_not_exists(#spent) OR #spent < :spent',
+        ExpressionAttributeNames: {
+          '#spent': 'spentCents',
+          '#session': 'sessionId',
+          '#day': 'day',
+          '#agent': 'agentName',
+          '#expiry': EXPIRY_ATTRIBUTE,
+          ...(named ? { '#principal': 'principalKey' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ':spent': parsed.spentCents,
+          ':session': entry.sessionId,
+          ':day': parsed.day,
+          ':agent': parsed.agentName,
+          ':expiry': epochSeconds(expiresAtMs),
+          ...(named ? { ':principal': entry.principalKey } : {}),
+        },
+      });
+    };
+    // The person's copy first: forget-me finds the others through it, so none is ever written
+    // without it, and it never holds less than they do.
+    await raise(personScope(entry.principalKey));
+    await Promise.all([raise(agentScope(parsed.agentName)), raise(monthScope(parsed.day))]);
   }
 
   /** A person's entries from the first day to the last. */

@@ -888,15 +888,15 @@ describe('sessions', () => {
       'span.model_request_start',
       'agent.message',
       'span.model_request_end',
-      'session.usage',
       'session.status_idle',
       // The second message waited in the queue; it was processed when its turn began.
       'user.message',
       'session.status_running',
+      // A usage snapshot comes before a request, once there is a cost: never the last request's.
+      'session.usage',
       'span.model_request_start',
       'agent.message',
       'span.model_request_end',
-      'session.usage',
       'session.status_idle',
     ]);
     const replies = events.flatMap((e) => (e.type === 'agent.message' ? e.content : []));
@@ -935,7 +935,6 @@ describe('sessions', () => {
       'span.model_request_start',
       'agent.message',
       'span.model_request_end',
-      'session.usage',
       'session.status_idle',
     ]);
     // The echo comes twice with the same id: queued, then processed as its turn begins.
@@ -985,8 +984,8 @@ describe('sessions', () => {
     expect(messages.data.map((e) => e.type)).toEqual(['user.message', 'agent.message']);
     const ids: string[] = [];
     for await (const e of client.beta.sessions.events.list(session.id, { limit: 2 })) ids.push(e.id);
-    // user.message, status_running, span start, agent.message, span end, session.usage, status_idle.
-    expect(ids).toHaveLength(7);
+    // user.message, status_running, span start, agent.message, span end, status_idle.
+    expect(ids).toHaveLength(6);
     const desc = await client.beta.sessions.events.list(session.id, { order: 'desc' });
     expect(desc.data.map((e) => e.id)).toEqual([...ids].reverse());
   });

@@ -236,12 +236,12 @@ describe('scripted agent runtime against an MCP server', () => {
       'span.model_request_start',
       'agent.mcp_tool_use',
       'span.model_request_end',
-      'session.usage',
       'agent.mcp_tool_result',
+      // The usage snapshot comes before a request: the last one's cost only the session's GET says.
+      'session.usage',
       'span.model_request_start',
       'agent.message',
       'span.model_request_end',
-      'session.usage',
       'session.status_idle',
     ]);
     const [use] = ofType(events, 'agent.mcp_tool_use');

@@ -213,6 +213,69 @@ describe('Slack emulator through the real WebClient', () => {
     expect(slack.messages('C_PRIVATE_ROOM').map((m) => m.text)).toEqual(['before']);
   });
 
+  test("reading a conversation: its kind's own scope, only what the bot is in (private ones invisible), threads in order, members page by page", async () => {
+    slack.addChannel({
+      id: 'C_READ_ROOM',
+      name: 'read-room',
+      isPrivate: true,
+      members: ['U_ALICE', 'U_BOB', slack.botUserId],
+    });
+    const parent = slack.postAsUser('U_ALICE', 'C_READ_ROOM', 'parent');
+    slack.postAsUser('U_BOB', 'C_READ_ROOM', 'first reply', parent.ts);
+    const second = slack.postAsUser('U_ALICE', 'C_READ_ROOM', 'second reply', parent.ts);
+    slack.postAsUser('U_BOB', 'C_READ_ROOM', 'not in the thread');
+    const replies = await client.conversations.replies({ channel: 'C_READ_ROOM', ts: parent.ts });
+    expect(replies.messages?.map((m) => m.text)).toEqual(['parent', 'first reply', 'second reply']);
+    // A reply's own ts gives that reply alone.
+    const alone = await client.conversations.replies({ channel: 'C_READ_ROOM', ts: second.ts });
+    expect(alone.messages?.map((m) => m.text)).toEqual(['second reply']);
+    const firstPage = await client.conversations.members({ channel: 'C_READ_ROOM', limit: 2 });
+    expect(firstPage.members).toHaveLength(2);
+    const cursor = firstPage.response_metadata?.next_cursor;
+    expect(cursor).toBeTruthy();
+    const secondPage = await client.conversations.members({ channel: 'C_READ_ROOM', limit: 2, cursor });
+    expect([...(firstPage.members ?? []), ...(secondPage.members ?? [])].sort()).toEqual(
+      ['U_ALICE', 'U_BOB', slack.botUserId].sort(),
+    );
+    expect((await client.conversations.info({ channel: 'C_READ_ROOM' })).channel).toMatchObject({
+      is_private: true,
+      is_member: true,
+    });
+    // A private channel the bot is not in does not exist for it; a public one is not_in_channel to read.
+    expect(await platformError(client.conversations.replies({ channel: 'C_SECRET', ts: parent.ts }))).toBe(
+      'channel_not_found',
+    );
+    expect(await platformError(client.conversations.members({ channel: 'C_SECRET' }))).toBe(
+      'channel_not_found',
+    );
+    const outside = slack.postAsUser('U_ALICE', 'C_RANDOM', 'public, bot not in it');
+    expect(await platformError(client.conversations.replies({ channel: 'C_RANDOM', ts: outside.ts }))).toBe(
+      'not_in_channel',
+    );
+    expect(
+      await platformError(client.conversations.replies({ channel: 'C_READ_ROOM', ts: '1.000001' })),
+    ).toBe('thread_not_found');
+    // channels:history does not read a private channel: groups:history does.
+    const publicOnly = await SlackEmulator.start({ clock, scopes: ['channels:history', 'channels:read'] });
+    try {
+      publicOnly.addChannel({ id: 'C_P', name: 'p', isPrivate: true, members: [publicOnly.botUserId] });
+      const root = publicOnly.postAsUser('U_ALICE', 'C_P', 'x');
+      const narrow = new WebClient(publicOnly.botToken, {
+        slackApiUrl: publicOnly.apiUrl,
+        retryConfig: { retries: 0 },
+        logger: silent,
+      });
+      await expect(narrow.conversations.replies({ channel: 'C_P', ts: root.ts })).rejects.toMatchObject({
+        data: { error: 'missing_scope', needed: 'groups:history' },
+      });
+      await expect(narrow.conversations.members({ channel: 'C_P' })).rejects.toMatchObject({
+        data: { error: 'missing_scope', needed: 'groups:read' },
+      });
+    } finally {
+      await publicOnly.close();
+    }
+  });
+
   test('without chat:write.public a public channel the app is not in is not_in_channel; a method its scopes do not cover is missing_scope', async () => {
     const narrow = await SlackEmulator.start({ clock, scopes: ['commands', 'chat:write'] });
     try {

@@ -199,12 +199,20 @@ describe.each(ENGINES)('store on %s', (engine) => {
       listCost: { amount: String(cents), currency: 'USD' },
     });
     // Twenty relays at once count the same $1.23 (each from the record as it was read: no usage yet).
-    await Promise.all(Array.from({ length: 20 }, () => meter.count(costing(123))));
+    await Promise.all(Array.from({ length: 20 }, () => meter.count(costing(123), clock.now())));
     // Past midnight UTC the session goes on to $2.00: only the 77 cents since are the new day's.
     clock.advance(2 * 60_000);
-    await Promise.all([meter.count(costing(200)), meter.count(costing(150)), meter.count(costing(200))]);
+    await Promise.all([
+      meter.count(costing(200), clock.now()),
+      meter.count(costing(150), clock.now()),
+      meter.count(costing(200), clock.now()),
+    ]);
     const record = await storage.store.sessions.get(session.sessionId);
-    expect(record?.usage).toEqual({ countedCents: 200, days: { '2026-11-30': 123, '2026-12-01': 77 } });
+    expect(record?.usage).toEqual({
+      countedCents: 200,
+      writtenCents: 200,
+      days: { '2026-11-30': 123, '2026-12-01': 77 },
+    });
     const ledger = storage.store.usage;
     const spent = (entries: UsageEntry[]) => entries.map((e) => [e.day, e.spentCents]);
     expect(spent(await ledger.ofPerson(person, '2026-11-01', '2026-12-31'))).toEqual([

@@ -42,7 +42,10 @@ export function adminBudgetsSubmission({ budgets, outbox }: Pick<Surfaces, 'budg
       metadata = undefined;
     }
     const scopes = metadata?.target.kind === 'defaults' ? (['person', 'agent'] as const) : (['own'] as const);
-    const first = budgetBlockId(scopes[0], 'daily');
+    // An error goes on a block the modal has (unknown when its metadata does not read).
+    const first = metadata
+      ? budgetBlockId(scopes[0], 'daily')
+      : (Object.keys(view.state.values)[0] ?? budgetBlockId('own', 'daily'));
     if (!metadata)
       return ack({
         response_action: 'errors',

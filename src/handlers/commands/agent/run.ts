@@ -3,6 +3,7 @@ import { rateLimitedMessage, tooManyLiveMessage } from '../../../blocks/limits.j
 import type { SlackMessage } from '../../../blocks/messages.js';
 import { missingConnectionsMessage, plainMessage, standingRefusedMessage } from '../../../blocks/sessions.js';
 import { isDirectMessage } from '../../../outbox/outbox.js';
+import type { RunOutcome, StartedSession } from '../../../sessions/session-service.js';
 import type { Surfaces } from '../../index.js';
 import type { CommandContext } from './context.js';
 
@@ -17,11 +18,30 @@ export async function agentRun(
     { text, channelId: command.channelId, dedupeKey: command.triggerId },
     command.correlationId,
   );
+  if (outcome.kind !== 'started')
+    return runAnswer(outcome, 'Tell the agent what to do: /agent run [--agent NAME] PROMPT');
+  // Told first; the session's thread opens right after (nothing else delays this answer).
+  try {
+    await outbox.privately(
+      { responseUrl: command.responseUrl, channelId: command.channelId, userId: command.principal.userId },
+      startedMessage(outcome.session),
+    );
+  } finally {
+    outcome.session.open();
+  }
+  return undefined;
+}
+
+/** What a person is told of a run that did not start (or is already starting): why, and what to do. */
+export function runAnswer(
+  outcome: Exclude<RunOutcome, { kind: 'started' }>,
+  noPrompt: string,
+): SlackMessage | undefined {
   switch (outcome.kind) {
     case 'refused':
       return standingRefusedMessage(outcome.refusal);
     case 'no_prompt':
-      return plainMessage('Tell the agent what to do: /agent run [--agent NAME] PROMPT');
+      return plainMessage(noPrompt);
     case 'no_agent':
       return plainMessage(
         outcome.name
@@ -32,6 +52,10 @@ export async function agentRun(
       return plainMessage(`You may not run ${outcome.name} here. /agent agents lists the ones you can.`);
     case 'duplicate':
       return undefined;
+    case 'context_not_readable':
+      return plainMessage(
+        'You cannot read that conversation in Slack, so Deputy read nothing of it and started nothing.',
+      );
     case 'rate_limited':
       return rateLimitedMessage(outcome.limited);
     case 'too_many_live':
@@ -48,24 +72,14 @@ export async function agentRun(
       return plainMessage(
         `Starting ${outcome.agentName} was interrupted, and Deputy finished it separately: your DM with me shows the session, or says it did not start.`,
       );
-    case 'started':
-      // Told first; the session's thread opens right after (nothing else delays this answer).
-      try {
-        await outbox.privately(
-          {
-            responseUrl: command.responseUrl,
-            channelId: command.channelId,
-            userId: command.principal.userId,
-          },
-          plainMessage(
-            isDirectMessage(outcome.session.channelId)
-              ? `Started ${outcome.session.agentName}; follow along in the thread.`
-              : `Started ${outcome.session.agentName}. Follow along in your DM with me; the result can be shared here when it is done.`,
-          ),
-        );
-      } finally {
-        outcome.session.open();
-      }
-      return undefined;
   }
+}
+
+/** A run that started: where to follow it. */
+export function startedMessage(session: StartedSession): SlackMessage {
+  return plainMessage(
+    isDirectMessage(session.channelId)
+      ? `Started ${session.agentName}; follow along in the thread.`
+      : `Started ${session.agentName}. Follow along in your DM with me; the result can be shared here when it is done.`,
+  );
 }
