@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { type Clock, systemClock } from '../../src/clock.js';
 import { randomBase58 } from '../../src/ids.js';
 import type { SlackEmulator } from './emulator.js';
@@ -6,15 +8,24 @@ import {
   type ActionSurface,
   blockActionsPayload,
   defaultChannelFor,
+  enterpriseField,
   eventEnvelope,
   locateAction,
   slashCommandBody,
   stateValuesFor,
   syntheticModal,
+  teamField,
+  userField,
   viewPayload,
 } from './payloads.js';
 import { signSlackRequest } from './signing.js';
-import { findActionElement, type SlackView, type ViewStateValues, wireView } from './workspace.js';
+import {
+  findActionElement,
+  type SlackView,
+  type ViewStateValues,
+  wireMessage,
+  wireView,
+} from './workspace.js';
 
 export interface DriverResponse {
   status: number;
@@ -346,6 +357,40 @@ export class SlackDriver {
     return { ...response, ts: posted.ts, channelId: channel.id };
   }
 
+  /**
+   * A person using a message shortcut on a message: a `message_action` payload with the message as
+   * Slack sends it. Slack offers only the shortcuts the app's manifest declares.
+   */
+  async messageShortcut(
+    userId: string,
+    input: { callbackId: string; channelId: string; messageTs: string },
+  ): Promise<DriverResponse & { triggerId: string }> {
+    if (!manifestMessageShortcuts().includes(input.callbackId))
+      throw new Error(`Slack offers no message shortcut ${input.callbackId}: manifest.yml declares none`);
+    const channel = this.slack.channel(input.channelId);
+    const message = this.slack.workspace.findMessage(channel.id, input.messageTs);
+    if (!message) throw new Error(`Slack emulator: no message ${input.messageTs} in ${channel.id}`);
+    const triggerId = this.slack.newTriggerId({ userId });
+    const responseUrl = this.slack.newResponseUrl({ channelId: channel.id, userId, messageTs: message.ts });
+    const payload = {
+      type: 'message_action',
+      token: this.slack.verificationToken,
+      action_ts: this.slack.workspace.nextTs(),
+      team: teamField(this.slack),
+      user: userField(this.slack, userId),
+      channel: { id: channel.id, name: channel.name },
+      is_enterprise_install: false,
+      enterprise: enterpriseField(this.slack),
+      callback_id: input.callbackId,
+      trigger_id: triggerId,
+      response_url: responseUrl,
+      message_ts: message.ts,
+      message: wireMessage(message),
+      api_app_id: this.slack.appId,
+    };
+    return { ...(await this.sendPayload(payload)), triggerId };
+  }
+
   /** Slack's check of a new request URL; Bolt answers with the challenge. */
   urlVerification(challenge: string): Promise<DriverResponse> {
     const body = JSON.stringify({ token: this.slack.verificationToken, challenge, type: 'url_verification' });
@@ -390,4 +435,14 @@ function timestamp(seconds: number | undefined): { timestampSeconds?: number } {
 
 function retryHeaders(retryNum: number | undefined): Record<string, string> {
   return retryNum === undefined ? {} : { 'x-slack-retry-num': String(retryNum) };
+}
+
+/** The callback ids of the message shortcuts manifest.yml declares. */
+function manifestMessageShortcuts(): string[] {
+  const manifest = parse(readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8')) as {
+    features?: { shortcuts?: Array<{ type?: string; callback_id?: string }> };
+  };
+  return (manifest.features?.shortcuts ?? [])
+    .filter((s) => s.type === 'message' && typeof s.callback_id === 'string')
+    .map((s) => s.callback_id as string);
 }

@@ -19,6 +19,8 @@ const TIERS: Record<string, Window> = {
   'chat.postMessage': perMinute(200),
   'chat.postEphemeral': perMinute(100),
   'chat.update': perMinute(50),
+  // "Special": hundreds a minute.
+  'chat.getPermalink': perMinute(100),
   'conversations.open': perMinute(50),
   'conversations.info': perMinute(50),
   'conversations.members': perMinute(100),

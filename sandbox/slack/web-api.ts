@@ -32,6 +32,7 @@ export const METHOD_SCOPES: Record<string, readonly string[]> = {
   'chat.postMessage': ['chat:write'],
   'chat.postEphemeral': ['chat:write'],
   'chat.update': ['chat:write'],
+  'chat.getPermalink': [],
   'conversations.open': ['im:write', 'mpim:write', 'channels:manage', 'groups:write'],
   // These three also need the scope of the conversation's own kind (checked in the method).
   'conversations.info': ['channels:read', 'groups:read', 'im:read', 'mpim:read'],
@@ -192,6 +193,23 @@ export const webApiMethods: Record<string, WebApiMethod> = {
       ? { id: dm.id, created: 0, is_im: true, is_org_shared: false, user: userId, is_open: true, priority: 0 }
       : { id: dm.id };
     return { ...(alreadyOpen ? { no_op: true, already_open: true } : {}), channel };
+  },
+
+  'chat.getPermalink': ({ workspace: ws }, args) => {
+    const channel = conversation(ws, args.channel);
+    if (channel.isPrivate && !channel.members.includes(ws.config.botUserId))
+      throw new SlackApiError('channel_not_found');
+    const ts = str(args.message_ts);
+    if (!ts) throw invalidArguments('missing required field: message_ts');
+    const message = ws.findMessage(channel.id, ts);
+    if (!message) throw new SlackApiError('message_not_found');
+    // As Slack makes them: the message's ts without its dot; a reply names its thread too.
+    const link = `https://${ws.config.teamDomain}.slack.com/archives/${channel.id}/p${ts.replace('.', '')}`;
+    const reply = message.thread_ts && message.thread_ts !== message.ts;
+    return {
+      channel: channel.id,
+      permalink: reply ? `${link}?thread_ts=${message.thread_ts}&cid=${channel.id}` : link,
+    };
   },
 
   'conversations.info': (ctx, args) => {

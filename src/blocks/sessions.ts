@@ -1,11 +1,12 @@
-import type { ActionsBlock, Button, KnownBlock } from '@slack/types';
+import type { ActionsBlock, Button, KnownBlock, ModalView } from '@slack/types';
 import type { Principal } from '../identity/principal.js';
 import { redact } from '../redact.js';
 import { stoppedAtCeiling } from '../sessions/notices.js';
 import type { RaiseCeilingOutcome } from '../sessions/session-service.js';
 import type { Approval, SessionRecord, SessionStatus, StandingRefusal } from '../store/index.js';
+import { INPUT_ACTION } from './agents.js';
 import { ConnectActions, openLinkActionId } from './connections.js';
-import { context, escapeMrkdwn, section, sectionsOf, truncate } from './elements.js';
+import { context, escapeMrkdwn, input, section, sectionsOf, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** The answer to a click on someone else's session. */
@@ -413,19 +414,55 @@ export function steerRefusedMessage(owner: Principal): SlackMessage {
   return plainText(`Only <@${owner.userId}> can steer this agent; your reply was not sent to it.`);
 }
 
-/** `/agent sessions`: the person's recent sessions, newest first. */
+/** A run that started: where to follow it, linked to its thread once it has one. */
+export function sessionStartedMessage(
+  agentName: string,
+  where: { inDirectMessage: boolean; permalink?: string },
+): SlackMessage {
+  const agent = escapeMrkdwn(agentName);
+  const link = (label: string) => (where.permalink ? `<${where.permalink}|${label}>` : label);
+  const text = where.inDirectMessage
+    ? `Started ${agent}; follow along in ${link('the thread')}.`
+    : `Started ${agent}. Follow along in ${link('your DM with me')}; the result can be shared here when it is done.`;
+  return { text, blocks: [section(text)] };
+}
+
+/** A session's state in a list, in a few words: what it is doing, or how its last turn ended. */
+function listedStatus(session: StatusShown): string {
+  if (session.archivedAt) return 'archived';
+  if (session.status === 'running') return 'running';
+  if (session.status === 'waiting') return 'waiting for your decision';
+  if (session.status === 'done') return 'ended';
+  switch (session.lastStop) {
+    case 'interrupted':
+      return 'stopped';
+    case 'budget_reached':
+      return stoppedAtCeiling(session) ? 'stopped at its spend ceiling' : 'ceiling raised, waiting for you';
+    case 'retries_exhausted':
+      return 'failed after retrying';
+    case 'refusal':
+      return 'declined';
+    default:
+      return 'done';
+  }
+}
+
+/** `/agent sessions`: the person's recent sessions, newest first: agent, state, prompt, and a link to each thread. */
 export function recentSessionsMessage(
-  sessions: Array<Pick<SessionRecord, 'agentName' | 'status' | 'createdAt' | 'threadTs'>>,
+  sessions: Array<
+    StatusShown & Pick<SessionRecord, 'agentName' | 'prompt' | 'createdAt' | 'permalink' | 'sessionId'>
+  >,
 ): SlackMessage {
   if (sessions.length === 0)
     return {
       text: 'You have no sessions yet.',
       blocks: [section('You have no sessions yet. Start one with `/agent run`.')],
     };
-  const lines = sessions.map(
-    (s) =>
-      `• *${s.agentName}* · ${s.status} · ${s.createdAt.slice(0, 16).replace('T', ' ')} UTC · in your DM with me (thread ${s.threadTs})`,
-  );
+  const lines = sessions.map((s) => {
+    const prompt = escapeMrkdwn(truncate(s.prompt.replace(/\s+/g, ' '), 80));
+    const where = s.permalink ? `<${s.permalink}|${prompt}>` : `${prompt} (in your DM with me)`;
+    return `• *${escapeMrkdwn(s.agentName)}* · ${listedStatus(s)} · ${where}`;
+  });
   return {
     text: `Your ${sessions.length} most recent sessions.`,
     blocks: [section(`*Your recent sessions*\n${lines.join('\n')}`)],
@@ -502,4 +539,42 @@ function shorten(value: unknown, cut: { cut: boolean }, depth = 0): unknown {
   const entries = Object.entries(value);
   if (entries.length > 30) cut.cut = true;
   return Object.fromEntries(entries.slice(0, 30).map(([k, v]) => [k, shorten(v, cut, depth + 1)]));
+}
+
+/** The message shortcut's modal: its callback id and its inputs' block ids. */
+export const RUN_ON_MESSAGE_CALLBACK = 'run_on_message';
+export const RunOnMessageBlocks = { agent: 'run_agent', prompt: 'run_prompt' } as const;
+
+/** "Run an agent on this message": which agent, and what it should do with the message. */
+export function runOnMessageModal(agents: string[], pendingId: string): ModalView {
+  const options = agents.slice(0, 100).map((name) => ({
+    text: { type: 'plain_text' as const, text: truncate(name, 75) },
+    value: name,
+  }));
+  return {
+    type: 'modal',
+    callback_id: RUN_ON_MESSAGE_CALLBACK,
+    title: { type: 'plain_text', text: 'Run an agent' },
+    submit: { type: 'plain_text', text: 'Run' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    private_metadata: JSON.stringify({ pendingId }),
+    blocks: [
+      section(
+        'The agent runs as you, with this message as context, and answers in your DM with Deputy. Nothing is posted here unless you share it.',
+      ),
+      input(RunOnMessageBlocks.agent, 'Agent', {
+        type: 'static_select',
+        action_id: INPUT_ACTION,
+        options,
+        ...(options[0] && options.length === 1 ? { initial_option: options[0] } : {}),
+      }),
+      input(RunOnMessageBlocks.prompt, 'What should it do?', {
+        type: 'plain_text_input',
+        action_id: INPUT_ACTION,
+        multiline: true,
+        max_length: 3000,
+        initial_value: 'Summarise this message',
+      }),
+    ],
+  };
 }

@@ -16,6 +16,7 @@ import type { VaultService } from '../vaults/vault-service.js';
 import * as actions from './actions/index.js';
 import * as commands from './commands/index.js';
 import * as events from './events/index.js';
+import * as shortcuts from './shortcuts/index.js';
 import * as views from './views/index.js';
 
 /**
@@ -45,5 +46,6 @@ export function registerListeners(app: App, surfaces: Surfaces): void {
   commands.register(app, surfaces);
   actions.register(app, surfaces);
   views.register(app, surfaces);
+  shortcuts.register(app, surfaces);
   events.register(app, surfaces);
 }

@@ -18,6 +18,24 @@ const stateSchema = z.record(z.string(), z.record(z.string(), elementState));
 
 export type ElementState = z.infer<typeof elementState>;
 
+/**
+ * A modal's `private_metadata`, checked like any other input (it comes back through the client):
+ * undefined when it is not JSON of the schema's shape.
+ */
+export function privateMetadata<S extends z.ZodType>(
+  schema: S,
+  raw: string | undefined,
+): z.infer<S> | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw ?? '');
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
+}
+
 export class ViewState {
   private readonly values: z.infer<typeof stateSchema>;
 

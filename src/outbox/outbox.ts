@@ -130,6 +130,17 @@ export class Outbox {
     });
   }
 
+  /** A message's permalink (`chat.getPermalink`); undefined when Slack gives none (a link is a convenience). */
+  async permalink(channelId: string, ts: string): Promise<string | undefined> {
+    try {
+      const { permalink } = await this.deps.slack.chat.getPermalink({ channel: channelId, message_ts: ts });
+      return typeof permalink === 'string' && /^https:\/\//.test(permalink) ? permalink : undefined;
+    } catch (error) {
+      this.deps.logger.warn('no permalink for a message', { error: String(error) });
+      return undefined;
+    }
+  }
+
   /** An answer through a request's response_url: privately, as a new message or in place of the one clicked. */
   async respond(
     responseUrl: string,

@@ -72,7 +72,8 @@ export class SlackSessionNotices implements SessionNotices {
     const root = await this.outbox.post(dmChannelId, message);
     if (!root) throw new Error('chat.postMessage returned no ts for the session root');
     this.rootChanged(root.ts, message);
-    return { dmChannelId, threadTs: root.ts };
+    const permalink = await this.outbox.permalink(dmChannelId, root.ts);
+    return { dmChannelId, threadTs: root.ts, ...(permalink ? { permalink } : {}) };
   }
 
   async statusChanged(session: ShownSession): Promise<void> {

@@ -7,6 +7,8 @@ import type { McpToolUse } from './events.js';
 export interface SessionThread {
   dmChannelId: string;
   threadTs: string;
+  /** Its root's link, when Slack gave one. */
+  permalink?: string;
 }
 
 /** A message in Slack: where a click came from, or where Deputy posted something. */

@@ -16,14 +16,16 @@ import { isLive, type LiveLimit, type LiveTake } from '../limits/live-limit.js';
 import type { RateCheck, RateLimiter } from '../limits/rate-limiter.js';
 import type { Logger } from '../logger.js';
 import { exactlyOnce, TakenOver } from '../outcome.js';
-import type {
-  Connection,
-  RunIntent,
-  SessionRecord,
-  StandingRefusal,
-  StartLease,
-  Store,
-  StoredAgent,
+import type { ConversationMessage } from '../slack/directory.js';
+import {
+  CONTEXT_MAX_MESSAGE_CHARS,
+  type Connection,
+  type RunIntent,
+  type SessionRecord,
+  type StandingRefusal,
+  type StartLease,
+  type Store,
+  type StoredAgent,
 } from '../store/index.js';
 import type { MemoryService } from '../vaults/memory-service.js';
 import type { VaultService } from '../vaults/vault-service.js';
@@ -81,9 +83,10 @@ export interface StartedSession {
   channelId: string;
   /**
    * Opens its thread and writes its record (tracked work). Called once the person has been told it
-   * started, so telling them waits on nothing else; more calls do nothing.
+   * started, so telling them waits on nothing else; more calls do nothing. `opened` runs in the same
+   * work once the record is written (to point the person at the thread, say).
    */
-  open(): void;
+  open(opened?: (session: SessionRecord) => Promise<void>): void;
 }
 
 /** A reply in a session's thread. */
@@ -164,6 +167,9 @@ const INTENT_LOOKUP_SKEW_MS = 10 * 60 * 1000;
 /** What the agent is told of the memory store it is given (rendered into its system prompt). */
 const MEMORY_INSTRUCTIONS =
   'This memory belongs to the person who started this session and to no one else. Keep in it what will help them in later sessions.';
+
+/** How long a message shortcut's modal may stay open before its run is no longer taken. */
+const PENDING_RUN_MS = 60 * 60 * 1000;
 
 /** The longest follow-up sent to an agent; the rest of a longer reply is dropped. */
 const MAX_FOLLOW_UP = 10_000;
@@ -323,6 +329,59 @@ export class SessionService {
     });
     // Another process took the start over (this one was too slow): it opens the session.
     return started ? { kind: 'started', session: started } : { kind: 'recovered', agentName: agent.name };
+  }
+
+  /**
+   * A message shortcut: the message Slack sent with it is kept for the modal the person fills in
+   * (which agent, and what to do with it); the agents they may run in that channel, for its picker.
+   */
+  async beginMessageRun(
+    principal: Principal,
+    from: { channelId: string; message: ConversationMessage },
+  ): Promise<
+    | { kind: 'ready'; pendingId: string; agents: string[] }
+    | { kind: 'refused'; refusal: StandingRefusal }
+    | { kind: 'no_agents' }
+  > {
+    const { store, clock } = this.deps;
+    const refusal = await store.standing.refusal(principal);
+    if (refusal) return { kind: 'refused', refusal };
+    const agents: string[] = [];
+    for (const agent of await this.deps.agents.list())
+      if (await this.deps.agents.mayRun(agent, principal, from.channelId)) agents.push(agent.name);
+    if (agents.length === 0) return { kind: 'no_agents' };
+    const pendingId = this.deps.ids.next('pending');
+    await store.pendingRuns.put({
+      pendingId,
+      principal,
+      channelId: from.channelId,
+      message: { ...from.message, text: from.message.text.slice(0, CONTEXT_MAX_MESSAGE_CHARS) },
+      expiresAtMs: clock.now() + PENDING_RUN_MS,
+    });
+    return { kind: 'ready', pendingId, agents };
+  }
+
+  /**
+   * The shortcut's modal submitted: a run as any other, with the message as its context (read again
+   * against what the person can read now), once per modal. Only the person who began it may.
+   */
+  async runOnMessage(
+    principal: Principal,
+    request: { pendingId: string; agentName: string; prompt: string },
+    correlationId: string,
+  ): Promise<RunOutcome | { kind: 'expired' }> {
+    const pending = await this.deps.store.pendingRuns.get(request.pendingId, this.deps.clock.now());
+    if (!pending || principalKey(pending.principal) !== principalKey(principal)) return { kind: 'expired' };
+    return this.run(
+      principal,
+      {
+        text: `--agent ${request.agentName} ${request.prompt}`,
+        channelId: pending.channelId,
+        dedupeKey: `shortcut:${request.pendingId}`,
+        context: { kind: 'message', channelId: pending.channelId, message: pending.message },
+      },
+      correlationId,
+    );
   }
 
   /** "Run without them": the intent, started with only the servers its owner has connected. */
@@ -520,11 +579,11 @@ export class SessionService {
       droppedServers: narrowed.droppedServers.join(', '),
       droppedWriteTools: narrowed.droppedWriteTools.join(', '),
     };
-    let opened = false;
-    const open = () => {
-      if (opened) return;
-      opened = true;
-      this.openLater(intent, created, lease, correlationId, details);
+    let opening = false;
+    const open = (opened?: (session: SessionRecord) => Promise<void>) => {
+      if (opening) return;
+      opening = true;
+      this.openLater([intent, created, lease, correlationId, details], opened);
     };
     return { sessionId: session.id, agentName: intent.agentName, channelId: intent.channelId, open };
   }
@@ -534,12 +593,20 @@ export class SessionService {
    * mostly waits on Slack's limits, and one conversation held by a Retry-After must not hold up the
    * others. A failure ends the start's lease, so the sweep opens the session instead.
    */
-  private openLater(...args: Parameters<SessionService['open']>): void {
+  private openLater(
+    args: Parameters<SessionService['open']>,
+    opened?: (session: SessionRecord) => Promise<void>,
+  ): void {
     const [intent, created, lease] = args;
     void this.deps.work
       .track(async () => {
         await this.deps.acks?.passed();
-        return this.open(...args);
+        const record = await this.open(...args);
+        if (record && opened)
+          await opened(record).catch((error: unknown) =>
+            this.deps.logger.warn('the person was not pointed at the thread', { error: String(error) }),
+          );
+        return record;
       })
       .catch(async (error: unknown) => {
         this.deps.logger.warn('opening a started session failed; the sweep opens it', {
@@ -616,6 +683,7 @@ export class SessionService {
       channelId: intent.channelId,
       dmChannelId: thread.dmChannelId,
       threadTs: thread.threadTs,
+      ...(thread.permalink ? { permalink: thread.permalink } : {}),
       prompt: intent.prompt,
       correlationId: intent.correlationId ?? correlationId,
       status: 'running',

@@ -14,6 +14,7 @@ import { Leases } from './leases.js';
 import { LiveSlots } from './live-slots.js';
 import { OAuthClients } from './oauth-clients.js';
 import { OwnerMappings } from './owner-mappings.js';
+import { PendingRuns } from './pending-runs.js';
 import { RateCounters } from './rate-counters.js';
 import { RelayIndex } from './relay-index.js';
 import { Retention } from './retention.js';
@@ -49,6 +50,8 @@ export interface Store {
   readonly relayIndex: RelayIndex;
   readonly agents: Agents;
   readonly runIntents: RunIntents;
+  /** Runs begun from a message shortcut whose modal is still open. */
+  readonly pendingRuns: PendingRuns;
   readonly sessions: Sessions;
   readonly approvals: Approvals;
   readonly slackDeliveries: SlackDeliveries;
@@ -86,6 +89,7 @@ export function createStore(dynamo: DynamoHandle, tables: TableNames, clock: Pic
     relayIndex: new RelayIndex(main),
     agents: new Agents(main, clock),
     runIntents: new RunIntents(main),
+    pendingRuns: new PendingRuns(main),
     sessions: new Sessions(main),
     approvals: new Approvals(main),
     slackDeliveries: new SlackDeliveries(main),
@@ -132,6 +136,7 @@ export type { ConnectHandle } from './connect-handles.js';
 export type { Connection, ConnectionStatus } from './connections.js';
 export { connectDynamo, type DynamoHandle, openDynamo, startEmbeddedDynamo } from './dynamo.js';
 export type { OwnerMapping, OwnerMappings } from './owner-mappings.js';
+export type { PendingRun } from './pending-runs.js';
 export type { RateWindow } from './rate-counters.js';
 export { DAY_MS, DEFAULT_RETENTION_DAYS, type PurgeItem, type PurgeTarget } from './retention.js';
 export type { RevocationHandle } from './revocation-handles.js';

@@ -74,6 +74,8 @@ export const keys = {
   slackDelivery: (deliveryKey: string): Key => ({ pk: `DELIVERY#${deliveryKey}`, sk: 'DELIVERY' }),
   lease: (name: string): Key => ({ pk: `LEASE#${name}`, sk: 'LEASE' }),
 
+  /** A run begun from a message shortcut, its modal still open. */
+  pendingRun: (pendingId: string): Key => ({ pk: `PENDINGRUN#${pendingId}`, sk: 'PENDINGRUN' }),
   /** A run request, by the Slack delivery that made it. */
   runIntent: (dedupeKey: string): Key => ({ pk: `INTENT#${dedupeKey}`, sk: 'INTENT' }),
   /** Starts not yet finished (claimed, session not yet recorded), for the sweep. */

@@ -34,6 +34,8 @@ const sessionRecordSchema = z.object({
   /** The owner's DM with the app, and the thread root there. */
   dmChannelId: z.string(),
   threadTs: z.string(),
+  /** The thread root's link (chat.getPermalink), when Slack gave one. */
+  permalink: z.string().url().optional(),
   prompt: z.string(),
   /** The correlation id of its start: its metadata at Anthropic and its audit records carry it. */
   correlationId: z.string().optional(),

@@ -157,3 +157,88 @@ describe('what the person cannot read', () => {
     ).toEqual([expect.stringContaining('Initech')]);
   });
 });
+
+describe('a message shortcut', () => {
+  const shortcutOn = async (userId: string, channelId: string, messageTs: string) => {
+    const before = h.sandbox.slack.callsTo('views.open').length;
+    await h.driver.messageShortcut(userId, { callbackId: 'run_agent_on_message', channelId, messageTs });
+    const opened = await h.sandbox.slack.waitFor(
+      'views.open',
+      (c) => h.sandbox.slack.callsTo('views.open').indexOf(c) >= before,
+    );
+    const viewId = (opened.response as { view?: { id?: string } }).view?.id;
+    const filled = await h.sandbox.slack.waitFor('views.update', (c) => c.body.view_id === viewId);
+    return filled.body.view as { callback_id?: string; private_metadata?: string };
+  };
+  const submit = (userId: string, privateMetadata: string, agent: string, prompt: string) =>
+    h.driver.viewSubmission(userId, {
+      callbackId: 'run_on_message',
+      privateMetadata,
+      stateValues: {
+        run_agent: { value: { type: 'static_select', selected_option: { value: agent } } },
+        run_prompt: { value: { type: 'plain_text_input', value: prompt } },
+      },
+    });
+
+  test('runs the agent picked as the person who clicked, with the message as context, once however often the form is sent', async () => {
+    const message = h.sandbox.slack.postAsUser(
+      'U_BOB',
+      'C_GENERAL',
+      'Customer says the export is broken since Tuesday',
+    );
+    const modal = await shortcutOn('U_ALICE', 'C_GENERAL', message.ts);
+    expect(modal.callback_id).toBe('run_on_message');
+    const before = creates().length;
+    const sent = await submit(
+      'U_ALICE',
+      String(modal.private_metadata),
+      'reader',
+      'search what this is about',
+    );
+    expect(sent.status).toBe(200);
+    await h.settle();
+    // Sent again (a double click, a retry): the same run.
+    await submit('U_ALICE', String(modal.private_metadata), 'reader', 'search what this is about');
+    // Bob sending Alice's form starts nothing for him, nor again for her.
+    await submit('U_BOB', String(modal.private_metadata), 'reader', 'search what this is about');
+    await h.settle();
+    const made = creates().slice(before);
+    expect(made).toHaveLength(1);
+    const [prompt, context] = made[0]?.initial_events[0]?.content ?? [];
+    expect(prompt?.text).toBe('search what this is about');
+    expect(context?.text).toContain(
+      '<slack_context kind="message" channel="C_GENERAL" messages="1" omitted="0">',
+    );
+    expect(context?.text).toContain('<@U_BOB>: Customer says the export is broken since Tuesday');
+    expect(made[0]?.metadata?.deputy_principal).toBe(key('U_ALICE'));
+    const session = (await h.store.sessions.byOwner(key('U_ALICE'), 100)).find(
+      (s) => s.prompt === 'search what this is about',
+    );
+    expect(session?.context).toEqual({
+      kind: 'message',
+      channelId: 'C_GENERAL',
+      ts: message.ts,
+      messages: 1,
+    });
+    expect(h.sandbox.slack.messages(h.sandbox.slack.dmChannelId('U_BOB')).at(-1)?.text).toContain(
+      'That run was already asked for',
+    );
+  });
+
+  test('on a message in a conversation the person cannot read, nothing of it reaches an agent', async () => {
+    const secret = h.sandbox.slack.postAsUser(
+      'U_ALICE',
+      'C_PLANS',
+      'Board meeting moved: layoffs on the agenda',
+    );
+    const modal = await shortcutOn('U_BOB', 'C_PLANS', secret.ts);
+    const before = creates().length;
+    await submit('U_BOB', String(modal.private_metadata), 'reader', 'search this');
+    await h.settle();
+    expect(creates().length).toBe(before);
+    expect(JSON.stringify(h.sandbox.managedAgents.requests)).not.toContain('layoffs');
+    expect(h.sandbox.slack.messages(h.sandbox.slack.dmChannelId('U_BOB')).at(-1)?.text).toBe(
+      'You cannot read that conversation in Slack, so Deputy read nothing of it and started nothing.',
+    );
+  });
+});

@@ -5,7 +5,7 @@ import { principalFromInteraction } from '../../identity/principal.js';
 import { type Budget, type BudgetDefaults, MAX_BUDGET_USD } from '../../limits/budgets.js';
 import { budgetTarget } from '../commands/agent/budgets.js';
 import type { Surfaces } from '../index.js';
-import { ViewState } from '../view-state.js';
+import { privateMetadata, ViewState } from '../view-state.js';
 
 /** What the modal carries: whose budgets (a person by user id, in the submitter's workspace) and the version edited (0: none). */
 const metadataSchema = z.object({
@@ -35,12 +35,7 @@ export function adminBudgetsSubmission({ budgets, outbox }: Pick<Surfaces, 'budg
   }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
     const admin = principalFromInteraction(body);
     const state = new ViewState(view.state.values);
-    let metadata: z.infer<typeof metadataSchema> | undefined;
-    try {
-      metadata = metadataSchema.parse(JSON.parse(view.private_metadata));
-    } catch {
-      metadata = undefined;
-    }
+    const metadata = privateMetadata(metadataSchema, view.private_metadata);
     const scopes = metadata?.target.kind === 'defaults' ? (['person', 'agent'] as const) : (['own'] as const);
     // An error goes on a block the modal has (unknown when its metadata does not read).
     const first = metadata

@@ -10,7 +10,7 @@ import {
 import { principalFromInteraction } from '../../identity/principal.js';
 import type { RateLimits } from '../../limits/rate-limiter.js';
 import type { Surfaces } from '../index.js';
-import { ViewState } from '../view-state.js';
+import { privateMetadata, ViewState } from '../view-state.js';
 
 /** The version the admin edited, as the modal carries it (0: the defaults). */
 const metadataSchema = z.object({ version: z.number().int().nonnegative() });
@@ -26,12 +26,7 @@ export function adminLimitsSubmission({ limits, outbox }: Pick<Surfaces, 'limits
     const admin = principalFromInteraction(body);
     const state = new ViewState(view.state.values);
     const first = limitBlockId('run', 'perMinute');
-    let metadata: z.infer<typeof metadataSchema> | undefined;
-    try {
-      metadata = metadataSchema.parse(JSON.parse(view.private_metadata));
-    } catch {
-      metadata = undefined;
-    }
+    const metadata = privateMetadata(metadataSchema, view.private_metadata);
     const entered = Object.fromEntries(
       LIMITED_ACTIONS.map((action) => [
         action,

@@ -4,7 +4,7 @@ import { PASTE_TOKEN_ACTION, PASTE_TOKEN_BLOCK } from '../../blocks/connections.
 import { principalFromInteraction } from '../../identity/principal.js';
 import type { Surfaces } from '../index.js';
 import { SUBMISSION_BUDGET_MS } from '../slack-limits.js';
-import { ViewState } from '../view-state.js';
+import { privateMetadata, ViewState } from '../view-state.js';
 
 /** `private_metadata` comes back through the client, so it is checked like any other input. */
 const metadataSchema = z.object({ connectorId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/) });
@@ -26,18 +26,18 @@ export function pasteTokenSubmission({ connections }: Pick<Surfaces, 'connection
     const correlationId = String(context.correlationId);
     const inlineError = (message: string) =>
       ack({ response_action: 'errors', errors: { [PASTE_TOKEN_BLOCK]: message } });
-    const metadata = metadataSchema.safeParse(parseJson(view.private_metadata));
+    const metadata = privateMetadata(metadataSchema, view.private_metadata);
     const token = tokenSchema.safeParse(
       new ViewState(view.state.values).text(PASTE_TOKEN_BLOCK, PASTE_TOKEN_ACTION),
     );
-    if (!metadata.success) return inlineError('This connector cannot take a pasted token.');
+    if (!metadata) return inlineError('This connector cannot take a pasted token.');
     const principal = principalFromInteraction(body);
-    if (!(await connections.pasteableConnector(metadata.data.connectorId)))
+    if (!(await connections.pasteableConnector(metadata.connectorId)))
       return inlineError('This connector cannot take a pasted token.');
     if (!token.success) return inlineError(token.error.issues[0]?.message ?? 'That is not a token.');
     const check = await connections.checkPastedToken(
       principal,
-      metadata.data.connectorId,
+      metadata.connectorId,
       token.data,
       correlationId,
       {
@@ -57,12 +57,4 @@ export function pasteTokenSubmission({ connections }: Pick<Surfaces, 'connection
         await connections.savePastedToken(principal, check, token.data, correlationId);
     }
   };
-}
-
-function parseJson(text: string | undefined): unknown {
-  try {
-    return JSON.parse(text ?? '');
-  } catch {
-    return undefined;
-  }
 }

@@ -1,7 +1,12 @@
 import { overBudgetMessage } from '../../../blocks/budgets.js';
 import { rateLimitedMessage, tooManyLiveMessage } from '../../../blocks/limits.js';
 import type { SlackMessage } from '../../../blocks/messages.js';
-import { missingConnectionsMessage, plainMessage, standingRefusedMessage } from '../../../blocks/sessions.js';
+import {
+  missingConnectionsMessage,
+  plainMessage,
+  sessionStartedMessage,
+  standingRefusedMessage,
+} from '../../../blocks/sessions.js';
 import { isDirectMessage } from '../../../outbox/outbox.js';
 import type { RunOutcome, StartedSession } from '../../../sessions/session-service.js';
 import type { Surfaces } from '../../index.js';
@@ -20,14 +25,21 @@ export async function agentRun(
   );
   if (outcome.kind !== 'started')
     return runAnswer(outcome, 'Tell the agent what to do: /agent run [--agent NAME] PROMPT');
-  // Told first; the session's thread opens right after (nothing else delays this answer).
+  // Told first; the session's thread opens right after (nothing else delays this answer), and the
+  // answer then links to it.
+  const started = outcome.session;
   try {
     await outbox.privately(
       { responseUrl: command.responseUrl, channelId: command.channelId, userId: command.principal.userId },
-      startedMessage(outcome.session),
+      startedMessage(started),
     );
   } finally {
-    outcome.session.open();
+    started.open(async (session) => {
+      if (session.permalink)
+        await outbox.respond(command.responseUrl, startedMessage(started, session.permalink), {
+          replaceOriginal: true,
+        });
+    });
   }
   return undefined;
 }
@@ -75,11 +87,13 @@ export function runAnswer(
   }
 }
 
-/** A run that started: where to follow it. */
-export function startedMessage(session: StartedSession): SlackMessage {
-  return plainMessage(
-    isDirectMessage(session.channelId)
-      ? `Started ${session.agentName}; follow along in the thread.`
-      : `Started ${session.agentName}. Follow along in your DM with me; the result can be shared here when it is done.`,
-  );
+/** A run that started: where to follow it (a link to its thread, once it has one). */
+export function startedMessage(
+  session: Pick<StartedSession, 'agentName' | 'channelId'>,
+  permalink?: string,
+): SlackMessage {
+  return sessionStartedMessage(session.agentName, {
+    inDirectMessage: isDirectMessage(session.channelId),
+    ...(permalink ? { permalink } : {}),
+  });
 }
