@@ -92,6 +92,7 @@ function catalogAccountRow(entry: ServerEntry): KnownBlock[] {
           text: 'Its token is revoked; the tools are then only checked when someone connects.',
           confirm: 'Disconnect',
           deny: 'Keep',
+          danger: true,
         }),
       }
     : {
@@ -154,6 +155,7 @@ export function serversModal(entries: ServerEntry[], notice?: string): ModalView
                 text: 'Agents can no longer be given it. A server agents still use cannot be removed.',
                 confirm: 'Remove',
                 deny: 'Keep',
+                danger: true,
               }),
             },
           }
