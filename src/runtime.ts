@@ -209,6 +209,7 @@ export function buildServices(parts: ServiceParts): Services {
     publicBaseUrl,
     notices: connectionNotices,
     drift: agents,
+    personalHome: (principal) => sessionsOf.current?.homeOf(principal) ?? Promise.resolve(undefined),
     adminOverview: async (admin) => {
       const [overview, usage] = await Promise.all([auditTrail.overview(admin), budgets.overview(admin)]);
       return { ...overview, usage };

@@ -1,11 +1,7 @@
-import type { ActionsBlock, Button, HomeView, KnownBlock, ModalView, SectionBlock } from '@slack/types';
+import type { ActionsBlock, Button, KnownBlock, ModalView, SectionBlock } from '@slack/types';
 import type { ConnectorEntry, ConnectorLink, Revocation } from '../connections/connections-service.js';
-import type { HomeState } from '../connections/notices.js';
-import { adminOverviewBlocks } from './audit.js';
-import { usageOverviewBlocks } from './budgets.js';
 import { confirmDialog, context, divider, escapeMrkdwn, header, section } from './elements.js';
 import type { SlackMessage } from './messages.js';
-import { adminPeopleSection } from './people.js';
 
 /** Action ids of the connection buttons; listeners register on these. */
 export const ConnectActions = {
@@ -73,7 +69,7 @@ function button(entry: ConnectorLink): Button | undefined {
   };
 }
 
-function connectorRows(entries: ConnectorLink[]): KnownBlock[] {
+export function connectorRows(entries: ConnectorLink[]): KnownBlock[] {
   return entries.map((entry): SectionBlock => {
     const accessory = button(entry);
     return {
@@ -101,24 +97,6 @@ export function connectMessage(entries: ConnectorLink[]): SlackMessage {
       divider(),
       ...connectorRows(entries),
       context('Connect links work once, for ten minutes, and only for you. Only you can see this.'),
-    ],
-  };
-}
-
-export function homeView(home: HomeState): HomeView {
-  return {
-    type: 'home',
-    blocks: [
-      header('Deputy'),
-      section(
-        'Claude agents that act only with *your* connected accounts. Use `/agent help` anywhere in Slack.',
-      ),
-      divider(),
-      header('Your connections'),
-      ...connectorRows(home.entries),
-      ...(home.admin ? adminPeopleSection() : []),
-      ...(home.overview ? adminOverviewBlocks(home.overview) : []),
-      ...(home.overview?.usage ? usageOverviewBlocks(home.overview.usage) : []),
     ],
   };
 }

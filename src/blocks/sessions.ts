@@ -6,7 +6,7 @@ import type { RaiseCeilingOutcome } from '../sessions/session-service.js';
 import type { Approval, SessionRecord, SessionStatus, StandingRefusal } from '../store/index.js';
 import { INPUT_ACTION } from './agents.js';
 import { ConnectActions, openLinkActionId } from './connections.js';
-import { context, escapeMrkdwn, input, section, sectionsOf, truncate } from './elements.js';
+import { context, divider, escapeMrkdwn, header, input, section, sectionsOf, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** The answer to a click on someone else's session. */
@@ -447,22 +447,23 @@ function listedStatus(session: StatusShown): string {
   }
 }
 
+type ListedSession = StatusShown & Pick<SessionRecord, 'agentName' | 'prompt' | 'permalink'>;
+
+/** A session in a list: its agent, its state, and its prompt linked to its thread. */
+export function sessionLine(s: ListedSession): string {
+  const prompt = escapeMrkdwn(truncate(s.prompt.replace(/\s+/g, ' '), 80));
+  const where = s.permalink ? `<${s.permalink}|${prompt}>` : `${prompt} (in your DM with me)`;
+  return `• *${escapeMrkdwn(s.agentName)}* · ${listedStatus(s)} · ${where}`;
+}
+
 /** `/agent sessions`: the person's recent sessions, newest first: agent, state, prompt, and a link to each thread. */
-export function recentSessionsMessage(
-  sessions: Array<
-    StatusShown & Pick<SessionRecord, 'agentName' | 'prompt' | 'createdAt' | 'permalink' | 'sessionId'>
-  >,
-): SlackMessage {
+export function recentSessionsMessage(sessions: ListedSession[]): SlackMessage {
   if (sessions.length === 0)
     return {
       text: 'You have no sessions yet.',
       blocks: [section('You have no sessions yet. Start one with `/agent run`.')],
     };
-  const lines = sessions.map((s) => {
-    const prompt = escapeMrkdwn(truncate(s.prompt.replace(/\s+/g, ' '), 80));
-    const where = s.permalink ? `<${s.permalink}|${prompt}>` : `${prompt} (in your DM with me)`;
-    return `• *${escapeMrkdwn(s.agentName)}* · ${listedStatus(s)} · ${where}`;
-  });
+  const lines = sessions.map(sessionLine);
   return {
     text: `Your ${sessions.length} most recent sessions.`,
     blocks: [section(`*Your recent sessions*\n${lines.join('\n')}`)],
@@ -574,6 +575,67 @@ export function runOnMessageModal(agents: string[], pendingId: string): ModalVie
         multiline: true,
         max_length: 3000,
         initial_value: 'Summarise this message',
+      }),
+    ],
+  };
+}
+
+/** The Home tab's Run button on an agent, and the modal it opens. */
+export const HOME_RUN_ACTION = 'home_run_agent';
+export const HOME_RUN_CALLBACK = 'home_run';
+
+/**
+ * The person's part of the Home tab (issue 20, item 2): the agents they may run, each with Run; their
+ * recent sessions, linked; and the calls waiting for their decision, linked to where they decide.
+ */
+export function personalHomeBlocks(home: {
+  agents: string[];
+  sessions: ListedSession[];
+  waiting: Array<{ session: ListedSession; approval: Pick<Approval, 'server' | 'tool'> }>;
+}): KnownBlock[] {
+  const agents: KnownBlock[] =
+    home.agents.length === 0
+      ? [section('_No agent you may run yet._')]
+      : home.agents.slice(0, 15).map((name) => ({
+          type: 'section',
+          text: { type: 'mrkdwn', text: `*${escapeMrkdwn(name)}*` },
+          accessory: button(HOME_RUN_ACTION, 'Run', name, 'primary'),
+        }));
+  const waiting = home.waiting.slice(0, 10).map(({ session, approval }) => {
+    const call = escapeMrkdwn(`${approval.server}.${approval.tool}`);
+    const where = session.permalink ? `<${session.permalink}|decide in its thread>` : 'decide in its thread';
+    return `• \`${call}\` for *${escapeMrkdwn(session.agentName)}* · ${where}`;
+  });
+  return [
+    divider(),
+    header('Agents you can run'),
+    ...agents,
+    divider(),
+    header('Waiting for your decision'),
+    section(waiting.length > 0 ? waiting.join('\n') : '_Nothing waits for you._'),
+    header('Your recent sessions'),
+    section(home.sessions.length > 0 ? home.sessions.map(sessionLine).join('\n') : '_No sessions yet._'),
+  ];
+}
+
+/** Run from the Home tab: what the agent should do (it answers in the person's DM with Deputy). */
+export function homeRunModal(agentName: string): ModalView {
+  return {
+    type: 'modal',
+    callback_id: HOME_RUN_CALLBACK,
+    title: { type: 'plain_text', text: 'Run an agent' },
+    submit: { type: 'plain_text', text: 'Run' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    private_metadata: JSON.stringify({ agentName }),
+    blocks: [
+      section(
+        `*${escapeMrkdwn(agentName)}* runs as you, with your own accounts, and answers in your DM with Deputy.`,
+      ),
+      input(RunOnMessageBlocks.prompt, 'What should it do?', {
+        type: 'plain_text_input',
+        action_id: INPUT_ACTION,
+        multiline: true,
+        max_length: 3000,
       }),
     ],
   };

@@ -23,7 +23,7 @@ import {
   scopeRequest,
   unavailableReason,
 } from './catalog.js';
-import type { AdminHome, ConnectionNotices, HomeState, RefreshedViews } from './notices.js';
+import type { AdminHome, ConnectionNotices, HomeState, PersonalHome, RefreshedViews } from './notices.js';
 import { type RevocationEndpoint, revokeAtProvider, SELF_REVOCATION_WINDOW_MS } from './oauth/revocation.js';
 import { seal, unseal } from './sealed-box.js';
 import { type DiscoveredTool, discoverTools } from './tool-discovery.js';
@@ -142,6 +142,8 @@ export interface ConnectionsServiceOptions {
   };
   /** The admin section of an admin's Home tab (AuditTrail.overview). */
   adminOverview?: (admin: Principal) => Promise<AdminHome>;
+  /** The person's agents, sessions and waiting calls, for their Home tab. */
+  personalHome?: (principal: Principal) => Promise<PersonalHome | undefined>;
 }
 
 /**
@@ -206,12 +208,13 @@ export class ConnectionsService {
   /** The views a notice refreshes: the `/agent connect` message when its response_url is known, and Home. */
   /** The person's Home tab: their connections with fresh links, and whether they administer Deputy. */
   async home(principal: Principal): Promise<HomeState> {
-    const [entries, admin] = await Promise.all([
+    const [entries, admin, personal] = await Promise.all([
       this.overviewWithLinks(principal),
       this.deps.admins.isAdmin(principal),
+      this.deps.personalHome?.(principal),
     ]);
     const overview = admin ? await this.deps.adminOverview?.(principal) : undefined;
-    return { entries, admin, ...(overview ? { overview } : {}) };
+    return { entries, admin, ...(personal ? { personal } : {}), ...(overview ? { overview } : {}) };
   }
 
   async refreshedViews(

@@ -1,6 +1,7 @@
 import type { AdminOverview } from '../audit/audit-trail.js';
 import type { Principal } from '../identity/principal.js';
 import type { UsageOverview } from '../limits/budgets.js';
+import type { Approval, SessionRecord } from '../store/index.js';
 import type { Connector } from './catalog.js';
 import type { ConnectorLink, Revocation } from './connections-service.js';
 
@@ -17,6 +18,15 @@ export interface HomeState {
   admin: boolean;
   /** What is going on in the workspace, for an admin (absent for everyone else). */
   overview?: AdminHome;
+  /** Their agents, sessions and waiting calls (issue 20), where the Home tab is given them. */
+  personal?: PersonalHome;
+}
+
+/** The person's part of the Home tab: the agents they may run, their recent sessions, and the calls waiting for their decision. */
+export interface PersonalHome {
+  agents: string[];
+  sessions: SessionRecord[];
+  waiting: Array<{ session: SessionRecord; approval: Approval }>;
 }
 
 /** The admins' Home section: activity (issue 18), and the top spenders this week and month (issue 19). */

@@ -4,10 +4,10 @@ import {
   connectFailedNotice,
   connectMessage,
   disconnectedNotice,
-  homeView,
   needsReconnectNotice,
   widerAccessNotice,
 } from '../blocks/connections.js';
+import { homeView } from '../blocks/home.js';
 import type { Connector } from '../connections/catalog.js';
 import type { ConnectorLink, Revocation } from '../connections/connections-service.js';
 import type { ConnectionNotices, RefreshedViews } from '../connections/notices.js';

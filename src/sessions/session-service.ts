@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { Connector } from '../connections/catalog.js';
 import type { CatalogAccountService } from '../connections/catalog-accounts.js';
 import type { ConnectionsService } from '../connections/connections-service.js';
+import type { PersonalHome } from '../connections/notices.js';
 import { fingerprint } from '../fingerprint.js';
 import { type Principal, principalKey, sameWorkspace } from '../identity/principal.js';
 import type { SessionAct, Steering } from '../identity/steering.js';
@@ -167,6 +168,9 @@ const INTENT_LOOKUP_SKEW_MS = 10 * 60 * 1000;
 /** What the agent is told of the memory store it is given (rendered into its system prompt). */
 const MEMORY_INSTRUCTIONS =
   'This memory belongs to the person who started this session and to no one else. Keep in it what will help them in later sessions.';
+
+/** How many recent sessions the Home tab shows. */
+const HOME_SESSIONS = 5;
 
 /** How long a message shortcut's modal may stay open before its run is no longer taken. */
 const PENDING_RUN_MS = 60 * 60 * 1000;
@@ -816,6 +820,30 @@ export class SessionService {
       if (!since && seen >= 200) break;
     }
     return undefined;
+  }
+
+  /**
+   * The person's part of their Home tab: the agents they may run (from their DM with Deputy), their
+   * recent sessions, and the calls waiting for their decision.
+   */
+  async homeOf(principal: Principal): Promise<PersonalHome> {
+    const [all, sessions] = await Promise.all([
+      this.deps.agents.list(),
+      this.deps.store.sessions.byOwner(principalKey(principal), HOME_SESSIONS),
+    ]);
+    const agents: string[] = [];
+    for (const agent of all) if (await this.deps.agents.mayRun(agent, principal)) agents.push(agent.name);
+    const waiting = sessions.filter((s) => s.status === 'waiting');
+    const approvals = await Promise.all(
+      waiting.map((s) => this.deps.store.approvals.forSession(s.sessionId)),
+    );
+    return {
+      agents,
+      sessions,
+      waiting: waiting.flatMap((session, i) =>
+        (approvals[i] ?? []).filter((a) => a.status === 'pending').map((approval) => ({ session, approval })),
+      ),
+    };
   }
 
   /** Whether the Slack thread is a session's (its DM thread, or a shared result's). */

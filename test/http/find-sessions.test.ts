@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { Harness } from '../support/harness.js';
+import { type Harness, openHome } from '../support/harness.js';
 import { agentAnswers, runAgent, startSessionsHarness } from '../support/sessions.js';
 
 /**
@@ -47,4 +47,43 @@ test('/agent sessions shows each session with its agent, what it is doing or how
   // No raw thread timestamps, and nothing of anyone else's.
   expect(listed).not.toMatch(/thread \d+\.\d+/);
   expect(await agentAnswers(h, 'U_BOB', 'sessions')).toContain('You have no sessions yet');
+});
+
+test("the Home tab shows the person's agents with Run, their waiting calls and recent sessions linked; Run starts a session once", async () => {
+  const home = await openHome(h, 'U_ALICE');
+  expect(home).toContain('Agents you can run');
+  expect(home).toContain('"action_id":"home_run_agent"');
+  const waiting = (await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:U_ALICE`, 100)).find(
+    (s) => s.status === 'waiting',
+  );
+  expect(home).toContain(`\`notion.create_page\` for *asker* · <${waiting?.permalink}|decide in its thread>`);
+  expect(home).toContain('Your recent sessions');
+  expect(home).toMatch(/\*reader\* · declined · <https:[^|]+\|refuse>/);
+  // Bob's Home has none of Alice's.
+  const bobs = await openHome(h, 'U_BOB');
+  expect(bobs).toContain('_No sessions yet._');
+  expect(bobs).not.toContain('create a page titled Plans');
+
+  const before = h.sandbox.managedAgents.sessions().length;
+  await h.driver.blockAction('U_ALICE', { actionId: 'home_run_agent', value: 'reader' });
+  const modal = await h.sandbox.slack.waitFor('views.open', (c) =>
+    JSON.stringify(c.body.view).includes('"callback_id":"home_run"'),
+  );
+  expect(JSON.stringify(modal.body.view)).toContain('*reader* runs as you');
+  const viewId = (modal.response as { view?: { id?: string } }).view?.id ?? '';
+  const submit = () =>
+    h.driver.viewSubmission('U_ALICE', {
+      callbackId: 'home_run',
+      viewId,
+      stateValues: { run_prompt: { value: { type: 'plain_text_input', value: 'search from home' } } },
+    });
+  await submit();
+  await h.settle();
+  await submit();
+  await h.settle();
+  expect(h.sandbox.managedAgents.sessions().length).toBe(before + 1);
+  const started = (await h.store.sessions.byOwner(`T:${h.sandbox.slack.teamId}:U_ALICE`, 100)).find(
+    (s) => s.prompt === 'search from home',
+  );
+  expect(started?.channelId).toBe(h.sandbox.slack.dmChannelId('U_ALICE'));
 });

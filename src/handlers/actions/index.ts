@@ -2,7 +2,7 @@ import type { App } from '@slack/bolt';
 import { AdminViews } from '../../blocks/agents.js';
 import { ConnectActions, OPEN_LINK_ACTION } from '../../blocks/connections.js';
 import { PeopleActions } from '../../blocks/people.js';
-import { SessionActions } from '../../blocks/sessions.js';
+import { HOME_RUN_ACTION, SessionActions } from '../../blocks/sessions.js';
 import type { Surfaces } from '../index.js';
 import { adminCatalogAccount } from './admin-catalog-account.js';
 import { adminPeople } from './admin-people.js';
@@ -11,6 +11,7 @@ import { connectDisconnect } from './connect-disconnect.js';
 import { connectOpenLink } from './connect-open-link.js';
 import { connectPasteToken } from './connect-paste-token.js';
 import { forgetMe } from './forget-me.js';
+import { homeRunAgent } from './home-run-agent.js';
 import { sessionDecision } from './session-decision.js';
 import { sessionRunWithout } from './session-run-without.js';
 import { sessionShare } from './session-share.js';
@@ -41,4 +42,5 @@ export function register(app: App, surfaces: Surfaces): void {
   app.action(SessionActions.StopLive, sessionStopListed(surfaces));
   app.action(SessionActions.Share, sessionShare(surfaces));
   app.action(SessionActions.RunWithout, sessionRunWithout(surfaces));
+  app.action(HOME_RUN_ACTION, homeRunAgent(surfaces));
 }

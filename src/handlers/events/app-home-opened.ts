@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import { homeView } from '../../blocks/connections.js';
+import { homeView } from '../../blocks/home.js';
 import { principalFromEvent } from '../../identity/principal.js';
 import type { Surfaces } from '../index.js';
 
