@@ -546,38 +546,58 @@ function shorten(value: unknown, cut: { cut: boolean }, depth = 0): unknown {
 export const RUN_ON_MESSAGE_CALLBACK = 'run_on_message';
 export const RunOnMessageBlocks = { agent: 'run_agent', prompt: 'run_prompt' } as const;
 
+/**
+ * A modal that starts a run: what it says first, the inputs before the prompt, and the prompt (what
+ * the agent should do, at most 3,000 characters); `metadata` comes back with the submission.
+ */
+function runModal(
+  callbackId: string,
+  metadata: Record<string, string>,
+  intro: string,
+  inputs: KnownBlock[],
+  initialPrompt?: string,
+): ModalView {
+  return {
+    type: 'modal',
+    callback_id: callbackId,
+    title: { type: 'plain_text', text: 'Run an agent' },
+    submit: { type: 'plain_text', text: 'Run' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    private_metadata: JSON.stringify(metadata),
+    blocks: [
+      section(intro),
+      ...inputs,
+      input(RunOnMessageBlocks.prompt, 'What should it do?', {
+        type: 'plain_text_input',
+        action_id: INPUT_ACTION,
+        multiline: true,
+        max_length: 3000,
+        ...(initialPrompt ? { initial_value: initialPrompt } : {}),
+      }),
+    ],
+  };
+}
+
 /** "Run an agent on this message": which agent, and what it should do with the message. */
 export function runOnMessageModal(agents: string[], pendingId: string): ModalView {
   const options = agents.slice(0, 100).map((name) => ({
     text: { type: 'plain_text' as const, text: truncate(name, 75) },
     value: name,
   }));
-  return {
-    type: 'modal',
-    callback_id: RUN_ON_MESSAGE_CALLBACK,
-    title: { type: 'plain_text', text: 'Run an agent' },
-    submit: { type: 'plain_text', text: 'Run' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    private_metadata: JSON.stringify({ pendingId }),
-    blocks: [
-      section(
-        'The agent runs as you, with this message as context, and answers in your DM with Deputy. Nothing is posted here unless you share it.',
-      ),
+  return runModal(
+    RUN_ON_MESSAGE_CALLBACK,
+    { pendingId },
+    'The agent runs as you, with this message as context, and answers in your DM with Deputy. Nothing is posted here unless you share it.',
+    [
       input(RunOnMessageBlocks.agent, 'Agent', {
         type: 'static_select',
         action_id: INPUT_ACTION,
         options,
         ...(options[0] && options.length === 1 ? { initial_option: options[0] } : {}),
       }),
-      input(RunOnMessageBlocks.prompt, 'What should it do?', {
-        type: 'plain_text_input',
-        action_id: INPUT_ACTION,
-        multiline: true,
-        max_length: 3000,
-        initial_value: 'Summarise this message',
-      }),
     ],
-  };
+    'Summarise this message',
+  );
 }
 
 /** The Home tab's Run button on an agent, and the modal it opens. */
@@ -620,23 +640,10 @@ export function personalHomeBlocks(home: {
 
 /** Run from the Home tab: what the agent should do (it answers in the person's DM with Deputy). */
 export function homeRunModal(agentName: string): ModalView {
-  return {
-    type: 'modal',
-    callback_id: HOME_RUN_CALLBACK,
-    title: { type: 'plain_text', text: 'Run an agent' },
-    submit: { type: 'plain_text', text: 'Run' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    private_metadata: JSON.stringify({ agentName }),
-    blocks: [
-      section(
-        `*${escapeMrkdwn(agentName)}* runs as you, with your own accounts, and answers in your DM with Deputy.`,
-      ),
-      input(RunOnMessageBlocks.prompt, 'What should it do?', {
-        type: 'plain_text_input',
-        action_id: INPUT_ACTION,
-        multiline: true,
-        max_length: 3000,
-      }),
-    ],
-  };
+  return runModal(
+    HOME_RUN_CALLBACK,
+    { agentName },
+    `*${escapeMrkdwn(agentName)}* runs as you, with your own accounts, and answers in your DM with Deputy.`,
+    [],
+  );
 }
