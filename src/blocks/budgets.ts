@@ -23,24 +23,19 @@ const PERIOD = {
 } as const;
 
 /** What someone is told when a budget is used up (a run, or a reply to a session): the figures, and what happens next. */
-export function overBudgetText(
+export function overBudgetMessage(
   reached: BudgetReached & { agentName: string },
   notDone = 'nothing was started',
-): string {
+): SlackMessage {
   const period = PERIOD[reached.period];
   const figures = `${dollars(reached.spentCents)} spent ${period.spent} of ${dollars(reached.budgetCents)}`;
   const whose =
     reached.scope === 'person'
       ? `You have used your ${period.budget} budget (${figures})`
       : `The ${reached.agentName} agent has used its ${period.budget} budget for everyone (${figures})`;
-  return `${whose}, so ${notDone}. It renews ${period.resets}; a Deputy admin can raise it with /agent budgets.`;
-}
-
-export function overBudgetMessage(
-  reached: BudgetReached & { agentName: string },
-  notDone?: string,
-): SlackMessage {
-  return plainText(overBudgetText(reached, notDone));
+  return plainText(
+    `${whose}, so ${notDone}. It renews ${period.resets}; a Deputy admin can raise it with /agent budgets.`,
+  );
 }
 
 /** How full a budget is, as a bar Slack shows in any client: 12 cells, filled in proportion. */

@@ -5,6 +5,7 @@ import { stoppedAtCeiling } from '../sessions/notices.js';
 import type { RaiseCeilingOutcome } from '../sessions/session-service.js';
 import type { Approval, SessionRecord, SessionStatus, StandingRefusal } from '../store/index.js';
 import { INPUT_ACTION } from './agents.js';
+import { dollars } from './budgets.js';
 import { ConnectActions, openLinkActionId } from './connections.js';
 import { context, divider, escapeMrkdwn, header, input, section, sectionsOf, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
@@ -317,8 +318,8 @@ export function turnStoppedMessage(
 
 /** An amount in minor units (cents) as a person reads it: $0.25, or 0.25 and the currency's code. */
 function money(amount: { amount: string; currency: string }): string {
-  const major = (Number(amount.amount) / 100).toFixed(2);
-  return amount.currency === 'USD' ? `$${major}` : `${major} ${amount.currency}`;
+  if (amount.currency === 'USD') return dollars(Number(amount.amount));
+  return `${(Number(amount.amount) / 100).toFixed(2)} ${amount.currency}`;
 }
 
 /** The owner's result, shared to the channel the session ran from (cut, and saying so, past 12 sections). */

@@ -11,6 +11,7 @@ import {
   type StoredBudget,
   type UsageEntry,
 } from '../store/index.js';
+import { ShortLived } from '../store/short-lived.js';
 
 export type { Budget, BudgetDefaults, BudgetSubject } from '../store/index.js';
 
@@ -115,13 +116,17 @@ const NO_DEFAULTS: BudgetDefaults = { person: {}, agent: {} };
  * the platform stops the session where the budget ends. Spend comes from the usage ledger.
  */
 export class Budgets {
-  private cachedDefaults: { defaults: BudgetDefaults; version?: number; until: number } | undefined;
+  private readonly cachedDefaults: ShortLived<{ defaults: BudgetDefaults; version?: number }>;
   /** Each agent's spend, as last read (see AGENT_SPEND_CACHE_MS). */
-  private readonly agentSpends = new Map<string, { spend: Spend; until: number }>();
+  private readonly agentSpends: ShortLived<Spend>;
   /** The usage chart per workspace, as last read. */
-  private readonly cachedOverviews = new Map<string, { overview: UsageOverview; until: number }>();
+  private readonly overviews: ShortLived<UsageOverview>;
 
-  constructor(private readonly deps: { store: Store; audit: AuditLog; access: AdminCheck; clock: Clock }) {}
+  constructor(private readonly deps: { store: Store; audit: AuditLog; access: AdminCheck; clock: Clock }) {
+    this.cachedDefaults = new ShortLived(deps.clock, DEFAULTS_CACHE_MS);
+    this.agentSpends = new ShortLived(deps.clock, AGENT_SPEND_CACHE_MS);
+    this.overviews = new ShortLived(deps.clock, OVERVIEW_CACHE_MS);
+  }
 
   /** Whether the person may run the agent now, and the most its session may spend. One batch read; ledger reads only where a budget is set. */
   async check(principal: Principal, agentName: string): Promise<BudgetCheck> {
@@ -183,12 +188,7 @@ export class Budgets {
   async overview(viewer: Principal, top = 5): Promise<UsageOverview> {
     // People of other workspaces are not the viewer's to see (on Enterprise Grid, the org's are).
     const ours = principalKey({ ...viewer, userId: '' });
-    const now = this.deps.clock.now();
-    const cached = this.cachedOverviews.get(ours);
-    if (cached && cached.until > now) return cached.overview;
-    const overview = await this.readOverview(ours, top);
-    this.cachedOverviews.set(ours, { overview, until: now + OVERVIEW_CACHE_MS });
-    return overview;
+    return this.overviews.read(`${ours}#${top}`, () => this.readOverview(ours, top));
   }
 
   private async readOverview(ours: string, top: number): Promise<UsageOverview> {
@@ -225,8 +225,12 @@ export class Budgets {
     const [topPeople, topAgents] = [topOf(people), topOf(agents)];
     const [defaults, peopleOwn, agentsOwn] = await Promise.all([
       this.defaults(),
-      this.deps.store.settings.budgetsOfPeople(topPeople.map((l) => l.name)),
-      this.deps.store.settings.budgetsOfAgents(topAgents.map((l) => l.name)),
+      this.deps.store.settings.budgetsOf(
+        topPeople.map((l) => ({ kind: 'person' as const, principalKey: l.name })),
+      ),
+      this.deps.store.settings.budgetsOf(
+        topAgents.map((l) => ({ kind: 'agent' as const, agentName: l.name })),
+      ),
     ]);
     const withBudget = (lines: UsageLine[], own: Array<StoredBudget | undefined>, fallback: Budget) =>
       lines.map((line, i) => {
@@ -250,7 +254,7 @@ export class Budgets {
     correlationId: string,
   ): Promise<BudgetForm | undefined> {
     if (!(await this.deps.access.authorize(admin, '/agent budgets', correlationId))) return undefined;
-    this.cachedDefaults = undefined;
+    this.cachedDefaults.forget();
     return this.form(target);
   }
 
@@ -275,7 +279,7 @@ export class Budgets {
       budgets.some((b) => Object.values(b).some((cents) => cents > MAX_BUDGET_USD * 100))
     )
       return { kind: 'invalid' };
-    this.cachedDefaults = undefined;
+    this.cachedDefaults.forget();
     const before = await this.form(target);
     if (before.version !== editedVersion) return { kind: 'conflict', form: before };
     const version = (editedVersion ?? 0) + 1;
@@ -298,7 +302,7 @@ export class Budgets {
       target.kind === 'defaults'
         ? await settings.putBudgetDefaults({ ...(values as BudgetDefaults), ...change }, editedVersion)
         : await settings.putBudget(target, { budget: values as Budget, ...change }, editedVersion);
-    this.cachedDefaults = undefined;
+    this.cachedDefaults.forget();
     if (saved) return { kind: 'saved', form: await this.form(target) };
     // Another admin saved in between: the change recorded above did not take effect.
     await this.deps.audit.record({
@@ -330,28 +334,20 @@ export class Budgets {
     };
   }
 
-  private async defaults(): Promise<{ defaults: BudgetDefaults; version?: number }> {
-    const now = this.deps.clock.now();
-    if (this.cachedDefaults && this.cachedDefaults.until > now) return this.cachedDefaults;
-    const stored = await this.deps.store.settings.budgetDefaults();
-    this.cachedDefaults = {
-      defaults: stored ? { person: stored.person, agent: stored.agent } : NO_DEFAULTS,
-      ...(stored ? { version: stored.version } : {}),
-      until: now + DEFAULTS_CACHE_MS,
-    };
-    return this.cachedDefaults;
+  private defaults(): Promise<{ defaults: BudgetDefaults; version?: number }> {
+    return this.cachedDefaults.read('defaults', async () => {
+      const stored = await this.deps.store.settings.budgetDefaults();
+      return stored
+        ? { defaults: { person: stored.person, agent: stored.agent }, version: stored.version }
+        : { defaults: NO_DEFAULTS };
+    });
   }
 
-  private async agentSpend(agentName: string): Promise<Spend> {
-    const now = this.deps.clock.now();
-    const cached = this.agentSpends.get(agentName);
-    if (cached && cached.until > now) return cached.spend;
-    const periods = periodsAt(now);
-    const spend = await this.spendOf(
-      this.deps.store.usage.ofAgent(agentName, periods.monthFrom, periods.today),
-    );
-    this.agentSpends.set(agentName, { spend, until: now + AGENT_SPEND_CACHE_MS });
-    return spend;
+  private agentSpend(agentName: string): Promise<Spend> {
+    return this.agentSpends.read(agentName, () => {
+      const periods = periodsAt(this.deps.clock.now());
+      return this.spendOf(this.deps.store.usage.ofAgent(agentName, periods.monthFrom, periods.today));
+    });
   }
 
   private async spendOf(entries: Promise<UsageEntry[]>): Promise<Spend> {
@@ -418,7 +414,7 @@ const dollars = (cents: number | undefined) =>
   cents === undefined ? 'none' : `$${(cents / 100).toFixed(2)}`;
 
 /** One line per changed figure, for the audit record: `person monthly none → $50.00`. */
-export function budgetDiff(before: BudgetDefaults | Budget, after: BudgetDefaults | Budget): string {
+function budgetDiff(before: BudgetDefaults | Budget, after: BudgetDefaults | Budget): string {
   const pairs: Array<[string, Budget, Budget]> =
     'person' in after && 'person' in before
       ? [

@@ -115,19 +115,11 @@ export class Settings {
     return this.table.get(StoredBudgetRecord, keys.settings(subjectName(subject)));
   }
 
-  /** The budgets of several people at once (absent where they have none of their own). */
-  budgetsOfPeople(principalKeys: string[]): Promise<Array<StoredBudget | undefined>> {
+  /** The own budgets of several people or agents, in one batch read (absent where they have none). */
+  budgetsOf(subjects: BudgetSubject[]): Promise<Array<StoredBudget | undefined>> {
     return this.table.getAll(
       StoredBudgetRecord,
-      principalKeys.map((principalKey) => keys.settings(subjectName({ kind: 'person', principalKey }))),
-    );
-  }
-
-  /** The budgets of several agents at once. */
-  budgetsOfAgents(agentNames: string[]): Promise<Array<StoredBudget | undefined>> {
-    return this.table.getAll(
-      StoredBudgetRecord,
-      agentNames.map((agentName) => keys.settings(subjectName({ kind: 'agent', agentName }))),
+      subjects.map((subject) => keys.settings(subjectName(subject))),
     );
   }
 

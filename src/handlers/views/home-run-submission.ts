@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import { z } from 'zod';
 import { RunOnMessageBlocks } from '../../blocks/sessions.js';
 import { principalFromInteraction } from '../../identity/principal.js';
-import { runAnswer } from '../commands/agent/run.js';
+import { answerRunByDm } from '../commands/agent/run.js';
 import type { Surfaces } from '../index.js';
 import { privateMetadata, ViewState } from '../view-state.js';
 
@@ -39,9 +39,6 @@ export function homeRunSubmission({ sessions, outbox }: Pick<Surfaces, 'sessions
       { text: `--agent ${metadata.agentName} ${prompt}`, channelId, dedupeKey: `home:${view.id}` },
       String(context.correlationId),
     );
-    // Started: its thread, in their DM with Deputy, is where it is told.
-    if (outcome.kind === 'started') return outcome.session.open();
-    const answer = runAnswer(outcome, 'Say what the agent should do.');
-    if (answer) await outbox.toPerson(principal.userId, answer).catch(() => undefined);
+    await answerRunByDm(outbox, principal.userId, outcome, 'Say what the agent should do.');
   };
 }

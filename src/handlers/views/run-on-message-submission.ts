@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import { z } from 'zod';
 import { plainMessage, RunOnMessageBlocks } from '../../blocks/sessions.js';
 import { principalFromInteraction } from '../../identity/principal.js';
-import { runAnswer } from '../commands/agent/run.js';
+import { answerRunByDm } from '../commands/agent/run.js';
 import type { Surfaces } from '../index.js';
 import { privateMetadata, ViewState } from '../view-state.js';
 
@@ -43,17 +43,20 @@ export function runOnMessageSubmission({ sessions, outbox }: Pick<Surfaces, 'ses
       { pendingId: metadata.pendingId, agentName: agent.data, prompt },
       String(context.correlationId),
     );
-    if (outcome.kind === 'started') {
-      // Its thread, in the person's DM with Deputy, is where it is told.
-      outcome.session.open();
-      return;
-    }
-    const answer =
-      outcome.kind === 'expired'
-        ? plainMessage(
-            'That run was already asked for, or its form was open too long. Use the shortcut again.',
-          )
-        : runAnswer(outcome, 'Say what the agent should do with the message.');
-    if (answer) await outbox.toPerson(principal.userId, answer).catch(() => undefined);
+    if (outcome.kind !== 'expired')
+      return answerRunByDm(
+        outbox,
+        principal.userId,
+        outcome,
+        'Say what the agent should do with the message.',
+      );
+    await outbox
+      .toPerson(
+        principal.userId,
+        plainMessage(
+          'That run was already asked for, or its form was open too long. Use the shortcut again.',
+        ),
+      )
+      .catch(() => undefined);
   };
 }

@@ -44,6 +44,21 @@ export async function agentRun(
   return undefined;
 }
 
+/**
+ * A run asked for from a modal (nowhere to answer in place): started, its thread in the person's DM
+ * is where they are told; otherwise why not, by DM.
+ */
+export async function answerRunByDm(
+  outbox: Pick<Surfaces['outbox'], 'toPerson'>,
+  userId: string,
+  outcome: RunOutcome,
+  noPrompt: string,
+): Promise<void> {
+  if (outcome.kind === 'started') return outcome.session.open();
+  const answer = runAnswer(outcome, noPrompt);
+  if (answer) await outbox.toPerson(userId, answer).catch(() => undefined);
+}
+
 /** What a person is told of a run that did not start (or is already starting): why, and what to do. */
 export function runAnswer(
   outcome: Exclude<RunOutcome, { kind: 'started' }>,
