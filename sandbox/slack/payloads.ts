@@ -153,6 +153,8 @@ export function blockActionsPayload(slack: SlackEmulator, input: BlockActionInpu
       ...(messageTs ? { message_ts: messageTs } : {}),
       channel_id: surface.channel.id,
       is_ephemeral: surface.ephemeral,
+      // A message in a thread (or a thread's parent) names its thread, as Slack's container does.
+      ...(surface.message?.thread_ts ? { thread_ts: surface.message.thread_ts } : {}),
     },
     ...tail,
     channel: { id: surface.channel.id, name: channelName(surface.channel) },

@@ -343,6 +343,11 @@ export function sharedResultMessage(owner: Principal, agentName: string, resultT
   };
 }
 
+/** The answer to a Share that went: where, with a link to the shared message when Slack gave one. */
+export function sharedAnswer(shared: { channelId: string; permalink?: string }): string {
+  return `Shared in <#${shared.channelId}>${shared.permalink ? `: <${shared.permalink}|see it there>` : ''}.`;
+}
+
 /** How to go on past a session's ceiling: an admin raises it for this session (or a new run). */
 const RAISE_HINT = (sessionId: string) =>
   `To go on, ask a Deputy admin to raise this session’s ceiling with \`/agent budget ${sessionId} AMOUNT_USD\`, then reply here; or start a new run.`;

@@ -188,7 +188,9 @@ export class SlackSessionNotices implements SessionNotices {
         session.channelId,
         sharedResultMessage(session.principal, session.agentName, resultText),
       );
-      return { kind: 'posted', ts: posted?.ts };
+      // Its link for the person's answer: the shared message is one click away (issue 20).
+      const permalink = posted ? await this.outbox.permalink(posted.channelId, posted.ts) : undefined;
+      return { kind: 'posted', ts: posted?.ts, ...(permalink ? { permalink } : {}) };
     } catch (error) {
       // Slack's refusals that mean "not here": nothing was posted, and the person can fix it.
       const code = slackErrorCode(error);

@@ -107,7 +107,7 @@ export interface SessionNotices {
  * restricted) or `private_channel` (private, and Deputy not in it: Slack says it does not exist).
  */
 export type SharePost =
-  | { kind: 'posted'; ts: string | undefined }
+  | { kind: 'posted'; ts: string | undefined; permalink?: string }
   | { kind: 'refused'; reason: ShareRefusal };
 export type ShareRefusal = 'cannot_post' | 'private_channel';
 

@@ -153,8 +153,14 @@ export const MAX_CEILING_USD = 10_000;
 
 /** Stop or Share on a session. */
 export type ControlOutcome = 'done' | 'already' | 'not_running' | 'not_allowed' | 'wrong_message';
-/** Share's outcomes: a control's, or Slack refusing the post in that channel. */
-export type ShareOutcome = ControlOutcome | ShareRefusal;
+/**
+ * Share's outcomes: a control's (`shared` in place of `done`: where it went, and its link when Slack
+ * gave one), or Slack refusing the post in that channel.
+ */
+export type ShareOutcome =
+  | Exclude<ControlOutcome, 'done'>
+  | ShareRefusal
+  | { kind: 'shared'; channelId: string; permalink?: string };
 
 /**
  * How long a start may take before the sweep may finish it instead: well past the session create's
@@ -1247,7 +1253,11 @@ export class SessionService {
       await this.deps.store.sessions.indexThread(session.channelId, sharedTs, session.sessionId);
       await this.showStatus({ ...session, sharedTs });
     }
-    return 'done';
+    return {
+      kind: 'shared',
+      channelId: session.channelId,
+      ...(post.permalink ? { permalink: post.permalink } : {}),
+    };
   }
 
   /**

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { DELIVERY_LEASE_MS } from '../../src/sessions/approvals.js';
 import type { SessionRecord } from '../../src/store/index.js';
 import type { Harness } from '../support/harness.js';
-import { eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
+import { clickInThread, eventsSent, runAgent, startSessionsHarness } from '../support/sessions.js';
 
 /**
  * The five failures reported from outside against the sandbox (issue 12), each reproduced as it was
@@ -95,8 +95,14 @@ describe('a decision recorded whose confirmation was never sent (the process die
   test('the owner’s next click is told it is on its way, not “already decided”, and it arrives once', async () => {
     const { session, approvalId } = await heldSession('Clicked');
     expect(await recordedByADeadProcess(approvalId)).toBe(true);
-    const clicked = await h.driver.blockAction('U_ALICE', { actionId: 'session_approve', value: approvalId });
-    expect(await clickReply(clicked)).toContain('will reach the agent');
+    const approval = await h.store.approvals.get(approvalId);
+    const clicked = await clickInThread(
+      h,
+      'U_ALICE',
+      { actionId: 'session_approve', value: approvalId },
+      { channelId: session.dmChannelId, messageTs: approval?.messageTs, threadTs: session.threadTs },
+    );
+    expect(clicked).toContain('will reach the agent');
     h.clock.advance(DELIVERY_LEASE_MS);
     await h.settle();
     expect(confirmations(session.sessionId)).toHaveLength(1);
@@ -136,12 +142,13 @@ test('a session stopped while an approval is pending closes the card once, and t
   expect(card.map((c) => String(c.body.text))).toEqual([expect.stringMatching(/no longer waiting/i)]);
   expect(await h.store.approvals.get(approvalId)).toMatchObject({ status: 'closed' });
 
-  const late = await h.driver.blockAction(
+  const late = await clickInThread(
+    h,
     'U_ALICE',
-    { actionId: 'session_approve', value: approvalId, type: 'button' },
-    { channelId: session.dmChannelId, ...(approval?.messageTs ? { messageTs: approval.messageTs } : {}) },
+    { actionId: 'session_approve', value: approvalId },
+    { channelId: session.dmChannelId, messageTs: approval?.messageTs, threadTs: session.threadTs },
   );
-  expect(await clickReply(late)).toContain('no longer waiting');
+  expect(late).toContain('no longer waiting');
 
   const auditedBefore = (await h.store.audit.byTarget(approval?.toolUseId ?? '')).length;
   for (let minute = 0; minute < 20; minute += 1) {

@@ -107,7 +107,10 @@ test('the same click delivered twice (security R3): the second is acknowledged a
   const again = await h.driver.redeliver(first.request, { retryNum: 1, retryReason: 'http_timeout' });
   expect(again.status).toBe(200);
   await h.settle();
-  const replies = h.sandbox.slack.callsTo('response_url').filter((c) => c.body.url === first.responseUrl);
+  // Answered once, in the thread of the root clicked.
+  const replies = h.sandbox.slack
+    .callsTo('chat.postEphemeral')
+    .filter((c) => c.body.user === 'U_ALICE' && c.body.thread_ts === session.threadTs);
   expect(replies.map((c) => c.body.text)).toEqual(['Stopping the agent.']);
   expect(
     h.sandbox.managedAgents.events(session.sessionId).filter((e) => e.type === 'user.interrupt'),

@@ -213,8 +213,12 @@ describe('follow-ups, decisions and connects', () => {
     }
     const statuses = await Promise.all(approvals.map((a) => h.store.approvals.get(a?.approvalId ?? '')));
     expect(statuses.map((a) => a?.status)).toEqual(['denied', 'pending']);
-    await h.sandbox.slack.waitFor('response_url', (c) =>
-      String(c.body.text).includes('limit of 1 approval decisions a minute, so nothing was decided'),
+    // Told in the thread of the approval clicked.
+    await h.sandbox.slack.waitFor(
+      'chat.postEphemeral',
+      (c) =>
+        c.body.thread_ts === asked[1]?.threadTs &&
+        String(c.body.text).includes('limit of 1 approval decisions a minute, so nothing was decided'),
     );
 
     // Connects: the second link opened in the minute starts no flow.

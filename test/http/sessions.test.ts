@@ -7,6 +7,7 @@ import { replicaServices } from '../support/replica.js';
 import {
   agentAnswers,
   agentConfig,
+  clickInThread,
   eventsSent,
   runAgent,
   saveAgent,
@@ -124,10 +125,15 @@ describe('approvals', () => {
     expect(message).toContain('Held');
 
     const where = { channelId: session.dmChannelId, messageTs: approval?.messageTs };
-    await h.driver.blockAction('U_BOB', { actionId: 'session_approve', value: approval?.approvalId }, where);
-    await h.sandbox.slack.waitFor('response_url', (c) =>
-      String(c.body.text).includes('Only the person who started'),
-    );
+    // Bob's refusal is told in the thread he clicked in (issue 20, item 3).
+    expect(
+      await clickInThread(
+        h,
+        'U_BOB',
+        { actionId: 'session_approve', value: approval?.approvalId },
+        { ...where, threadTs: session.threadTs },
+      ),
+    ).toContain('Only the person who started');
     expect(confirmationsSent(session.sessionId)).toEqual([]);
     expect((await h.store.approvals.get(approval?.approvalId ?? ''))?.status).toBe('pending');
 
@@ -221,13 +227,13 @@ describe('approvals when time passes (each test on a fresh clock and sandbox)', 
     const [approval] = await h.store.approvals.forSession(session.sessionId);
     h.clock.advance(15 * 60 * 1000 + 1);
     const where = { channelId: session.dmChannelId, messageTs: approval?.messageTs };
-    const clicked = await h.driver.blockAction(
+    const reply = await clickInThread(
+      h,
       'U_ALICE',
       { actionId: 'session_approve', value: approval?.approvalId },
-      where,
+      { ...where, threadTs: session.threadTs },
     );
-    const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === clicked.responseUrl);
-    expect(String(reply.body.text)).toContain('expired');
+    expect(reply).toContain('expired');
     await h.settle();
     expect(confirmationsSent(session.sessionId).map((r) => r.body)).toEqual([
       { events: [expect.objectContaining({ result: 'deny', tool_use_id: approval?.toolUseId })] },
@@ -268,20 +274,13 @@ describe('stop', () => {
           r.path === `/v1/sessions/${session.sessionId}/events` &&
           JSON.stringify(r.body ?? {}).includes('user.interrupt'),
       );
-    const refused = await h.driver.blockAction(
-      'U_BOB',
-      { actionId: 'session_stop', value: session.sessionId },
-      root,
-    );
-    await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === refused.responseUrl);
+    const inThread = { ...root, threadTs: session.threadTs };
+    await clickInThread(h, 'U_BOB', { actionId: 'session_stop', value: session.sessionId }, inThread);
     expect(interrupts()).toEqual([]);
-    const stopped = await h.driver.blockAction(
-      'U_ALICE',
-      { actionId: 'session_stop', value: session.sessionId },
-      root,
-    );
-    const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === stopped.responseUrl);
-    expect(reply.body.text).toBe('Stopping the agent.');
+    // The answer is in the thread of the root clicked, not the DM's main pane (issue 20, item 3).
+    expect(
+      await clickInThread(h, 'U_ALICE', { actionId: 'session_stop', value: session.sessionId }, inThread),
+    ).toBe('Stopping the agent.');
     expect(interrupts()).toHaveLength(1);
     await h.settle();
     expect(
@@ -319,15 +318,14 @@ describe('follow-ups and sharing', () => {
   test('a reply in a shared result’s thread by someone else gets a private refusal and sends nothing', async () => {
     const { session } = await run('U_ALICE', '--agent reader search welcome');
     if (!session) throw new Error('no session');
-    const clicked = await h.driver.blockAction(
-      'U_ALICE',
-      { actionId: 'session_share', value: session.sessionId },
-      { channelId: session.dmChannelId, messageTs: session.threadTs },
-    );
-    await h.sandbox.slack.waitFor(
-      'response_url',
-      (c) => c.body.url === clicked.responseUrl && c.body.text === 'Shared.',
-    );
+    expect(
+      await clickInThread(
+        h,
+        'U_ALICE',
+        { actionId: 'session_share', value: session.sessionId },
+        { channelId: session.dmChannelId, threadTs: session.threadTs },
+      ),
+    ).toMatch(/^Shared in <#C_GENERAL>: <https:\/\/\S+\|see it there>\.$/);
     const shared = await h.sandbox.slack.waitFor(
       'chat.postMessage',
       (c) => c.body.channel === 'C_GENERAL' && String(c.body.text).includes('shared a result'),
@@ -337,7 +335,10 @@ describe('follow-ups and sharing', () => {
       (r) => r.path === `/v1/sessions/${session.sessionId}/events`,
     ).length;
     await h.driver.message('U_BOB', 'now delete everything', { channelId: 'C_GENERAL', threadTs: sharedTs });
-    const refusal = await h.sandbox.slack.waitFor('chat.postEphemeral', (c) => c.body.user === 'U_BOB');
+    const refusal = await h.sandbox.slack.waitFor(
+      'chat.postEphemeral',
+      (c) => c.body.user === 'U_BOB' && c.body.thread_ts === sharedTs,
+    );
     expect(String(refusal.body.text)).toContain('Only <@U_ALICE> can steer this agent');
     expect(
       h.sandbox.managedAgents.requests.filter((r) => r.path === `/v1/sessions/${session.sessionId}/events`)
@@ -348,20 +349,20 @@ describe('follow-ups and sharing', () => {
 
 describe('sharing where Deputy is not a member (issue 15)', () => {
   async function share(session: { sessionId: string; dmChannelId: string; threadTs: string }) {
-    const clicked = await h.driver.blockAction(
+    const answer = await clickInThread(
+      h,
       'U_ALICE',
       { actionId: 'session_share', value: session.sessionId },
-      { channelId: session.dmChannelId, messageTs: session.threadTs },
+      { channelId: session.dmChannelId, threadTs: session.threadTs },
     );
-    const answer = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === clicked.responseUrl);
     await h.settle();
-    return String(answer.body.text);
+    return answer;
   }
 
   test('a public channel Deputy is not in takes the share (chat:write.public)', async () => {
     const { session } = await run('U_ALICE', '--agent reader search in random', { channelId: 'C_RANDOM' });
     if (!session) throw new Error('no session');
-    expect(await share(session)).toBe('Shared.');
+    expect(await share(session)).toMatch(/^Shared in /);
     expect(h.sandbox.slack.messages('C_RANDOM').some((m) => String(m.text).includes('shared a result'))).toBe(
       true,
     );
@@ -377,7 +378,7 @@ describe('sharing where Deputy is not a member (issue 15)', () => {
     expect(h.logLines.some((l) => l.includes('"level":"error"'))).toBe(false);
 
     h.sandbox.slack.channel('C_SECRET').members.push(h.sandbox.slack.botUserId);
-    expect(await share(session)).toBe('Shared.');
+    expect(await share(session)).toMatch(/^Shared in /);
     expect(h.sandbox.slack.messages('C_SECRET').some((m) => String(m.text).includes('shared a result'))).toBe(
       true,
     );

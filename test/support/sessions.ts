@@ -177,3 +177,27 @@ export async function agentAnswers(h: Harness, userId: string, text: string): Pr
     ...h.sandbox.slack.calls.filter((c) => c.method === 'response_url' && c.body.url === sent.responseUrl),
   ]);
 }
+
+/**
+ * A click on a message in a session's thread (its root included) and the private answer to it:
+ * an ephemeral message to the person in that thread, where the click was (Slack posts a
+ * response_url's answer in the conversation's main pane, never in a thread).
+ */
+export async function clickInThread(
+  h: Harness,
+  userId: string,
+  action: { actionId: string; value?: string | undefined },
+  where: { channelId: string; messageTs?: string | undefined; threadTs: string },
+): Promise<string> {
+  const answers = () =>
+    h.sandbox.slack
+      .callsTo('chat.postEphemeral')
+      .filter((c) => c.body.user === userId && c.body.thread_ts === where.threadTs);
+  const before = answers().length;
+  await h.driver.blockAction(userId, action, {
+    channelId: where.channelId,
+    messageTs: where.messageTs ?? where.threadTs,
+  });
+  await h.sandbox.slack.waitFor('chat.postEphemeral', () => answers().length > before);
+  return String(answers()[before]?.body.text);
+}

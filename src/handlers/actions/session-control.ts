@@ -8,13 +8,13 @@ import type { Surfaces } from '../index.js';
 /**
  * A button on a session's root message that only its own person may press (Stop, Share): the session
  * named by the button, the person and the message from the signed payload, and a private answer
- * either way.
+ * either way (`answer` says what each outcome is told).
  */
 type Control = 'stop' | 'share';
 /** What each control can come to: a reply for every one of them is required. */
 type OutcomeOf<C extends Control> = Awaited<ReturnType<SessionService[C]>>;
 
-export function sessionControl<C extends Control>(control: C, replies: Record<OutcomeOf<C>, string>) {
+export function sessionControl<C extends Control>(control: C, answer: (outcome: OutcomeOf<C>) => string) {
   return ({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'outbox'>) =>
     async ({
       ack,
@@ -32,6 +32,6 @@ export function sessionControl<C extends Control>(control: C, replies: Record<Ou
       const outcome = (
         control === 'stop' ? await sessions.stop(...args) : await sessions.share(...args)
       ) as OutcomeOf<C>;
-      await answerClick(outbox, body, replies[outcome]);
+      await answerClick(outbox, body, answer(outcome));
     };
 }
