@@ -117,7 +117,7 @@ export function findCreateTool(tools: readonly AgentTool[]): AgentTool | undefin
 function summarise(tool: AgentTool, outcome: ToolCallOutcome, success: string): string {
   switch (outcome.status) {
     case 'ok':
-      return `${success}\n${outcome.text}`;
+      return `${success}\n${inWords(outcome.text)}`;
     case 'tool_error':
       return `${tool.name} on ${tool.serverName} reported an error: ${outcome.text}`;
     case 'denied':
@@ -125,6 +125,35 @@ function summarise(tool: AgentTool, outcome: ToolCallOutcome, success: string): 
     case 'failed':
       return `I could not use ${tool.serverName}: ${outcome.text}`;
   }
+}
+
+/**
+ * A tool's result as a model would put it in its answer: a list as lines naming each item, a record
+ * by its title and id; not the JSON it came as. Text that is not JSON is kept as it is.
+ */
+function inWords(text: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  const named = (item: unknown): string => {
+    if (!item || typeof item !== 'object') return String(item);
+    const { title, name, id } = item as Record<string, unknown>;
+    const label = title ?? name;
+    if (label !== undefined) return `“${String(label)}”${id !== undefined ? ` (${String(id)})` : ''}`;
+    return Object.entries(item)
+      .map(([key, field]) => `${key} ${String(field)}`)
+      .join(', ');
+  };
+  const list = Array.isArray(value)
+    ? value
+    : value && typeof value === 'object'
+      ? Object.values(value).find(Array.isArray)
+      : undefined;
+  if (list) return list.length === 0 ? 'Nothing matched.' : list.map((item) => `• ${named(item)}`).join('\n');
+  return `Result: ${named(value)}.`;
 }
 
 /** "create a page titled X" (anywhere in the prompt) → a tool named like "create" with `{title: X}`. */
@@ -163,7 +192,7 @@ async function createWith(turn: AgentTurn, title: string): Promise<void> {
     return;
   }
   const outcome = await turn.callTool(tool, { title });
-  turn.say(summarise(tool, outcome, `Created "${title}" with ${tool.name}:`));
+  turn.say(summarise(tool, outcome, `Created "${title}" with ${tool.name}.`));
 }
 
 /**

@@ -14,18 +14,10 @@ import {
 } from '../agents/setup.js';
 import type { SkillChoice } from '../agents/skills.js';
 import type { Connector } from '../connections/catalog.js';
+import { escapeMrkdwn } from '../mrkdwn.js';
 import { type AgentConfig, MODELS, type StoredAgent } from '../store/index.js';
 import { openLinkActionId } from './connections.js';
-import {
-  confirmDialog,
-  context,
-  divider,
-  escapeMrkdwn,
-  header,
-  input,
-  section,
-  truncate,
-} from './elements.js';
+import { confirmDialog, context, divider, header, input, section, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** Callback, block and action ids of the admin modals; listeners and parsers use these. */

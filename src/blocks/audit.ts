@@ -1,7 +1,8 @@
 import type { KnownBlock } from '@slack/types';
 import { type AdminOverview, AUDIT_SHOWN, type AuditQuery, type AuditSearch } from '../audit/audit-trail.js';
+import { escapeMrkdwn } from '../mrkdwn.js';
 import type { AuditRecord } from '../store/index.js';
-import { context, divider, escapeMrkdwn, header, SECTION_TEXT_MAX, section, truncate } from './elements.js';
+import { context, divider, header, SECTION_TEXT_MAX, section, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** What `/agent audit` shows: the records found, newest first, or why nothing is shown. */

@@ -9,8 +9,9 @@ import {
   type UsageLine,
   type UsageOverview,
 } from '../limits/budgets.js';
+import { escapeMrkdwn } from '../mrkdwn.js';
 import { INPUT_ACTION } from './agents.js';
-import { context, divider, escapeMrkdwn, header, input, section } from './elements.js';
+import { context, divider, header, input, section } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** Cents as dollars: `$12.34`. */

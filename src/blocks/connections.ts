@@ -1,6 +1,7 @@
 import type { ActionsBlock, Button, KnownBlock, ModalView, SectionBlock } from '@slack/types';
 import type { ConnectorEntry, ConnectorLink, Revocation } from '../connections/connections-service.js';
-import { confirmDialog, context, divider, escapeMrkdwn, header, section } from './elements.js';
+import { escapeMrkdwn } from '../mrkdwn.js';
+import { confirmDialog, context, divider, header, section } from './elements.js';
 import type { SlackMessage } from './messages.js';
 
 /** Action ids of the connection buttons; listeners register on these. */

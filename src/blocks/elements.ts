@@ -73,11 +73,6 @@ export function confirmDialog(dialog: {
   };
 }
 
-/** Escapes text for mrkdwn so user-supplied strings cannot mention, link or format. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /** Shortens user-supplied text to fit a Block Kit limit. */
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;

@@ -1,9 +1,10 @@
 import type { KnownBlock, ModalView, NumberInput } from '@slack/types';
 import type { LimitHit } from '../limits/notices.js';
 import { type CurrentLimits, MAX_RATE_LIMIT, type RateCheck } from '../limits/rate-limiter.js';
+import { escapeMrkdwn } from '../mrkdwn.js';
 import type { LimitedAction, SessionRecord } from '../store/index.js';
 import { INPUT_ACTION } from './agents.js';
-import { context, escapeMrkdwn, input, section, truncate } from './elements.js';
+import { context, input, section, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 import { SessionActions } from './sessions.js';
 

@@ -1,8 +1,9 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import { AUDIT_UNAVAILABLE_TEXT } from '../audit/audit-log.js';
 import type { Principal } from '../identity/principal.js';
+import { escapeMrkdwn } from '../mrkdwn.js';
 import type { ConnectionSummary, VaultState } from '../vaults/vault-service.js';
-import { context, divider, escapeMrkdwn, fields, header, section, truncate } from './elements.js';
+import { context, divider, fields, header, section, truncate } from './elements.js';
 
 /** A message as ack/respond/chat methods take it: text is the notification and screen-reader fallback. */
 export interface SlackMessage {

@@ -1,8 +1,9 @@
 import type { ActionsBlock, KnownBlock } from '@slack/types';
+import { escapeMrkdwn } from '../mrkdwn.js';
 import type { DepartureSummary } from '../people/notices.js';
 import type { AdminActOutcome, ForceReconnectOutcome } from '../people/people-service.js';
 import type { ForgetOutcome } from '../people/privacy-service.js';
-import { confirmDialog, divider, escapeMrkdwn, header, section } from './elements.js';
+import { confirmDialog, divider, header, section } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 const REASONS: Record<string, string> = {

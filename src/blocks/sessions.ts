@@ -1,5 +1,6 @@
 import type { ActionsBlock, Button, KnownBlock, ModalView } from '@slack/types';
 import type { Principal } from '../identity/principal.js';
+import { escapeMrkdwn } from '../mrkdwn.js';
 import { redact } from '../redact.js';
 import { stoppedAtCeiling } from '../sessions/notices.js';
 import type { RaiseCeilingOutcome } from '../sessions/session-service.js';
@@ -7,7 +8,7 @@ import type { Approval, SessionRecord, SessionStatus, StandingRefusal } from '..
 import { INPUT_ACTION } from './agents.js';
 import { dollars } from './budgets.js';
 import { ConnectActions, openLinkActionId } from './connections.js';
-import { context, divider, escapeMrkdwn, header, input, section, sectionsOf, truncate } from './elements.js';
+import { context, divider, header, input, section, sectionsOf, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
 /** The answer to a click on someone else's session. */
@@ -60,7 +61,7 @@ const STOP_TEXT: Record<Exclude<NonNullable<SessionRecord['lastStop']>, 'end_tur
 
 type StatusShown = Pick<
   SessionRecord,
-  'status' | 'lastStop' | 'ceiling' | 'ceilingRaisedAt' | 'finishedAt' | 'archivedAt'
+  'status' | 'lastStop' | 'lastDenied' | 'ceiling' | 'ceilingRaisedAt' | 'finishedAt' | 'archivedAt'
 >;
 
 function statusText(session: StatusShown): string {
@@ -69,6 +70,9 @@ function statusText(session: StatusShown): string {
     return `:money_with_wings: ceiling raised${session.ceiling ? ` to ${money(session.ceiling)}` : ''}; reply in this thread to go on`;
   if (session.status === 'idle' && session.lastStop && session.lastStop !== 'end_turn')
     return `${STOP_TEXT[session.lastStop]}; reply in this thread to follow up`;
+  // Done, but not all it set out to do: said on the root, not only in the thread (issue 20).
+  if (session.status === 'idle' && session.lastDenied)
+    return `:white_check_mark: done without ${session.lastDenied === 1 ? 'the tool call that was denied' : `the ${session.lastDenied} tool calls that were denied`}; reply in this thread to follow up`;
   return STATUS_TEXT[session.status];
 }
 
@@ -449,7 +453,9 @@ function listedStatus(session: StatusShown): string {
     case 'refusal':
       return 'declined';
     default:
-      return 'done';
+      return session.lastDenied
+        ? `done, ${session.lastDenied} tool call${session.lastDenied === 1 ? '' : 's'} denied`
+        : 'done';
   }
 }
 

@@ -527,7 +527,9 @@ const EXPIRY = 'deputy';
 function decidedByText(approval: Approval): string {
   if (approval.decidedBy === STANDING_GRANT) return 'your 15-minute approval';
   if (approval.decidedBy === EXPIRY) return 'nobody in time';
-  return `<@${approval.decidedBy}>`;
+  // Only the session's own person decides. Said in words: the agent may repeat it in its answer,
+  // which Slack shows as text, and a raw <@U…> there is noise (issue 20).
+  return 'the person who started this session';
 }
 
 /**

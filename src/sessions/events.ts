@@ -145,6 +145,17 @@ export async function sendReconciled(
   );
 }
 
+/** How many tool calls were denied since the session's current turn began (its last `user.message`). */
+export function deniedThisTurn(history: readonly SessionEvent[]): number {
+  let denied = 0;
+  for (let i = history.length - 1; i >= 0; i -= 1) {
+    const event = history[i];
+    if (event?.type === 'user.message') break;
+    if (event?.type === 'user.tool_confirmation' && event.result === 'deny') denied += 1;
+  }
+  return denied;
+}
+
 /** Whether the session's current turn was already interrupted (a `user.interrupt` since it last started running). */
 export function interruptedThisTurn(history: readonly SessionEvent[]): boolean {
   for (let i = history.length - 1; i >= 0; i -= 1) {

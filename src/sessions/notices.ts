@@ -40,6 +40,7 @@ export type ShownSession = Pick<
   | 'principal'
   | 'sharedTs'
   | 'lastStop'
+  | 'lastDenied'
   | 'listCost'
   | 'ceiling'
   | 'ceilingRaisedAt'

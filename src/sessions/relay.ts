@@ -14,6 +14,7 @@ import { RELAY_SHARDS, type RelayClaim, unrelayed } from '../store/relay-index.j
 import type { AckGate, Work } from '../work.js';
 import type { ApprovalService } from './approvals.js';
 import {
+  deniedThisTurn,
   heldToolCalls,
   interruptedThisTurn,
   isSessionEvent,
@@ -24,6 +25,7 @@ import {
   sessionHistory,
 } from './events.js';
 import type { SessionNotices } from './notices.js';
+import { toolResultSummary } from './tool-results.js';
 
 /**
  * A node is alive while its heartbeat, written every `NODE_TICK_MS`, is less than `NODE_TTL_MS`
@@ -469,7 +471,10 @@ class SessionRelay {
           this.note(`Used \`${event.mcp_server_name}.${event.name}\``);
         break;
       case 'agent.mcp_tool_result':
-        if (event.is_error) this.note('A tool call failed or was denied.');
+        {
+          const line = this.toolResultLine(event);
+          if (line) this.note(line);
+        }
         break;
       case 'session.error':
         // One the platform is still retrying is progress, not a failure: the turn goes on.
@@ -515,7 +520,13 @@ class SessionRelay {
           // the turn's last model request, and usage is counted to the cent (issue 19). Not again for
           // a turn end already written (one read again from the history).
           const known = next.status === 'idle' && next.lastStop === stop;
-          next = await this.setStatus(next, 'idle', stop, known ? {} : await this.cost());
+          // The turn's end says what it did without: the calls denied in it (issue 20).
+          next = await this.setStatus(
+            next,
+            'idle',
+            stop,
+            known ? {} : { ...(await this.cost()), lastDenied: deniedThisTurn(this.events) },
+          );
           if (stop !== 'end_turn' && stop !== 'interrupted') await this.deps.notices.turnStopped(next, stop);
           rests = true;
           told = true;
@@ -657,7 +668,7 @@ class SessionRelay {
     session: SessionRecord,
     status: SessionStatus,
     lastStop?: SessionRecord['lastStop'],
-    cost: Pick<SessionRecord, 'listCost' | 'ceiling'> = {},
+    cost: Pick<SessionRecord, 'listCost' | 'ceiling' | 'lastDenied'> = {},
   ): Promise<SessionRecord> {
     if (session.status === status && (lastStop === undefined || session.lastStop === lastStop))
       return session;
@@ -732,6 +743,27 @@ class SessionRelay {
   }
 
   /** Progress lines wait up to a second and go out together, editing one message. */
+  /** A tool's result as a progress line: which call, and what came of it in a few words (issue 20). */
+  private toolResultLine(
+    result: Extract<SessionEvent, { type: 'agent.mcp_tool_result' }>,
+  ): string | undefined {
+    const use = this.events.find(
+      (e): e is McpToolUse => e.type === 'agent.mcp_tool_use' && e.id === result.mcp_tool_use_id,
+    );
+    // A call the policy refused was said so when it was made.
+    if (use?.evaluated_permission === 'deny') return undefined;
+    const call = use ? `\`${use.mcp_server_name}.${use.name}\`` : 'A tool call';
+    const denied = this.events.some(
+      (e) =>
+        e.type === 'user.tool_confirmation' &&
+        e.tool_use_id === result.mcp_tool_use_id &&
+        e.result === 'deny',
+    );
+    if (denied) return `${call} was denied, so it did not run.`;
+    const summary = toolResultSummary(result.content);
+    return result.is_error ? `${call} failed: ${summary}` : `${call} returned ${summary}`;
+  }
+
   private note(line: string): void {
     this.progress.push(line);
     this.flushTimer ??= this.flushLater();

@@ -47,6 +47,8 @@ const sessionRecordSchema = z.object({
    * is an `end_turn` a Stop cut short (its owner's, or Deputy's when it stopped acting for them).
    */
   lastStop: z.enum(['end_turn', 'interrupted', 'budget_reached', 'retries_exhausted', 'refusal']).optional(),
+  /** How many tool calls were denied in the last turn (by the person, or by nobody deciding in time). */
+  lastDenied: z.number().int().nonnegative().optional(),
   /** What the session has cost at list price (`usage.list_cost`) when its last turn ended. */
   listCost: moneySchema.optional(),
   /** The session's spend ceiling (`budget.max_list_cost`) then, if it has one. */
@@ -133,6 +135,7 @@ export class Sessions {
         | 'status'
         | 'finishedAt'
         | 'lastStop'
+        | 'lastDenied'
         | 'listCost'
         | 'ceiling'
         | 'ceilingRaisedAt'

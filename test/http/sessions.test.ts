@@ -152,6 +152,25 @@ describe('approvals', () => {
   });
 });
 
+describe('a denied call, read at a glance (issue 20, item 3)', () => {
+  test('the agent is told who denied it in words, not a Slack id, and the root says the turn was done without it', async () => {
+    const { session } = await run('U_ALICE', '--agent asker create a page titled Refused');
+    if (!session) throw new Error('no session');
+    const [approval] = await h.store.approvals.forSession(session.sessionId);
+    const where = { channelId: session.dmChannelId, messageTs: approval?.messageTs };
+    await h.driver.blockAction('U_ALICE', { actionId: 'session_deny', value: approval?.approvalId }, where);
+    await h.settle();
+    const [denial] = confirmationsSent(session.sessionId);
+    expect(JSON.stringify(denial?.body)).toContain('Denied in Slack by the person who started this session.');
+    const answer = threadMessages(session).at(-1);
+    expect(String(answer?.text)).toContain('I did not run create_page');
+    expect(JSON.stringify(threadMessages(session))).not.toMatch(/&lt;@U|<@U_ALICE>\./);
+    const root = h.sandbox.slack.messages(session.dmChannelId).find((m) => m.ts === session.threadTs);
+    expect(String(root?.text)).toContain('done without the tool call that was denied');
+    expect((await h.store.sessions.get(session.sessionId))?.lastDenied).toBe(1);
+  });
+});
+
 describe('the auto policy (issue 16, item 3)', () => {
   eachOnItsOwnSandbox();
 
@@ -470,7 +489,9 @@ describe('when a process stops relaying (each test on a fresh sandbox)', () => {
     const texts = after.map((m) => String(m.text));
     // The approval message (updated in place with the decision) once, the result once.
     expect(after.filter((m) => m.ts === approval?.messageTs)).toHaveLength(1);
-    expect(texts.filter((t) => t.includes('create_page') && !t.startsWith('Created'))).toHaveLength(1);
+    // (the progress line says what the call returned, once, too)
+    expect(texts.filter((t) => t.includes('create_page: :white_check_mark: Approved'))).toHaveLength(1);
+    expect(texts.filter((t) => t.includes('`notion.create_page` returned'))).toHaveLength(1);
     expect(texts.filter((t) => t.includes('Created "Resumed"'))).toHaveLength(1);
     expect(after.length).toBeGreaterThan(before);
     await restarted.relays.close();
@@ -578,6 +599,9 @@ describe('Slack calls per session (issue 17)', () => {
     expect(progress).toBeDefined();
     const edits = h.sandbox.slack.callsTo('chat.update').filter((c) => c.body.ts === progress?.ts);
     expect(edits).toEqual([]);
+    // The call's result in a few words, not the JSON it came as (issue 20, item 3).
+    expect(String(progress?.text)).toMatch(/`notion\.search` returned (no results|\d+ results?)/);
+    expect(JSON.stringify(threadMessages(session))).not.toMatch(/\{\\"results\\"/);
   });
 });
 
