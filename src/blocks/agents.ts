@@ -18,7 +18,7 @@ import { escapeMrkdwn } from '../mrkdwn.js';
 import { type AgentConfig, MODELS, type StoredAgent } from '../store/index.js';
 import { openLinkActionId } from './connections.js';
 import { confirmDialog, context, divider, header, input, section, truncate } from './elements.js';
-import { plainText, type SlackMessage } from './messages.js';
+import { noticeModal, plainText, type SlackMessage } from './messages.js';
 
 /** Callback, block and action ids of the admin modals; listeners and parsers use these. */
 export const AdminViews = {
@@ -562,6 +562,22 @@ export function agentSavedMessage(outcome: SaveOutcome): SlackMessage {
         ? `Someone saved \`${outcome.name}\` while you were editing it, so your changes were not saved. Run \`/agent setup ${outcome.name}\` again.`
         : `Deputy could not save \`${outcome.name}\` (reference ${outcome.reference}). Nothing was changed.`;
   return { text, blocks: [section(text)] };
+}
+
+/** The setup modal while the agent is saved (longer than Slack waits for the submission's answer). */
+export function savingAgentModal(): ModalView {
+  return noticeModal(
+    'Saving agent',
+    plainText(':hourglass_flowing_sand: Saving the agent and publishing it…'),
+  );
+}
+
+/** The setup modal once the save is done: what came of it, where the person can see it (issue 20). */
+export function agentSavedModal(outcome: SaveOutcome): ModalView {
+  return noticeModal(
+    outcome.kind === 'saved' ? 'Agent saved' : 'Agent not saved',
+    agentSavedMessage(outcome),
+  );
 }
 
 /** `/agent setup NAME` for an agent that does not exist. */

@@ -18,6 +18,9 @@ export const ConnectActions = {
  */
 export const openLinkActionId = (key: string) => `${ConnectActions.OpenLink}:${key}`;
 export const OPEN_LINK_ACTION = /^connect_open_link(?::.*)?$/;
+/** The same for Paste token buttons: `connect_paste_token:<key>`, matched with `PASTE_TOKEN_ACTION_ID`. */
+export const pasteTokenActionId = (key: string) => `${ConnectActions.PasteToken}:${key}`;
+export const PASTE_TOKEN_ACTION_ID = /^connect_paste_token(?::.*)?$/;
 
 export const PASTE_TOKEN_CALLBACK = 'connect_paste_token_modal';
 /** Block and action ids of the pasted token input; "token" in them keeps the value out of logs. */

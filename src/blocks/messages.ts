@@ -97,6 +97,22 @@ export function tooLongMessage(length: number, limit: number): SlackMessage {
   return { text, blocks: [section(text)] };
 }
 
+/** How a credential's kind is said to a person. */
+const AUTH_TYPE: Record<string, string> = {
+  mcp_oauth: 'signed in with OAuth',
+  static_bearer: 'with a token',
+};
+
+/** A connection by name (Notion, GitHub); a credential made without one, by its server's host. */
+function connectionName(connection: ConnectionSummary): string {
+  if (connection.name) return connection.name;
+  try {
+    return new URL(connection.serverUrl).host;
+  } catch {
+    return connection.serverUrl;
+  }
+}
+
 export function statusMessage(input: {
   principal: Principal;
   vault: VaultState;
@@ -118,7 +134,7 @@ export function statusMessage(input: {
   const connectionText =
     connections.length === 0
       ? '*Connections:* none yet.'
-      : `*Connections:*\n${connections.map((c) => `• ${escapeMrkdwn(c.serverUrl)} (${c.authType}, since ${day(c.since)})`).join('\n')}`;
+      : `*Connections:*\n${connections.map((c) => `• *${escapeMrkdwn(connectionName(c))}* (${AUTH_TYPE[c.authType] ?? escapeMrkdwn(c.authType)}, since ${day(c.since)})`).join('\n')}`;
   return {
     text: `Your Deputy status: vault ${vault.kind === 'ready' ? 'ready' : vault.kind}, ${connections.length} connection(s).`,
     blocks: [

@@ -7,7 +7,7 @@ import type { RaiseCeilingOutcome } from '../sessions/session-service.js';
 import type { Approval, SessionRecord, SessionStatus, StandingRefusal } from '../store/index.js';
 import { INPUT_ACTION } from './agents.js';
 import { dollars } from './budgets.js';
-import { ConnectActions, openLinkActionId } from './connections.js';
+import { ConnectActions, openLinkActionId, pasteTokenActionId } from './connections.js';
 import { context, divider, header, input, section, sectionsOf, truncate } from './elements.js';
 import { plainText, type SlackMessage } from './messages.js';
 
@@ -482,9 +482,13 @@ export function recentSessionsMessage(sessions: ListedSession[]): SlackMessage {
   };
 }
 
+/**
+ * A run held for connections the person lacks: one Connect button per missing connector (a link for
+ * OAuth, the paste-token form for a token), and Run without them.
+ */
 export function missingConnectionsMessage(
   agentName: string,
-  missing: Array<{ name: string; link?: string }>,
+  missing: Array<{ id: string; name: string; link?: string }>,
   intentId: string,
 ): SlackMessage {
   const text = `${agentName} uses ${missing.map((m) => m.name).join(', ')}, which you have not connected.`;
@@ -495,18 +499,14 @@ export function missingConnectionsMessage(
     {
       type: 'actions',
       elements: [
-        ...missing.flatMap((m, index) =>
-          m.link
-            ? [
-                {
-                  type: 'button',
-                  action_id: openLinkActionId(String(index)),
-                  text: { type: 'plain_text', text: `Connect ${truncate(m.name, 60)}` },
-                  url: m.link,
-                  value: m.name,
-                } satisfies Button,
-              ]
-            : [],
+        ...missing.map(
+          (m, index): Button => ({
+            type: 'button',
+            text: { type: 'plain_text', text: `Connect ${truncate(m.name, 60)}` },
+            ...(m.link
+              ? { action_id: openLinkActionId(String(index)), url: m.link, value: m.name }
+              : { action_id: pasteTokenActionId(String(index)), value: m.id }),
+          }),
         ),
         button(SessionActions.RunWithout, 'Run without them', intentId),
       ],

@@ -14,6 +14,8 @@ export interface UserVault {
 
 /** One credential in a person's vault, as `/agent status` lists it (the API never returns secrets). */
 export interface ConnectionSummary {
+  /** What the person connected, as Deputy named the credential (the connector's name). */
+  name?: string;
   serverUrl: string;
   authType: string;
   since: string;
@@ -114,6 +116,7 @@ export class VaultService {
       if (credential.archived_at) continue;
       const auth = credential.auth;
       summaries.push({
+        ...(credential.display_name ? { name: credential.display_name } : {}),
         serverUrl: 'mcp_server_url' in auth ? auth.mcp_server_url : auth.secret_name,
         authType: auth.type,
         since: credential.created_at,

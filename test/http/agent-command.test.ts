@@ -111,8 +111,19 @@ describe('/agent status', () => {
         token: 'canary-static-token-77',
       },
     });
+    await h.anthropic.beta.vaults.credentials.create(vault.id, {
+      display_name: 'Notion',
+      auth: {
+        type: 'static_bearer',
+        mcp_server_url: 'https://mcp.notion.example.test/mcp',
+        token: 'canary-static-token-78',
+      },
+    });
     const reply = await replyTo('U_ALICE', 'status');
-    expect(shown(reply)).toContain('https://mcp.example.test/mcp (static_bearer');
+    // By name (issue 20): the connector's, else the server's host; never a bare MCP URL.
+    expect(shown(reply)).toContain('*Notion* (with a token, since ');
+    expect(shown(reply)).toContain('*mcp.example.test* (with a token, since ');
+    expect(shown(reply)).not.toContain('https://');
     expect(JSON.stringify(h.sandbox.slack.calls)).not.toContain('canary-static-token-77');
   });
 

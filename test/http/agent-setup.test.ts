@@ -105,10 +105,18 @@ describe('/agent setup', () => {
     );
     const before = agentRequests().length;
     const saved = await submit('U_ADMIN', tools, await toolChoices({ search: 'allow', create_page: 'ask' }));
-    expect(saved.json).toEqual({ response_action: 'clear' });
+    // The modal says it is saving, then what came of it (issue 20), and a DM keeps the outcome.
+    expect(saved.json).toMatchObject({
+      response_action: 'update',
+      view: { title: { text: 'Saving agent' } },
+    });
     await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
       String(c.body.text).includes('Saved agent `researcher`'),
     );
+    const confirmation = await h.sandbox.slack.waitFor('views.update', (c) =>
+      JSON.stringify(c.body.view).includes('Saved agent `researcher`'),
+    );
+    expect(JSON.stringify(confirmation.body.view)).toContain('Agent saved');
     const [create] = agentRequests().slice(before);
     expect(create?.path).toBe('/v1/agents');
     expect(create?.body).toEqual({
@@ -161,7 +169,10 @@ describe('/agent setup', () => {
       ...choices,
       confirm_writes: confirmed(['create_page']),
     });
-    expect(second.json).toEqual({ response_action: 'clear' });
+    expect(second.json).toMatchObject({
+      response_action: 'update',
+      view: { title: { text: 'Saving agent' } },
+    });
     await h.sandbox.slack.waitFor('chat.postMessage', (c) =>
       String(c.body.text).includes('configuration version 2'),
     );
@@ -228,7 +239,10 @@ describe('/agent setup', () => {
       ...choices,
       confirm_writes: confirmed(['create_page']),
     });
-    expect(second.json).toEqual({ response_action: 'clear' });
+    expect(second.json).toMatchObject({
+      response_action: 'update',
+      view: { title: { text: 'Saving agent' } },
+    });
     await h.settle();
     const [update] = agentRequests().slice(before);
     expect(update?.body).toMatchObject({
@@ -252,7 +266,10 @@ describe('/agent setup', () => {
       ...restore,
       confirm_writes: confirmed(['create_page']),
     });
-    expect(again.json).toEqual({ response_action: 'clear' });
+    expect(again.json).toMatchObject({
+      response_action: 'update',
+      view: { title: { text: 'Saving agent' } },
+    });
     await h.settle();
   });
 
@@ -283,7 +300,10 @@ describe('/agent setup', () => {
     const choices = await toolChoices({ search: 'allow', create_page: 'allow' });
     const before = agentRequests().length;
     const saved = await submit('U_ADMIN', tools, { ...choices, confirm_writes: confirmed(['create_page']) });
-    expect(saved.json).toEqual({ response_action: 'clear' });
+    expect(saved.json).toMatchObject({
+      response_action: 'update',
+      view: { title: { text: 'Saving agent' } },
+    });
     await h.settle();
     const [update] = agentRequests().slice(before);
     expect(update?.body).toMatchObject({

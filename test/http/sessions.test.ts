@@ -434,6 +434,40 @@ describe('missing connections, failures and listing', () => {
     expect(created[0]?.agent.mcp_servers).toEqual([]);
   });
 
+  test('an agent with two servers the person has not connected offers one Connect button for each (issue 20, item 3)', async () => {
+    const config = await agentConfig(h, 'pair', { search: 'allow' });
+    const linear = h.sandbox.providers.linear;
+    config.servers.push({ connectorId: 'linear', url: linear.mcpUrl, tools: {} });
+    await h.services.agents.save(
+      { teamId: h.sandbox.slack.teamId, userId: 'U_ADMIN' },
+      config,
+      undefined,
+      'setup',
+    );
+    joinWorkspace(h, 'U_DAVE');
+    const sent = await h.driver.command('U_DAVE', 'run --agent pair search both');
+    const reply = await h.sandbox.slack.waitFor('response_url', (c) => c.body.url === sent.responseUrl);
+    const buttons = ((reply.body.blocks ?? []) as Array<{ elements?: Array<Record<string, unknown>> }>)
+      .flatMap((b) => b.elements ?? [])
+      .filter((e) => String((e.text as { text?: string })?.text).startsWith('Connect '));
+    expect(buttons.map((b) => (b.text as { text: string }).text)).toEqual([
+      'Connect Notion (sandbox)',
+      'Connect Linear (sandbox)',
+    ]);
+    expect(buttons[0]?.url).toMatch(/\/connect\//);
+    // The token connector's button opens its paste-token form.
+    const ephemeral = h.sandbox.slack.ephemerals('U_DAVE').at(-1);
+    await h.driver.blockAction(
+      'U_DAVE',
+      { actionId: String(buttons[1]?.action_id), value: String(buttons[1]?.value) },
+      { channelId: ephemeral?.channel, messageTs: ephemeral?.ts },
+    );
+    const opened = await h.sandbox.slack.waitFor('views.open', (c) =>
+      JSON.stringify(c.body).includes('Linear'),
+    );
+    expect(JSON.stringify(opened.body)).toContain('connect_paste_token_modal');
+  });
+
   test('a connection the provider no longer accepts shows a Reconnect button in the thread', async () => {
     h.sandbox.providers.notion.revokeAccount('acct_bob');
     const { session } = await run('U_BOB', '--agent reader search after revoke');

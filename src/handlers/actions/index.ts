@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import { AdminViews } from '../../blocks/agents.js';
-import { ConnectActions, OPEN_LINK_ACTION } from '../../blocks/connections.js';
+import { ConnectActions, OPEN_LINK_ACTION, PASTE_TOKEN_ACTION_ID } from '../../blocks/connections.js';
 import { PeopleActions } from '../../blocks/people.js';
 import { HOME_RUN_ACTION, SessionActions } from '../../blocks/sessions.js';
 import type { Surfaces } from '../index.js';
@@ -20,7 +20,7 @@ import { sessionStopListed } from './session-stop-listed.js';
 
 export function register(app: App, surfaces: Surfaces): void {
   app.action(OPEN_LINK_ACTION, connectOpenLink);
-  app.action(ConnectActions.PasteToken, connectPasteToken(surfaces));
+  app.action(PASTE_TOKEN_ACTION_ID, connectPasteToken(surfaces));
   app.action(ConnectActions.Disconnect, connectDisconnect(surfaces));
   app.action(AdminViews.RemoveServer, adminRemoveServer(surfaces));
   for (const id of [AdminViews.CatalogConnect, AdminViews.CatalogDisconnect]) {

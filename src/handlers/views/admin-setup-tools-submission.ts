@@ -1,7 +1,9 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import {
   agentSavedMessage,
+  agentSavedModal,
   CONFIRM_WRITES_BLOCK,
+  savingAgentModal,
   setupToolsModal,
   toolBlockId,
 } from '../../blocks/agents.js';
@@ -41,9 +43,11 @@ export function adminSetupToolsSubmission({ agentSetup, outbox }: Pick<Surfaces,
       case 'again':
         return ack({ response_action: 'update', view: setupToolsModal(outcome.step) });
       case 'ready': {
-        // The modal closes now; the save takes longer than Slack waits, so its outcome comes as a DM.
-        await ack({ response_action: 'clear' });
+        // The save takes longer than Slack waits: the modal says it is saving, then what came of it
+        // (unless the admin closed it meanwhile), and a DM keeps the outcome.
+        await ack({ response_action: 'update', view: savingAgentModal() });
         const saved = await agentSetup.save(principal, outcome, correlationId);
+        await outbox.updateView(view.id, agentSavedModal(saved)).catch(() => undefined);
         await outbox.toPerson(principal.userId, agentSavedMessage(saved));
       }
     }

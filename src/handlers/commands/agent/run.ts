@@ -92,7 +92,11 @@ export function runAnswer(
     case 'needs_connections':
       return missingConnectionsMessage(
         outcome.agentName,
-        outcome.missing.map(({ connector, link }) => ({ name: connector.name, ...(link ? { link } : {}) })),
+        outcome.missing.map(({ connector, link }) => ({
+          id: connector.id,
+          name: connector.name,
+          ...(link ? { link } : {}),
+        })),
         outcome.intentId,
       );
     case 'recovered':
