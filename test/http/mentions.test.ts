@@ -74,7 +74,11 @@ describe('a mention in a thread', () => {
     // The answer is in her DM thread; in the channel only she is told, and only that it started.
     expect(session?.dmChannelId).toBe(h.sandbox.slack.dmChannelId('U_ALICE'));
     const told = h.sandbox.slack.ephemerals('U_ALICE').at(-1);
-    expect(told?.text).toContain('Started reader. Follow along in your DM with me');
+    // …with a link to the thread (issue 20, item 2).
+    expect(session?.permalink).toMatch(/^https:\/\//);
+    expect(told?.text).toBe(
+      `Started reader. Follow along in <${session?.permalink}|your DM with me>; the result can be shared here when it is done.`,
+    );
     expect(told?.thread_ts).toBe(parent.ts);
     const fromDeputy = h.sandbox.slack
       .messages('C_GENERAL')
@@ -220,6 +224,11 @@ describe('a message shortcut', () => {
       ts: message.ts,
       messages: 1,
     });
+    // Where she used the shortcut, only she is told, with a link to the thread (issue 20, item 2).
+    const told = h.sandbox.slack
+      .ephemerals('U_ALICE')
+      .filter((m) => String(m.text).includes(`<${session?.permalink}|your DM with me>`));
+    expect(told.map((m) => m.channel)).toEqual(['C_GENERAL']);
     expect(h.sandbox.slack.messages(h.sandbox.slack.dmChannelId('U_BOB')).at(-1)?.text).toContain(
       'That run was already asked for',
     );

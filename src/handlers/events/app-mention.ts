@@ -42,10 +42,11 @@ export function appMention({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'ou
       if (answer) await outbox.privately(to, answer).catch(() => undefined);
       return;
     }
-    try {
-      await outbox.privately(to, startedMessage(outcome.session)).catch(() => undefined);
-    } finally {
-      outcome.session.open();
-    }
+    // Nobody waits on an event's answer: the person is told once the thread exists, with a link to
+    // it (an ephemeral message cannot be edited later, as /agent run's answer is).
+    const started = outcome.session;
+    started.open(async (session) => {
+      await outbox.privately(to, startedMessage(started, session.permalink)).catch(() => undefined);
+    });
   };
 }

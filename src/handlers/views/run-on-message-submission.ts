@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } fro
 import { z } from 'zod';
 import { plainMessage, RunOnMessageBlocks } from '../../blocks/sessions.js';
 import { principalFromInteraction } from '../../identity/principal.js';
-import { answerRunByDm } from '../commands/agent/run.js';
+import { answerRunByDm, startedMessage } from '../commands/agent/run.js';
 import type { Surfaces } from '../index.js';
 import { privateMetadata, ViewState } from '../view-state.js';
 
@@ -11,7 +11,8 @@ const agentName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/);
 
 /**
  * The message shortcut's modal → Run: the run starts as the person who submitted it, with the
- * message as context; its answers come by DM (the modal closes at once, as Slack needs).
+ * message as context; its answers come by DM (the modal closes at once, as Slack needs), and where
+ * the shortcut was used only they see a link to it.
  */
 export function runOnMessageSubmission({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'outbox'>) {
   return async ({
@@ -43,6 +44,19 @@ export function runOnMessageSubmission({ sessions, outbox }: Pick<Surfaces, 'ses
       { pendingId: metadata.pendingId, agentName: agent.data, prompt },
       String(context.correlationId),
     );
+    if (outcome.kind === 'started') {
+      // Where the shortcut was used, only they are told, with a link to the thread once it exists
+      // (where Deputy is not a member, Slack refuses it: the DM thread is where they look then).
+      const started = outcome.session;
+      return started.open(async (session) => {
+        await outbox
+          .ephemeral(
+            { channelId: started.channelId, userId: principal.userId },
+            startedMessage(started, session.permalink),
+          )
+          .catch(() => undefined);
+      });
+    }
     if (outcome.kind !== 'expired')
       return answerRunByDm(
         outbox,
