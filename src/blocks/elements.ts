@@ -34,6 +34,9 @@ export function sectionsOf(escaped: string): SectionBlock[] {
       if (lineBreak > cut - 500) cut = lineBreak + 1;
       const entity = rest.lastIndexOf('&', cut - 1);
       if (entity > cut - 6 && !rest.slice(entity, cut).includes(';')) cut = entity;
+      // Nor a mention (<@U…>) in two.
+      const mention = rest.lastIndexOf('<', cut - 1);
+      if (mention > cut - 30 && !rest.slice(mention, cut).includes('>')) cut = mention;
     }
     sections.push({ type: 'section', text: { type: 'mrkdwn', text: rest.slice(0, cut) } });
     rest = rest.slice(cut);

@@ -255,7 +255,7 @@ export function agentAnswer(
   agentName: string,
   steps: readonly string[] = [],
 ): { message: SlackMessage; file?: ThreadFile } {
-  const sections = sectionsOf(escapeMrkdwn(answer));
+  const sections = sectionsOf(withPeopleShown(escapeMrkdwn(answer)));
   const before = steps.length > 0 ? [stepsContext(steps)] : [];
   if (answer.length <= ANSWER_INLINE_MAX)
     return { message: { text: truncate(answer, 300), blocks: [...before, ...sections] } };
@@ -273,6 +273,16 @@ export function agentAnswer(
     },
     file: { filename, title: `${agentName}: the whole answer`, content: answer },
   };
+}
+
+/**
+ * An escaped answer with the people it names (`<@U…>`, as the Slack context it was given names
+ * them) shown as Slack shows people, by name. Only in the owner's DM: a mention there notifies
+ * nobody else, as nobody else is in it; links, channels and @here stay escaped, and a shared
+ * result keeps every mention escaped (in a channel it would notify).
+ */
+function withPeopleShown(escaped: string): string {
+  return escaped.replace(/&lt;@([UW][A-Z0-9_]{1,30})&gt;/g, '<@$1>');
 }
 
 /** How much of a context element the steps before an answer take (Slack's limit is 3,000). */
