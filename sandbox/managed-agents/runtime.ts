@@ -352,8 +352,10 @@ class ScriptedTurn implements AgentTurn {
     const blocks = Array.isArray(message.content)
       ? (message.content as { type: string; text?: string }[])
       : [];
+    // What the person asked; a block of material given with it (a <slack_context> block, say) is
+    // read as such, as a model would, not as part of the request.
     this.prompt = blocks
-      .filter((b) => b.type === 'text')
+      .filter((b) => b.type === 'text' && !/^\s*<[a-z_]+[\s>]/.test(b.text ?? ''))
       .map((b) => b.text ?? '')
       .join('\n');
   }

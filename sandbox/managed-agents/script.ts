@@ -38,7 +38,7 @@ export interface ToolCallOutcome {
 }
 
 export interface AgentTurn {
-  /** The text of the user.message (its text blocks joined by newlines). */
+  /** The text of the user.message (its text blocks joined by newlines), not the material tagged with it. */
   readonly prompt: string;
   readonly session: {
     readonly id: string;

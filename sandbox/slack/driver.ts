@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { type Clock, systemClock } from '../../src/clock.js';
 import { randomBase58 } from '../../src/ids.js';
 import type { SlackEmulator } from './emulator.js';
+import { appManifest } from './manifest.js';
 import {
   type ActionSurface,
   blockActionsPayload,
@@ -358,6 +357,40 @@ export class SlackDriver {
   }
 
   /**
+   * A person posting `text` as a person does in Slack's client: the message is added once, and the
+   * app is sent what Slack would send it: the `message` event its manifest subscribes to for that
+   * kind of conversation, and `app_mention` when the text mentions it in a channel; nothing where
+   * the app is not a member. Returns the app's responses (none when it was sent nothing).
+   */
+  async say(
+    userId: string,
+    text: string,
+    options: { channelId: string; threadTs?: string },
+  ): Promise<{ ts: string; responses: DriverResponse[] }> {
+    const channel = this.slack.channel(options.channelId);
+    const posted = this.slack.postAsUser(userId, channel.id, text, options.threadTs);
+    const responses: DriverResponse[] = [];
+    if (!channel.members.includes(this.slack.botUserId)) return { ts: posted.ts, responses };
+    const common = {
+      client_msg_id: randomUUID(),
+      user: userId,
+      text,
+      ts: posted.ts,
+      team: this.slack.teamId,
+      channel: channel.id,
+      ...(options.threadTs ? { thread_ts: options.threadTs } : {}),
+    };
+    const kind = channel.isIm ? 'im' : channel.isPrivate ? 'group' : 'channel';
+    const { botEvents } = appManifest();
+    const subscription = { channel: 'message.channels', group: 'message.groups', im: 'message.im' }[kind];
+    if (botEvents.includes(subscription))
+      responses.push(await this.event({ type: 'message', ...common, channel_type: kind }));
+    if (!channel.isIm && botEvents.includes('app_mention') && text.includes(`<@${this.slack.botUserId}>`))
+      responses.push(await this.event({ type: 'app_mention', ...common }));
+    return { ts: posted.ts, responses };
+  }
+
+  /**
    * A person using a message shortcut on a message: a `message_action` payload with the message as
    * Slack sends it. Slack offers only the shortcuts the app's manifest declares.
    */
@@ -365,7 +398,7 @@ export class SlackDriver {
     userId: string,
     input: { callbackId: string; channelId: string; messageTs: string },
   ): Promise<DriverResponse & { triggerId: string }> {
-    if (!manifestMessageShortcuts().includes(input.callbackId))
+    if (!appManifest().messageShortcuts.some((s) => s.callbackId === input.callbackId))
       throw new Error(`Slack offers no message shortcut ${input.callbackId}: manifest.yml declares none`);
     const channel = this.slack.channel(input.channelId);
     const message = this.slack.workspace.findMessage(channel.id, input.messageTs);
@@ -435,14 +468,4 @@ function timestamp(seconds: number | undefined): { timestampSeconds?: number } {
 
 function retryHeaders(retryNum: number | undefined): Record<string, string> {
   return retryNum === undefined ? {} : { 'x-slack-retry-num': String(retryNum) };
-}
-
-/** The callback ids of the message shortcuts manifest.yml declares. */
-function manifestMessageShortcuts(): string[] {
-  const manifest = parse(readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8')) as {
-    features?: { shortcuts?: Array<{ type?: string; callback_id?: string }> };
-  };
-  return (manifest.features?.shortcuts ?? [])
-    .filter((s) => s.type === 'message' && typeof s.callback_id === 'string')
-    .map((s) => s.callback_id as string);
 }

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse } from 'yaml';
 import { type Clock, systemClock } from '../../src/clock.js';
 import { type ListeningServer, mediaType, readBody } from '../../src/http.js';
 import { type IdSource, randomBase58, randomIds } from '../../src/ids.js';
@@ -9,6 +7,7 @@ import { listenOnLoopback, sendJson } from '../http.js';
 import { CallLog, type RecordedCall } from './call-log.js';
 import { SlackApiError } from './errors.js';
 import { FaultQueue, type InjectedFailure } from './faults.js';
+import { appManifest } from './manifest.js';
 import { type SlackOidc, SlackOidcProvider } from './oidc.js';
 import { RateTiers } from './rate-tiers.js';
 import { parseApiRequest } from './request.js';
@@ -74,17 +73,7 @@ export interface SlackEmulatorOptions {
 }
 
 /** The bot scopes the app's manifest asks for: what an installed Deputy's token carries. */
-const DEFAULT_SCOPES = manifestBotScopes();
-
-function manifestBotScopes(): string[] {
-  const manifest = parse(readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8')) as {
-    oauth_config?: { scopes?: { bot?: unknown } };
-  };
-  const bot = manifest.oauth_config?.scopes?.bot;
-  if (!Array.isArray(bot) || !bot.every((s) => typeof s === 'string'))
-    throw new Error('manifest.yml names no bot scopes');
-  return bot;
-}
+const DEFAULT_SCOPES = appManifest().botScopes;
 
 /**
  * The Slack Web API and workspace on loopback, faithful enough that `@slack/web-api`'s WebClient and

@@ -13,7 +13,7 @@ import { interactiveElements, isRecord, type ViewStateValues } from '../slack/wo
  *   data-action-id, data-block-id ('' when the block has none), data-type (the Slack element type);
  *   data-value on buttons; data-dispatch="true" where a change fires block_actions; data-input="true"
  *   on every non-button element, whose native controls it reads (text: one input/textarea
- *   name="value"; selects: <select>, `multiple` for multi types; radios; checkboxes); data-confirm
+ *   name="value"; selects: <select>; multi selects: a picker of checkboxes; radios; checkboxes); data-confirm
  *   holds a confirm dialog as JSON {title, text, confirm, deny}.
  *
  * Classes:
@@ -27,7 +27,8 @@ import { interactiveElements, isRecord, type ViewStateValues } from '../slack/wo
  *   elements   bk-button (+ bk-primary | bk-danger, + bk-link-button for url buttons);
  *              bk-element + bk-<slack type> for every other interactive element's root;
  *              bk-select on every <select>; bk-options on radio and checkbox groups, whose choices are
- *              bk-option (a <label>) holding bk-option-text and bk-option-description
+ *              bk-option (a <label>) holding bk-option-text and bk-option-description; multi selects
+ *              bk-picker (see picker())
  *   text       bk-mention (+ bk-broadcast for @here/@channel/@everyone), bk-link, bk-code, bk-pre, bk-quote
  *   rich text  bk-rt-section, bk-rt-list + bk-rt-indent-0…8
  *   fallback   bk-unknown
@@ -531,6 +532,8 @@ function confirmJson(confirm: unknown): string | undefined {
     text: plainString(confirm.text),
     confirm: plainString(confirm.confirm) || 'Yes',
     deny: plainString(confirm.deny) || 'Cancel',
+    // Slack shows a destructive confirmation's button red.
+    danger: confirm.style === 'danger',
   });
 }
 
@@ -669,11 +672,11 @@ const MULTI_SELECTS = new Set([
 ]);
 
 function select(element: Json, type: string, place: Place, groups: ChoiceGroup[]): string {
-  const multiple = MULTI_SELECTS.has(type);
+  if (MULTI_SELECTS.has(type)) return picker(element, type, place, groups);
   const selected = new Set(chosenValues(element, type, place));
   const placeholder = plainString(element.placeholder);
   // A single select starts on an empty choice, so "nothing chosen" is something the form can hold.
-  const empty = multiple ? '' : `<option value="">${escapeHtml(placeholder || 'Select an item')}</option>`;
+  const empty = `<option value="">${escapeHtml(placeholder || 'Select an item')}</option>`;
   const body = groups
     .map((group) =>
       group.label === undefined
@@ -681,7 +684,35 @@ function select(element: Json, type: string, place: Place, groups: ChoiceGroup[]
         : `<optgroup${attrs({ label: group.label })}>${optionTags(group.choices, selected)}</optgroup>`,
     )
     .join('');
-  const control = `<select${attrs({ class: 'bk-select', name: 'value', multiple, 'aria-label': placeholder || undefined })}>${empty}${body}</select>`;
+  const control = `<select${attrs({ class: 'bk-select', name: 'value', 'aria-label': placeholder || undefined })}>${empty}${body}</select>`;
+  return inputRoot(element, type, place, control);
+}
+
+/**
+ * A multi-select as Slack shows one: the choices made as chips in a box that opens a list to tick
+ * (bk-picker: a <details> whose <summary> holds bk-chip or bk-placeholder, and bk-picker-list the
+ * bk-option checkboxes, grouped under bk-picker-group headings).
+ */
+function picker(element: Json, type: string, place: Place, groups: ChoiceGroup[]): string {
+  const selected = new Set(chosenValues(element, type, place));
+  const placeholder = plainString(element.placeholder) || 'Select options';
+  const chosen = groups.flatMap((g) => g.choices).filter((c) => selected.has(c.value));
+  const summary = chosen.length
+    ? chosen.map((c) => `<span class="bk-chip">${escapeHtml(c.label)}</span>`).join('')
+    : `<span class="bk-placeholder">${escapeHtml(placeholder)}</span>`;
+  const list = groups
+    .map(
+      (group) =>
+        (group.label === undefined ? '' : `<div class="bk-picker-group">${escapeHtml(group.label)}</div>`) +
+        group.choices
+          .map(
+            (c) =>
+              `<label class="bk-option"><input${attrs({ type: 'checkbox', name: 'value', value: c.value, checked: selected.has(c.value) })}><span class="bk-option-text">${escapeHtml(c.label)}</span></label>`,
+          )
+          .join(''),
+    )
+    .join('');
+  const control = `<details class="bk-picker"><summary${attrs({ class: 'bk-picker-summary', 'aria-label': placeholder, 'data-placeholder': placeholder })}>${summary}</summary><div class="bk-picker-list" role="group">${list}</div></details>`;
   return inputRoot(element, type, place, control);
 }
 

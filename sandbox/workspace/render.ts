@@ -1,5 +1,6 @@
 import { escapeHtml } from '../../src/http.js';
 import type { SlackEmulator } from '../slack/emulator.js';
+import { appManifest } from '../slack/manifest.js';
 import {
   interactiveElements,
   isRecord,
@@ -42,11 +43,15 @@ export interface InlineErrors {
 /** The DM with the app is addressed as `app` in the page, since its id exists only once opened. */
 export const APP_CONVERSATION = 'app';
 
+/** How many messages of a conversation the viewer has not seen yet (their unread mark). */
+export type UnreadCount = (channelId: string) => number;
+
 export function renderScreen(
   slack: SlackEmulator,
   viewer: string | undefined,
   at: Viewpoint,
   errorsByView: ReadonlyMap<string, InlineErrors>,
+  unread: UnreadCount = () => 0,
 ): Screen {
   const user = viewer ? slack.workspace.findUser(viewer) : undefined;
   if (!user) {
@@ -59,14 +64,14 @@ export function renderScreen(
       modal: null,
     };
   }
-  const channels = slack.channels.filter((c) => c.members.includes(user.id));
-  const channel = conversationFor(slack, user.id, at.conversation, channels);
+  const channels = memberChannels(slack, user.id);
+  const channel = shownConversation(slack, user.id, at);
   const ctx = renderContext(slack, user.id);
   const modalView = topModal(slack, user.id);
   return {
     viewer: user.id,
     topbar: topbar(slack, user.id),
-    sidebar: sidebar(appName(slack), channels, channel, at),
+    sidebar: sidebar(appName(slack), channels, channel, at, unread, slack.dmChannelId(user.id)),
     main: channel ? conversationPane(slack, user.id, channel, at, ctx) : '',
     thread:
       channel && at.thread && at.tab === 'messages'
@@ -87,15 +92,25 @@ function errorsFor(found: InlineErrors | undefined, hash: string): Readonly<Reco
   return found?.hash === hash ? found.errors : {};
 }
 
-/** The conversation a viewpoint names, if the viewer is in it; the app DM is opened on first look, as Slack does. */
-function conversationFor(
+function memberChannels(slack: SlackEmulator, viewer: string): SlackChannel[] {
+  return slack.channels.filter((c) => c.members.includes(viewer));
+}
+
+/**
+ * The conversation a viewpoint names, if the viewer is in it (their DM with the app by `app` or by
+ * its id, as a permalink names it); the app DM is opened on first look, as Slack does.
+ */
+export function shownConversation(
   slack: SlackEmulator,
   viewer: string,
-  conversation: string | undefined,
-  channels: readonly SlackChannel[],
+  at: Viewpoint,
 ): SlackChannel | undefined {
-  if (conversation === APP_CONVERSATION) return slack.channel(slack.dmChannelId(viewer));
-  return channels.find((c) => c.id === conversation) ?? channels[0];
+  if (at.conversation === APP_CONVERSATION) return slack.channel(slack.dmChannelId(viewer));
+  const channels = memberChannels(slack, viewer);
+  const channel = channels.find((c) => c.id === at.conversation);
+  if (channel || !at.conversation?.startsWith('D')) return channel ?? channels[0];
+  const dm = slack.dmChannelId(viewer);
+  return at.conversation === dm ? slack.channel(dm) : channels[0];
 }
 
 /** What mentions and selects may name for this viewer: private channels only when they are in them. */
@@ -155,22 +170,38 @@ function signInScreen(slack: SlackEmulator): string {
 <div class="ws-people">${choices}</div></div>`;
 }
 
+/**
+ * Channels, then direct messages (the DM with the app), each bold with a count when it holds
+ * messages the viewer has not seen (ws-unread, data-unread), as Slack's sidebar marks them.
+ */
 function sidebar(
   app: string,
   channels: readonly SlackChannel[],
   current: SlackChannel | undefined,
   at: Viewpoint,
+  unread: UnreadCount,
+  dmChannelId: string,
 ): string {
+  const mark = (channelId: string) => {
+    const count = unread(channelId);
+    return count > 0
+      ? {
+          cls: ' ws-has-unread',
+          badge: `<span class="ws-unread" data-unread="${count}" aria-label="${count} unread">${count}</span>`,
+        }
+      : { cls: '', badge: '' };
+  };
   const channelLinks = channels
-    .map(
-      (c) =>
-        `<li><button type="button" class="ws-nav${current?.id === c.id ? ' ws-current' : ''}" data-nav="${escapeHtml(c.id)}">${c.isPrivate ? '🔒' : '#'} ${escapeHtml(c.name)}</button></li>`,
-    )
+    .map((c) => {
+      const { cls, badge } = mark(c.id);
+      return `<li><button type="button" class="ws-nav${current?.id === c.id ? ' ws-current' : ''}${cls}" data-nav="${escapeHtml(c.id)}">${c.isPrivate ? '🔒' : '#'} ${escapeHtml(c.name)}${badge}</button></li>`;
+    })
     .join('');
   const inApp = current?.isIm === true;
+  const dm = mark(dmChannelId);
   return `<h2>Channels</h2><ul>${channelLinks}</ul>
-<h2>Apps</h2><ul><li><button type="button" class="ws-nav${inApp ? ' ws-current' : ''}" data-nav="${APP_CONVERSATION}" data-tab="${inApp ? at.tab : 'home'}">${escapeHtml(app)}</button></li></ul>
-<p class="ws-hint">Type <code>/agent help</code> in a channel to start.</p>`;
+<h2>Direct messages</h2><ul><li><button type="button" class="ws-nav${inApp ? ' ws-current' : ''}${dm.cls}" data-nav="${APP_CONVERSATION}" data-tab="${inApp ? at.tab : 'messages'}">${escapeHtml(app)} <span class="ws-badge">APP</span>${dm.badge}</button></li></ul>
+<p class="ws-hint">Type <code>/agent help</code> in a channel, or mention @${escapeHtml(app)}.</p>`;
 }
 
 function conversationPane(
@@ -216,8 +247,13 @@ function threadPane(
   threadTs: string,
   ctx: RenderContext,
 ): string {
-  const parent = slack.messages(channel.id).find((m) => m.ts === threadTs);
+  // A link to a reply opens the thread it is in.
+  const linked = slack.messages(channel.id).find((m) => m.ts === threadTs);
+  const parent = linked?.thread_ts
+    ? slack.messages(channel.id).find((m) => m.ts === linked.thread_ts)
+    : linked;
   if (!parent) return '';
+  threadTs = parent.ts;
   const replies = [...slack.messages(channel.id), ...ephemeralsIn(slack, viewer, channel.id)]
     .filter((m) => m.thread_ts === threadTs && m.ts !== threadTs)
     .sort(byTs);
@@ -252,6 +288,16 @@ function message(slack: SlackEmulator, m: SlackMessage, ctx: RenderContext, show
     showReplies && !ephemeral
       ? `<button type="button" class="ws-reply" data-open-thread="${escapeHtml(m.ts)}">Reply in thread</button>`
       : '';
+  // Slack's "More actions" on a message: the app's message shortcuts (its manifest's).
+  const shortcuts = ephemeral ? [] : appManifest().messageShortcuts;
+  const more = shortcuts.length
+    ? `<details class="ws-more"><summary class="ws-more-button" aria-label="More actions" title="More actions">⋮</summary><div class="ws-more-menu" role="menu">${shortcuts
+        .map(
+          (s) =>
+            `<button type="button" role="menuitem" data-shortcut="${escapeHtml(s.callbackId)}">${escapeHtml(s.name)} <span class="ws-muted">${escapeHtml(appName(slack))}</span></button>`,
+        )
+        .join('')}</div></details>`
+    : '';
   // Sandbox only: send a click on this message as someone else, the forged request Slack never sends.
   const forge =
     !ephemeral && fromApp && hasButtons(m.blocks)
@@ -259,7 +305,7 @@ function message(slack: SlackEmulator, m: SlackMessage, ctx: RenderContext, show
       : '';
   return `<div class="ws-msg${ephemeral ? ' ws-ephemeral' : ''}" data-surface="message" data-channel="${escapeHtml(m.channel)}" data-ts="${escapeHtml(m.ts)}"${ephemeral ? ' data-ephemeral="true"' : ''}>
 <div class="ws-avatar${fromApp ? ' ws-avatar-app' : ''}" aria-hidden="true">${escapeHtml(author.charAt(0))}</div>
-<div class="ws-msg-body"><div class="ws-meta"><span class="ws-author">${escapeHtml(author)}</span>${fromApp ? '<span class="ws-badge">APP</span>' : ''}<time>${escapeHtml(clockTime(m.ts))}</time>${m.edited ? '<span class="ws-muted">(edited)</span>' : ''}<span class="ws-msg-tools">${reply}${forge}</span></div>
+<div class="ws-msg-body"><div class="ws-meta"><span class="ws-author">${escapeHtml(author)}</span>${fromApp ? '<span class="ws-badge">APP</span>' : ''}<time>${escapeHtml(clockTime(m.ts))}</time>${m.edited ? '<span class="ws-muted">(edited)</span>' : ''}<span class="ws-msg-tools">${reply}${forge}${more}</span></div>
 ${content}${attachments(m.attachments, ctx)}${ephemeral ? '<div class="ws-only-you">Only visible to you</div>' : ''}${replies}</div></div>`;
 }
 

@@ -6,6 +6,7 @@ import type { Logger } from '../../src/logger.js';
 import { sendHtml, sendJson } from '../http.js';
 import type { SlackDriver } from '../slack/driver.js';
 import type { SlackEmulator, WebClientRoutes } from '../slack/emulator.js';
+import { appManifest } from '../slack/manifest.js';
 import {
   findActionElement,
   isRecord,
@@ -17,7 +18,14 @@ import {
 } from '../slack/workspace.js';
 import { actionFields, holdsState, stateFromForm } from './block-kit.js';
 import { pageShell } from './page.js';
-import { APP_CONVERSATION, type InlineErrors, renderScreen, type Screen, type Viewpoint } from './render.js';
+import {
+  APP_CONVERSATION,
+  type InlineErrors,
+  renderScreen,
+  type Screen,
+  shownConversation,
+  type Viewpoint,
+} from './render.js';
 
 /**
  * The browser workspace of the sandbox, served on the Slack emulator's origin as Slack's web
@@ -81,6 +89,8 @@ const actRequest = z.discriminatedUnion('kind', [
   z.object({ ...shownAs, kind: z.literal('submit'), viewId: id, inputs }),
   z.object({ ...shownAs, kind: z.literal('close'), viewId: id }),
   z.object({ ...shownAs, kind: z.literal('home') }),
+  /** A message shortcut used on a message (Slack's "More actions" menu). */
+  z.object({ ...shownAs, kind: z.literal('shortcut'), channel: id, ts: id, callbackId: id }),
 ]);
 type ActRequest = z.infer<typeof actRequest>;
 
@@ -123,6 +133,8 @@ export class WorkspaceWebClient implements WebClientRoutes {
   /** A view_submission's inline errors, shown until the view is submitted again or updated. */
   private readonly errorsByView = new Map<string, InlineErrors>();
   private readonly assets = new Map<string, Buffer>();
+  /** Per person and conversation, the newest message they have seen (`viewer:channel` → ts). */
+  private readonly seenUpTo = new Map<string, number>();
   private renderTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
 
@@ -216,7 +228,14 @@ export class WorkspaceWebClient implements WebClientRoutes {
   private push(stream: Stream): void {
     let screen: Screen;
     try {
-      screen = renderScreen(this.slack, stream.viewer, stream.at, this.errorsByView);
+      const viewer = stream.viewer;
+      if (viewer && this.slack.workspace.findUser(viewer) && stream.at.tab === 'messages') {
+        const shown = shownConversation(this.slack, viewer, stream.at);
+        if (shown) this.markSeen(viewer, shown.id);
+      }
+      screen = renderScreen(this.slack, viewer, stream.at, this.errorsByView, (channelId) =>
+        viewer ? this.unseen(viewer, channelId) : 0,
+      );
     } catch (error) {
       this.logger?.warn('workspace page could not render', { error: String(error) });
       return;
@@ -258,6 +277,8 @@ export class WorkspaceWebClient implements WebClientRoutes {
           return await this.closeModal(viewer, request.viewId);
         case 'home':
           return await this.homeOpened(viewer);
+        case 'shortcut':
+          return await this.shortcut(viewer, request.channel, request.ts, request.callbackId);
       }
     } catch (error) {
       // The app did not answer at all (it is stopping, say): the page says so instead of a bare 500.
@@ -293,13 +314,26 @@ export class WorkspaceWebClient implements WebClientRoutes {
     if (thread && !this.slack.workspace.findMessage(channel.id, thread)) {
       return refuse('That thread is not in this conversation.');
     }
-    const threadTs = thread ? { threadTs: thread } : {};
-    // Slack sends message events only from conversations the app is in.
-    if (!channel.members.includes(this.slack.botUserId)) {
-      this.slack.postAsUser(viewer, channel.id, text, thread);
-      return ok();
-    }
-    const response = await this.driver.message(viewer, text, { channelId: channel.id, ...threadTs });
+    const { responses } = await this.driver.say(viewer, withMentions(this.slack, text), {
+      channelId: channel.id,
+      ...(thread ? { threadTs: thread } : {}),
+    });
+    const failed = responses.find((r) => r.status !== 200);
+    return failed ? refuse(`The app answered HTTP ${failed.status}.`, 502) : ok();
+  }
+
+  /** A message shortcut on a message the viewer can see, as Slack sends it. */
+  private async shortcut(
+    viewer: string,
+    channelId: string,
+    ts: string,
+    callbackId: string,
+  ): Promise<Outcome> {
+    if (!this.memberChannel(viewer, channelId) || !this.slack.workspace.findMessage(channelId, ts))
+      return refuse('That message is not one you can see.', 403);
+    if (!appManifest().messageShortcuts.some((s) => s.callbackId === callbackId))
+      return refuse('The app offers no such shortcut.');
+    const response = await this.driver.messageShortcut(viewer, { callbackId, channelId, messageTs: ts });
     return response.status === 200 ? ok() : refuse(`The app answered HTTP ${response.status}.`, 502);
   }
 
@@ -408,6 +442,19 @@ export class WorkspaceWebClient implements WebClientRoutes {
     return response.status === 200 ? ok() : refuse(`The app answered HTTP ${response.status}.`, 502);
   }
 
+  // ---- what a person has seen: a conversation shown in the page is read, to its newest message
+
+  private markSeen(viewer: string, channelId: string): void {
+    const newest = Math.max(0, ...this.slack.messages(channelId).map((m) => Number(m.ts)));
+    this.seenUpTo.set(`${viewer}:${channelId}`, newest);
+  }
+
+  /** Messages from others (thread replies too: an agent's answers are in threads) the viewer has not seen. */
+  private unseen(viewer: string, channelId: string): number {
+    const seen = this.seenUpTo.get(`${viewer}:${channelId}`) ?? 0;
+    return this.slack.messages(channelId).filter((m) => m.user !== viewer && Number(m.ts) > seen).length;
+  }
+
   // ---- what a person may touch
 
   private memberChannel(viewer: string, conversation: string): SlackChannel | undefined {
@@ -448,6 +495,20 @@ export class WorkspaceWebClient implements WebClientRoutes {
     this.assets.set(file, body);
     return body;
   }
+}
+
+/**
+ * What a person typed as Slack's client sends it: `@Deputy` (the app's name) and `@handle` become
+ * mentions (`<@U…>`), as picking them from Slack's autocomplete does.
+ */
+function withMentions(slack: SlackEmulator, text: string): string {
+  const app = slack.workspace.config.botName.toLowerCase();
+  return text.replace(/(^|[\s(])@([A-Za-z0-9._-]+)/g, (whole, before: string, handle: string) => {
+    const name = handle.toLowerCase();
+    if (name === app) return `${before}<@${slack.botUserId}>`;
+    const user = slack.users.find((u) => !u.deleted && u.name.toLowerCase() === name);
+    return user ? `${before}<@${user.id}>` : whole;
+  });
 }
 
 /** Input blocks that are not optional and hold nothing, with Slack's own message. */

@@ -106,7 +106,7 @@ export function approvalMessage(
   input: unknown,
 ): SlackMessage {
   const cut = { cut: false };
-  const full = JSON.stringify(shorten(redact(input), cut), null, 2);
+  const full = fieldsText(shorten(redact(input), cut));
   const shown = escapeMrkdwn(truncate(full, 2700)).replace(/```/g, "'''");
   const notes = [
     cut.cut || full.length > 2700 ? 'Some values are shortened here.' : undefined,
@@ -541,6 +541,31 @@ export function standingRefusedMessage(refusal: StandingRefusal): SlackMessage {
 
 export function plainMessage(text: string): SlackMessage {
   return { text, blocks: [section(escapeMrkdwn(text))] };
+}
+
+/**
+ * A call's arguments as a person reads them (issue 20): one `name: value` line per field, what is
+ * inside a field indented below it, list items after a dash; not JSON.
+ */
+function fieldsText(value: unknown, indent = ''): string {
+  const composite = (v: unknown) => v !== null && typeof v === 'object';
+  const line = (label: string, v: unknown) =>
+    composite(v)
+      ? `${indent}${label}\n${fieldsText(v, `${indent}  `)}`
+      : `${indent}${label} ${scalarText(v, indent)}`;
+  if (Array.isArray(value))
+    return value.length === 0 ? `${indent}(none)` : value.map((v) => line('-', v)).join('\n');
+  if (composite(value)) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    return entries.length === 0 ? `${indent}(none)` : entries.map(([k, v]) => line(`${k}:`, v)).join('\n');
+  }
+  return `${indent}${scalarText(value, indent)}`;
+}
+
+/** A value as text: a string as it is (its later lines indented under the field), "" when empty. */
+function scalarText(value: unknown, indent: string): string {
+  if (typeof value !== 'string') return String(value);
+  return value === '' ? '""' : value.replace(/\n/g, `\n${indent}  `);
 }
 
 /** Long strings cut to 200 characters and long lists to 20 items, so an approval fits a message; `cut` says if anything was. */

@@ -86,4 +86,8 @@ test("the Home tab shows the person's agents with Run, their waiting calls and r
     (s) => s.prompt === 'search from home',
   );
   expect(started?.channelId).toBe(h.sandbox.slack.dmChannelId('U_ALICE'));
+  // The Home tab she ran it from lists it, linked, without being opened again.
+  expect(JSON.stringify(h.sandbox.slack.homeView('U_ALICE')?.blocks)).toContain(
+    `<${started?.permalink}|search from home>`,
+  );
 });

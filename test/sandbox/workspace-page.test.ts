@@ -94,6 +94,93 @@ describe('the sandbox workspace page', () => {
     expect(h.sandbox.slack.messages(secret.id)).toHaveLength(0);
   });
 
+  test('typing @deputy in a channel posts the mention Slack would, and the app hears it once (issue 20)', async () => {
+    const alice = await person('U_ALICE');
+    const general = h.sandbox.slack.channel('general').id;
+    const before = h.sandbox.slack.messages(general).length;
+    const sent = await alice.act({ kind: 'send', conversation: general, text: '@deputy @bob what now' });
+    expect(sent.status).toBe(200);
+    const posted = h.sandbox.slack.messages(general).slice(before);
+    expect(posted.map((m) => m.text)).toEqual([`<@${h.sandbox.slack.botUserId}> <@U_BOB> what now`]);
+    // Deputy answered the app_mention privately in the mention's thread, once.
+    await h.settle();
+    const answers = h.sandbox.slack
+      .callsTo('chat.postEphemeral')
+      .filter((c) => c.body.user === 'U_ALICE' && c.body.thread_ts === posted[0]?.ts);
+    expect(answers).toHaveLength(1);
+  });
+
+  test('a message shortcut from a message’s More actions reaches the app; a message the person cannot see, or a shortcut the manifest lacks, is refused', async () => {
+    const alice = await person('U_ALICE');
+    const bob = await person('U_BOB');
+    const general = h.sandbox.slack.channel('general').id;
+    const message = h.sandbox.slack.postAsUser('U_BOB', general, 'look at this');
+    const screen = await alice.screen(`c=${general}`, (s) => s.main.includes('look at this'));
+    expect(screen.main).toContain('data-shortcut="run_agent_on_message"');
+    const opened = () => h.sandbox.slack.callsTo('views.open').length;
+    const openedBefore = opened();
+    const used = await alice.act({
+      kind: 'shortcut',
+      channel: general,
+      ts: message.ts,
+      callbackId: 'run_agent_on_message',
+    });
+    expect(used.status).toBe(200);
+    // The app opened its modal on the shortcut's trigger.
+    await h.sandbox.slack.waitFor(
+      'views.open',
+      (c) => String(c.body.trigger_id).length > 0 && opened() > openedBefore,
+    );
+    const secret = h.sandbox.slack.channel('secret-project').id;
+    const hidden = h.sandbox.slack.postAsUser('U_ALICE', secret, 'not for bob');
+    expect(
+      (
+        await bob.act({
+          kind: 'shortcut',
+          channel: secret,
+          ts: hidden.ts,
+          callbackId: 'run_agent_on_message',
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await alice.act({
+          kind: 'shortcut',
+          channel: general,
+          ts: message.ts,
+          callbackId: 'delete_everything',
+        })
+      ).status,
+    ).toBe(400);
+  });
+
+  test('the sidebar marks a conversation with messages the person has not seen, until they open it', async () => {
+    const carol = await person('U_ADMIN');
+    const general = h.sandbox.slack.channel('general').id;
+    const random = h.sandbox.slack.channel('random').id;
+    await carol.screen(`c=${random}`, (s) => s.viewer === 'U_ADMIN');
+    h.sandbox.slack.postAsUser('U_BOB', general, 'news for everyone');
+    const marked = await carol.screen(
+      `c=${random}`,
+      (s) =>
+        /data-nav="C[^"]*">#\s*general<span class="ws-unread"/.test(s.sidebar) ||
+        s.sidebar.includes('ws-has-unread'),
+    );
+    expect(marked.sidebar).toMatch(/ws-has-unread" data-nav="[^"]+">#\s*general/);
+    const opened = await carol.screen(`c=${general}`, (s) => s.main.includes('news for everyone'));
+    expect(opened.sidebar).not.toMatch(/ws-has-unread" data-nav="[^"]+">#\s*general/);
+  });
+
+  test('a permalink’s place opens the thread it names, the DM by its id included', async () => {
+    const alice = await person('U_ALICE');
+    const dm = h.sandbox.slack.dmChannelId('U_ALICE');
+    const root = h.sandbox.slack.workspace.appMessage(dm, { text: 'a session root' }, 'chat.postMessage');
+    h.sandbox.slack.workspace.appMessage(dm, { text: 'its answer', thread_ts: root.ts }, 'chat.postMessage');
+    const screen = await alice.screen(`c=${dm}&t=${root.ts}`, (s) => s.thread.includes('its answer'));
+    expect(screen.main).toContain('a session root');
+  });
+
   test('a modal shows required-field and app errors under its inputs and stays open', async () => {
     const ada = await person('U_ADMIN');
     const general = h.sandbox.slack.channel('general').id;

@@ -31,3 +31,14 @@ test('secret-looking values are masked at any depth, and shortening is said, not
   expect(shown).toContain('Some values are shortened here.');
   expect(shown).toContain('ffffffffffff');
 });
+
+test('arguments read as fields, not JSON (issue 20, item 3)', () => {
+  const shown = approvalMessage(approval, {
+    title: 'Launch plan',
+    tags: ['a', 'b'],
+    parent: { id: 'p1', empty: '' },
+  });
+  const text = JSON.stringify(shown.blocks);
+  expect(text).toContain('title: Launch plan\\ntags:\\n  - a\\n  - b\\nparent:\\n  id: p1\\n  empty: \\"\\"');
+  expect(text).not.toContain('{\\n');
+});

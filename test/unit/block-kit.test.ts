@@ -417,7 +417,7 @@ describe('data-attribute contract', () => {
     );
   });
 
-  test('confirm becomes data-confirm holding plain-string JSON', () => {
+  test('confirm becomes data-confirm holding plain-string JSON, and whether it is destructive', () => {
     const html = renderBlocks(
       section({
         type: 'button',
@@ -428,6 +428,7 @@ describe('data-attribute contract', () => {
           text: { type: 'mrkdwn', text: 'Remove *"x"* &amp; <y>' },
           confirm: plain('Remove'),
           deny: plain('Keep'),
+          style: 'danger',
         },
       }),
       ctx,
@@ -437,6 +438,7 @@ describe('data-attribute contract', () => {
       text: 'Remove *"x"* & <y>',
       confirm: 'Remove',
       deny: 'Keep',
+      danger: true,
     });
   });
 
@@ -475,7 +477,7 @@ describe('data-attribute contract', () => {
     );
   });
 
-  test('selects: options by Slack value, option groups, multiple for multi types', () => {
+  test('selects: options by Slack value, option groups; multi types as a picker of checkboxes with chips', () => {
     const html = renderBlocks(
       input({
         type: 'multi_static_select',
@@ -489,8 +491,12 @@ describe('data-attribute contract', () => {
       ctx,
     );
     expect(html).toContain(
-      '<select class="bk-select" name="value" multiple><optgroup label="G1"><option value="a">A</option>' +
-        '<option value="b" selected>B</option></optgroup><optgroup label="G2"><option value="c">C</option></optgroup></select>',
+      '<details class="bk-picker"><summary class="bk-picker-summary" aria-label="Select options" data-placeholder="Select options"><span class="bk-chip">B</span></summary>' +
+        '<div class="bk-picker-list" role="group"><div class="bk-picker-group">G1</div>' +
+        '<label class="bk-option"><input type="checkbox" name="value" value="a"><span class="bk-option-text">A</span></label>' +
+        '<label class="bk-option"><input type="checkbox" name="value" value="b" checked><span class="bk-option-text">B</span></label>' +
+        '<div class="bk-picker-group">G2</div>' +
+        '<label class="bk-option"><input type="checkbox" name="value" value="c"><span class="bk-option-text">C</span></label></div></details>',
     );
     const single = renderBlocks(
       input({ type: 'static_select', action_id: 's', options: [option('a')] }),
@@ -505,17 +511,17 @@ describe('data-attribute contract', () => {
       ctx,
     );
     expect(users).toContain('data-type="multi_users_select"');
-    expect(users).toContain(
-      '<option value="U_ALICE">alice</option><option value="U_BOB" selected>bob</option>',
-    );
-    for (const type of [
-      'conversations_select',
-      'multi_conversations_select',
-      'channels_select',
-      'multi_channels_select',
-    ]) {
+    expect(users).toContain('<span class="bk-chip">bob</span>');
+    expect(users).toContain('value="U_ALICE"><span class="bk-option-text">alice</span>');
+    expect(users).toContain('value="U_BOB" checked><span class="bk-option-text">bob</span>');
+    for (const type of ['conversations_select', 'channels_select']) {
       expect(renderBlocks(input({ type, action_id: 'c' }), ctx)).toContain(
         '<option value="C_OPS">#ops</option>',
+      );
+    }
+    for (const type of ['multi_conversations_select', 'multi_channels_select']) {
+      expect(renderBlocks(input({ type, action_id: 'c' }), ctx)).toContain(
+        'value="C_OPS"><span class="bk-option-text">#ops</span>',
       );
     }
   });

@@ -189,7 +189,7 @@ async function whileBusy(element, work) {
 function confirmFirst(element) {
   const spec = element.dataset.confirm;
   if (!spec) return Promise.resolve(true);
-  const { title, text, confirm, deny } = JSON.parse(spec);
+  const { title, text, confirm, deny, danger } = JSON.parse(spec);
   return new Promise((resolve) => {
     const holder = document.createElement('div');
     holder.className = 'ws-backdrop ws-confirm';
@@ -199,8 +199,10 @@ function confirmFirst(element) {
     holder.querySelector('p').textContent = text ?? '';
     holder.querySelector('[data-answer="no"]').textContent = deny ?? 'Cancel';
     holder.querySelector('[data-answer="yes"]').textContent = confirm ?? 'Yes';
+    if (danger) holder.querySelector('[data-answer="yes"]').className = 'bk-button bk-danger';
     holder.addEventListener('click', (event) => {
-      const answer = event.target.closest('[data-answer]')?.dataset.answer;
+      // A click outside the dialog is a "no", as Escape is (see the keydown listener).
+      const answer = event.target === holder ? 'no' : event.target.closest('[data-answer]')?.dataset.answer;
       if (!answer) return;
       holder.remove();
       resolve(answer === 'yes');
@@ -251,9 +253,87 @@ function markForging() {
 
 // ---- events
 
+/** Closes the modal on top, as Slack does on Escape, a click outside it, Cancel or ×. */
+async function closeModal() {
+  const view = regions.modal.querySelector('[data-view-id]');
+  if (view) await act({ kind: 'close', viewId: view.dataset.viewId });
+}
+
+/** Closes open pickers and menus (details elements) the click was not in. */
+function closePopups(except) {
+  for (const open of document.querySelectorAll('details.bk-picker[open], details.ws-more[open]'))
+    if (!open.contains(except)) open.open = false;
+}
+
+/**
+ * A permalink to a message of this workspace (https://TEAM.slack.com/archives/C…/p…) as the page
+ * place it opens: its conversation, and the thread it starts or is in.
+ */
+function permalinkPlace(href) {
+  let url;
+  try {
+    url = new URL(href);
+  } catch {
+    return undefined;
+  }
+  const found = /^\/archives\/([A-Z0-9_]+)\/p(\d{7,})$/.exec(url.pathname);
+  if (!url.hostname.endsWith('.slack.com') || !found) return undefined;
+  const ts = `${found[2].slice(0, -6)}.${found[2].slice(-6)}`;
+  return { c: found[1], tab: 'messages', t: url.searchParams.get('thread_ts') ?? ts };
+}
+
+document.addEventListener('keydown', async (event) => {
+  if (event.key !== 'Escape') return;
+  const confirm = document.querySelector('.ws-confirm');
+  if (confirm) {
+    confirm.querySelector('[data-answer="no"]')?.click();
+    return;
+  }
+  const popup = document.querySelector('details.bk-picker[open], details.ws-more[open]');
+  if (popup) {
+    popup.open = false;
+    return;
+  }
+  if (!forgeMenu.hidden) {
+    forgeMenu.hidden = true;
+    return;
+  }
+  await closeModal();
+});
+
 document.addEventListener('click', async (event) => {
   const target = event.target;
   if (!(target instanceof Element)) return;
+  closePopups(target);
+
+  // A permalink opens its thread here, as Slack's client does, instead of a new tab.
+  const link = target.closest('a[href]');
+  const linked = link && permalinkPlace(link.href);
+  if (linked) {
+    event.preventDefault();
+    Object.assign(place, linked);
+    connect();
+    return;
+  }
+  const shortcut = target.closest('[data-shortcut]');
+  if (shortcut) {
+    const message = shortcut.closest('[data-surface="message"]');
+    shortcut.closest('details').open = false;
+    await whileBusy(shortcut, () =>
+      act({
+        kind: 'shortcut',
+        channel: message.dataset.channel,
+        ts: message.dataset.ts,
+        callbackId: shortcut.dataset.shortcut,
+      }),
+    );
+    return;
+  }
+  // A click on the backdrop around a modal (not in it) closes it.
+  if (target.matches('[data-region="modal"] .ws-backdrop')) {
+    await closeModal();
+    return;
+  }
 
   const forgeChoice = target.closest('[data-forge-as], [data-forge-cancel]');
   if (forgeChoice) {
@@ -300,10 +380,8 @@ document.addEventListener('click', async (event) => {
     openForgeMenu(forge);
     return;
   }
-  const close = target.closest('[data-modal-close]');
-  if (close) {
-    const view = close.closest('[data-view-id]');
-    if (view) await act({ kind: 'close', viewId: view.dataset.viewId });
+  if (target.closest('[data-modal-close]')) {
+    await closeModal();
     return;
   }
   const button = target.closest('.bk-button[data-action-id]');
@@ -322,6 +400,8 @@ document.addEventListener('change', async (event) => {
     await switchPerson(target.value);
     return;
   }
+  const picker = target.closest('details.bk-picker');
+  if (picker) showPicked(picker);
   const dispatching = target.closest('[data-dispatch="true"]');
   if (dispatching && (await confirmFirst(dispatching))) await sendAction(dispatching);
 });
@@ -349,6 +429,27 @@ document.addEventListener('submit', async (event) => {
     );
   }
 });
+
+/** A picker's box shows what is ticked as chips, or its placeholder. */
+function showPicked(picker) {
+  const summary = picker.querySelector('summary');
+  const ticked = [...picker.querySelectorAll('input:checked')];
+  summary.replaceChildren(
+    ...(ticked.length
+      ? ticked.map((box) => {
+          const chip = document.createElement('span');
+          chip.className = 'bk-chip';
+          chip.textContent = box.closest('label').textContent;
+          return chip;
+        })
+      : [
+          Object.assign(document.createElement('span'), {
+            className: 'bk-placeholder',
+            textContent: summary.dataset.placeholder ?? '',
+          }),
+        ]),
+  );
+}
 
 async function switchPerson(user) {
   const result = await act({ kind: 'switch', user });

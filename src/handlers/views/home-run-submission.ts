@@ -1,5 +1,6 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import { z } from 'zod';
+import { homeView } from '../../blocks/home.js';
 import { RunOnMessageBlocks } from '../../blocks/sessions.js';
 import { principalFromInteraction } from '../../identity/principal.js';
 import { answerRunByDm } from '../commands/agent/run.js';
@@ -10,9 +11,14 @@ const metadataSchema = z.object({ agentName: z.string().regex(/^[a-z0-9][a-z0-9-
 
 /**
  * Run from the Home tab → Run: a run as the person, from their DM with Deputy (where its thread is),
- * once per modal. Whether they may run the agent is checked as for any run.
+ * once per modal, and the Home tab published again to list it. Whether they may run the agent is
+ * checked as for any run.
  */
-export function homeRunSubmission({ sessions, outbox }: Pick<Surfaces, 'sessions' | 'outbox'>) {
+export function homeRunSubmission({
+  sessions,
+  connections,
+  outbox,
+}: Pick<Surfaces, 'sessions' | 'connections' | 'outbox'>) {
   return async ({
     ack,
     body,
@@ -39,6 +45,13 @@ export function homeRunSubmission({ sessions, outbox }: Pick<Surfaces, 'sessions
       { text: `--agent ${metadata.agentName} ${prompt}`, channelId, dedupeKey: `home:${view.id}` },
       String(context.correlationId),
     );
-    await answerRunByDm(outbox, principal.userId, outcome, 'Say what the agent should do.');
+    if (outcome.kind !== 'started')
+      return answerRunByDm(outbox, principal.userId, outcome, 'Say what the agent should do.');
+    // They are on the Home tab: once its thread exists, the Home lists the new session, linked.
+    outcome.session.open(async () => {
+      await outbox
+        .publishHome(principal.userId, homeView(await connections.home(principal)))
+        .catch(() => undefined);
+    });
   };
 }
