@@ -4,6 +4,7 @@ import { escapeMrkdwn } from '../mrkdwn.js';
 import { redact } from '../redact.js';
 import { stoppedAtCeiling } from '../sessions/notices.js';
 import type { RaiseCeilingOutcome } from '../sessions/session-service.js';
+import type { ToolCallDetail } from '../sessions/tool-results.js';
 import type { Approval, SessionRecord, SessionStatus, StandingRefusal } from '../store/index.js';
 import { INPUT_ACTION } from './agents.js';
 import { dollars } from './budgets.js';
@@ -30,6 +31,8 @@ export const SessionActions = {
   StopLive: 'session_stop_live',
   Share: 'session_share',
   RunWithout: 'session_run_without',
+  /** On a progress message: the session's tool calls with their raw results, in a modal. */
+  ToolResults: 'session_tool_results',
 } as const;
 
 const STATUS_TEXT: Record<SessionStatus, string> = {
@@ -254,11 +257,14 @@ export function agentAnswer(
   answer: string,
   agentName: string,
   steps: readonly string[] = [],
+  sessionId?: string,
 ): { message: SlackMessage; file?: ThreadFile } {
   const sections = sectionsOf(withPeopleShown(escapeMrkdwn(answer)));
   const before = steps.length > 0 ? [stepsContext(steps)] : [];
+  // Steps carried here stand for a progress message: its Tool results button comes with them.
+  const after: KnownBlock[] = steps.length > 0 && sessionId ? [toolResultsActions(sessionId)] : [];
   if (answer.length <= ANSWER_INLINE_MAX)
-    return { message: { text: truncate(answer, 300), blocks: [...before, ...sections] } };
+    return { message: { text: truncate(answer, 300), blocks: [...before, ...sections, ...after] } };
   const filename = `${agentName}-answer.md`;
   return {
     message: {
@@ -269,6 +275,7 @@ export function agentAnswer(
         context(
           `The answer goes on: it is ${answer.length.toLocaleString('en')} characters, more than a Slack message holds, so all of it is in ${escapeMrkdwn(filename)} below.`,
         ),
+        ...after,
       ],
     },
     file: { filename, title: `${agentName}: the whole answer`, content: answer },
@@ -353,6 +360,53 @@ export function sharedResultMessage(owner: Principal, agentName: string, resultT
             ),
           ]
         : []),
+    ],
+  };
+}
+
+/**
+ * A session's progress lines (already mrkdwn), with a button to the raw results of its tool calls:
+ * the lines say in a few words what each call returned; the details are one click away.
+ */
+export function progressMessage(lines: readonly string[], sessionId: string): SlackMessage {
+  const text = lines.join('\n');
+  return {
+    text,
+    blocks: [...sectionsOf(text).slice(0, 45), toolResultsActions(sessionId)],
+  };
+}
+
+function toolResultsActions(sessionId: string): ActionsBlock {
+  return { type: 'actions', elements: [button(SessionActions.ToolResults, 'Tool results', sessionId)] };
+}
+
+/** How much of one call's raw result the details modal shows. */
+const RESULT_DETAIL_MAX = 2_800;
+
+/** The details behind the progress lines: each tool call, what came of it, and its raw result. */
+export function toolResultsModal(agentName: string, calls: readonly ToolCallDetail[]): ModalView {
+  const blocks: KnownBlock[] =
+    calls.length === 0
+      ? [section('_No tool calls yet._')]
+      : calls.flatMap((c) => [
+          section(`*${escapeMrkdwn(c.call)}* · ${c.outcome}`),
+          ...(c.result
+            ? [
+                section(
+                  `\`\`\`${escapeMrkdwn(truncate(c.result, RESULT_DETAIL_MAX)).replace(/```/g, "'''")}\`\`\``,
+                ),
+              ]
+            : []),
+        ]);
+  return {
+    type: 'modal',
+    title: { type: 'plain_text', text: 'Tool results' },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [
+      context(
+        `What *${escapeMrkdwn(agentName)}*’s tool calls returned, as the tools gave it (the newest ${calls.length}; secret-looking values masked). Only you can see this.`,
+      ),
+      ...blocks.slice(0, 98),
     ],
   };
 }

@@ -3,7 +3,7 @@ import type { SlackDirectory } from '../slack/directory.js';
 import { type Principal, samePerson } from './principal.js';
 
 /** What someone asks to do to a session (or to a run that has not started yet). */
-export type SessionAct = 'follow_up' | 'stop' | 'share' | 'start' | 'decide';
+export type SessionAct = 'follow_up' | 'stop' | 'share' | 'start' | 'decide' | 'read_results';
 
 /** The parts of a session (or run intent) that say who steers it. */
 export interface Steered {

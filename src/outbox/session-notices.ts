@@ -1,4 +1,4 @@
-import { plainText, type SlackMessage } from '../blocks/messages.js';
+import type { SlackMessage } from '../blocks/messages.js';
 import {
   agentAnswer,
   answerPartsMessages,
@@ -7,6 +7,7 @@ import {
   ceilingRaisedMessage,
   decidedMessage,
   problemMessage,
+  progressMessage,
   ranUnderGrantMessage,
   reconnectInThreadMessage,
   runDidNotStartMessage,
@@ -89,7 +90,7 @@ export class SlackSessionNotices implements SessionNotices {
 
   /** The agent's answer; `steps`: progress lines not posted on their own, shown above it. */
   async agentMessage(session: ShownSession, text: string, steps: readonly string[] = []): Promise<void> {
-    const { message, file } = agentAnswer(text, session.agentName, steps);
+    const { message, file } = agentAnswer(text, session.agentName, steps, session.sessionId);
     await this.inThread(session, message);
     if (!file) return;
     // After its opening, so the thread reads in order: the whole of a long answer, as a file.
@@ -121,7 +122,7 @@ export class SlackSessionNotices implements SessionNotices {
     ts?: string,
     beforeMore = false,
   ): Promise<string | undefined> {
-    const message = plainText(lines.join('\n'));
+    const message = progressMessage(lines, session.sessionId);
     return this.outbox.at(beforeMore ? 'normal' : 'background', async () => {
       if (ts) {
         await this.outbox.update({ channelId: session.dmChannelId, ts }, message);

@@ -31,7 +31,13 @@ import {
 import type { MemoryService } from '../vaults/memory-service.js';
 import type { VaultService } from '../vaults/vault-service.js';
 import type { AckGate, Work } from '../work.js';
-import { interruptedThisTurn, newestUserMessage, sendReconciled, userMessageAfter } from './events.js';
+import {
+  interruptedThisTurn,
+  newestUserMessage,
+  sendReconciled,
+  sessionHistory,
+  userMessageAfter,
+} from './events.js';
 import {
   type MessageRef,
   type SessionNotices,
@@ -40,6 +46,7 @@ import {
   stoppedAtCeiling,
 } from './notices.js';
 import { type ContextSource, contextForAgent, type SlackContext } from './slack-context.js';
+import { type ToolCallDetail, toolCallDetails } from './tool-results.js';
 
 export type RunOutcome =
   /** Deputy no longer acts for this person (they left, were suspended, or the app was removed). */
@@ -850,6 +857,23 @@ export class SessionService {
         (approvals[i] ?? []).filter((a) => a.status === 'pending').map((approval) => ({ session, approval })),
       ),
     };
+  }
+
+  /**
+   * The session's tool calls with their raw results, for its own person only (what they hold is
+   * theirs): the details behind its progress lines, read from the session's events (Deputy keeps no
+   * copy). Anyone else is refused, and audited.
+   */
+  async toolResults(
+    principal: Principal,
+    sessionId: string,
+    correlationId: string,
+  ): Promise<{ kind: 'not_allowed' } | { kind: 'results'; agentName: string; calls: ToolCallDetail[] }> {
+    const session = await this.deps.store.sessions.get(sessionId);
+    if (!(await this.permitted(principal, session, 'read_results', sessionId, correlationId)) || !session)
+      return { kind: 'not_allowed' };
+    const history = await sessionHistory(this.deps.anthropic, sessionId);
+    return { kind: 'results', agentName: session.agentName, calls: toolCallDetails(history) };
   }
 
   /** Whether the Slack thread is a session's (its DM thread, or a shared result's). */

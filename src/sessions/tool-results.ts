@@ -1,6 +1,7 @@
 import type { BetaManagedAgentsAgentMCPToolResultEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { escapeMrkdwn } from '../mrkdwn.js';
 import { redact, redactText } from '../redact.js';
+import type { SessionEvent } from './events.js';
 
 /** How long a summary of a tool's result may be in a progress line. */
 const SUMMARY_MAX = 160;
@@ -81,4 +82,48 @@ function firstLine(text: string): string {
 
 function cut(text: string): string {
   return text.length > SUMMARY_MAX ? `${text.slice(0, SUMMARY_MAX - 1)}…` : text;
+}
+
+/** How many of a session's tool calls its details show (the newest). */
+const DETAILS_MAX = 25;
+
+/** One tool call of a session with what came of it, raw: the details behind its progress lines. */
+export interface ToolCallDetail {
+  call: string;
+  outcome: 'returned' | 'failed' | 'denied' | 'refused by policy' | 'no result yet';
+  /** The result's text as the tool gave it (secret-looking values masked), not escaped. */
+  result: string;
+}
+
+/** The session's tool calls, newest last, each with its raw result, from its events. */
+export function toolCallDetails(history: readonly SessionEvent[]): ToolCallDetail[] {
+  const details: ToolCallDetail[] = [];
+  for (const event of history) {
+    if (event.type !== 'agent.mcp_tool_use') continue;
+    const result = history.find(
+      (e): e is Extract<SessionEvent, { type: 'agent.mcp_tool_result' }> =>
+        e.type === 'agent.mcp_tool_result' && e.mcp_tool_use_id === event.id,
+    );
+    const denied = history.some(
+      (e) => e.type === 'user.tool_confirmation' && e.tool_use_id === event.id && e.result === 'deny',
+    );
+    const text = (result?.content ?? [])
+      .map((block) => (block.type === 'text' ? block.text : `[${block.type}]`))
+      .join('\n');
+    details.push({
+      call: `${event.mcp_server_name}.${event.name}`,
+      outcome:
+        event.evaluated_permission === 'deny'
+          ? 'refused by policy'
+          : denied
+            ? 'denied'
+            : !result
+              ? 'no result yet'
+              : result.is_error
+                ? 'failed'
+                : 'returned',
+      result: redactText(text),
+    });
+  }
+  return details.slice(-DETAILS_MAX);
 }

@@ -639,6 +639,37 @@ describe('Slack calls per session (issue 17)', () => {
   });
 });
 
+describe('tool results behind the progress lines (issue 20, item 3)', () => {
+  test('the owner opens the raw results from the progress message; anyone else is refused and shown nothing', async () => {
+    const { session } = await run('U_ALICE', '--agent reader search for details');
+    if (!session) throw new Error('no session');
+    const progress = threadMessages(session).find((m) => String(m.text).startsWith('Used `notion.search`'));
+    const where = { channelId: session.dmChannelId, messageTs: progress?.ts };
+    const click = (userId: string) =>
+      h.driver.blockAction(userId, { actionId: 'session_tool_results', value: session.sessionId }, where);
+    const modals = () => h.sandbox.slack.callsTo('views.update').map((c) => JSON.stringify(c.body.view));
+    const before = modals().length;
+
+    await click('U_BOB');
+    await h.settle();
+    const refused = modals().slice(before);
+    expect(refused).toEqual([expect.stringContaining('Only the person who started this session')]);
+    expect(refused[0]).not.toContain('notion.search');
+    const audited = await h.store.audit.byTarget(session.sessionId);
+    expect(
+      audited.some((r) => r.action === 'session.steer_refused' && r.principalKey?.endsWith(':U_BOB')),
+    ).toBe(true);
+
+    await click('U_ALICE');
+    await h.settle();
+    const shown = modals().slice(before + 1);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toContain('notion.search* · returned');
+    // The raw value, as the tool gave it, in a code block.
+    expect(shown[0]).toContain('```{\\"results\\":');
+  });
+});
+
 describe('long answers (issue 15)', () => {
   test('a 10,000-character answer arrives whole in the thread; a 30,000-character one opens in the thread and follows whole as a file', async () => {
     const { session } = await run('U_ALICE', '--agent reader answer at length 10000');

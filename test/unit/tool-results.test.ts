@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { toolResultSummary } from '../../src/sessions/tool-results.js';
+import type { SessionEvent } from '../../src/sessions/events.js';
+import { toolCallDetails, toolResultSummary } from '../../src/sessions/tool-results.js';
 
 const text = (t: string) => [{ type: 'text' as const, text: t }];
 
@@ -30,5 +31,53 @@ describe('a tool result in a few words (issue 20, item 3)', () => {
     );
     expect(summary).toBe('title “&lt;!channel&gt; hi”');
     expect(toolResultSummary(text('see ghp_0123456789abcdefghijABCDEFGHIJ now'))).toBe('see [redacted] now');
+  });
+});
+
+describe('the details behind the progress lines', () => {
+  const use = (id: string, name: string, permission: 'allow' | 'ask' | 'deny' = 'allow') =>
+    ({
+      type: 'agent.mcp_tool_use',
+      id,
+      name,
+      mcp_server_name: 'notion',
+      input: {},
+      evaluated_permission: permission,
+      processed_at: '2026-12-01T00:00:00Z',
+    }) as unknown as SessionEvent;
+  const result = (useId: string, t: string, isError = false) =>
+    ({
+      type: 'agent.mcp_tool_result',
+      id: `r_${useId}`,
+      mcp_tool_use_id: useId,
+      content: text(t),
+      is_error: isError,
+      processed_at: '2026-12-01T00:00:01Z',
+    }) as unknown as SessionEvent;
+
+  test('each call says what came of it, with its raw result (secret-looking values masked)', () => {
+    const details = toolCallDetails([
+      use('u1', 'search'),
+      result('u1', '{"results":[],"token":"ghp_0123456789abcdefghijABCDEFGHIJ"}'),
+      use('u2', 'create_page', 'ask'),
+      {
+        type: 'user.tool_confirmation',
+        id: 'c2',
+        tool_use_id: 'u2',
+        result: 'deny',
+      } as unknown as SessionEvent,
+      result('u2', 'Denied in Slack', true),
+      use('u3', 'delete_page', 'deny'),
+      use('u4', 'search'),
+      result('u4', 'upstream timed out', true),
+    ]);
+    expect(details.map((d) => [d.call, d.outcome])).toEqual([
+      ['notion.search', 'returned'],
+      ['notion.create_page', 'denied'],
+      ['notion.delete_page', 'refused by policy'],
+      ['notion.search', 'failed'],
+    ]);
+    expect(details[0]?.result).toContain('{"results":[]');
+    expect(details[0]?.result).not.toContain('ghp_');
   });
 });

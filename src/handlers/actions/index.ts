@@ -17,6 +17,7 @@ import { sessionRunWithout } from './session-run-without.js';
 import { sessionShare } from './session-share.js';
 import { sessionStop } from './session-stop.js';
 import { sessionStopListed } from './session-stop-listed.js';
+import { sessionToolResults } from './session-tool-results.js';
 
 export function register(app: App, surfaces: Surfaces): void {
   app.action(OPEN_LINK_ACTION, connectOpenLink);
@@ -42,5 +43,6 @@ export function register(app: App, surfaces: Surfaces): void {
   app.action(SessionActions.StopLive, sessionStopListed(surfaces));
   app.action(SessionActions.Share, sessionShare(surfaces));
   app.action(SessionActions.RunWithout, sessionRunWithout(surfaces));
+  app.action(SessionActions.ToolResults, sessionToolResults(surfaces));
   app.action(HOME_RUN_ACTION, homeRunAgent(surfaces));
 }
