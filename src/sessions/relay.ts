@@ -25,7 +25,7 @@ import {
   sessionHistory,
 } from './events.js';
 import type { SessionNotices } from './notices.js';
-import { toolResultSummary } from './tool-results.js';
+import { callOutcome, toolResultSummary } from './tool-results.js';
 
 /**
  * A node is alive while its heartbeat, written every `NODE_TICK_MS`, is less than `NODE_TTL_MS`
@@ -750,18 +750,13 @@ class SessionRelay {
     const use = this.events.find(
       (e): e is McpToolUse => e.type === 'agent.mcp_tool_use' && e.id === result.mcp_tool_use_id,
     );
+    const outcome = use ? callOutcome(this.events, use, result) : result.is_error ? 'failed' : 'returned';
     // A call the policy refused was said so when it was made.
-    if (use?.evaluated_permission === 'deny') return undefined;
+    if (outcome === 'refused by policy') return undefined;
     const call = use ? `\`${use.mcp_server_name}.${use.name}\`` : 'A tool call';
-    const denied = this.events.some(
-      (e) =>
-        e.type === 'user.tool_confirmation' &&
-        e.tool_use_id === result.mcp_tool_use_id &&
-        e.result === 'deny',
-    );
-    if (denied) return `${call} was denied, so it did not run.`;
+    if (outcome === 'denied') return `${call} was denied, so it did not run.`;
     const summary = toolResultSummary(result.content);
-    return result.is_error ? `${call} failed: ${summary}` : `${call} returned ${summary}`;
+    return outcome === 'failed' ? `${call} failed: ${summary}` : `${call} returned ${summary}`;
   }
 
   private note(line: string): void {

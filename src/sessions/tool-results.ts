@@ -1,7 +1,7 @@
 import type { BetaManagedAgentsAgentMCPToolResultEvent } from '@anthropic-ai/sdk/resources/beta/sessions/events';
 import { escapeMrkdwn } from '../mrkdwn.js';
 import { redact, redactText } from '../redact.js';
-import type { SessionEvent } from './events.js';
+import type { McpToolUse, SessionEvent } from './events.js';
 
 /** How long a summary of a tool's result may be in a progress line. */
 const SUMMARY_MAX = 160;
@@ -14,12 +14,14 @@ const NAMING_FIELDS = ['title', 'name', 'subject', 'status', 'id', 'url'];
  * and the first names; text by its first line. Secret-looking values are masked.
  */
 export function toolResultSummary(content: BetaManagedAgentsAgentMCPToolResultEvent['content']): string {
-  const text = (content ?? [])
-    .map((block) => (block.type === 'text' ? block.text : `[${block.type}]`))
-    .join('\n')
-    .trim();
+  const text = resultText(content).trim();
   if (!text) return 'nothing';
   return escapeMrkdwn(cut(summarise(parsed(text) ?? text)));
+}
+
+/** A result's content as text: its text blocks, and what kind each other block is. */
+function resultText(content: BetaManagedAgentsAgentMCPToolResultEvent['content']): string {
+  return (content ?? []).map((block) => (block.type === 'text' ? block.text : `[${block.type}]`)).join('\n');
 }
 
 function parsed(text: string): unknown {
@@ -95,34 +97,38 @@ export interface ToolCallDetail {
   result: string;
 }
 
+type ToolResultEvent = Extract<SessionEvent, { type: 'agent.mcp_tool_result' }>;
+
+/**
+ * What came of a tool call, from the session's events: the one reading of it, for its progress line
+ * and for its details.
+ */
+export function callOutcome(
+  history: readonly SessionEvent[],
+  use: McpToolUse,
+  result: ToolResultEvent | undefined,
+): ToolCallDetail['outcome'] {
+  if (use.evaluated_permission === 'deny') return 'refused by policy';
+  const denied = history.some(
+    (e) => e.type === 'user.tool_confirmation' && e.tool_use_id === use.id && e.result === 'deny',
+  );
+  if (denied) return 'denied';
+  if (!result) return 'no result yet';
+  return result.is_error ? 'failed' : 'returned';
+}
+
 /** The session's tool calls, newest last, each with its raw result, from its events. */
 export function toolCallDetails(history: readonly SessionEvent[]): ToolCallDetail[] {
   const details: ToolCallDetail[] = [];
   for (const event of history) {
     if (event.type !== 'agent.mcp_tool_use') continue;
     const result = history.find(
-      (e): e is Extract<SessionEvent, { type: 'agent.mcp_tool_result' }> =>
-        e.type === 'agent.mcp_tool_result' && e.mcp_tool_use_id === event.id,
+      (e): e is ToolResultEvent => e.type === 'agent.mcp_tool_result' && e.mcp_tool_use_id === event.id,
     );
-    const denied = history.some(
-      (e) => e.type === 'user.tool_confirmation' && e.tool_use_id === event.id && e.result === 'deny',
-    );
-    const text = (result?.content ?? [])
-      .map((block) => (block.type === 'text' ? block.text : `[${block.type}]`))
-      .join('\n');
     details.push({
       call: `${event.mcp_server_name}.${event.name}`,
-      outcome:
-        event.evaluated_permission === 'deny'
-          ? 'refused by policy'
-          : denied
-            ? 'denied'
-            : !result
-              ? 'no result yet'
-              : result.is_error
-                ? 'failed'
-                : 'returned',
-      result: redactText(text),
+      outcome: callOutcome(history, event, result),
+      result: redactText(resultText(result?.content)),
     });
   }
   return details.slice(-DETAILS_MAX);
